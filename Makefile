@@ -1,0 +1,39 @@
+# Every install step lives here: a fresh clone needs only Python 3.11.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STAGE ?= dev
+
+.PHONY: dev test unit functional e2e bench lint clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or make PYTHON=python3 ...)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+dev: $(STAMP)  ## the whole stack locally: API on http://127.0.0.1:8000
+	HAT_STAGE=$(STAGE) $(PY) -m infra.local
+
+test: $(STAMP)  ## the whole test suite
+	$(PY) -m pytest -q tests/unit tests/functional tests/e2e
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+functional: $(STAMP)
+	$(PY) -m pytest -q tests/functional
+
+e2e: $(STAMP)
+	$(PY) -m pytest -q tests/e2e
+
+bench: $(STAMP)  ## benchmarks: ratios against peers measured in the same run
+	@set -e; for f in tests/bench/bench_*.py; do echo "== $$f"; $(PY) $$f; done
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
