@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, AWS clients, errors, validation, pagination, jobs."""

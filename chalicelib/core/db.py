@@ -1,0 +1,39 @@
+"""PynamoDB plumbing: table names carry the stage; one way to make a transaction."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from chalicelib.core.settings import get_settings
+
+
+def table_meta(name: str) -> type:
+    """A PynamoDB `Meta` for the stage's table `name`, as defined in infra/resources.yaml."""
+    settings = get_settings()
+    attributes = {"table_name": settings.table_name(name), "region": settings.region}
+    if settings.endpoint_url:
+        attributes["host"] = settings.endpoint_url
+    return type("Meta", (), attributes)
+
+
+def connection():
+    """A Connection for TransactWrite/TransactGet: a bare one would ignore Model.Meta."""
+    from pynamodb.connection import Connection
+
+    settings = get_settings()
+    return Connection(region=settings.region, host=settings.endpoint_url)
+
+
+@contextmanager
+def transaction(client_request_token: str | None = None) -> Iterator:
+    """All the writes inside commit together or not at all (TransactWriteItems)."""
+    from pynamodb.transactions import TransactWrite
+
+    with TransactWrite(connection=connection(), client_request_token=client_request_token) as tx:
+        yield tx
+
+
+def cancellation_codes(error: Exception) -> list[str]:
+    """Per-item reasons of a cancelled transaction ('ConditionalCheckFailed', 'None', ...)."""
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return [(reason.code if reason else "None") or "None" for reason in reasons]

@@ -1,0 +1,64 @@
+"""Cursor pagination: `?limit=` and `?cursor=` in, `{"items", "next_cursor"}` out.
+
+A cursor is DynamoDB's LastEvaluatedKey, signed with the stage's secret key so a
+client cannot forge one into another partition (nor make DynamoDB reject it with
+a 500).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.settings import get_settings
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+_SIGNATURE_CHARS = 22
+
+
+def _sign(payload: str) -> str:
+    key = get_settings().secret_key.encode()
+    digest = hmac.new(key, b"cursor:" + payload.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:_SIGNATURE_CHARS]
+
+
+def encode_cursor(last_key: Mapping | None) -> str | None:
+    if not last_key:
+        return None
+    payload = base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
+    return f"{payload}.{_sign(payload)}"
+
+
+def decode_cursor(cursor: str | None) -> dict | None:
+    if not cursor:
+        return None
+    payload, _, signature = cursor.partition(".")
+    if not signature or not hmac.compare_digest(signature, _sign(payload)):
+        raise ValidationFailed({"cursor": "not a cursor this API issued"})
+    return json.loads(base64.urlsafe_b64decode(payload.encode()))
+
+
+def parse_limit(value: str | None) -> int:
+    if value is None or value == "":
+        return DEFAULT_LIMIT
+    try:
+        limit = int(value)
+    except ValueError as error:
+        raise ValidationFailed({"limit": "must be a whole number"}) from error
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed({"limit": f"must be between 1 and {MAX_LIMIT}"})
+    return limit
+
+
+def page_params(query: Mapping[str, str] | None) -> tuple[int, dict | None]:
+    """(limit, exclusive start key) from a request's query parameters."""
+    query = query or {}
+    return parse_limit(query.get("limit")), decode_cursor(query.get("cursor"))
+
+
+def page(items: list, last_key: Mapping | None) -> dict:
+    return {"items": items, "next_cursor": encode_cursor(last_key)}

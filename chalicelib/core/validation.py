@@ -1,0 +1,53 @@
+"""Request-body validation: pydantic v2 models, every bad field named in a 400."""
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.core.errors import BadRequest, ValidationFailed
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def error_path(location: tuple) -> str:
+    """('teststeps', 2, 'validate', 0) -> 'teststeps[2].validate[0]'."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def fields_from(error: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for item in error.errors(include_url=False):
+        # Skip pydantic's internal tags like 'function-after[...]' in the location.
+        location = tuple(p for p in item["loc"] if not (isinstance(p, str) and "[" in p))
+        fields.setdefault(error_path(location), item["msg"])
+    return fields
+
+
+def read_json_body(request: Request) -> object:
+    raw = request.raw_body
+    if not raw:
+        raise BadRequest("a JSON request body is required", code="missing_body")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"request body is not valid JSON: {error}", code="invalid_json") from error
+
+
+def validate(model: type[Model], data: object) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ValidationFailed(fields_from(error)) from error
+
+
+def parse_body(request: Request, model: type[Model]) -> Model:
+    return validate(model, read_json_body(request))

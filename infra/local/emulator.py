@@ -1,0 +1,56 @@
+"""The embedded AWS emulator: moto's server mode, in-process, on loopback.
+
+boto3 and PynamoDB talk to it over HTTP with the real wire protocol; the only
+difference from AWS is AWS_ENDPOINT_URL and dummy credentials.
+"""
+from __future__ import annotations
+
+import socket
+import urllib.request
+
+LOOPBACK = "127.0.0.1"
+LOCAL_REGION = "us-east-1"
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+class Emulator:
+    def __init__(self, host: str = LOOPBACK, port: int = 0) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._server = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Emulator:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def reset(self) -> None:
+        """Forget every resource and item (moto's reset API)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=10).read()
+
+    def environment(self) -> dict[str, str]:
+        """What a process needs to point boto3/PynamoDB at this emulator."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": LOCAL_REGION,
+            "AWS_REGION": LOCAL_REGION,
+        }

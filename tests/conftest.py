@@ -1,0 +1,74 @@
+"""Test fixtures shared by every suite.
+
+One AWS emulator (moto server mode, real HTTP) serves the whole session; it is
+started before any test module imports the app, so every client and PynamoDB
+model points at it. `aws` resets and re-provisions it from infra/resources.yaml
+before a test, so tests never see each other's data.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from infra.local.emulator import Emulator
+
+_emulator: Emulator | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _emulator
+    _emulator = Emulator().start()
+    os.environ.update(_emulator.environment())
+    os.environ["HAT_STAGE"] = "dev"  # what .chalice/config.json gives the test client too
+    os.environ.setdefault("HAT_JOB_RETRY_DELAYS_SECONDS", "0")
+    from chalicelib.core.aws import reset_clients
+    from chalicelib.core.settings import reset_settings
+
+    reset_settings()
+    reset_clients()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _emulator is not None:
+        _emulator.stop()
+
+
+@pytest.fixture
+def emulator() -> Emulator:
+    assert _emulator is not None
+    return _emulator
+
+
+@pytest.fixture
+def aws(emulator: Emulator, monkeypatch: pytest.MonkeyPatch):
+    """A freshly provisioned emulator; returns `get_client`."""
+    from chalicelib.core.aws import get_client, reset_clients
+    from chalicelib.core.settings import get_settings, reset_settings
+    from infra.local.provision import provision
+
+    emulator.reset()
+    reset_settings()
+    reset_clients()
+    for name, value in provision(get_client, stage=get_settings().stage,
+                                 region=get_settings().region).items():
+        monkeypatch.setenv(name, value)
+    reset_settings()
+    yield get_client
+    reset_settings()
+    reset_clients()
+
+
+@pytest.fixture
+def app(aws):
+    from app import app as chalice_app
+
+    return chalice_app
+
+
+@pytest.fixture
+def client(app):
+    from chalice.test import Client
+
+    with Client(app, stage_name="dev") as test_client:
+        yield test_client
