@@ -1,0 +1,191 @@
+"""The fixed table of functions a testcase may call as ``${name(args)}``.
+
+HttpRunner resolves ``${func()}`` against the user's debugtalk.py and then against all of
+Python's builtins; we run other people's testcases on shared workers, so only this table
+exists: pure functions of their arguments (plus the clock, a random source and the run's
+environment variables), each bounded in the memory it can allocate.
+"""
+
+from __future__ import annotations
+
+import base64 as _base64
+import hashlib
+import hmac
+import random
+import string
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from chalicelib.runner.errors import SubstitutionError
+
+MAX_RANDOM_STRING_CHARS = 4096
+
+
+@dataclass
+class FunctionContext:
+    """What the builtins may read besides their arguments; injectable for tests."""
+
+    wall_clock: Callable[[], float] = time.time  # seconds since the epoch
+    rng: random.Random = field(default_factory=random.Random)
+    environment: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _get_timestamp(ctx: FunctionContext, str_len: int = 13) -> str:
+    # HttpRunner's semantics: the first str_len digits of the epoch time (13 = milliseconds)
+    if isinstance(str_len, bool) or not isinstance(str_len, int) or not 0 < str_len < 17:
+        raise SubstitutionError("get_timestamp(str_len): str_len must be an integer 1..16")
+    return f"{ctx.wall_clock():.6f}".replace(".", "")[:str_len]
+
+
+def _utc(ctx: FunctionContext, tz: str) -> Any:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SubstitutionError(f"unknown time zone {tz!r}") from exc
+    return datetime.fromtimestamp(ctx.wall_clock(), tz=zone)
+
+
+def _now(ctx: FunctionContext, tz: str = "UTC", fmt: str = "") -> str:
+    moment = _utc(ctx, _text(tz))
+    return moment.strftime(fmt) if fmt else moment.isoformat(timespec="seconds")
+
+
+def _get_current_date(ctx: FunctionContext, fmt: str = "%Y-%m-%d") -> str:
+    return _utc(ctx, "UTC").strftime(_text(fmt))
+
+
+def _random_string(ctx: FunctionContext, length: int = 8) -> str:
+    if isinstance(length, bool) or not isinstance(length, int):
+        raise SubstitutionError("random_string(length): length must be an integer")
+    if not 0 <= length <= MAX_RANDOM_STRING_CHARS:
+        raise SubstitutionError(f"random_string(length): length must be 0..{MAX_RANDOM_STRING_CHARS}")
+    alphabet = string.ascii_letters + string.digits
+    return "".join(ctx.rng.choice(alphabet) for _ in range(length))
+
+
+def _random_int(ctx: FunctionContext, low: int = 0, high: int = 100) -> int:
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)) or low > high:
+        raise SubstitutionError("random_int(low, high): two integers, low <= high")
+    return ctx.rng.randint(low, high)
+
+
+def _uuid(ctx: FunctionContext) -> str:
+    import uuid
+
+    return str(uuid.UUID(int=ctx.rng.getrandbits(128), version=4))
+
+
+def _digest(algorithm: str) -> Callable[..., str]:
+    def digest(ctx: FunctionContext, value: Any) -> str:
+        return hashlib.new(algorithm, _text(value).encode()).hexdigest()
+
+    return digest
+
+
+def _hmac_sha256(ctx: FunctionContext, key: Any, message: Any) -> str:
+    return hmac.new(_text(key).encode(), _text(message).encode(), hashlib.sha256).hexdigest()
+
+
+def _base64_encode(ctx: FunctionContext, value: Any) -> str:
+    return _base64.b64encode(_text(value).encode()).decode("ascii")
+
+
+def _base64_decode(ctx: FunctionContext, value: Any) -> str:
+    try:
+        return _base64.b64decode(_text(value), validate=True).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SubstitutionError(f"base64_decode: not base64 of UTF-8 text: {exc}") from exc
+
+
+def _url_encode(ctx: FunctionContext, value: Any) -> str:
+    return quote(_text(value), safe="")
+
+
+def _env(ctx: FunctionContext, name: Any) -> Any:
+    # The project environment's variables, never os.environ: that is the worker's own
+    # configuration (credentials included) and no testcase may read it.
+    try:
+        return ctx.environment[_text(name)]
+    except KeyError:
+        raise SubstitutionError(f"ENV({name}): no variable {name!r} in the environment") from None
+
+
+def _plain(func: Callable[..., Any]) -> Callable[..., Any]:
+    def call(ctx: FunctionContext, *args: Any) -> Any:
+        try:
+            return func(*args)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise SubstitutionError(f"{func.__name__}{args!r}: {exc}") from exc
+
+    return call
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "get_timestamp": _get_timestamp,
+    "get_current_date": _get_current_date,
+    "now": _now,
+    "random_string": _random_string,
+    "random_int": _random_int,
+    "uuid": _uuid,
+    "uuid4": _uuid,
+    "md5": _digest("md5"),
+    "sha1": _digest("sha1"),
+    "sha256": _digest("sha256"),
+    "hmac_sha256": _hmac_sha256,
+    "base64": _base64_encode,
+    "base64_encode": _base64_encode,
+    "base64_decode": _base64_decode,
+    "url_encode": _url_encode,
+    "ENV": _env,
+    "environ": _env,
+    # the harmless part of what HttpRunner took from Python's builtins
+    "int": _plain(int),
+    "float": _plain(float),
+    "str": _plain(str),
+    "bool": _plain(bool),
+    "len": _plain(len),
+    "abs": _plain(abs),
+    "min": _plain(min),
+    "max": _plain(max),
+    "round": _plain(round),
+}
+
+SAFE_FUNCTION_NAMES = frozenset(FUNCTIONS)
+
+# HttpRunner builtins that read files from the runner's disk: named in the refusal message
+CSV_FUNCTIONS = frozenset({"parameterize", "P"})
+
+
+def call_function(
+    name: str, args: list[Any], kwargs: dict[str, Any], ctx: FunctionContext
+) -> Any:
+    """Call one safe builtin; SubstitutionError for an unknown name or bad arguments."""
+    func = FUNCTIONS.get(name)
+    if func is None:
+        raise SubstitutionError(unknown_function_message(name))
+    try:
+        return func(ctx, *args, **kwargs)
+    except TypeError as exc:
+        raise SubstitutionError(f"{name}(): {exc}") from exc
+
+
+def unknown_function_message(name: str) -> str:
+    if name in CSV_FUNCTIONS:
+        return (
+            f"${{{name}(...)}} reads a CSV file from disk, which hat does not support; "
+            "list the parameter values inline instead"
+        )
+    return (
+        f"${{{name}()}} is not a safe builtin: user Python (debugtalk.py) is not supported; "
+        f"available: {', '.join(sorted(SAFE_FUNCTION_NAMES))}"
+    )

@@ -1,0 +1,182 @@
+"""Response paths used by ``extract`` and ``validate``: ``status_code``, ``headers.X``,
+``cookies.X``, ``body``, ``body.a.b[0]`` and any other JMESPath over those four roots.
+
+Plain dotted paths (the vast majority) are walked directly, which is faster than JMESPath and
+lets ``headers.Content-Type`` work without quotes and case-insensitively; anything fancier
+(filters, functions, wildcards, pipes) goes to JMESPath, imported only then.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+ROOTS = ("status_code", "headers", "cookies", "body")
+
+# Root names of HttpRunner 2 and usual slips; HttpRunner 3 silently compares them as text.
+_SLIPS = {
+    "content": "body", "json": "body", "text": "body", "response": "body", "resp": "body",
+    "status": "status_code", "statuscode": "status_code", "code": "status_code",
+    "status_code_": "status_code", "header": "headers", "cookie": "cookies",
+}
+_HEAD = re.compile(r"[A-Za-z_]\w*")
+_SEGMENT = re.compile(r'\.(?:"((?:[^"\\]|\\.)*)"|([^.\[\]"\s|*?@&()!=<>{}`,]+))|\[(-?\d+)\]')
+_PATHLIKE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_][\w-]*|\[\d+\])+")
+
+
+class PathError(Exception):
+    """A path that cannot be evaluated against this response (e.g. body is not JSON)."""
+
+
+@dataclass(frozen=True)
+class Path:
+    text: str
+    root: str
+    segments: tuple[str | int, ...] | None  # None: evaluate ``text`` with JMESPath
+
+
+def leading_root(expr: str) -> str | None:
+    """The root a check expression starts with exactly, if any."""
+    match = _HEAD.match(expr)
+    return match.group(0) if match and match.group(0) in ROOTS else None
+
+
+@lru_cache(maxsize=4096)
+def compile_path(expr: str) -> Path:
+    """Parse a response path; ValueError with a human message if it is not one."""
+    root = leading_root(expr)
+    if root is None:
+        raise ValueError(f"{expr!r} does not start with one of {', '.join(ROOTS)}")
+    pos = len(root)
+    segments: list[str | int] = []
+    while pos < len(expr):
+        match = _SEGMENT.match(expr, pos)
+        if not match:
+            break
+        quoted, bare, index = match.groups()
+        if index is not None:
+            segments.append(int(index))
+        else:
+            segments.append(bare if bare is not None else re.sub(r"\\(.)", r"\1", quoted))
+        pos = match.end()
+    if pos == len(expr):
+        return Path(expr, root, tuple(segments))
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        jmespath.compile(expr)
+    except JMESPathError as exc:
+        raise ValueError(f"{expr!r} is not a valid path: {exc}") from None
+    return Path(expr, root, None)
+
+
+def path_problem(expr: str) -> str | None:
+    """Why a check/extract string that is not a response path looks like a broken one.
+
+    HttpRunner compares such a string as a literal, so ``{"eq": ["status", 200]}`` fails
+    forever with no hint; we refuse it at save time instead.
+    """
+    if "$" in expr:
+        return None  # resolved at run time from variables
+    if leading_root(expr):
+        try:
+            compile_path(expr)
+        except ValueError as exc:
+            return str(exc)
+        return None
+    match = _HEAD.match(expr)
+    if not match:
+        return None
+    head = match.group(0)
+    suggestion = _SLIPS.get(head.lower())
+    if suggestion is None and head.lower() in ROOTS:
+        suggestion = head.lower()
+    if suggestion is None:
+        suggestion = next((r for r in ROOTS if head.startswith(r)), None)
+    if suggestion is None:
+        close = difflib.get_close_matches(head.lower(), ROOTS, n=1, cutoff=0.7)
+        suggestion = close[0] if close else None
+    if suggestion is not None:
+        return (
+            f"{expr!r} is not a response path; did you mean {suggestion + expr[len(head):]!r}? "
+            f"Paths start with {', '.join(ROOTS)} (anything else is compared as literal text)"
+        )
+    if _PATHLIKE.fullmatch(expr):
+        return (
+            f"{expr!r} looks like a path but does not start with {', '.join(ROOTS)}; "
+            f"write body.{expr} for a field of the JSON body"
+        )
+    return None
+
+
+class Headers(dict):
+    """Response headers: keys as the server sent them, looked up case-insensitively.
+
+    JMESPath reads fields through ``dict.get``, so overriding it is enough for
+    ``headers."content-type"`` to work there too.
+    """
+
+    def __init__(self, items: Mapping[str, str]) -> None:
+        super().__init__(items)
+        self._lower = {k.lower(): v for k, v in items.items()}
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if isinstance(key, str):
+            return self._lower.get(key.lower(), default)
+        return default
+
+
+@dataclass
+class ResponseData:
+    status_code: int
+    headers: Headers
+    cookies: dict[str, str]
+    body: Any  # parsed JSON, or the text when the body is not JSON, or None when empty
+    body_error: str | None = None  # why the body is not JSON, when it is not
+
+
+def _walk(value: Any, segments: tuple[str | int, ...]) -> Any:
+    for seg in segments:
+        if isinstance(seg, int):
+            if not isinstance(value, list) or not -len(value) <= seg < len(value):
+                return None
+            value = value[seg]
+        elif isinstance(value, dict):
+            value = value.get(seg)
+        elif isinstance(value, list) and seg.isdigit() and int(seg) < len(value):
+            value = value[int(seg)]  # HttpRunner 2 wrote list indexes as body.items.0
+        else:
+            return None
+    return value
+
+
+def evaluate(path: Path, response: ResponseData) -> Any:
+    """The value at a response path; None where it leads nowhere (JMESPath semantics)."""
+    if path.root == "body" and response.body_error and (path.segments or path.segments is None):
+        raise PathError(f"cannot evaluate {path.text}: {response.body_error}")
+    if path.segments is None:
+        import jmespath
+
+        data = {
+            "status_code": response.status_code,
+            "headers": response.headers,
+            "cookies": response.cookies,
+            "body": response.body,
+        }
+        return jmespath.search(path.text, data)
+    root: Any = {
+        "status_code": response.status_code,
+        "headers": response.headers,
+        "cookies": response.cookies,
+        "body": response.body,
+    }[path.root]
+    if path.root == "headers" and path.segments:
+        first = path.segments[0]
+        value = root.get(first) if isinstance(first, str) else None
+        return _walk(value, path.segments[1:])
+    return _walk(root, path.segments)

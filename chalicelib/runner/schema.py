@@ -1,0 +1,481 @@
+"""The HttpRunner v3 testcase document, checked at save time.
+
+``validate_testcase(doc)`` returns a ``Testcase`` model or raises ``TestcaseInvalid`` whose
+``fields`` name every problem by path (``teststeps[2].validate[0]``). Beyond shape, it refuses
+what would need user Python (hooks, validate_script, custom comparators, CSV parameterize,
+``${func()}`` outside the safe builtins) and check/extract paths that look like typos of
+``status_code``/``headers``/``cookies``/``body``, which HttpRunner silently compares as text.
+
+This module is on the API's cold path: it must not import the HTTP client (nor PyYAML until
+YAML is actually parsed).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator
+from itertools import product
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from chalicelib.runner.comparators import ALIASES, TYPE_NAMES, canonical_comparator
+from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid
+from chalicelib.runner.functions import SAFE_FUNCTION_NAMES, unknown_function_message
+from chalicelib.runner.paths import ROOTS, leading_root, path_problem
+from chalicelib.runner.template import Call, iter_references
+
+MAX_DOCUMENT_CHARS = 2_000_000
+MAX_DOCUMENT_NODES = 100_000  # YAML aliases can make a small text a huge tree
+MAX_DOCUMENT_DEPTH = 64
+MAX_STEPS = 500
+MAX_RETRY_TIMES = 100
+MAX_RETRY_INTERVAL_SECONDS = 300.0
+MAX_REQUEST_TIMEOUT_SECONDS = 300.0
+MAX_PARAMETER_COMBINATIONS = 1000
+
+METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")
+
+_HOOKS = "hooks run user Python (debugtalk.py), which hat does not support"
+REFUSED_FIELDS = {
+    "setup_hooks": _HOOKS,
+    "teardown_hooks": _HOOKS,
+    "validate_script": "validate_script runs user Python, which hat does not support; "
+    "use validate with the built-in comparators",
+    "upload": "upload sends files from the runner's disk, which hat does not support",
+    "api": "`api:` references are HttpRunner 2; reference a testcase with `testcase:`",
+    "testcases": "testsuites are not supported; run the testcases of a module instead",
+}
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+class _Model(BaseModel):
+    # Unknown keys are refused, not ignored: a misspelt "valdiate" must not pass silently.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _variable_name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a variable name (letters, digits and _)")
+    return name
+
+
+VariableName = Annotated[str, AfterValidator(_variable_name)]
+Variables = dict[VariableName, Any]
+
+
+def _extract_path(expr: str) -> str:
+    problem = path_problem(expr)
+    if problem:
+        raise ValueError(problem)
+    if leading_root(expr) is None:
+        raise ValueError(f"{expr!r}: extract paths start with {', '.join(ROOTS)}")
+    return expr
+
+
+def _no_function_variables(value: Any) -> Any:
+    if isinstance(value, str):
+        raise ValueError(
+            "must be a mapping of name: value; variables computed by a function need user "
+            "Python (debugtalk.py), which hat does not support"
+        )
+    return value
+
+
+class Validator(_Model):
+    """One check, normalised from ``{"eq": [check, expect, message?]}`` or the legacy
+    ``{"check", "comparator", "expect"}`` form. ``comparator`` is the canonical name."""
+
+    comparator: str
+    check: Any
+    expect: Any
+    message: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError(
+                'a validator is {"eq": [check, expected]} or {"check", "comparator", "expect"}'
+            )
+        if "check" in data:
+            unknown = set(data) - {"check", "comparator", "expect", "expected", "message"}
+            if unknown:
+                raise ValueError(f"unknown keys in validator: {', '.join(sorted(unknown))}")
+            if "expect" not in data and "expected" not in data:
+                raise ValueError("validator has a check but no expect")
+            name = data.get("comparator", "eq")
+            check = data["check"]
+            expect = data["expect"] if "expect" in data else data["expected"]
+            message = data.get("message", "")
+        elif len(data) == 1:
+            name, values = next(iter(data.items()))
+            if not isinstance(values, list) or len(values) not in (2, 3):
+                raise ValueError(f"{name}: expected [check, expected] or [check, expected, message]")
+            check, expect = values[0], values[1]
+            message = values[2] if len(values) == 3 else ""
+        else:
+            raise ValueError(
+                'a validator is {"eq": [check, expected]} (one comparator per item) '
+                'or {"check", "comparator", "expect"}'
+            )
+        canonical = canonical_comparator(name) if isinstance(name, str) else None
+        if canonical is None:
+            raise ValueError(
+                f"unknown comparator {name!r}: custom comparators need user Python "
+                f"(debugtalk.py), which hat does not support; use one of "
+                f"{', '.join(sorted(ALIASES))} (or an HttpRunner alias such as eq, len_gt)"
+            )
+        if not isinstance(message, str):
+            raise ValueError("the validator message (third element) must be text")
+        if isinstance(check, str):
+            problem = path_problem(check)
+            if problem:
+                raise ValueError(problem)
+        if isinstance(expect, str) and "$" not in expect:
+            if canonical == "regex_match":
+                try:
+                    re.compile(expect)
+                except re.error as exc:
+                    raise ValueError(f"invalid regular expression {expect!r}: {exc}") from None
+            if canonical == "type_match" and expect not in TYPE_NAMES:
+                raise ValueError(f"unknown type {expect!r}; use one of {sorted(TYPE_NAMES)}")
+        return {"comparator": canonical, "check": check, "expect": expect, "message": message}
+
+    @model_serializer
+    def _as_document(self) -> dict[str, list[Any]]:
+        values = [self.check, self.expect] + ([self.message] if self.message else [])
+        return {self.comparator: values}
+
+
+class Request(_Model):
+    method: str
+    url: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, Any] = Field(default_factory=dict)
+    json_body: Any = Field(default=None, alias="json")
+    data: Any = None
+    cookies: dict[str, Any] = Field(default_factory=dict)
+    timeout: float | None = Field(default=None, gt=0, le=MAX_REQUEST_TIMEOUT_SECONDS)
+    allow_redirects: bool = True
+    verify: bool | None = None
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _method(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.upper() in METHODS:
+            return value.upper()
+        raise ValueError(f"method must be one of {', '.join(METHODS)}")
+
+    @field_validator("data")
+    @classmethod
+    def _data(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, (str, dict)):
+            raise ValueError("data is text (sent as is) or a mapping (sent as a form)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_body(self) -> Request:
+        if self.data is not None and "json_body" in self.model_fields_set:
+            raise ValueError("set either json or data, not both")
+        return self
+
+    def has_json(self) -> bool:
+        return "json_body" in self.model_fields_set
+
+
+ExtractPath = Annotated[str, AfterValidator(_extract_path)]
+
+
+class Step(_Model):
+    name: str = Field(min_length=1)
+    request: Request | None = None
+    testcase: str | None = Field(default=None, min_length=1)
+    variables: Variables = Field(default_factory=dict)
+    extract: dict[VariableName, ExtractPath] = Field(default_factory=dict)
+    validators: list[Validator] = Field(default_factory=list, alias="validate")
+    export: list[VariableName] = Field(default_factory=list)
+    retry_times: int = Field(default=0, ge=0, le=MAX_RETRY_TIMES)
+    retry_interval: float = Field(default=0.0, ge=0, le=MAX_RETRY_INTERVAL_SECONDS)
+
+    @field_validator("variables", mode="before")
+    @classmethod
+    def _variables_mapping(cls, value: Any) -> Any:
+        return _no_function_variables(value)
+
+    @model_validator(mode="after")
+    def _kind(self) -> Step:
+        if (self.request is None) == (self.testcase is None):
+            raise ValueError("a step has either request or testcase (exactly one)")
+        if self.testcase is not None:
+            for key in ("extract", "validators", "retry_times", "retry_interval"):
+                if getattr(self, key):
+                    shown = "validate" if key == "validators" else key
+                    raise ValueError(
+                        f"{shown} applies to request steps; a testcase step passes values "
+                        "back with export"
+                    )
+        elif self.export:
+            raise ValueError("export applies to testcase steps; a request step uses extract")
+        return self
+
+
+class Config(_Model):
+    name: str = Field(min_length=1)
+    base_url: str = ""
+    variables: Variables = Field(default_factory=dict)
+    parameters: dict[str, list[Any]] = Field(default_factory=dict)
+    headers: dict[str, Any] = Field(default_factory=dict)
+    verify: bool = False
+    export: list[VariableName] = Field(default_factory=list)
+
+    @field_validator("variables", mode="before")
+    @classmethod
+    def _variables_mapping(cls, value: Any) -> Any:
+        return _no_function_variables(value)
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _parameters(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError("parameters is a mapping of name: [values]")
+        sizes = []
+        for key, values in value.items():
+            names = str(key).split("-")
+            bad = [n for n in names if not _NAME.fullmatch(n)]
+            if bad:
+                raise ValueError(f"{key!r}: {bad[0]!r} is not a variable name")
+            if isinstance(values, str):
+                raise ValueError(
+                    f"{key}: values must be listed inline; CSV files and functions that "
+                    "return parameters need files or user Python, which hat does not support"
+                )
+            if not isinstance(values, list) or not values:
+                raise ValueError(f"{key}: a non-empty list of values")
+            if len(names) > 1:
+                for i, item in enumerate(values):
+                    if not isinstance(item, list) or len(item) != len(names):
+                        raise ValueError(
+                            f"{key}[{i}]: each item is a list of {len(names)} values "
+                            f"({', '.join(names)})"
+                        )
+            sizes.append(len(values))
+        total = 1
+        for size in sizes:
+            total *= size
+        if total > MAX_PARAMETER_COMBINATIONS:
+            raise ValueError(
+                f"{total} parameter combinations; at most {MAX_PARAMETER_COMBINATIONS}"
+            )
+        return value
+
+    def parameter_combinations(self) -> list[dict[str, Any]]:
+        """HttpRunner's Cartesian product: one dict of values per testcase to run."""
+        axes: list[list[dict[str, Any]]] = []
+        for key, values in self.parameters.items():
+            names = key.split("-")
+            if len(names) == 1:
+                axes.append([{key: v} for v in values])
+            else:
+                axes.append([dict(zip(names, item, strict=True)) for item in values])
+        return [
+            {k: v for part in combo for k, v in part.items()} for combo in product(*axes)
+        ]
+
+
+class Testcase(_Model):
+    config: Config
+    teststeps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
+
+    def to_document(self) -> dict[str, Any]:
+        """The normalised document (canonical comparators), JSON-serialisable."""
+        return self.model_dump(by_alias=True, exclude_unset=True, mode="json")
+
+    def references(self) -> list[str]:
+        """The ``testcase:`` references of its steps, in order, for the app to check."""
+        return [step.testcase for step in self.teststeps if step.testcase is not None]
+
+
+_KNOWN_FIELDS = sorted(
+    {f.alias or name for m in (Config, Step, Request) for name, f in m.model_fields.items()}
+)
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required"
+    if kind == "extra_forbidden":
+        name = str(error["loc"][-1])
+        if name in REFUSED_FIELDS:
+            return REFUSED_FIELDS[name]
+        close = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown field {name!r} (not part of the HttpRunner v3 format hat runs){hint}"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _walk(doc: Any) -> Iterator[tuple[str, Any]]:
+    """Every (path, value) of a JSON-like document, depth first, bounded in size and depth."""
+    stack: list[tuple[str, Any, int]] = [("", doc, 0)]
+    nodes = 0
+    while stack:
+        path, value, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_DOCUMENT_NODES:
+            raise TestcaseInvalid({"": f"document has more than {MAX_DOCUMENT_NODES} values"})
+        if depth > MAX_DOCUMENT_DEPTH:
+            raise TestcaseInvalid({path: f"nested deeper than {MAX_DOCUMENT_DEPTH} levels"})
+        yield path, value
+        if isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                if not isinstance(key, str):
+                    raise TestcaseInvalid({path: f"key {key!r} is not text"})
+                stack.append((f"{path}.{key}" if path else key, item, depth + 1))
+        elif isinstance(value, list):
+            for i in range(len(value) - 1, -1, -1):
+                stack.append((f"{path}[{i}]", value[i], depth + 1))
+
+
+_JSON_TYPES = (dict, list, str, int, float, bool, type(None))
+
+
+def _scan(doc: dict[str, Any]) -> dict[str, str]:
+    """Shape and ${function()} problems found by reading every value of the document."""
+    errors: dict[str, str] = {}
+    for path, value in _walk(doc):
+        if not isinstance(value, _JSON_TYPES):
+            errors[path] = f"{type(value).__name__} values are not allowed (JSON types only)"
+        elif isinstance(value, str) and "$" in value:
+            try:
+                for ref in iter_references(value):
+                    if isinstance(ref, Call) and ref.name not in SAFE_FUNCTION_NAMES:
+                        errors[path] = unknown_function_message(ref.name)
+                        break
+            except SubstitutionError as exc:
+                errors[path] = str(exc)
+    return errors
+
+
+def validate_testcase(doc: Any) -> Testcase:
+    """Check an HttpRunner v3 testcase document; TestcaseInvalid lists every problem."""
+    if isinstance(doc, list):
+        raise TestcaseInvalid(
+            {"": "this looks like the HttpRunner 2 format (a list); hat reads HttpRunner 3 "
+             "testcases: {config: {...}, teststeps: [...]}"}
+        )
+    if not isinstance(doc, dict):
+        raise TestcaseInvalid({"": "a testcase is a mapping with config and teststeps"})
+    errors = _scan(doc)
+    try:
+        model = Testcase.model_validate(doc)
+    except ValidationError as exc:
+        for error in exc.errors():
+            path = _path(error["loc"])
+            message = _message(error)
+            if path in errors and message not in errors[path]:
+                errors[path] = f"{errors[path]}; {message}"
+            else:
+                errors.setdefault(path, message)
+        raise TestcaseInvalid(errors) from None
+    if errors:
+        raise TestcaseInvalid(errors)
+    return model
+
+
+def _yaml_loader() -> Any:
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        pass
+
+    # Dates stay text: a testcase travels as JSON, and "2026-01-01" means the string there.
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    return Loader
+
+
+_YAML_TYPES = ("yaml", "x-yaml")
+
+
+def parse_testcase_text(text: str, content_type: str) -> dict[str, Any]:
+    """Parse a testcase from JSON or YAML text (YAML with safe loading only).
+
+    ``content_type`` is a media type (``application/json``, ``application/yaml``,
+    ``text/yaml``...; parameters such as ``; charset=utf-8`` are ignored). Raises
+    TestcaseInvalid when the text does not parse or is not a mapping; the result still has
+    to go through ``validate_testcase``.
+    """
+    media = content_type.split(";", 1)[0].strip().lower()
+    subtype = media.rsplit("/", 1)[-1]
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise TestcaseInvalid({"": f"document longer than {MAX_DOCUMENT_CHARS} characters"})
+    if subtype == "json" or subtype.endswith("+json"):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TestcaseInvalid(
+                {"": f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"}
+            ) from None
+        except RecursionError:
+            raise TestcaseInvalid({"": "JSON nested too deeply"}) from None
+    elif subtype in _YAML_TYPES:
+        import yaml
+
+        try:
+            doc = yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+            raise TestcaseInvalid({"": f"invalid YAML{where}: {exc.problem}"}) from None
+        except (yaml.YAMLError, RecursionError) as exc:
+            raise TestcaseInvalid({"": f"invalid YAML: {exc}"}) from None
+    else:
+        raise TestcaseInvalid(
+            {"": f"unsupported content type {media!r}; send application/json or application/yaml"}
+        )
+    if not isinstance(doc, dict):
+        raise TestcaseInvalid({"": "a testcase is a mapping with config and teststeps"})
+    for _ in _walk(doc):  # bounds YAML alias expansion before anyone serialises the result
+        pass
+    return doc
+
+
+__all__ = [
+    "Config",
+    "Request",
+    "Step",
+    "Testcase",
+    "TestcaseInvalid",
+    "Validator",
+    "parse_testcase_text",
+    "validate_testcase",
+]

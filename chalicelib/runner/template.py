@@ -1,0 +1,245 @@
+"""``$var``, ``${var}``, ``${func(args)}`` and ``$$`` in strings, as HttpRunner 3 reads them.
+
+Parsing is a small hand-written scanner (no eval, not even ast.literal_eval): a string becomes
+a tuple of parts (literal text, variable reference, function call) that is cached, so a
+testcase run many times parses each string once. A string that is exactly one reference
+keeps the referenced value's type (``"$count"`` -> 3); anything else renders to text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from chalicelib.runner.errors import SubstitutionError
+from chalicelib.runner.functions import FunctionContext, call_function
+
+# A rendered string longer than this is refused: variables referring to variables could
+# otherwise double a string at each level until the worker runs out of memory.
+MAX_RENDERED_CHARS = 1_000_000
+
+# Later HttpRunner releases require a letter or underscore first, so "$100" stays a price.
+_FUNC = re.compile(r"\$\{([A-Za-z_]\w*)\(([^(){}]*)\)\}")
+_VAR = re.compile(r"\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)")
+_KWARG = re.compile(r"([A-Za-z_]\w*)\s*=(?!=)\s*(.*)", re.S)
+_INT = re.compile(r"[-+]?\d+")
+_FLOAT = re.compile(r"[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?")
+_LITERALS: dict[str, Any] = {
+    "True": True, "true": True, "False": False, "false": False, "None": None, "null": None,
+}
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    args: tuple[Any, ...]  # each a plain value or a Parts tuple (an argument with $refs)
+    kwargs: tuple[tuple[str, Any], ...]
+
+
+Part = str | Var | Call
+Parts = tuple[Part, ...]
+
+
+class _Arg(tuple):
+    """Marks an argument that still holds references, so it is not taken for a value."""
+
+
+def _split_args(text: str) -> list[str]:
+    # commas split arguments except inside quotes
+    out: list[str] = []
+    current: list[str] = []
+    quote = ""
+    for ch in text:
+        if quote:
+            current.append(ch)
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+            current.append(ch)
+        elif ch == ",":
+            out.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    out.append("".join(current))
+    return out
+
+
+def _arg_value(text: str) -> Any:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    if "$" in text:
+        return _Arg(parse(text))
+    if text in _LITERALS:
+        return _LITERALS[text]
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    return text
+
+
+def _parse_call(name: str, raw_args: str) -> Call:
+    args: list[Any] = []
+    kwargs: list[tuple[str, Any]] = []
+    if raw_args.strip():
+        for raw in _split_args(raw_args):
+            stripped = raw.strip()
+            kw = None if stripped[:1] in ("'", '"') else _KWARG.fullmatch(stripped)
+            if kw:
+                kwargs.append((kw.group(1), _arg_value(kw.group(2))))
+            elif kwargs:
+                raise SubstitutionError(f"${{{name}(...)}}: positional argument after keyword")
+            else:
+                args.append(_arg_value(raw))
+    return Call(name, tuple(args), tuple(kwargs))
+
+
+@lru_cache(maxsize=8192)
+def parse(text: str) -> Parts:
+    """Split a string into literal text, Var and Call parts."""
+    parts: list[Part] = []
+    literal: list[str] = []
+    pos = 0
+    while True:
+        dollar = text.find("$", pos)
+        if dollar < 0:
+            literal.append(text[pos:])
+            break
+        literal.append(text[pos:dollar])
+        if text.startswith("$$", dollar):
+            literal.append("$")
+            pos = dollar + 2
+            continue
+        match = _FUNC.match(text, dollar)
+        if match:
+            token: Part = _parse_call(match.group(1), match.group(2))
+        else:
+            match = _VAR.match(text, dollar)
+            if not match:
+                literal.append("$")
+                pos = dollar + 1
+                continue
+            token = Var(match.group(1) or match.group(2))
+        if any(literal):
+            parts.append("".join(literal))
+        literal = []
+        parts.append(token)
+        pos = match.end()
+    if any(literal):
+        parts.append("".join(literal))
+    return tuple(parts)
+
+
+def has_references(text: str) -> bool:
+    return "$" in text and any(not isinstance(p, str) for p in parse(text))
+
+
+def iter_references(text: str) -> Iterator[Var | Call]:
+    """Every Var and Call in a string, arguments included (for save-time checks)."""
+    if "$" not in text:
+        return
+    stack: list[Parts] = [parse(text)]
+    while stack:
+        for part in stack.pop():
+            if isinstance(part, str):
+                continue
+            yield part
+            if isinstance(part, Call):
+                values = [*part.args, *(v for _, v in part.kwargs)]
+                stack.extend(v for v in values if isinstance(v, _Arg))
+
+
+Lookup = Callable[[str], Any]
+
+
+def render_parts(parts: Parts, lookup: Lookup, ctx: FunctionContext) -> Any:
+    if len(parts) == 1 and not isinstance(parts[0], str):
+        return _evaluate(parts[0], lookup, ctx)
+    pieces = [p if isinstance(p, str) else str(_evaluate(p, lookup, ctx)) for p in parts]
+    rendered = "".join(pieces)
+    if len(rendered) > MAX_RENDERED_CHARS:
+        raise SubstitutionError(f"a substituted string exceeds {MAX_RENDERED_CHARS} characters")
+    return rendered
+
+
+def _evaluate(part: Var | Call, lookup: Lookup, ctx: FunctionContext) -> Any:
+    if isinstance(part, Var):
+        return lookup(part.name)
+
+    def value(arg: Any) -> Any:
+        return render_parts(arg, lookup, ctx) if isinstance(arg, _Arg) else arg
+
+    args = [value(a) for a in part.args]
+    kwargs = {k: value(v) for k, v in part.kwargs}
+    return call_function(part.name, args, kwargs, ctx)
+
+
+def render(content: Any, lookup: Lookup, ctx: FunctionContext) -> Any:
+    """Substitute references everywhere in a JSON-like value (dict keys included)."""
+    if isinstance(content, str):
+        if "$" not in content:
+            return content
+        return render_parts(parse(content), lookup, ctx)
+    if isinstance(content, dict):
+        return {render(k, lookup, ctx): render(v, lookup, ctx) for k, v in content.items()}
+    if isinstance(content, list):
+        return [render(item, lookup, ctx) for item in content]
+    return content
+
+
+class Scope:
+    """Variables being defined (``raw``, may reference each other) over known values.
+
+    ``raw`` entries are rendered lazily and once, in any order, so ``a: $b`` works whatever
+    the order of ``a`` and ``b``; a cycle is an error, as in HttpRunner. ``outer`` values are
+    taken as they are: an extracted value or an environment secret containing ``$`` is data,
+    not a template.
+    """
+
+    def __init__(
+        self, raw: Mapping[str, Any], outer: Mapping[str, Any], ctx: FunctionContext
+    ) -> None:
+        self._raw = raw
+        self._outer = outer
+        self._ctx = ctx
+        self._done: dict[str, Any] = {}
+        self._resolving: list[str] = []
+
+    def lookup(self, name: str) -> Any:
+        if name in self._done:
+            return self._done[name]
+        if name in self._raw:
+            if name in self._resolving:
+                chain = " -> ".join([*self._resolving[self._resolving.index(name):], name])
+                raise SubstitutionError(f"circular variable reference: {chain}")
+            self._resolving.append(name)
+            try:
+                value = render(self._raw[name], self.lookup, self._ctx)
+            finally:
+                self._resolving.pop()
+            self._done[name] = value
+            return value
+        if name in self._outer:
+            return self._outer[name]
+        raise SubstitutionError(f"variable ${name} is not defined")
+
+    def resolve_all(self) -> dict[str, Any]:
+        """Every variable visible here, rendered: outer values overlaid by raw ones."""
+        merged = dict(self._outer)
+        for name in self._raw:
+            merged[name] = self.lookup(name)
+        return merged
+
+    def render(self, content: Any) -> Any:
+        return render(content, self.lookup, self._ctx)
