@@ -1,10 +1,14 @@
 """The Chalice app `hat`: wiring only. Logic lives in chalicelib/<feature>/."""
 from chalice import Chalice
 
+from chalicelib.accounts.sessions import user_for_token
+from chalicelib.core.auth import register_auth_middleware
 from chalicelib.core.http import register_http_middleware
 from chalicelib.core.routes import core_routes
 
 app = Chalice(app_name="hat")
 
+# Order matters: the first middleware registered is the outermost.
 register_http_middleware(app)
+register_auth_middleware(app, resolve_token=user_for_token)
 app.register_blueprint(core_routes)

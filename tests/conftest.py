@@ -72,3 +72,31 @@ def client(app):
 
     with Client(app, stage_name="dev") as test_client:
         yield test_client
+
+
+class SignedIn:
+    """A user with a live session, for tests of routes that need one."""
+
+    def __init__(self, user: dict, token: str) -> None:
+        self.user = user
+        self.token = token
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def make_user(aws, monkeypatch):
+    """make_user("alice") -> SignedIn; cheap bcrypt so tests stay fast."""
+    from chalicelib.accounts.service import create_user
+    from chalicelib.accounts.sessions import create_session
+    from chalicelib.core.settings import reset_settings
+
+    monkeypatch.setenv("HAT_BCRYPT_ROUNDS", "4")
+    reset_settings()
+
+    def make(username: str = "alice", *, email: str | None = None, mobile: str | None = None,
+             password: str = "correct horse battery") -> SignedIn:
+        user = create_user(username, email or f"{username}@example.com", password, mobile)
+        token, _ = create_session(user["id"])
+        return SignedIn(user, token)
+
+    return make

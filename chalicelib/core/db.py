@@ -37,3 +37,11 @@ def cancellation_codes(error: Exception) -> list[str]:
     """Per-item reasons of a cancelled transaction ('ConditionalCheckFailed', 'None', ...)."""
     reasons = getattr(error, "cancellation_reasons", None) or []
     return [(reason.code if reason else "None") or "None" for reason in reasons]
+
+
+def get_or_none(model: type, hash_key: object, range_key: object = None, *, consistent_read: bool = False):
+    """Model.get, but None instead of DoesNotExist."""
+    try:
+        return model.get(hash_key, range_key, consistent_read=consistent_read)
+    except model.DoesNotExist:
+        return None

@@ -16,6 +16,9 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_JOB_RETRY_DELAYS_SECONDS = (5, 30)
 DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 24 * 3600
 DEFAULT_IN_PROGRESS_EXPIRES_AFTER_SECONDS = 15 * 60
+DEFAULT_BCRYPT_ROUNDS = 12
+DEFAULT_SESSION_EXPIRES_AFTER_SECONDS = 12 * 3600
+DEFAULT_REMEMBERED_SESSION_EXPIRES_AFTER_SECONDS = 14 * 24 * 3600
 # Only for local and test stages; deployed stages must set HAT_SECRET_KEY (from SSM).
 INSECURE_DEV_SECRET_KEY = "hat-dev-insecure-secret-key"
 
@@ -41,6 +44,11 @@ class Settings:
     idempotency_expires_after_seconds: int = DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS
     in_progress_expires_after_seconds: int = DEFAULT_IN_PROGRESS_EXPIRES_AFTER_SECONDS
     outbound_allow: tuple[str, ...] = field(default_factory=tuple)
+    ip_allow: tuple[str, ...] = field(default_factory=tuple)  # CIDRs; empty = everyone
+    ip_deny: tuple[str, ...] = field(default_factory=tuple)
+    bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS
+    session_expires_after_seconds: int = DEFAULT_SESSION_EXPIRES_AFTER_SECONDS
+    remembered_session_expires_after_seconds: int = DEFAULT_REMEMBERED_SESSION_EXPIRES_AFTER_SECONDS
 
     @property
     def prefix(self) -> str:
@@ -78,6 +86,16 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
             env.get("HAT_IN_PROGRESS_EXPIRES_AFTER_SECONDS", DEFAULT_IN_PROGRESS_EXPIRES_AFTER_SECONDS)
         ),
         outbound_allow=_csv(env.get("HAT_OUTBOUND_ALLOW", "")),
+        ip_allow=_csv(env.get("HAT_IP_ALLOW", "")),
+        ip_deny=_csv(env.get("HAT_IP_DENY", "")),
+        bcrypt_rounds=int(env.get("HAT_BCRYPT_ROUNDS", DEFAULT_BCRYPT_ROUNDS)),
+        session_expires_after_seconds=int(
+            env.get("HAT_SESSION_EXPIRES_AFTER_SECONDS", DEFAULT_SESSION_EXPIRES_AFTER_SECONDS)
+        ),
+        remembered_session_expires_after_seconds=int(
+            env.get("HAT_REMEMBERED_SESSION_EXPIRES_AFTER_SECONDS",
+                    DEFAULT_REMEMBERED_SESSION_EXPIRES_AFTER_SECONDS)
+        ),
     )
 
 
