@@ -96,7 +96,7 @@ def make_user(aws, monkeypatch):
     def make(username: str = "alice", *, email: str | None = None, mobile: str | None = None,
              password: str = "correct horse battery") -> SignedIn:
         user = create_user(username, email or f"{username}@example.com", password, mobile)
-        token, _ = create_session(user["id"])
+        token, _ = create_session(user)
         return SignedIn(user, token)
 
     return make

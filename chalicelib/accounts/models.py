@@ -45,11 +45,17 @@ class SessionsByUser(GlobalSecondaryIndex):
 
 
 class Session(Model):
-    """A sign-in; only the SHA-256 of its token is stored."""
+    """A sign-in; only the SHA-256 of its token is stored.
+
+    It carries a snapshot of the public user so that authenticating a request is
+    one GetItem; whatever changes the user (disable, profile edit) ends or
+    rewrites their sessions.
+    """
 
     Meta = table_meta("sessions")
 
     token_hash = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute()
+    user = JSONAttribute()
     expires_at = TTLAttribute()
     by_user = SessionsByUser()

@@ -5,7 +5,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from chalicelib.accounts.models import Session, User
+from chalicelib.accounts.models import Session
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.db import get_or_none
 from chalicelib.core.settings import get_settings
@@ -17,27 +17,24 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_session(user_id: str, *, remember: bool = False, clock: Clock = utcnow) -> tuple[str, datetime]:
-    """A new token for the user and when it expires (14 days if remembered, else 12 h)."""
+def create_session(user: dict, *, remember: bool = False, clock: Clock = utcnow) -> tuple[str, datetime]:
+    """A new token for the (public) user and when it expires (14 days if remembered, else 12 h)."""
     settings = get_settings()
     lifetime = (settings.remembered_session_expires_after_seconds if remember
                 else settings.session_expires_after_seconds)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     expires_at = clock() + timedelta(seconds=lifetime)
-    Session(hash_token(token), user_id=user_id, expires_at=expires_at).save()
+    Session(hash_token(token), user_id=user["id"], user=user, expires_at=expires_at).save()
     return token, expires_at
 
 
 def user_for_token(token: str, *, clock: Clock = utcnow) -> dict | None:
-    """The public user behind a live token, or None (unknown, expired, revoked, disabled)."""
+    """The public user behind a live token, or None (unknown, expired, revoked). One GetItem."""
     session = get_or_none(Session, hash_token(token)) if token else None
     # TTL deletion is lazy (and absent in the emulator): expiry is checked here too.
     if session is None or session.expires_at <= clock():
         return None
-    user = get_or_none(User, session.user_id)
-    if user is None or user.disabled:
-        return None
-    return user.to_public()
+    return session.user
 
 
 def revoke_token(token: str) -> None:

@@ -56,7 +56,7 @@ def test_expired_and_revoked_tokens_stop_working(aws, make_user):
     assert user_for_token(alice.token)["id"] == alice.user["id"]
     later = datetime.now(UTC) + timedelta(hours=12, seconds=1)
     assert user_for_token(alice.token, clock=lambda: later) is None
-    remembered, expires = create_session(alice.user["id"], remember=True)
+    remembered, expires = create_session(alice.user, remember=True)
     assert expires - datetime.now(UTC) > timedelta(days=13)
     revoke_token(alice.token)
     assert user_for_token(alice.token) is None
