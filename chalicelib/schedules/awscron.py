@@ -21,8 +21,6 @@ MONTH_NAMES = {name: index for index, name in enumerate(
 DAY_NAMES = {name: index for index, name in enumerate(
     ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], start=1)}
 MIN_YEAR, MAX_YEAR = 1970, 2199
-# How far ahead to look for a next fire time before calling it "never" (e.g. Feb 30).
-SEARCH_LIMIT_DAYS = 366 * 5
 
 
 class ExpressionError(ValueError):
@@ -113,11 +111,13 @@ class CronExpression:
 
     def fire_times(self, after: datetime, zone: ZoneInfo) -> Iterator[datetime]:
         """Fire times strictly after `after` (aware), in UTC, in order."""
-        local_after = after.astimezone(zone)
-        day = local_after.date()
-        for _ in range(SEARCH_LIMIT_DAYS):
-            if day.year > MAX_YEAR:
-                return
+        day = after.astimezone(zone).date()
+        # Bounded by AWS's last year; months that cannot match are skipped whole, so even
+        # "Feb 30" (never) ends quickly.
+        while day.year <= MAX_YEAR:
+            if day.month not in self.months or day.year not in self.years:
+                day = _first_of_next_month(day)
+                continue
             if self.matches_day(day):
                 for hour in sorted(self.hours):
                     for minute in sorted(self.minutes):
@@ -133,6 +133,10 @@ class CronExpression:
             if len(times) == count:
                 break
         return times
+
+
+def _first_of_next_month(day: date) -> date:
+    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
 
 
 def _local_moment(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime | None:
