@@ -108,10 +108,11 @@ class Provisioner:
 
     # -- resources ------------------------------------------------------------
     def provision_all(self) -> dict[str, str]:
+        """Create every resource; returns the functions' environment (Globals), resolved."""
         for logical in self.template.get("Resources", {}):
             self.provision(logical)
-        return {name: str(self.resolve(spec["Value"]))
-                for name, spec in self.template.get("Outputs", {}).items()}
+        variables = self.template.get("Globals", {}).get("Function", {}).get("Environment", {})
+        return {name: str(self.resolve(value)) for name, value in variables.get("Variables", {}).items()}
 
     def provision(self, logical: str) -> dict[str, str]:
         if logical in self.created:
@@ -192,14 +193,8 @@ _CREATORS: dict[str, Callable[[Provisioner, dict], dict[str, str]]] = {
 }
 
 
-def output_environment(outputs: dict[str, str]) -> dict[str, str]:
-    """Outputs named HatReportsBucket become HAT_REPORTS_BUCKET, and so on."""
-    return {re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper(): value
-            for name, value in outputs.items() if name.startswith("Hat")}
-
-
 def provision(client: Callable[[str], Any], *, stage: str, region: str,
               template_path: Path = TEMPLATE_PATH) -> dict[str, str]:
-    """Create every resource; returns the environment variables the outputs define."""
+    """Create every resource; returns the environment variables the functions get."""
     provisioner = Provisioner(load_template(template_path), client=client, stage=stage, region=region)
-    return output_environment(provisioner.provision_all())
+    return provisioner.provision_all()

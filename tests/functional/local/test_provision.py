@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from infra.local.provision import Provisioner, load_template, output_environment
+from infra.local.provision import Provisioner, load_template
 
 
 def test_every_table_exists_with_its_keys_and_ttl(aws):
@@ -34,7 +34,7 @@ def test_each_job_queue_redrives_to_its_dlq_after_three_tries(aws, queue):
     assert sqs.get_queue_url(QueueName=f"hat-dev-{queue}-dlq")
 
 
-def test_bucket_group_and_role_exist_and_outputs_become_environment(aws, monkeypatch):
+def test_bucket_group_and_role_exist_and_globals_become_environment(aws):
     import os
 
     bucket = os.environ["HAT_REPORTS_BUCKET"]
@@ -46,10 +46,6 @@ def test_bucket_group_and_role_exist_and_outputs_become_environment(aws, monkeyp
     role = aws("iam").get_role(RoleName="hat-dev-scheduler")["Role"]
     assert os.environ["HAT_SCHEDULER_ROLE_ARN"] == role["Arn"]
     assert os.environ["HAT_RUNS_QUEUE_ARN"].endswith(":hat-dev-runs")
-
-
-def test_output_names_map_to_env_names():
-    assert output_environment({"HatReportsBucket": "b", "Other": "x"}) == {"HAT_REPORTS_BUCKET": "b"}
 
 
 def test_an_unknown_resource_type_is_refused_loudly():
