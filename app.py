@@ -4,9 +4,11 @@ from chalice import Chalice
 from chalicelib.accounts.sessions import user_for_token
 from chalicelib.core.auth import register_auth_middleware
 from chalicelib.core.http import register_http_middleware
+from chalicelib.core.logs import configure_logging
 from chalicelib.core.routes import core_routes
 
 app = Chalice(app_name="hat")
+configure_logging()
 
 # Order matters: the first middleware registered is the outermost.
 register_http_middleware(app)

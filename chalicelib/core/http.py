@@ -1,13 +1,14 @@
 """HTTP middleware: body size limit and one error shape for every failure."""
 from __future__ import annotations
 
-import json
 import logging
+import time
 from collections.abc import Callable
 
 from chalice.app import Chalice, Request, Response
 
 from chalicelib.core.errors import HatError, PayloadTooLarge
+from chalicelib.core.logs import log_context
 from chalicelib.core.settings import get_settings
 
 logger = logging.getLogger("hat.http")
@@ -49,15 +50,21 @@ def body_size(request: Request) -> int:
 def register_http_middleware(app: Chalice) -> None:
     @app.middleware("http")
     def errors_and_limits(request: Request, get_response: Callable[[Request], Response]) -> Response:
-        limit = get_settings().max_body_bytes
-        if body_size(request) > limit:
-            return error_response(PayloadTooLarge(f"request body is over the {limit}-byte limit"))
-        try:
-            response = get_response(request)
-        except HatError as error:
-            return error_response(error)
-        return _reshape_chalice_error(response)
+        started = time.perf_counter()
+        with log_context(request_id=request.context.get("requestId", "")):
+            response = _respond(request, get_response)
+            logger.info("%s %s -> %d", request.method, request.path, response.status_code,
+                        extra={"status": response.status_code,
+                               "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+        return response
 
 
-def parse_json(raw: bytes | str | None) -> object:
-    return json.loads(raw) if raw else None
+def _respond(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    limit = get_settings().max_body_bytes
+    if body_size(request) > limit:
+        return error_response(PayloadTooLarge(f"request body is over the {limit}-byte limit"))
+    try:
+        response = get_response(request)
+    except HatError as error:
+        return error_response(error)
+    return _reshape_chalice_error(response)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from chalicelib.core.aws import get_client, queue_url
 from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.logs import log_context
 from chalicelib.core.settings import get_settings
 
 logger = logging.getLogger("hat.jobs")
@@ -60,7 +61,8 @@ def process_records(records: Iterable[Any], handle: Callable[[dict], object]) ->
             logger.error("dropping malformed job message %s", raw.get("messageId"))
             continue
         try:
-            handle(payload)
+            with log_context(job_id=payload.get("job_id", raw.get("messageId", ""))):
+                handle(payload)
         except Exception:
             receive_count = int(raw.get("attributes", {}).get("ApproximateReceiveCount", "1"))
             delay = retry_delay_seconds(receive_count)
