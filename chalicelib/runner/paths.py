@@ -115,11 +115,9 @@ def path_problem(expr: str) -> str | None:
 
 
 class Headers(dict):
-    """Response headers: keys as the server sent them, looked up case-insensitively.
-
-    JMESPath reads fields through ``dict.get``, so overriding it is enough for
-    ``headers."content-type"`` to work there too.
-    """
+    """Response headers: keys as the server sent them, looked up case-insensitively by
+    simple paths (``headers.content-type``). JMESPath expressions see a plain dict, so
+    their field names match the server's spelling exactly."""
 
     def __init__(self, items: Mapping[str, str]) -> None:
         super().__init__(items)
@@ -164,7 +162,7 @@ def evaluate(path: Path, response: ResponseData) -> Any:
 
         data = {
             "status_code": response.status_code,
-            "headers": response.headers,
+            "headers": dict(response.headers),  # JMESPath's functions reject dict subclasses
             "cookies": response.cookies,
             "body": response.body,
         }

@@ -24,7 +24,7 @@ MAX_RENDERED_CHARS = 1_000_000
 # Later HttpRunner releases require a letter or underscore first, so "$100" stays a price.
 _FUNC = re.compile(r"\$\{([A-Za-z_]\w*)\(([^(){}]*)\)\}")
 _VAR = re.compile(r"\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)")
-_KWARG = re.compile(r"([A-Za-z_]\w*)\s*=(?!=)\s*(.*)", re.S)
+_KWARG = re.compile(r"([A-Za-z_]\w*)\s*=(?!=)\s*(.+)", re.S)  # "k=" alone is base64 text
 _INT = re.compile(r"[-+]?\d+")
 _FLOAT = re.compile(r"[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?")
 _LITERALS: dict[str, Any] = {

@@ -1,0 +1,148 @@
+"""The real transport: one pooled aiohttp session per run, with the SSRF guard in its
+resolver. Only ``engine.run_testcases`` imports this module, and only when no transport is
+injected, so the HTTP client stays off every other import path."""
+
+from __future__ import annotations
+
+import socket
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from chalicelib.runner.errors import OutboundRefused
+from chalicelib.runner.ssrf import HostResolver, OutboundPolicy, system_resolver
+from chalicelib.runner.transport import InboundResponse, OutboundRequest, TransportError
+
+DEFAULT_POOL_SIZE = 100  # open connections across the run
+_READ_CHUNK_BYTES = 64 * 1024
+
+
+class _Refused(OSError):
+    """Carries an OutboundRefused through aiohttp, which wraps resolver OSErrors."""
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves names and hands aiohttp only the addresses the policy allows, so the
+    address checked is the address connected to (no rebinding between check and use)."""
+
+    def __init__(self, policy: OutboundPolicy, resolve: HostResolver = system_resolver) -> None:
+        self._policy = policy
+        self._resolve = resolve
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        addresses = await self._resolve(host, port)
+        try:
+            allowed = self._policy.filter_resolved(host, addresses)
+        except OutboundRefused as exc:
+            raise _Refused(str(exc)) from None
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for address in allowed
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+class AiohttpTransport:
+    """One pooled aiohttp session for a whole run; created on first use, inside the loop."""
+
+    def __init__(
+        self,
+        policy: OutboundPolicy,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        resolve: HostResolver = system_resolver,
+        max_response_bytes: int,
+    ) -> None:
+        self._policy = policy
+        self._pool_size = pool_size
+        self._resolve = resolve
+        self._max_bytes = max_response_bytes
+        self._session: aiohttp.ClientSession | None = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._pool_size,
+                resolver=GuardedResolver(self._policy, self._resolve),
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),  # the engine keeps one jar per testcase
+                trust_env=False,  # a proxy from the environment would bypass the guard
+                auto_decompress=True,
+            )
+        return self._session
+
+    async def send(self, request: OutboundRequest) -> InboundResponse:
+        session = self._get_session()
+        try:
+            async with session.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.body,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=request.timeout),
+                ssl=None if request.verify else False,
+                skip_auto_headers=("Content-Type",),  # sent only when the testcase says so
+            ) as response:
+                body = await self._read(response)
+                return InboundResponse(response.status, list(response.headers.items()), body)
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            raise TransportError(
+                "timeout", f"no response within {request.timeout:g} s"
+            ) from None
+        except aiohttp.ClientConnectorDNSError as exc:
+            if isinstance(exc.os_error, _Refused):
+                raise TransportError("outbound_refused", str(exc.os_error)) from None
+            raise TransportError("dns", f"cannot resolve {exc.host}: {exc.os_error}") from None
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise TransportError("tls", f"TLS certificate error: {exc.certificate_error}") from None
+        except aiohttp.ClientSSLError as exc:
+            raise TransportError("tls", f"TLS error: {exc}") from None
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, ConnectionRefusedError):
+                raise TransportError(
+                    "connection_refused", f"connection refused by {exc.host}:{exc.port}"
+                ) from None
+            raise TransportError("connection", f"cannot connect: {exc}") from None
+        except aiohttp.InvalidURL as exc:
+            raise TransportError("invalid_url", f"invalid URL: {exc}") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TransportError("connection", f"{type(exc).__name__}: {exc}") from None
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        length = response.content_length
+        if length is not None and length > self._max_bytes:
+            raise TransportError("too_large", self._too_large())
+        if length is not None and "Content-Encoding" not in response.headers:
+            return await response.read()  # the common case: the size is known and small
+        # chunked or compressed: count what arrives (decompressed) and stop at the limit
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(_READ_CHUNK_BYTES):
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise TransportError("too_large", self._too_large())
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self) -> str:
+        return f"response body larger than {self._max_bytes} bytes"
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+

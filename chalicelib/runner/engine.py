@@ -1,0 +1,735 @@
+"""Runs HttpRunner v3 testcases and returns a report made of plain, JSON-serialisable dicts.
+
+Steps of a testcase run in order and share cookies and extracted variables; testcases (each
+parameter combination is one) run concurrently, at most ``concurrency`` at a time, over ONE
+pooled HTTP client. Whatever goes wrong with a step (DNS, timeout, refused connection, a
+refused address, a body that is not JSON, an undefined variable) is recorded on that step
+and fails its testcase; the run carries on with the other testcases.
+
+Variable precedence, as in HttpRunner: step variables > variables extracted by earlier steps
+> testcase config variables (parameters override these) > environment variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import inspect
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from chalicelib.runner.comparators import compare
+from chalicelib.runner.cookies import CookieJar
+from chalicelib.runner.errors import (
+    OutboundRefused,
+    RunnerError,
+    SubstitutionError,
+    TestcaseInvalid,
+    TestcaseNotFound,
+)
+from chalicelib.runner.functions import FunctionContext
+from chalicelib.runner.paths import (
+    Headers,
+    PathError,
+    ResponseData,
+    compile_path,
+    evaluate,
+    leading_root,
+)
+from chalicelib.runner.schema import Config, Request, Step, Testcase, Validator, validate_testcase
+from chalicelib.runner.ssrf import HostResolver, OutboundPolicy, system_resolver
+from chalicelib.runner.template import Scope, render
+from chalicelib.runner.transport import (
+    InboundResponse,
+    OutboundRequest,
+    Transport,
+    TransportError,
+)
+
+DEFAULT_TIMEOUT_SECONDS = 30.0  # per request, unless the step sets request.timeout
+DEFAULT_CONCURRENCY = 10  # testcases in flight at once
+DEFAULT_MAX_BODY_CHARS = 64 * 1024  # request/response bodies kept in the report
+DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # a bigger response fails its step
+MAX_REDIRECTS = 10
+MAX_REFERENCE_DEPTH = 8  # testcase -> referenced testcase -> ... at most this deep
+USER_AGENT = "hat-runner/1.0"
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_JSON_START = frozenset(b'{["-0123456789tfn')
+_CHARSET = re.compile(r"charset=([\w.:-]+)", re.I)
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+ResolveTestcase = Callable[[str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
+Progress = Callable[[int, int], None]
+
+
+async def run_testcases(
+    testcases: Iterable[Mapping[str, Any]],
+    *,
+    environment: Mapping[str, Any] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    outbound_allow: Iterable[str] = (),
+    allow_private: bool = False,
+    resolve_testcase: ResolveTestcase | None = None,
+    transport: Transport | None = None,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    deadline_seconds: float | None = None,
+    max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    base_url: str | None = None,
+    host_resolver: HostResolver = system_resolver,
+    function_context: FunctionContext | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    on_progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run testcase documents (HttpRunner v3 dicts) and return the report.
+
+    - ``environment``: ``{"base_url"?: str, "variables"?: {...}}``, a project environment.
+      Its variables are the lowest-precedence variables (and what ``${ENV(name)}`` reads);
+      its base_url is used by testcases whose config has none.
+    - ``base_url``: overrides every testcase's base_url (the CLI's --base-url).
+    - ``outbound_allow``: CIDRs/hostnames the SSRF guard lets through (see
+      ``ssrf.parse_outbound_allow``); ``allow_private`` lifts the guard (CLI only).
+    - ``resolve_testcase(ref)``: returns the document a ``testcase: ref`` step points to
+      (sync or async); raise TestcaseNotFound (or KeyError) when there is none.
+    - ``transport``: replaces the pooled aiohttp client (tests); the caller closes it.
+    - ``max_body_chars``: bodies longer than this are cut in the report (marked
+      ``body_truncated``); ``max_response_bytes``: a bigger response fails its step.
+    - ``deadline_seconds``: the whole run's budget; steps not started by then fail with
+      error_type "deadline" and requests are cut to the time left.
+    - ``clock``/``sleep``/``function_context``: injectable time, sleep (retry_interval) and
+      the builtins' wall clock, random source.
+    """
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    env = dict(environment or {})
+    env_vars = dict(env.get("variables") or {})
+    # ${ENV(name)} reads the run's environment variables, whatever context was injected
+    ctx = dataclasses.replace(function_context or FunctionContext(), environment=env_vars)
+    policy = OutboundPolicy(outbound_allow, allow_private=allow_private)
+    own_transport = transport is None
+    if transport is None:
+        from chalicelib.runner.aiohttp_transport import AiohttpTransport
+
+        transport = AiohttpTransport(
+            policy, pool_size=concurrency, resolve=host_resolver,
+            max_response_bytes=max_response_bytes,
+        )
+    run = _Run(
+        transport=transport,
+        policy=policy,
+        env_vars=env_vars,
+        env_base_url=str(env.get("base_url") or ""),
+        base_url_override=base_url,
+        resolve_testcase=resolve_testcase,
+        timeout_seconds=timeout_seconds,
+        max_body_chars=max_body_chars,
+        ctx=ctx,
+        clock=clock,
+        sleep=sleep,
+        deadline=None if deadline_seconds is None else clock() + deadline_seconds,
+    )
+    try:
+        return await run.run(list(testcases), concurrency, on_progress)
+    finally:
+        if own_transport:
+            await transport.aclose()
+
+
+def run_testcases_sync(
+    testcases: Iterable[Mapping[str, Any]], **options: Any
+) -> dict[str, Any]:
+    """``run_testcases`` for callers without an event loop (Lambda handlers, the CLI)."""
+    return asyncio.run(run_testcases(testcases, **options))
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def _truncate(text: str | None, limit: int) -> dict[str, Any]:
+    if text is None or len(text) <= limit:
+        return {"body": text}
+    return {"body": text[:limit], "body_truncated": True, "body_chars": len(text)}
+
+
+def _decode(body: bytes, content_type: str) -> str:
+    match = _CHARSET.search(content_type)
+    try:
+        return body.decode(match.group(1) if match else "utf-8", errors="replace")
+    except LookupError:  # an unknown charset name
+        return body.decode("utf-8", errors="replace")
+
+
+def _join_url(base_url: str, url: str) -> str:
+    if _ABSOLUTE.match(url):
+        return url  # any scheme: the outbound guard refuses what is not http(s)
+    if not base_url:
+        raise RunnerError(f"relative url {url!r} needs a base_url (config, environment or CLI)")
+    return f"{base_url.rstrip('/')}/{url.lstrip('/')}"
+
+
+def _with_query(url: str, params: Mapping[str, Any]) -> str:
+    if not params:
+        return url
+    query = urlencode(
+        [(str(k), _param(v)) for k, v in params.items() if v is not None], doseq=False
+    )
+    if not query:
+        return url
+    base, _, fragment = url.partition("#")
+    joined = f"{base}{'&' if '?' in base else '?'}{query}"
+    return f"{joined}#{fragment}" if fragment else joined
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+class _StepFailed(Exception):
+    """An attempt that could not even send its request; carries the report fields."""
+
+    def __init__(self, error: str, error_type: str) -> None:
+        super().__init__(error)
+        self.error_type = error_type
+
+
+class _Run:
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        policy: OutboundPolicy,
+        env_vars: dict[str, Any],
+        env_base_url: str,
+        base_url_override: str | None,
+        resolve_testcase: ResolveTestcase | None,
+        timeout_seconds: float,
+        max_body_chars: int,
+        ctx: FunctionContext,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+        deadline: float | None,
+    ) -> None:
+        self.transport = transport
+        self.policy = policy
+        self.env_vars = env_vars
+        self.env_base_url = env_base_url
+        self.base_url_override = base_url_override
+        self.resolve_testcase = resolve_testcase
+        self.timeout = timeout_seconds
+        self.max_body = max_body_chars
+        self.ctx = ctx
+        self.clock = clock
+        self.sleep = sleep
+        self.deadline = deadline
+        self._refs: dict[str, Testcase | str] = {}  # ref -> model, or why it cannot run
+
+    # ---- the run ----
+
+    async def run(
+        self, docs: list[Mapping[str, Any]], concurrency: int, on_progress: Progress | None
+    ) -> dict[str, Any]:
+        started = self.clock()
+        jobs: list[Callable[[], Awaitable[dict[str, Any]]]] = []
+        for index, doc in enumerate(docs):
+            try:
+                model = validate_testcase(dict(doc))
+            except TestcaseInvalid as exc:
+                name = (doc.get("config") or {}).get("name") if isinstance(doc, Mapping) else None
+                failed = _failed_case(str(name or f"testcase #{index + 1}"), str(exc))
+                jobs.append(functools.partial(_ready, failed))
+                continue
+            combos = model.config.parameter_combinations()
+            parameterised = len(combos) > 1
+            for combo in combos:
+                jobs.append(functools.partial(self._case, model, combo, parameterised))
+        total = len(jobs)
+        done = 0
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def guarded(job: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+            nonlocal done
+            async with semaphore:
+                result = await job()
+            done += 1
+            if on_progress:
+                on_progress(done, total)
+            return result
+
+        cases = await asyncio.gather(*(guarded(job) for job in jobs))
+        successes = sum(1 for case in cases if case["success"])
+        return {
+            "success": successes == len(cases),
+            "tests_run": len(cases),
+            "successes": successes,
+            "failures": len(cases) - successes,
+            "duration_ms": _ms(self.clock() - started),
+            "testcases": list(cases),
+        }
+
+    async def _case(
+        self, model: Testcase, params: dict[str, Any], parameterised: bool
+    ) -> dict[str, Any]:
+        started = self.clock()
+        try:
+            config_values, base_url, name = self._config(model.config, params, "")
+        except (SubstitutionError, RunnerError) as exc:
+            return _failed_case(model.config.name, str(exc))
+        if parameterised and "$" not in model.config.name:
+            name = f"{name} [{', '.join(f'{k}={v}' for k, v in params.items())}]"
+        steps, extracted, success = await self._steps(
+            model, config_values, base_url, CookieJar(), ()
+        )
+        case: dict[str, Any] = {"name": name, "success": success}
+        if params:
+            case["parameters"] = params
+        if success and model.config.export:
+            exported, missing = _export(model.config.export, extracted, config_values)
+            case["export"] = exported
+            if missing:
+                case["success"] = False
+                case["error"] = f"export: {', '.join(missing)} not defined by any step"
+        case["duration_ms"] = _ms(self.clock() - started)
+        case["steps"] = steps
+        return case
+
+    def _config(
+        self, config: Config, overrides: Mapping[str, Any], caller_base_url: str
+    ) -> tuple[dict[str, Any], str, str]:
+        """Config variables (over the environment, under ``overrides``), base_url, name."""
+        raw = {k: v for k, v in config.variables.items() if k not in overrides}
+        scope = Scope(raw, {**self.env_vars, **overrides}, self.ctx)
+        values = scope.resolve_all()
+        base_url = self.base_url_override or str(scope.render(config.base_url) or "")
+        base_url = base_url or caller_base_url or self.env_base_url
+        name = config.name if "$" not in config.name else str(scope.render(config.name))
+        return values, base_url, name
+
+    async def _steps(
+        self,
+        model: Testcase,
+        config_values: dict[str, Any],
+        base_url: str,
+        jar: CookieJar,
+        chain: tuple[str, ...],
+    ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
+        extracted: dict[str, Any] = {}
+        reports: list[dict[str, Any]] = []
+        failed = False
+        for step in model.teststeps:
+            if failed:
+                reports.append(_skipped(step.name))
+                continue
+            if step.request is not None:
+                report = await self._request_step(
+                    step, step.request, model.config, config_values, base_url, extracted, jar
+                )
+            else:
+                report = await self._testcase_step(
+                    step, config_values, base_url, extracted, jar, chain
+                )
+            reports.append(report)
+            failed = not report["success"]
+        return reports, extracted, not failed
+
+    # ---- a request step ----
+
+    async def _request_step(
+        self,
+        step: Step,
+        request: Request,
+        config: Config,
+        config_values: dict[str, Any],
+        base_url: str,
+        extracted: dict[str, Any],
+        jar: CookieJar,
+    ) -> dict[str, Any]:
+        attempts: list[dict[str, Any]] = []
+        step_extracted: dict[str, Any] = {}
+        name = step.name
+        for attempt in range(step.retry_times + 1):
+            if attempt:
+                await self.sleep(step.retry_interval)
+            scope = Scope(step.variables, {**config_values, **extracted}, self.ctx)
+            if "$" in step.name:
+                try:
+                    name = str(scope.render(step.name))
+                except SubstitutionError:
+                    name = step.name
+            report, step_extracted, fatal = await self._attempt(
+                step, request, config, base_url, scope, jar
+            )
+            attempts.append(report)
+            if report["success"] or fatal:
+                break
+        final = {"name": name, **attempts[-1]}
+        if step.retry_times:
+            final["attempts"] = attempts
+        extracted.update(step_extracted)
+        return final
+
+    async def _attempt(
+        self,
+        step: Step,
+        request: Request,
+        config: Config,
+        base_url: str,
+        scope: Scope,
+        jar: CookieJar,
+    ) -> tuple[dict[str, Any], dict[str, Any], bool]:
+        """One try of a request step: (report, extracted values, retrying is pointless)."""
+        report: dict[str, Any] = {
+            "success": False, "status_code": None, "elapsed_ms": 0.0, "validators": [],
+        }
+        remaining = None if self.deadline is None else self.deadline - self.clock()
+        if remaining is not None and remaining <= 0:
+            report.update(error="run deadline exceeded before this step", error_type="deadline")
+            return report, {}, True
+        try:
+            outbound, cookies = self._build(request, config, base_url, scope)
+        except (SubstitutionError, RunnerError) as exc:
+            report.update(error=str(exc), error_type="variable")
+            return report, {}, True
+        if remaining is not None:
+            outbound.timeout = min(outbound.timeout, remaining)
+        allow_redirects = request.allow_redirects
+        started = self.clock()
+        try:
+            url, response, set_cookies, sent = await self._exchange(
+                outbound, cookies, jar, allow_redirects
+            )
+        except _StepFailed as exc:
+            report.update(
+                elapsed_ms=_ms(self.clock() - started),
+                request=self._request_report(outbound),
+                error=str(exc),
+                error_type=exc.error_type,
+            )
+            return report, {}, exc.error_type in ("outbound_refused", "invalid_url")
+        report["elapsed_ms"] = _ms(self.clock() - started)
+        report["request"] = self._request_report(sent)
+        data, text = _response_data(response, set_cookies)
+        report["status_code"] = response.status
+        report["response"] = {
+            "status_code": response.status,
+            "headers": dict(data.headers),
+            **_truncate(text, self.max_body),
+        }
+        if url != outbound.url:
+            report["response"]["url"] = url
+        errors: list[tuple[str, str]] = []
+        step_extracted: dict[str, Any] = {}
+        for var, path in step.extract.items():
+            try:
+                step_extracted[var] = evaluate(compile_path(path), data)
+            except PathError as exc:
+                errors.append((f"extract {var}: {exc}", "invalid_json"))
+        if step.extract:
+            report["extracted"] = step_extracted
+
+        def lookup(var: str) -> Any:
+            return step_extracted[var] if var in step_extracted else scope.lookup(var)
+
+        results = [self._validate(v, data, lookup, errors) for v in step.validators]
+        report["validators"] = results
+        if errors:
+            report["error"] = "; ".join(message for message, _ in errors)
+            report["error_type"] = errors[0][1]
+        report["success"] = not errors and all(r["result"] == "pass" for r in results)
+        return report, step_extracted, False
+
+    def _build(
+        self, request: Request, config: Config, base_url: str, scope: Scope
+    ) -> tuple[OutboundRequest, list[tuple[str, str]]]:
+        url = _join_url(base_url, str(scope.render(request.url)))
+        url = _with_query(url, scope.render(request.params))
+        headers: dict[str, tuple[str, str]] = {
+            "user-agent": ("User-Agent", USER_AGENT),
+            "accept": ("Accept", "*/*"),
+            "accept-encoding": ("Accept-Encoding", "gzip, deflate"),
+        }
+        for source in (config.headers, request.headers):
+            for key, value in scope.render(source).items():
+                if value is None:
+                    headers.pop(str(key).lower(), None)
+                else:
+                    headers[str(key).lower()] = (str(key), str(value))
+        body: bytes | None = None
+        if request.has_json():
+            payload = scope.render(request.json_body)
+            body = json.dumps(payload, ensure_ascii=False).encode()
+            headers.setdefault("content-type", ("Content-Type", "application/json"))
+        elif isinstance(request.data, dict):
+            form = scope.render(request.data)
+            body = urlencode([(str(k), _param(v)) for k, v in form.items()]).encode()
+            headers.setdefault(
+                "content-type", ("Content-Type", "application/x-www-form-urlencoded")
+            )
+        elif request.data is not None:
+            body = str(scope.render(request.data)).encode()
+        cookies = [(str(k), str(v)) for k, v in scope.render(request.cookies).items()]
+        verify = request.verify if request.verify is not None else config.verify
+        outbound = OutboundRequest(
+            method=request.method,
+            url=url,
+            headers=list(headers.values()),
+            body=body,
+            timeout=request.timeout or self.timeout,
+            verify=verify,
+        )
+        return outbound, cookies
+
+    async def _exchange(
+        self,
+        request: OutboundRequest,
+        step_cookies: list[tuple[str, str]],
+        jar: CookieJar,
+        allow_redirects: bool,
+    ) -> tuple[str, InboundResponse, dict[str, str], OutboundRequest]:
+        """Send, following redirects ourselves so every hop is checked and sees cookies.
+
+        Returns the final URL, the final response, the cookies set along the way and the
+        first request as actually sent (Cookie header included).
+        """
+        set_cookies: dict[str, str] = {}
+        current = request
+        first: OutboundRequest | None = None
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                self.policy.check_url(current.url)
+            except OutboundRefused as exc:
+                raise _StepFailed(str(exc), "outbound_refused") from None
+            sent = _with_cookies(current, jar.pairs_for(current.url), step_cookies)
+            first = first or sent
+            try:
+                response = await self.transport.send(sent)
+            except TransportError as exc:
+                raise _StepFailed(str(exc), exc.kind) from None
+            cookie_headers = [v for k, v in response.headers if k.lower() == "set-cookie"]
+            if cookie_headers:
+                set_cookies.update(jar.update(current.url, cookie_headers))
+            location = next((v for k, v in response.headers if k.lower() == "location"), None)
+            if not (allow_redirects and response.status in _REDIRECT_STATUSES and location):
+                return current.url, response, set_cookies, first
+            current = _redirected(current, response.status, urljoin(current.url, location))
+        raise _StepFailed(f"more than {MAX_REDIRECTS} redirects", "too_many_redirects")
+
+    def _validate(
+        self,
+        validator: Validator,
+        data: ResponseData,
+        lookup: Callable[[str], Any],
+        errors: list[tuple[str, str]],
+    ) -> dict[str, Any]:
+        entry: dict[str, Any] = {"check": validator.check, "comparator": validator.comparator}
+        try:
+            expected = render(validator.expect, lookup, self.ctx)
+            entry["expected"] = expected
+            actual = self._actual(validator.check, data, lookup)
+            entry["actual"] = actual
+            reason = compare(validator.comparator, actual, expected)
+        except SubstitutionError as exc:
+            reason = str(exc)
+        except PathError as exc:
+            reason = str(exc)
+            errors.append((str(exc), "invalid_json"))
+        entry["result"] = "fail" if reason else "pass"
+        if reason or validator.message:
+            entry["message"] = ": ".join(m for m in (validator.message, reason) if m)
+        return entry
+
+    def _actual(self, check: Any, data: ResponseData, lookup: Callable[[str], Any]) -> Any:
+        if not isinstance(check, str):
+            return check
+        if "$" in check:
+            check = render(check, lookup, self.ctx)
+            if not isinstance(check, str):
+                return check
+        if leading_root(check):
+            try:
+                path = compile_path(check)
+            except ValueError as exc:
+                raise SubstitutionError(str(exc)) from None
+            return evaluate(path, data)
+        return check  # HttpRunner compares anything else as a literal
+
+    def _request_report(self, request: OutboundRequest) -> dict[str, Any]:
+        body = None if request.body is None else request.body.decode("utf-8", errors="replace")
+        return {
+            "method": request.method,
+            "url": request.url,
+            "headers": dict(request.headers),
+            **_truncate(body, self.max_body),
+        }
+
+    # ---- a testcase step (a referenced testcase) ----
+
+    async def _testcase_step(
+        self,
+        step: Step,
+        config_values: dict[str, Any],
+        base_url: str,
+        extracted: dict[str, Any],
+        jar: CookieJar,
+        chain: tuple[str, ...],
+    ) -> dict[str, Any]:
+        ref = str(step.testcase)
+        report: dict[str, Any] = {
+            "name": step.name, "success": False, "testcase": ref, "status_code": None,
+            "elapsed_ms": 0.0, "validators": [],
+        }
+        if ref in chain:
+            report.update(
+                error=f"testcase reference cycle: {' -> '.join([*chain, ref])}",
+                error_type="reference",
+            )
+            return report
+        if len(chain) >= MAX_REFERENCE_DEPTH:
+            report.update(
+                error=f"testcases nested more than {MAX_REFERENCE_DEPTH} deep",
+                error_type="reference",
+            )
+            return report
+        model = await self._load_reference(ref)
+        if isinstance(model, str):
+            report.update(error=model, error_type="reference")
+            return report
+        try:
+            scope = Scope(step.variables, {**config_values, **extracted}, self.ctx)
+            overrides = {k: scope.lookup(k) for k in step.variables}
+            sub_values, sub_base_url, _ = self._config(model.config, overrides, base_url)
+        except (SubstitutionError, RunnerError) as exc:
+            report.update(error=str(exc), error_type="variable")
+            return report
+        steps, sub_extracted, success = await self._steps(
+            model, sub_values, sub_base_url, jar, (*chain, ref)
+        )
+        report["steps"] = steps
+        report["elapsed_ms"] = round(sum(s.get("elapsed_ms") or 0 for s in steps), 1)
+        report["success"] = success
+        if success:
+            exported, missing = _export(step.export or model.config.export, sub_extracted,
+                                        sub_values)
+            report["exported"] = exported
+            extracted.update(exported)
+            if missing:
+                report["success"] = False
+                report["error"] = f"export: {', '.join(missing)} not defined by {ref}"
+                report["error_type"] = "reference"
+        return report
+
+    async def _load_reference(self, ref: str) -> Testcase | str:
+        """The referenced testcase, or why it cannot run (cached for the run)."""
+        if ref not in self._refs:
+            self._refs[ref] = await self._resolve(ref)
+        return self._refs[ref]
+
+    async def _resolve(self, ref: str) -> Testcase | str:
+        if self.resolve_testcase is None:
+            return f"testcase {ref!r} is referenced but this run cannot look testcases up"
+        try:
+            doc = self.resolve_testcase(ref)
+            if inspect.isawaitable(doc):
+                doc = await doc
+        except (TestcaseNotFound, LookupError):
+            return f"referenced testcase {ref!r} not found"
+        try:
+            model = validate_testcase(dict(doc))
+        except TestcaseInvalid as exc:
+            return f"referenced testcase {ref!r} is invalid: {exc}"
+        if model.config.parameters:
+            return f"referenced testcase {ref!r} has parameters; only top-level ones can"
+        return model
+
+
+async def _ready(value: dict[str, Any]) -> dict[str, Any]:
+    return value
+
+
+def _failed_case(name: str, error: str) -> dict[str, Any]:
+    return {"name": name, "success": False, "error": error, "duration_ms": 0.0, "steps": []}
+
+
+def _skipped(name: str) -> dict[str, Any]:
+    return {
+        "name": name, "success": False, "skipped": True, "status_code": None,
+        "elapsed_ms": 0.0, "validators": [], "error": "skipped: an earlier step failed",
+        "error_type": "skipped",
+    }
+
+
+def _export(
+    names: list[str], extracted: Mapping[str, Any], config_values: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    exported: dict[str, Any] = {}
+    missing: list[str] = []
+    for name in names:
+        if name in extracted:
+            exported[name] = extracted[name]
+        elif name in config_values:
+            exported[name] = config_values[name]
+        else:
+            missing.append(name)
+    return exported, missing
+
+
+def _with_cookies(
+    request: OutboundRequest,
+    jar_pairs: list[tuple[str, str]],
+    step_cookies: list[tuple[str, str]],
+) -> OutboundRequest:
+    if not jar_pairs and not step_cookies:
+        return request
+    merged = dict(jar_pairs)
+    merged.update(step_cookies)  # the step's own cookies win over the jar's
+    headers = [(k, v) for k, v in request.headers if k.lower() != "cookie"]
+    headers.append(("Cookie", "; ".join(f"{k}={v}" for k, v in merged.items())))
+    return OutboundRequest(
+        request.method, request.url, headers, request.body, request.timeout, request.verify
+    )
+
+
+def _redirected(request: OutboundRequest, status: int, url: str) -> OutboundRequest:
+    """The next hop, with the method and body changes browsers and requests make."""
+    method, body, headers = request.method, request.body, request.headers
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        method, body = "GET", None
+        headers = [(k, v) for k, v in headers if k.lower() not in ("content-type",
+                                                                    "content-length")]
+    if urlsplit(url).netloc.lower() != urlsplit(request.url).netloc.lower():
+        # credentials are for the host they were written for, not wherever it redirects
+        headers = [(k, v) for k, v in headers if k.lower() != "authorization"]
+    return OutboundRequest(method, url, headers, body, request.timeout, request.verify)
+
+
+def _response_data(
+    response: InboundResponse, set_cookies: dict[str, str]
+) -> tuple[ResponseData, str]:
+    headers: dict[str, str] = {}
+    for key, value in response.headers:
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    view = Headers(headers)
+    content_type = view.get("content-type") or ""
+    raw = response.body
+    stripped = raw.lstrip()
+    body: Any = None
+    error: str | None = None
+    text = _decode(raw, content_type)
+    if stripped:
+        if stripped[0] in _JSON_START:
+            try:
+                body = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                body, error = text, f"response body is not valid JSON: {exc}"
+        else:
+            body = text
+            error = f"response body is not JSON (Content-Type: {content_type or 'none'})"
+    return ResponseData(response.status, view, set_cookies, body, error), text

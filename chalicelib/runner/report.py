@@ -1,0 +1,93 @@
+"""Renderings of a run report (the dict ``engine.run_testcases`` returns)."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+# characters XML 1.0 cannot carry even escaped; response bodies do contain them
+_INVALID_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+MAX_JUNIT_DETAIL_CHARS = 4000
+
+
+def _clean(text: Any) -> str:
+    return _INVALID_XML.sub("\ufffd", str(text))
+
+
+def _seconds(ms: Any) -> str:
+    return f"{(ms or 0) / 1000:.3f}"
+
+
+def _flatten(steps: list[Mapping[str, Any]], prefix: str = "") -> Iterator[tuple[str, Mapping]]:
+    for step in steps:
+        name = f"{prefix}{step.get('name', '')}"
+        if step.get("steps"):
+            # a referenced testcase: its steps appear under "step / substep"
+            yield from _flatten(step["steps"], f"{name} / ")
+            if step.get("error") and not step.get("skipped"):
+                yield name, {**step, "steps": []}
+        else:
+            yield name, step
+
+
+def _failure_text(step: Mapping[str, Any]) -> str:
+    lines = []
+    for v in step.get("validators") or []:
+        if v.get("result") == "fail":
+            lines.append(
+                f"{v.get('comparator')}({json.dumps(v.get('check'), default=str)}): "
+                f"expected {json.dumps(v.get('expected'), default=str)}, "
+                f"actual {json.dumps(v.get('actual'), default=str)}"
+                + (f" - {v['message']}" if v.get("message") else "")
+            )
+    if step.get("error") and not any(str(step["error"]) in line for line in lines):
+        lines.append(str(step["error"]))
+    return "\n".join(lines)[:MAX_JUNIT_DETAIL_CHARS]
+
+
+def to_junit_xml(report: Mapping[str, Any]) -> str:
+    """JUnit XML for CI tools: one <testsuite> per testcase, one <testcase> per step.
+
+    Validation failures are <failure>, steps that got no response (DNS, timeout, refused,
+    SSRF guard, bad variable) are <error>, steps after a failure are <skipped>.
+    """
+    root = ET.Element("testsuites", name="hat")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for case in report.get("testcases") or []:
+        suite = ET.SubElement(root, "testsuite", name=_clean(case.get("name", "")))
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        steps = list(_flatten(case.get("steps") or []))
+        if case.get("error"):
+            steps.append(("(testcase)", {"error": case["error"], "success": False}))
+        for name, step in steps:
+            counts["tests"] += 1
+            element = ET.SubElement(
+                suite, "testcase", classname=_clean(case.get("name", "")), name=_clean(name),
+                time=_seconds(step.get("elapsed_ms")),
+            )
+            if step.get("skipped"):
+                counts["skipped"] += 1
+                ET.SubElement(element, "skipped", message=_clean(step.get("error", "")))
+            elif not step.get("success"):
+                failed_checks = any(
+                    v.get("result") == "fail" for v in step.get("validators") or []
+                )
+                tag = "failure" if failed_checks and not step.get("error") else "error"
+                counts["failures" if tag == "failure" else "errors"] += 1
+                detail = _failure_text(step)
+                child = ET.SubElement(
+                    element, tag, message=_clean(detail.split("\n", 1)[0]),
+                    type=_clean(step.get("error_type", "validation")),
+                )
+                child.text = _clean(detail)
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+        suite.set("time", _seconds(case.get("duration_ms")))
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", _seconds(report.get("duration_ms")))
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
