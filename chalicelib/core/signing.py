@@ -1,0 +1,52 @@
+"""HMAC-SHA256 request signatures: CI webhooks in, run callbacks out.
+
+`X-Hat-Timestamp: <unix seconds>` and `X-Hat-Signature: sha256=<hex of
+HMAC-SHA256("<timestamp>.<raw body>", secret)>`; a timestamp more than
+`tolerance_seconds` away from now is stale. Replays within the window are the
+caller's to refuse (e.g. `run_once` on the signature).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.errors import Unauthorized
+
+TIMESTAMP_HEADER = "X-Hat-Timestamp"
+SIGNATURE_HEADER = "X-Hat-Signature"
+SIGNATURE_PREFIX = "sha256="
+DEFAULT_TOLERANCE_SECONDS = 300
+
+
+class SignatureInvalid(Unauthorized):
+    code = "bad_signature"
+
+
+def signature(secret: str, timestamp: int | str, body: bytes) -> str:
+    message = f"{timestamp}.".encode() + body
+    return SIGNATURE_PREFIX + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signed_headers(secret: str, body: bytes, *, clock: Clock = utcnow) -> dict[str, str]:
+    timestamp = int(clock().timestamp())
+    return {TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: signature(secret, timestamp, body),
+            "Content-Type": "application/json"}
+
+
+def verify(secrets_to_try: list[str], headers: Mapping[str, str], body: bytes, *, clock: Clock = utcnow,
+           tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS) -> str:
+    """Check a signed request against any of the secrets (rotation); returns the signature.
+
+    Headers are looked up case-insensitively by the caller's mapping (Chalice's is).
+    """
+    timestamp = headers.get(TIMESTAMP_HEADER) or ""
+    given = headers.get(SIGNATURE_HEADER) or ""
+    if not timestamp.isdigit() or not given.startswith(SIGNATURE_PREFIX):
+        raise SignatureInvalid(f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} (sha256=...) are required")
+    if abs(clock().timestamp() - int(timestamp)) > tolerance_seconds:
+        raise SignatureInvalid(f"stale request: {TIMESTAMP_HEADER} is more than {tolerance_seconds} s off")
+    if not any(hmac.compare_digest(given, signature(secret, timestamp, body)) for secret in secrets_to_try):
+        raise SignatureInvalid("signature does not match")
+    return given
