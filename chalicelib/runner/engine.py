@@ -96,7 +96,8 @@ async def run_testcases(
     - ``outbound_allow``: CIDRs/hostnames the SSRF guard lets through (see
       ``ssrf.parse_outbound_allow``); ``allow_private`` lifts the guard (CLI only).
     - ``resolve_testcase(ref)``: returns the document a ``testcase: ref`` step points to
-      (sync or async); raise TestcaseNotFound (or KeyError) when there is none.
+      (sync or async); raise TestcaseNotFound (or KeyError) when there is none, and
+      TestcaseInvalid when it cannot be read. Called once per distinct ref per run.
     - ``transport``: replaces the pooled aiohttp client (tests); the caller closes it.
     - ``max_body_chars``: bodies longer than this are cut in the report (marked
       ``body_truncated``); ``max_response_bytes``: a bigger response fails its step.
@@ -639,10 +640,9 @@ class _Run:
             doc = self.resolve_testcase(ref)
             if inspect.isawaitable(doc):
                 doc = await doc
+            model = validate_testcase(dict(doc))
         except (TestcaseNotFound, LookupError):
             return f"referenced testcase {ref!r} not found"
-        try:
-            model = validate_testcase(dict(doc))
         except TestcaseInvalid as exc:
             return f"referenced testcase {ref!r} is invalid: {exc}"
         if model.config.parameters:

@@ -1,0 +1,237 @@
+"""``python -m chalicelib.runner run FILE...``: try testcases locally before uploading them.
+
+Exit status: 0 when every testcase passed, 1 when any failed, 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from chalicelib.runner.engine import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_TIMEOUT_SECONDS,
+    run_testcases_sync,
+)
+from chalicelib.runner.errors import RunnerError, TestcaseInvalid, TestcaseNotFound
+from chalicelib.runner.report import to_junit_xml
+from chalicelib.runner.schema import parse_testcase_text
+from chalicelib.runner.ssrf import parse_outbound_allow
+
+_TYPES = {".json": "application/json", ".yml": "application/yaml", ".yaml": "application/yaml"}
+PROGRESS_AFTER_SECONDS = 1.0  # runs shorter than this print no progress line
+PROGRESS_EVERY_SECONDS = 0.2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m chalicelib.runner",
+        description="Run HttpRunner v3 testcases (JSON or YAML) the way hat runs them.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run testcase files (or folders of them)")
+    run.add_argument("paths", nargs="+", metavar="FILE", type=Path,
+                     help="testcase files (.json, .yml, .yaml) or folders holding them")
+    run.add_argument("--base-url", help="use this base_url instead of the testcases' own")
+    run.add_argument("--var", action="append", default=[], metavar="K=V",
+                     help="a variable of the run's environment: $K, ${ENV(K)}; lowest precedence")
+    run.add_argument("--junit", type=Path, metavar="OUT.xml", help="write a JUnit XML report")
+    run.add_argument("--json", type=Path, metavar="OUT.json", help="write the full JSON report")
+    run.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N",
+                     help=f"testcases run at once (default {DEFAULT_CONCURRENCY})")
+    run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="S",
+                     help=f"per-request timeout in seconds (default {DEFAULT_TIMEOUT_SECONDS:g})")
+    run.add_argument("--allow-private", action="store_true",
+                     help="let requests reach loopback and private addresses "
+                          "(by default only HAT_OUTBOUND_ALLOW opens them, as on the platform)")
+    return parser
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in _TYPES))
+        else:
+            found.append(path)
+    return found
+
+
+class _Loader:
+    """Reads testcase files and the files their ``testcase:`` steps reference.
+
+    A reference is looked up relative to the referencing file first, then relative to the
+    working directory (where HttpRunner projects keep them); it is rewritten to the absolute
+    path it was found at, which is then the key ``resolve`` answers for.
+    """
+
+    def __init__(self) -> None:
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.errors: dict[str, RunnerError] = {}
+
+    def load(self, path: Path) -> dict[str, Any]:
+        key = str(path.resolve())
+        if key in self.errors:
+            raise self.errors[key]
+        if key not in self.documents:
+            try:
+                ctype = _TYPES.get(path.suffix.lower())
+                if ctype is None:
+                    raise TestcaseInvalid({"": f"{path}: not a .json, .yml or .yaml file"})
+                doc = parse_testcase_text(path.read_text(encoding="utf-8"), ctype)
+            except FileNotFoundError:
+                self.errors[key] = TestcaseNotFound(f"no such file: {path}")
+                raise self.errors[key] from None
+            except OSError as exc:
+                self.errors[key] = TestcaseInvalid({"": f"cannot read {path}: {exc.strerror}"})
+                raise self.errors[key] from None
+            except TestcaseInvalid as exc:
+                self.errors[key] = exc
+                raise
+            self.documents[key] = doc  # before following references: cycles terminate
+            for step in doc.get("teststeps") or []:
+                if isinstance(step, dict) and isinstance(step.get("testcase"), str):
+                    step["testcase"] = self._follow(path, step["testcase"])
+        return self.documents[key]
+
+    def _follow(self, referrer: Path, ref: str) -> str:
+        candidates = [referrer.parent / ref, Path.cwd() / ref]
+        target = next((c for c in candidates if c.is_file()), candidates[0])
+        try:
+            self.load(target)
+        except RunnerError:
+            pass  # reported on the step that references it, by resolve()
+        return str(target.resolve())
+
+    def resolve(self, ref: str) -> dict[str, Any]:
+        if ref in self.errors:
+            raise self.errors[ref]
+        return self.documents[ref]
+
+
+class _Progress:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.stream.isatty() or now - self.started < PROGRESS_AFTER_SECONDS:
+            return
+        if now - self.last >= PROGRESS_EVERY_SECONDS or done == total:
+            self.last = now
+            self.shown = True
+            self.stream.write(f"\r{done}/{total} testcases done")
+            self.stream.flush()
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _describe_failure(step: dict[str, Any], indent: str) -> list[str]:
+    lines = []
+    if step.get("skipped"):
+        return [f"{indent}- {step['name']}: skipped"]
+    if step.get("steps"):
+        lines.append(f"{indent}- {step['name']} (testcase {step.get('testcase')}):")
+        for sub in step["steps"]:
+            if not sub.get("success"):
+                lines.extend(_describe_failure(sub, indent + "    "))
+    else:
+        status = step.get("status_code")
+        lines.append(f"{indent}- {step['name']}" + (f" [HTTP {status}]" if status else ""))
+    for check in step.get("validators") or []:
+        if check.get("result") == "fail":
+            lines.append(
+                f"{indent}    {check['comparator']} {json.dumps(check['check'])}: expected "
+                f"{json.dumps(check.get('expected'), default=str)}, got "
+                f"{json.dumps(check.get('actual'), default=str)}"
+                + (f" ({check['message']})" if check.get("message") else "")
+            )
+    if step.get("error") and not step.get("steps"):
+        lines.append(f"{indent}    error ({step.get('error_type')}): {step['error']}")
+    return lines
+
+
+def summary(report: dict[str, Any]) -> str:
+    """The human summary the CLI prints."""
+    lines = []
+    for case in report["testcases"]:
+        mark = "PASS" if case["success"] else "FAIL"
+        lines.append(f"{mark}  {case['name']}  ({case.get('duration_ms', 0):.0f} ms)")
+        if not case["success"]:
+            if case.get("error"):
+                lines.append(f"    error: {case['error']}")
+            for step in case.get("steps") or []:
+                if not step.get("success") and not step.get("skipped"):
+                    lines.extend(_describe_failure(step, "    "))
+    lines.append(
+        f"\n{report['tests_run']} testcases: {report['successes']} passed, "
+        f"{report['failures']} failed in {report['duration_ms'] / 1000:.2f} s"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    parser = _parser()
+    args = parser.parse_args(argv)
+    variables: dict[str, str] = {}
+    for item in args.var:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--var wants K=V, got {item!r}")
+        variables[key] = value
+    if args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
+    files = _files(args.paths)
+    if not files:
+        parser.error("no testcase files found")
+
+    try:
+        allow = parse_outbound_allow(os.environ.get("HAT_OUTBOUND_ALLOW"))
+    except ValueError as exc:
+        parser.error(f"HAT_OUTBOUND_ALLOW: {exc}")
+    loader = _Loader()
+    documents: list[dict[str, Any]] = []
+    unreadable: list[dict[str, Any]] = []
+    for path in files:
+        try:
+            documents.append(loader.load(path))
+        except RunnerError as exc:
+            # a file that does not parse still counts, as a failed testcase named after it
+            unreadable.append({"name": str(path), "success": False, "error": str(exc),
+                               "duration_ms": 0.0, "steps": []})
+    progress = _Progress(sys.stderr)
+    report = run_testcases_sync(
+        documents,
+        environment={"variables": variables},
+        base_url=args.base_url,
+        concurrency=args.concurrency,
+        timeout_seconds=args.timeout,
+        outbound_allow=allow,
+        allow_private=args.allow_private,
+        resolve_testcase=loader.resolve,
+        on_progress=progress,
+    )
+    if unreadable:
+        report["testcases"] = unreadable + report["testcases"]
+        report["tests_run"] += len(unreadable)
+        report["failures"] += len(unreadable)
+        report["success"] = False
+    progress.clear()
+    print(summary(report), file=out)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    if args.junit:
+        args.junit.write_text(to_junit_xml(report), encoding="utf-8")
+    return 0 if report["success"] else 1

@@ -1,0 +1,160 @@
+"""The command line, on real files against a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chalicelib.runner.cli import main
+
+from .server import LocalServer
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+LOGIN_YAML = """
+config:
+  name: login
+  variables: {user: nobody}
+  export: [who]
+teststeps:
+  - name: log in
+    request:
+      method: POST
+      url: /login
+      json: {user: $user}
+    extract:
+      who: body.user
+    validate:
+      - eq: [status_code, 200]
+"""
+
+MAIN_YAML = """
+config:
+  name: main flow
+  base_url: http://placeholder.invalid
+teststeps:
+  - name: log in first
+    testcase: shared/login.yml
+    variables: {user: "${ENV(USER_NAME)}"}
+  - name: who am i
+    request: {method: GET, url: /me}
+    validate:
+      - eq: [body.sid, "s-$who"]
+"""
+
+FAILING_JSON = {
+    "config": {"name": "failing"},
+    "teststeps": [{"name": "wrong status", "request": {"method": "GET", "url": "/status/500"},
+                   "validate": [{"eq": ["status_code", 200, "server should be up"]}]},
+                  {"name": "never runs", "request": {"method": "GET", "url": "/json"}}],
+}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    with LocalServer() as running:
+        yield running
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "cases" / "shared").mkdir(parents=True)
+    (tmp_path / "cases" / "shared" / "login.yml").write_text(LOGIN_YAML)
+    (tmp_path / "cases" / "main.yml").write_text(MAIN_YAML)
+    return tmp_path
+
+
+def cli(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(["run", *map(str, args)], stdout=out)
+    return code, out.getvalue()
+
+
+def test_passing_run_with_relative_reference_vars_and_reports(
+    server: LocalServer, project: Path
+) -> None:
+    junit, report_json = project / "out.xml", project / "out.json"
+    code, out = cli(project / "cases" / "main.yml", "--base-url", server.url,
+                    "--var", "USER_NAME=zoe", "--allow-private",
+                    "--junit", junit, "--json", report_json)
+    assert code == 0, out
+    assert "PASS  main flow" in out
+    assert "1 testcases: 1 passed, 0 failed" in out
+    report = json.loads(report_json.read_text())
+    ref_step = report["testcases"][0]["steps"][0]
+    assert ref_step["exported"] == {"who": "zoe"}
+    assert ref_step["testcase"].endswith("cases/shared/login.yml")
+    assert ET.fromstring(junit.read_text()).get("tests") == "2"
+
+
+def test_failures_exit_1_and_are_explained(server: LocalServer, project: Path) -> None:
+    bad = project / "failing.json"
+    bad.write_text(json.dumps(FAILING_JSON))
+    broken = project / "broken.yml"
+    broken.write_text("config: [unclosed")
+    code, out = cli(bad, broken, project / "cases" / "main.yml", "--base-url", server.url,
+                    "--var", "USER_NAME=zoe", "--allow-private")
+    assert code == 1
+    assert "FAIL  failing" in out
+    assert 'equal "status_code": expected 200, got 500 (server should be up' in out
+    assert f"FAIL  {broken}" in out and "invalid YAML" in out
+    assert "3 testcases: 1 passed, 2 failed" in out
+
+
+def test_a_folder_runs_every_testcase_in_it(server: LocalServer, project: Path) -> None:
+    code, out = cli(project / "cases", "--base-url", server.url, "--var", "USER_NAME=a",
+                    "--allow-private", "--concurrency", "2")
+    assert code == 0, out
+    assert "2 testcases: 2 passed" in out  # main.yml and shared/login.yml
+
+
+def test_the_guard_applies_unless_opened(
+    server: LocalServer, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = project / "cases" / "shared" / "login.yml"
+    monkeypatch.delenv("HAT_OUTBOUND_ALLOW", raising=False)
+    code, out = cli(case, "--base-url", server.url)
+    assert code == 1
+    assert "error (outbound_refused)" in out
+    monkeypatch.setenv("HAT_OUTBOUND_ALLOW", "127.0.0.0/8")
+    assert cli(case, "--base-url", server.url)[0] == 0
+
+
+def test_missing_reference_is_a_failed_step(server: LocalServer, project: Path) -> None:
+    case = project / "dangling.json"
+    case.write_text(json.dumps({"config": {"name": "d"},
+                                "teststeps": [{"name": "ref", "testcase": "nope.yml"}]}))
+    code, out = cli(case, project / "absent.yml", "--base-url", server.url, "--allow-private")
+    assert code == 1
+    assert "referenced testcase" in out and "not found" in out
+    assert f"FAIL  {project / 'absent.yml'}" in out and "no such file" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--var", "novalue"], ["--concurrency", "0"], ["--bogus"], []],
+)
+def test_usage_errors_exit_2(project: Path, args: list[str]) -> None:
+    target = [str(project / "cases" / "main.yml")] if args else [str(project / "empty")]
+    (project / "empty").mkdir()
+    with pytest.raises(SystemExit) as info:
+        main(["run", *target, *args], stdout=io.StringIO())
+    assert info.value.code == 2
+
+
+def test_python_dash_m_entry_point(server: LocalServer, project: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "chalicelib.runner", "run",
+         str(project / "cases" / "shared" / "login.yml"), "--base-url", server.url,
+         "--allow-private"],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS  login" in result.stdout
