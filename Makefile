@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: dev test unit functional e2e bench lint clean
+.PHONY: dev test unit functional e2e bench lint package deploy clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or make PYTHON=python3 ...)"; exit 1; }
@@ -34,6 +34,19 @@ bench: $(STAMP)  ## benchmarks: ratios against peers measured in the same run
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+
+package: $(STAMP)  ## one SAM template + deployment.zip in build/$(STAGE)/ (offline)
+	$(PY) -m infra.package --stage $(STAGE)
+	$(VENV)/bin/cfn-lint build/$(STAGE)/sam.yaml
+
+deploy: package  ## see docs/deploy.md; needs AWS credentials and DEPLOY_BUCKET
+	@test -n "$(DEPLOY_BUCKET)" || { echo "set DEPLOY_BUCKET=<an S3 bucket for the code>"; exit 1; }
+	test -x .venv-deploy/bin/aws || { $(PYTHON) -m venv .venv-deploy && \
+		.venv-deploy/bin/pip install --quiet -r requirements-deploy.txt; }
+	.venv-deploy/bin/aws cloudformation package --template-file build/$(STAGE)/sam.yaml \
+		--s3-bucket $(DEPLOY_BUCKET) --output-template-file build/$(STAGE)/packaged.yaml
+	.venv-deploy/bin/aws cloudformation deploy --template-file build/$(STAGE)/packaged.yaml \
+		--stack-name hat-$(STAGE) --capabilities CAPABILITY_IAM --parameter-overrides Stage=$(STAGE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

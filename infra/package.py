@@ -1,0 +1,123 @@
+"""`make package STAGE=prod`: one CloudFormation/SAM template for the whole stack.
+
+`chalice package --merge-template infra/resources.yaml` gives the functions, the
+API and the stateful resources; this then finishes the wiring chalice cannot:
+- each SQS event source is bound to its queue resource by `!GetAtt Queue.Arn`
+  (chalice only knows a queue's name);
+- each function gets its own role with the hand-written least-privilege policy
+  of infra/policies.yaml (logical resource names resolved to exact ARNs; no `*`);
+- the template's Stage parameter defaults to the packaged stage.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from infra.local.provision import TEMPLATE_PATH, load_template
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+POLICIES_PATH = Path(__file__).resolve().parent / "policies.yaml"
+LOGS_STATEMENT = {
+    "Effect": "Allow",
+    "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+    "Resource": {"Fn::Sub":
+                 "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*"},
+}
+
+
+def run_chalice_package(stage: str, out_dir: Path) -> Path:
+    env = {**os.environ, "HAT_STAGE": stage}
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_ENDPOINT_URL",):  # never package against the emulator
+        env.pop(name, None)
+    subprocess.run([str(Path(sys.executable).parent / "chalice"), "package", "--stage", stage,
+                    "--merge-template", str(TEMPLATE_PATH), str(out_dir)],
+                   cwd=PROJECT_DIR, env=env, check=True)
+    return out_dir / "sam.yaml"
+
+
+def _queue_names(resources_template: dict, stage: str) -> dict[str, str]:
+    """Physical queue name -> logical id, from resources.yaml."""
+    names = {}
+    for logical, resource in resources_template["Resources"].items():
+        if resource["Type"] == "AWS::SQS::Queue":
+            name = resource["Properties"]["QueueName"]
+            names[name.value.replace("${Stage}", stage)] = logical
+    return names
+
+
+def bind_queues(template: dict, queues: dict[str, str]) -> None:
+    for logical, resource in template["Resources"].items():
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event.get("Type") != "SQS":
+                continue
+            queue = event["Properties"]["Queue"]
+            name = (queue["Fn::Sub"] if isinstance(queue, dict) else queue).rsplit(":", 1)[-1]
+            if name not in queues:
+                raise SystemExit(f"{logical} listens on queue {name}, which infra/resources.yaml lacks")
+            event["Properties"]["Queue"] = {"Fn::GetAtt": [queues[name], "Arn"]}
+
+
+def _resource_arns(spec: object) -> object:
+    """'UsersTable' -> GetAtt Arn; 'UsersTable/index/*' -> its indexes; 'ReportsBucket/*' -> objects."""
+    if isinstance(spec, dict):
+        return spec
+    logical, _, suffix = str(spec).partition("/")
+    arn = {"Fn::GetAtt": [logical, "Arn"]}
+    return {"Fn::Join": ["", [arn, "/" + suffix]]} if suffix else arn
+
+
+def apply_policies(template: dict, policies: dict) -> None:
+    functions = [logical for logical, resource in template["Resources"].items()
+                 if resource["Type"] == "AWS::Serverless::Function"]
+    missing = sorted(set(functions) - set(policies))
+    if missing:
+        raise SystemExit(f"infra/policies.yaml has no policy for {', '.join(missing)}")
+    for function in functions:
+        statements = [LOGS_STATEMENT] + [
+            {"Effect": "Allow", "Action": statement["actions"],
+             "Resource": [_resource_arns(resource) for resource in statement["resources"]]}
+            for statement in policies[function]
+        ]
+        role = f"{function}Role"
+        template["Resources"][role] = {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": f"{function}Policy",
+                          "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
+        }}
+        template["Resources"][function]["Properties"]["Role"] = {"Fn::GetAtt": [role, "Arn"]}
+    template["Resources"].pop("DefaultRole", None)
+
+
+def finish(template_path: Path, stage: str) -> dict:
+    template = yaml.safe_load(template_path.read_text())
+    bind_queues(template, _queue_names(load_template(), stage))
+    apply_policies(template, yaml.safe_load(POLICIES_PATH.read_text()))
+    template["Parameters"]["Stage"]["Default"] = stage
+    template_path.write_text(yaml.safe_dump(template, sort_keys=False))
+    return template
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.package")
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    out_dir = args.out or PROJECT_DIR / "build" / args.stage
+    template = finish(run_chalice_package(args.stage, out_dir), args.stage)
+    size = (out_dir / "deployment.zip").stat().st_size
+    print(json.dumps({"template": str(out_dir / "sam.yaml"), "resources": len(template["Resources"]),
+                      "deployment_zip_bytes": size}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
