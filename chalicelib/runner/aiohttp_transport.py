@@ -8,13 +8,24 @@ import socket
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from chalicelib.runner.errors import OutboundRefused
 from chalicelib.runner.ssrf import HostResolver, OutboundPolicy, system_resolver
 from chalicelib.runner.transport import InboundResponse, OutboundRequest, TransportError
 
 DEFAULT_POOL_SIZE = 100  # open connections across the run
+USER_AGENT = "hat-runner/1.0"
+_NO_CONTENT_TYPE = ("Content-Type",)
 _READ_CHUNK_BYTES = 64 * 1024
+
+
+def _skip_auto_headers(request: OutboundRequest) -> tuple[str, ...] | None:
+    # aiohttp labels a body without Content-Type application/octet-stream; requests (and
+    # so HttpRunner) sends none. Passed only when it matters: it costs aiohttp a slow path.
+    if request.body is None or any(k.lower() == "content-type" for k, _ in request.headers):
+        return None
+    return _NO_CONTENT_TYPE
 
 
 class _Refused(OSError):
@@ -69,6 +80,7 @@ class AiohttpTransport:
         self._resolve = resolve
         self._max_bytes = max_response_bytes
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -80,22 +92,31 @@ class AiohttpTransport:
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),  # the engine keeps one jar per testcase
                 trust_env=False,  # a proxy from the environment would bypass the guard
-                auto_decompress=True,
+                headers={"User-Agent": USER_AGENT},
             )
         return self._session
 
     async def send(self, request: OutboundRequest) -> InboundResponse:
         session = self._get_session()
         try:
+            target = URL(request.url)
+        except (ValueError, TypeError) as exc:
+            raise TransportError("invalid_url", f"invalid URL: {exc}") from None
+        # aiohttp connects to IP literals without asking the resolver: check them here, as
+        # aiohttp itself parsed the URL
+        refusal = self._policy.literal_refusal(target.raw_host or "")
+        if refusal:
+            raise TransportError("outbound_refused", refusal)
+        try:
             async with session.request(
                 request.method,
-                request.url,
+                target,
                 headers=request.headers,
                 data=request.body,
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=request.timeout),
+                timeout=self._timeout(request.timeout),
                 ssl=None if request.verify else False,
-                skip_auto_headers=("Content-Type",),  # sent only when the testcase says so
+                skip_auto_headers=_skip_auto_headers(request),
             ) as response:
                 body = await self._read(response)
                 return InboundResponse(response.status, list(response.headers.items()), body)
@@ -121,6 +142,15 @@ class AiohttpTransport:
             raise TransportError("invalid_url", f"invalid URL: {exc}") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise TransportError("connection", f"{type(exc).__name__}: {exc}") from None
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        # a run uses a handful of distinct timeouts: build each once
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(total=seconds)
+            if len(self._timeouts) < 64:
+                self._timeouts[seconds] = timeout
+        return timeout
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         length = response.content_length

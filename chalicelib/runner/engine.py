@@ -41,7 +41,7 @@ from chalicelib.runner.paths import (
     evaluate,
     leading_root,
 )
-from chalicelib.runner.schema import Config, Request, Step, Testcase, Validator, validate_testcase
+from chalicelib.runner.schema import Config, Request, Step, Testcase, Validator, load_testcase
 from chalicelib.runner.ssrf import HostResolver, OutboundPolicy, system_resolver
 from chalicelib.runner.template import Scope, render
 from chalicelib.runner.transport import (
@@ -57,7 +57,6 @@ DEFAULT_MAX_BODY_CHARS = 64 * 1024  # request/response bodies kept in the report
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # a bigger response fails its step
 MAX_REDIRECTS = 10
 MAX_REFERENCE_DEPTH = 8  # testcase -> referenced testcase -> ... at most this deep
-USER_AGENT = "hat-runner/1.0"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _JSON_START = frozenset(b'{["-0123456789tfn')
 _CHARSET = re.compile(r"charset=([\w.:-]+)", re.I)
@@ -153,14 +152,17 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-def _truncate(text: str | None, limit: int) -> dict[str, Any]:
+def _truncate(into: dict[str, Any], text: str | None, limit: int) -> dict[str, Any]:
+    """Put a body into a report entry, cut at ``limit`` characters and marked if cut."""
     if text is None or len(text) <= limit:
-        return {"body": text}
-    return {"body": text[:limit], "body_truncated": True, "body_chars": len(text)}
+        into["body"] = text
+    else:
+        into.update(body=text[:limit], body_truncated=True, body_chars=len(text))
+    return into
 
 
 def _decode(body: bytes, content_type: str) -> str:
-    match = _CHARSET.search(content_type)
+    match = _CHARSET.search(content_type) if "charset" in content_type else None
     try:
         return body.decode(match.group(1) if match else "utf-8", errors="replace")
     except LookupError:  # an unknown charset name
@@ -168,7 +170,7 @@ def _decode(body: bytes, content_type: str) -> str:
 
 
 def _join_url(base_url: str, url: str) -> str:
-    if _ABSOLUTE.match(url):
+    if url.startswith(("http://", "https://")) or _ABSOLUTE.match(url):
         return url  # any scheme: the outbound guard refuses what is not http(s)
     if not base_url:
         raise RunnerError(f"relative url {url!r} needs a base_url (config, environment or CLI)")
@@ -242,7 +244,7 @@ class _Run:
         jobs: list[Callable[[], Awaitable[dict[str, Any]]]] = []
         for index, doc in enumerate(docs):
             try:
-                model = validate_testcase(dict(doc))
+                model = load_testcase(doc)
             except TestcaseInvalid as exc:
                 name = (doc.get("config") or {}).get("name") if isinstance(doc, Mapping) else None
                 failed = _failed_case(str(name or f"testcase #{index + 1}"), str(exc))
@@ -371,9 +373,10 @@ class _Run:
             attempts.append(report)
             if report["success"] or fatal:
                 break
-        final = {"name": name, **attempts[-1]}
+        final = attempts[-1]
+        final["name"] = name
         if step.retry_times:
-            final["attempts"] = attempts
+            final["attempts"] = [dict(a) for a in attempts]  # each as it was, no nesting
         extracted.update(step_extracted)
         return final
 
@@ -388,7 +391,8 @@ class _Run:
     ) -> tuple[dict[str, Any], dict[str, Any], bool]:
         """One try of a request step: (report, extracted values, retrying is pointless)."""
         report: dict[str, Any] = {
-            "success": False, "status_code": None, "elapsed_ms": 0.0, "validators": [],
+            "name": step.name, "success": False, "status_code": None, "elapsed_ms": 0.0,
+            "validators": [],
         }
         remaining = None if self.deadline is None else self.deadline - self.clock()
         if remaining is not None and remaining <= 0:
@@ -419,11 +423,9 @@ class _Run:
         report["request"] = self._request_report(sent)
         data, text = _response_data(response, set_cookies)
         report["status_code"] = response.status
-        report["response"] = {
-            "status_code": response.status,
-            "headers": dict(data.headers),
-            **_truncate(text, self.max_body),
-        }
+        report["response"] = _truncate(
+            {"status_code": response.status, "headers": data.headers}, text, self.max_body
+        )
         if url != outbound.url:
             report["response"]["url"] = url
         errors: list[tuple[str, str]] = []
@@ -450,41 +452,51 @@ class _Run:
     def _build(
         self, request: Request, config: Config, base_url: str, scope: Scope
     ) -> tuple[OutboundRequest, list[tuple[str, str]]]:
-        url = _join_url(base_url, str(scope.render(request.url)))
-        url = _with_query(url, scope.render(request.params))
-        headers: dict[str, tuple[str, str]] = {
-            "user-agent": ("User-Agent", USER_AGENT),
-            "accept": ("Accept", "*/*"),
-            "accept-encoding": ("Accept-Encoding", "gzip, deflate"),
-        }
+        # the hot path of every step: strings without "$" skip the template machinery
+        render = scope.render
+        url = request.url if "$" not in request.url else str(render(request.url))
+        url = _join_url(base_url, url)
+        if request.params:
+            url = _with_query(url, render(request.params))
+        # lower-cased name -> (name as written, value); the transport adds Host, User-Agent,
+        # Accept, Accept-Encoding and Content-Length where the testcase sets none
+        headers: dict[str, tuple[str, str]] = {}
         for source in (config.headers, request.headers):
-            for key, value in scope.render(source).items():
+            for key, value in source.items():
+                if "$" in key:
+                    key = str(render(key))
+                if isinstance(value, str):
+                    if "$" in value:
+                        value = render(value)
+                elif value is not None:
+                    value = render(value)
                 if value is None:
-                    headers.pop(str(key).lower(), None)
+                    headers.pop(key.lower(), None)
                 else:
-                    headers[str(key).lower()] = (str(key), str(value))
+                    headers[key.lower()] = (key, value if isinstance(value, str) else str(value))
         body: bytes | None = None
         if request.has_json():
-            payload = scope.render(request.json_body)
-            body = json.dumps(payload, ensure_ascii=False).encode()
+            body = json.dumps(render(request.json_body), ensure_ascii=False).encode()
             headers.setdefault("content-type", ("Content-Type", "application/json"))
         elif isinstance(request.data, dict):
-            form = scope.render(request.data)
+            form = render(request.data)
             body = urlencode([(str(k), _param(v)) for k, v in form.items()]).encode()
             headers.setdefault(
                 "content-type", ("Content-Type", "application/x-www-form-urlencoded")
             )
         elif request.data is not None:
-            body = str(scope.render(request.data)).encode()
-        cookies = [(str(k), str(v)) for k, v in scope.render(request.cookies).items()]
-        verify = request.verify if request.verify is not None else config.verify
+            body = str(render(request.data)).encode()
+        cookies = (
+            [(str(k), str(v)) for k, v in render(request.cookies).items()]
+            if request.cookies else []
+        )
         outbound = OutboundRequest(
             method=request.method,
             url=url,
             headers=list(headers.values()),
             body=body,
             timeout=request.timeout or self.timeout,
-            verify=verify,
+            verify=request.verify if request.verify is not None else config.verify,
         )
         return outbound, cookies
 
@@ -514,11 +526,17 @@ class _Run:
                 response = await self.transport.send(sent)
             except TransportError as exc:
                 raise _StepFailed(str(exc), exc.kind) from None
-            cookie_headers = [v for k, v in response.headers if k.lower() == "set-cookie"]
+            cookie_headers: list[str] = []
+            location = None
+            for key, value in response.headers:
+                lowered = key.lower()
+                if lowered == "set-cookie":
+                    cookie_headers.append(value)
+                elif lowered == "location":
+                    location = value
             if cookie_headers:
                 set_cookies.update(jar.update(current.url, cookie_headers))
-            location = next((v for k, v in response.headers if k.lower() == "location"), None)
-            if not (allow_redirects and response.status in _REDIRECT_STATUSES and location):
+            if not (allow_redirects and location and response.status in _REDIRECT_STATUSES):
                 return current.url, response, set_cookies, first
             current = _redirected(current, response.status, urljoin(current.url, location))
         raise _StepFailed(f"more than {MAX_REDIRECTS} redirects", "too_many_redirects")
@@ -564,12 +582,8 @@ class _Run:
 
     def _request_report(self, request: OutboundRequest) -> dict[str, Any]:
         body = None if request.body is None else request.body.decode("utf-8", errors="replace")
-        return {
-            "method": request.method,
-            "url": request.url,
-            "headers": dict(request.headers),
-            **_truncate(body, self.max_body),
-        }
+        entry = {"method": request.method, "url": request.url, "headers": dict(request.headers)}
+        return _truncate(entry, body, self.max_body)
 
     # ---- a testcase step (a referenced testcase) ----
 
@@ -640,7 +654,7 @@ class _Run:
             doc = self.resolve_testcase(ref)
             if inspect.isawaitable(doc):
                 doc = await doc
-            model = validate_testcase(dict(doc))
+            model = load_testcase(doc)
         except (TestcaseNotFound, LookupError):
             return f"referenced testcase {ref!r} not found"
         except TestcaseInvalid as exc:
@@ -713,23 +727,22 @@ def _redirected(request: OutboundRequest, status: int, url: str) -> OutboundRequ
 def _response_data(
     response: InboundResponse, set_cookies: dict[str, str]
 ) -> tuple[ResponseData, str]:
-    headers: dict[str, str] = {}
+    headers = Headers()
     for key, value in response.headers:
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    view = Headers(headers)
-    content_type = view.get("content-type") or ""
+    content_type = headers.get("Content-Type") or ""
     raw = response.body
-    stripped = raw.lstrip()
     body: Any = None
     error: str | None = None
     text = _decode(raw, content_type)
+    stripped = raw.lstrip()
     if stripped:
         if stripped[0] in _JSON_START:
             try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
+                body = json.loads(text)
+            except ValueError as exc:
                 body, error = text, f"response body is not valid JSON: {exc}"
         else:
             body = text
             error = f"response body is not JSON (Content-Type: {content_type or 'none'})"
-    return ResponseData(response.status, view, set_cookies, body, error), text
+    return ResponseData(response.status, headers, set_cookies, body, error), text

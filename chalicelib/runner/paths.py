@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -39,6 +38,7 @@ class Path:
     segments: tuple[str | int, ...] | None  # None: evaluate ``text`` with JMESPath
 
 
+@lru_cache(maxsize=4096)
 def leading_root(expr: str) -> str | None:
     """The root a check expression starts with exactly, if any."""
     match = _HEAD.match(expr)
@@ -75,6 +75,7 @@ def compile_path(expr: str) -> Path:
     return Path(expr, root, None)
 
 
+@lru_cache(maxsize=4096)
 def path_problem(expr: str) -> str | None:
     """Why a check/extract string that is not a response path looks like a broken one.
 
@@ -114,18 +115,24 @@ def path_problem(expr: str) -> str | None:
     return None
 
 
+_MISSING = object()
+
+
 class Headers(dict):
     """Response headers: keys as the server sent them, looked up case-insensitively by
     simple paths (``headers.content-type``). JMESPath expressions see a plain dict, so
     their field names match the server's spelling exactly."""
 
-    def __init__(self, items: Mapping[str, str]) -> None:
-        super().__init__(items)
-        self._lower = {k.lower(): v for k, v in items.items()}
-
     def get(self, key: Any, default: Any = None) -> Any:
-        if isinstance(key, str):
-            return self._lower.get(key.lower(), default)
+        if not isinstance(key, str):
+            return default
+        value = dict.get(self, key, _MISSING)
+        if value is not _MISSING:
+            return value
+        wanted = key.lower()  # a few headers: a scan beats keeping a second mapping
+        for name, value in self.items():
+            if name.lower() == wanted:
+                return value
         return default
 
 

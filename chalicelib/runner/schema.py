@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterator
+from functools import lru_cache
 from itertools import product
 from typing import Annotated, Any
 
@@ -24,6 +24,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_serializer,
@@ -65,14 +66,15 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _variable_name(name: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise ValueError(f"{name!r} is not a variable name (letters, digits and _)")
-    return name
-
-
-VariableName = Annotated[str, AfterValidator(_variable_name)]
+# Rust-side checks (a pattern, a plain dict type) rather than Python callbacks: every run
+# re-reads its testcases, so these run per variable of every testcase; _message words them.
+_VARIABLE_PATTERN = r"^[A-Za-z_]\w*$"
+VariableName = Annotated[str, StringConstraints(pattern=_VARIABLE_PATTERN)]
 Variables = dict[VariableName, Any]
+_FUNCTION_VARIABLES = (
+    "must be a mapping of name: value; variables computed by a function need user "
+    "Python (debugtalk.py), which hat does not support"
+)
 
 
 def _extract_path(expr: str) -> str:
@@ -84,13 +86,32 @@ def _extract_path(expr: str) -> str:
     return expr
 
 
-def _no_function_variables(value: Any) -> Any:
-    if isinstance(value, str):
+@lru_cache(maxsize=8192)
+def _checked_comparator(name: Any, check: Any, expect: Any) -> str:
+    """The canonical comparator of a validator, or ValueError saying what is wrong with it.
+
+    Cached: testcases are re-read on every run and repeat the same checks endlessly.
+    """
+    canonical = canonical_comparator(name) if isinstance(name, str) else None
+    if canonical is None:
         raise ValueError(
-            "must be a mapping of name: value; variables computed by a function need user "
-            "Python (debugtalk.py), which hat does not support"
+            f"unknown comparator {name!r}: custom comparators need user Python "
+            f"(debugtalk.py), which hat does not support; use one of "
+            f"{', '.join(sorted(ALIASES))} (or an HttpRunner alias such as eq, len_gt)"
         )
-    return value
+    if isinstance(check, str):
+        problem = path_problem(check)
+        if problem:
+            raise ValueError(problem)
+    if isinstance(expect, str) and "$" not in expect:
+        if canonical == "regex_match":
+            try:
+                re.compile(expect)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {expect!r}: {exc}") from None
+        if canonical == "type_match" and expect not in TYPE_NAMES:
+            raise ValueError(f"unknown type {expect!r}; use one of {sorted(TYPE_NAMES)}")
+    return canonical
 
 
 class Validator(_Model):
@@ -130,27 +151,12 @@ class Validator(_Model):
                 'a validator is {"eq": [check, expected]} (one comparator per item) '
                 'or {"check", "comparator", "expect"}'
             )
-        canonical = canonical_comparator(name) if isinstance(name, str) else None
-        if canonical is None:
-            raise ValueError(
-                f"unknown comparator {name!r}: custom comparators need user Python "
-                f"(debugtalk.py), which hat does not support; use one of "
-                f"{', '.join(sorted(ALIASES))} (or an HttpRunner alias such as eq, len_gt)"
-            )
         if not isinstance(message, str):
             raise ValueError("the validator message (third element) must be text")
-        if isinstance(check, str):
-            problem = path_problem(check)
-            if problem:
-                raise ValueError(problem)
-        if isinstance(expect, str) and "$" not in expect:
-            if canonical == "regex_match":
-                try:
-                    re.compile(expect)
-                except re.error as exc:
-                    raise ValueError(f"invalid regular expression {expect!r}: {exc}") from None
-            if canonical == "type_match" and expect not in TYPE_NAMES:
-                raise ValueError(f"unknown type {expect!r}; use one of {sorted(TYPE_NAMES)}")
+        try:
+            canonical = _checked_comparator(name, check, expect)
+        except TypeError:  # a list or mapping in check/expect: not cacheable
+            canonical = _checked_comparator.__wrapped__(name, check, expect)
         return {"comparator": canonical, "check": check, "expect": expect, "message": message}
 
     @model_serializer
@@ -209,11 +215,6 @@ class Step(_Model):
     retry_times: int = Field(default=0, ge=0, le=MAX_RETRY_TIMES)
     retry_interval: float = Field(default=0.0, ge=0, le=MAX_RETRY_INTERVAL_SECONDS)
 
-    @field_validator("variables", mode="before")
-    @classmethod
-    def _variables_mapping(cls, value: Any) -> Any:
-        return _no_function_variables(value)
-
     @model_validator(mode="after")
     def _kind(self) -> Step:
         if (self.request is None) == (self.testcase is None):
@@ -239,11 +240,6 @@ class Config(_Model):
     headers: dict[str, Any] = Field(default_factory=dict)
     verify: bool = False
     export: list[VariableName] = Field(default_factory=list)
-
-    @field_validator("variables", mode="before")
-    @classmethod
-    def _variables_mapping(cls, value: Any) -> Any:
-        return _no_function_variables(value)
 
     @field_validator("parameters", mode="before")
     @classmethod
@@ -335,50 +331,73 @@ def _message(error: Any) -> str:
         close = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"unknown field {name!r} (not part of the HttpRunner v3 format hat runs){hint}"
+    if kind == "string_pattern_mismatch" and error["ctx"]["pattern"] == _VARIABLE_PATTERN:
+        return f"{error['input']!r} is not a variable name (letters, digits and _)"
+    if kind == "dict_type" and error["loc"][-1] == "variables":
+        return _FUNCTION_VARIABLES if isinstance(error["input"], str) else "must be a mapping"
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 
 
-def _walk(doc: Any) -> Iterator[tuple[str, Any]]:
-    """Every (path, value) of a JSON-like document, depth first, bounded in size and depth."""
-    stack: list[tuple[str, Any, int]] = [("", doc, 0)]
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _format_path(trail: list[str | int]) -> str:
+    return _path(tuple(trail))
+
+
+def _scan(doc: Any) -> dict[str, str]:
+    """Shape and ${function()} problems found by reading every value of the document.
+
+    Raises TestcaseInvalid at once for a document too big or too deep to go on reading
+    (YAML aliases can make a small text a huge or cyclic tree) or with non-text keys.
+    Paths are only formatted for problems: this runs on every testcase of every run.
+    """
+    errors: dict[str, str] = {}
+    trail: list[str | int] = []
     nodes = 0
-    while stack:
-        path, value, depth = stack.pop()
+
+    def visit(value: Any, depth: int) -> None:
+        nonlocal nodes
         nodes += 1
         if nodes > MAX_DOCUMENT_NODES:
             raise TestcaseInvalid({"": f"document has more than {MAX_DOCUMENT_NODES} values"})
         if depth > MAX_DOCUMENT_DEPTH:
-            raise TestcaseInvalid({path: f"nested deeper than {MAX_DOCUMENT_DEPTH} levels"})
-        yield path, value
-        if isinstance(value, dict):
-            for key, item in reversed(value.items()):
+            raise TestcaseInvalid(
+                {_format_path(trail): f"nested deeper than {MAX_DOCUMENT_DEPTH} levels"}
+            )
+        if isinstance(value, str):
+            if "${" in value:
+                _check_calls(value, trail, errors)
+        elif isinstance(value, dict):
+            for key, item in value.items():
                 if not isinstance(key, str):
-                    raise TestcaseInvalid({path: f"key {key!r} is not text"})
-                stack.append((f"{path}.{key}" if path else key, item, depth + 1))
+                    raise TestcaseInvalid({_format_path(trail): f"key {key!r} is not text"})
+                trail.append(key)
+                visit(item, depth + 1)
+                trail.pop()
         elif isinstance(value, list):
-            for i in range(len(value) - 1, -1, -1):
-                stack.append((f"{path}[{i}]", value[i], depth + 1))
+            for index, item in enumerate(value):
+                trail.append(index)
+                visit(item, depth + 1)
+                trail.pop()
+        elif not isinstance(value, _SCALARS):
+            errors[_format_path(trail)] = (
+                f"{type(value).__name__} values are not allowed (JSON types only)"
+            )
 
-
-_JSON_TYPES = (dict, list, str, int, float, bool, type(None))
-
-
-def _scan(doc: dict[str, Any]) -> dict[str, str]:
-    """Shape and ${function()} problems found by reading every value of the document."""
-    errors: dict[str, str] = {}
-    for path, value in _walk(doc):
-        if not isinstance(value, _JSON_TYPES):
-            errors[path] = f"{type(value).__name__} values are not allowed (JSON types only)"
-        elif isinstance(value, str) and "$" in value:
-            try:
-                for ref in iter_references(value):
-                    if isinstance(ref, Call) and ref.name not in SAFE_FUNCTION_NAMES:
-                        errors[path] = unknown_function_message(ref.name)
-                        break
-            except SubstitutionError as exc:
-                errors[path] = str(exc)
+    visit(doc, 0)
     return errors
+
+
+def _check_calls(value: str, trail: list[str | int], errors: dict[str, str]) -> None:
+    try:
+        for ref in iter_references(value):
+            if isinstance(ref, Call) and ref.name not in SAFE_FUNCTION_NAMES:
+                errors[_format_path(trail)] = unknown_function_message(ref.name)
+                return
+    except SubstitutionError as exc:
+        errors[_format_path(trail)] = str(exc)
 
 
 def validate_testcase(doc: Any) -> Testcase:
@@ -405,6 +424,20 @@ def validate_testcase(doc: Any) -> Testcase:
     if errors:
         raise TestcaseInvalid(errors)
     return model
+
+
+def load_testcase(doc: Any) -> Testcase:
+    """The model of a testcase for running it: the structural checks only.
+
+    Runs re-read documents that were checked in full when saved; reading every value
+    again for ${function()} calls would cost as much as the checks themselves, and a call
+    outside the safe builtins is refused anyway when the step renders it. On any problem
+    the full check runs, so the error lists everything, as validate_testcase does.
+    """
+    try:
+        return Testcase.model_validate(doc)
+    except ValidationError:
+        return validate_testcase(doc)
 
 
 def _yaml_loader() -> Any:
@@ -464,8 +497,7 @@ def parse_testcase_text(text: str, content_type: str) -> dict[str, Any]:
         )
     if not isinstance(doc, dict):
         raise TestcaseInvalid({"": "a testcase is a mapping with config and teststeps"})
-    for _ in _walk(doc):  # bounds YAML alias expansion before anyone serialises the result
-        pass
+    _scan(doc)  # bounds YAML alias expansion before anyone serialises the result
     return doc
 
 
@@ -476,6 +508,7 @@ __all__ = [
     "Testcase",
     "TestcaseInvalid",
     "Validator",
+    "load_testcase",
     "parse_testcase_text",
     "validate_testcase",
 ]

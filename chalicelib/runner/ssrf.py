@@ -32,6 +32,7 @@ _METADATA = {
 }
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _SCHEMES = ("http", "https")
+_MAX_CACHED_ORIGINS = 1024
 
 
 def parse_outbound_allow(value: str | Iterable[str] | None) -> list[str]:
@@ -123,6 +124,7 @@ class OutboundPolicy:
         self._networks = [n for n in map(_as_network, entries) if n is not None]
         self._hosts = {e for e in entries if _as_network(e) is None and not e.startswith("*.")}
         self._domains = tuple(e[1:] for e in entries if e.startswith("*."))
+        self._verdicts: dict[tuple[str, str], str] = {}
 
     def host_allowed(self, host: str) -> bool:
         """True when the allow list names this host, so any address it resolves to is fine."""
@@ -145,21 +147,42 @@ class OutboundPolicy:
     def check_url(self, url: str) -> None:
         """Refuse a URL before connecting: scheme, host present, and literal IP hosts (the
         transport never resolves those, so this is where they are checked)."""
+        scheme, sep, rest = url.partition("://")
+        origin = (scheme, rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]) if sep else None
+        # a run sends many requests to few origins: decide once per origin
+        verdict = self._verdicts.get(origin) if origin else None
+        if verdict is None:
+            verdict = self._check(url)
+            if origin and len(self._verdicts) < _MAX_CACHED_ORIGINS:
+                self._verdicts[origin] = verdict
+        if verdict:
+            raise OutboundRefused(verdict)
+
+    def _check(self, url: str) -> str:
+        """Why a URL is refused ("" when it is not)."""
         try:
             parts = urlsplit(url)
             host = parts.hostname
             parts.port  # noqa: B018 - raises ValueError for a port out of range
         except ValueError as exc:
-            raise OutboundRefused(f"invalid URL {url!r}: {exc}") from None
+            return f"invalid URL {url!r}: {exc}"
         if parts.scheme.lower() not in _SCHEMES:
-            raise OutboundRefused(f"refused {url!r}: only http and https URLs can be requested")
+            return f"refused {url!r}: only http and https URLs can be requested"
         if not host:
-            raise OutboundRefused(f"refused {url!r}: the URL has no host")
+            return f"refused {url!r}: the URL has no host"
+        return self.literal_refusal(host)
+
+    def literal_refusal(self, host: str) -> str:
+        """Why connecting to ``host`` is refused if it is an IP literal ("" otherwise).
+
+        The transport asks again with the host as its own URL parser reads it, so a URL
+        two parsers read differently cannot slip a literal address past the guard.
+        """
         ip = _ip(host)
-        if ip is not None and not self.host_allowed(host):
-            reason = self.ip_refusal(ip)
-            if reason:
-                raise OutboundRefused(_refusal(host, reason))
+        if ip is None or self.host_allowed(host):
+            return ""
+        reason = self.ip_refusal(ip)
+        return _refusal(host, reason) if reason else ""
 
     def filter_resolved(self, host: str, addresses: list[str]) -> list[str]:
         """The resolved addresses a connection may use; OutboundRefused if none."""

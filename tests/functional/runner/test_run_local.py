@@ -186,3 +186,19 @@ def test_large_bodies_are_truncated_in_the_report(server: LocalServer) -> None:
     step = steps(run_testcases_sync([doc], outbound_allow=LOOPBACK, max_body_chars=100))[0]
     assert step["success"] is True  # validators saw the whole body
     assert len(step["response"]["body"]) == 100 and step["response"]["body_truncated"]
+
+
+def test_headers_on_the_wire(server: LocalServer) -> None:
+    doc = {"config": {"name": "h", "base_url": server.url}, "teststeps": [
+        {"name": "raw body", "request": {"method": "POST", "url": "/echo", "data": "raw text"},
+         "validate": [{"eq": ["body.headers.user-agent", "hat-runner/1.0"]},
+                      {"eq": ["body.headers.accept", "*/*"]},
+                      {"eq": ["body.headers.content-type", None]},  # as requests sends it
+                      {"eq": ["body.body", "raw text"]}]},
+        {"name": "own agent", "request": {"method": "GET", "url": "/echo",
+                                          "headers": {"User-Agent": "mine", "Accept": "a/b"}},
+         "validate": [{"eq": ["body.headers.user-agent", "mine"]},
+                      {"eq": ["body.headers.accept", "a/b"]}]},
+    ]}
+    report = run_testcases_sync([doc], outbound_allow=LOOPBACK)
+    assert report["success"], report

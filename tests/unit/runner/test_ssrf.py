@@ -133,3 +133,25 @@ def test_guarded_resolver_checks_what_the_injected_resolver_returns() -> None:
         await resolver.close()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [("http://127.0.0.1:9/", "outbound_refused"), ("http://[::ffff:a9fe:a9fe]/", "outbound_refused"),
+     ("http://10.0.0.1\\@example.test/", "invalid_url")],
+)
+def test_transport_checks_literal_addresses_itself(url: str, kind: str) -> None:
+    """Even a request that skipped the engine's check never reaches a refused literal."""
+    from chalicelib.runner.aiohttp_transport import AiohttpTransport
+    from chalicelib.runner.transport import OutboundRequest, TransportError
+
+    async def scenario() -> None:
+        transport = AiohttpTransport(OutboundPolicy(), max_response_bytes=1000)
+        try:
+            with pytest.raises(TransportError) as info:
+                await transport.send(OutboundRequest("GET", url, [], None, 1.0, True))
+            assert info.value.kind == kind
+        finally:
+            await transport.aclose()
+
+    asyncio.run(scenario())
