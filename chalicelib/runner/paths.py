@@ -11,8 +11,9 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
+
+from chalicelib.runner._cache import text_cache
 
 ROOTS = ("status_code", "headers", "cookies", "body")
 
@@ -38,14 +39,14 @@ class Path:
     segments: tuple[str | int, ...] | None  # None: evaluate ``text`` with JMESPath
 
 
-@lru_cache(maxsize=4096)
+@text_cache(maxsize=4096)
 def leading_root(expr: str) -> str | None:
     """The root a check expression starts with exactly, if any."""
     match = _HEAD.match(expr)
     return match.group(0) if match and match.group(0) in ROOTS else None
 
 
-@lru_cache(maxsize=4096)
+@text_cache(maxsize=4096)
 def compile_path(expr: str) -> Path:
     """Parse a response path; ValueError with a human message if it is not one."""
     root = leading_root(expr)
@@ -75,7 +76,7 @@ def compile_path(expr: str) -> Path:
     return Path(expr, root, None)
 
 
-@lru_cache(maxsize=4096)
+@text_cache(maxsize=4096)
 def path_problem(expr: str) -> str | None:
     """Why a check/extract string that is not a response path looks like a broken one.
 

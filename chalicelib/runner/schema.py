@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from functools import lru_cache
 from itertools import product
 from typing import Annotated, Any
 
@@ -31,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from chalicelib.runner._cache import text_cache
 from chalicelib.runner.comparators import ALIASES, TYPE_NAMES, canonical_comparator
 from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid
 from chalicelib.runner.functions import SAFE_FUNCTION_NAMES, unknown_function_message
@@ -86,7 +86,7 @@ def _extract_path(expr: str) -> str:
     return expr
 
 
-@lru_cache(maxsize=8192)
+@text_cache(maxsize=8192)
 def _checked_comparator(name: Any, check: Any, expect: Any) -> str:
     """The canonical comparator of a validator, or ValueError saying what is wrong with it.
 
@@ -153,10 +153,7 @@ class Validator(_Model):
             )
         if not isinstance(message, str):
             raise ValueError("the validator message (third element) must be text")
-        try:
-            canonical = _checked_comparator(name, check, expect)
-        except TypeError:  # a list or mapping in check/expect: not cacheable
-            canonical = _checked_comparator.__wrapped__(name, check, expect)
+        canonical = _checked_comparator(name, check, expect)
         return {"comparator": canonical, "check": check, "expect": expect, "message": message}
 
     @model_serializer

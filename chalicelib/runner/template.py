@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
+from chalicelib.runner._cache import text_cache
 from chalicelib.runner.errors import SubstitutionError
 from chalicelib.runner.functions import FunctionContext, call_function
 
@@ -105,7 +105,7 @@ def _parse_call(name: str, raw_args: str) -> Call:
     return Call(name, tuple(args), tuple(kwargs))
 
 
-@lru_cache(maxsize=8192)
+@text_cache(maxsize=8192)
 def parse(text: str) -> Parts:
     """Split a string into literal text, Var and Call parts."""
     parts: list[Part] = []

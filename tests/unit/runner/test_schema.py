@@ -109,6 +109,14 @@ def test_every_comparator_and_alias_is_accepted_in_both_forms(spelling: str) -> 
     assert legacy.teststeps[0].validators[0].comparator == canonical
 
 
+def test_validators_with_structured_expectations() -> None:
+    model = validate_testcase(with_step(validate=[
+        {"eq": ["body.items", [1, {"a": 2}]]}, {"contains": [["x"], "x"]},
+        {"eq": ["body", {"k": "v"}, "whole body"]},
+    ]))
+    assert [v.expect for v in model.teststeps[0].validators] == [[1, {"a": 2}], "x", {"k": "v"}]
+
+
 def test_legacy_validator_defaults_to_eq() -> None:
     model = validate_testcase(with_step(validate=[{"check": "status_code", "expect": 200}]))
     assert model.teststeps[0].validators[0].comparator == "equal"
@@ -419,11 +427,16 @@ def test_recursive_yaml_is_bounded() -> None:
         parse_testcase_text("a: &a [*a]", "application/yaml")
 
 
-def test_schema_import_does_not_load_http_client_or_yaml() -> None:
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [("chalicelib.runner.schema", "'httpx', 'aiohttp', 'yaml', 'jmespath', 'asyncio'"),
+     ("chalicelib.runner.engine", "'httpx', 'aiohttp', 'yaml'")],
+)
+def test_imports_stay_light(module: str, forbidden: str) -> None:
+    """The API's cold path imports schema; the HTTP client loads only when a run starts."""
     code = (
-        "import sys, chalicelib.runner.schema;"
-        "bad = [m for m in sys.modules if m.split('.')[0] in "
-        "('httpx', 'aiohttp', 'yaml', 'jmespath', 'asyncio')];"
+        f"import sys, {module};"
+        f"bad = [m for m in sys.modules if m.split('.')[0] in ({forbidden})];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run(

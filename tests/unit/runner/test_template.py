@@ -201,3 +201,10 @@ def test_scope_reports_cycles_and_missing_names() -> None:
 def test_parse_is_cached_and_splits_parts() -> None:
     assert parse("a$b${c}${f(1)}d") == ("a", Var("b"), Var("c"), Call("f", (1,), ()), "d")
     assert parse("a$b") is parse("a$b")
+
+
+def test_long_texts_are_not_kept_in_the_parse_cache() -> None:
+    long_text = "$a" + "x" * 5000
+    assert parse(long_text) == parse(long_text)
+    assert parse(long_text) is not parse(long_text)  # computed again, not kept
+    assert parse("short $a") is parse("short $a")
