@@ -284,7 +284,7 @@ class _Run:
         started = self.clock()
         try:
             config_values, base_url, name = self._config(model.config, params, "")
-        except (SubstitutionError, RunnerError) as exc:
+        except RunnerError as exc:  # an undefined variable, a bad call, no base_url
             return _failed_case(model.config.name, str(exc))
         if parameterised and "$" not in model.config.name:
             name = f"{name} [{', '.join(f'{k}={v}' for k, v in params.items())}]"
@@ -400,7 +400,7 @@ class _Run:
             return report, {}, True
         try:
             outbound, cookies = self._build(request, config, base_url, scope)
-        except (SubstitutionError, RunnerError) as exc:
+        except RunnerError as exc:  # an undefined variable, a bad call, no base_url
             report.update(error=str(exc), error_type="variable")
             return report, {}, True
         if remaining is not None:
@@ -621,7 +621,7 @@ class _Run:
             scope = Scope(step.variables, {**config_values, **extracted}, self.ctx)
             overrides = {k: scope.lookup(k) for k in step.variables}
             sub_values, sub_base_url, _ = self._config(model.config, overrides, base_url)
-        except (SubstitutionError, RunnerError) as exc:
+        except RunnerError as exc:  # an undefined variable, a bad call, no base_url
             report.update(error=str(exc), error_type="variable")
             return report
         steps, sub_extracted, success = await self._steps(

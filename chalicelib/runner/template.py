@@ -141,10 +141,6 @@ def parse(text: str) -> Parts:
     return tuple(parts)
 
 
-def has_references(text: str) -> bool:
-    return "$" in text and any(not isinstance(p, str) for p in parse(text))
-
-
 def iter_references(text: str) -> Iterator[Var | Call]:
     """Every Var and Call in a string, arguments included (for save-time checks)."""
     if "$" not in text:
