@@ -1,11 +1,14 @@
 """The Chalice app `hat`: wiring only. Logic lives in chalicelib/<feature>/."""
 from chalice import Chalice
 
+from chalicelib.accounts.routes import accounts_routes
 from chalicelib.accounts.sessions import user_for_token
 from chalicelib.core.auth import register_auth_middleware
 from chalicelib.core.http import register_http_middleware
 from chalicelib.core.logs import configure_logging
 from chalicelib.core.routes import core_routes
+from chalicelib.notify.jobs import notify_jobs
+from chalicelib.notify.routes import notify_routes
 
 app = Chalice(app_name="hat")
 configure_logging()
@@ -14,3 +17,6 @@ configure_logging()
 register_http_middleware(app)
 register_auth_middleware(app, resolve_token=user_for_token)
 app.register_blueprint(core_routes)
+app.register_blueprint(accounts_routes)
+app.register_blueprint(notify_routes)
+app.register_blueprint(notify_jobs)

@@ -1,9 +1,13 @@
 """Users, the keys they sign in with, and their sessions."""
 from __future__ import annotations
 
+import time
+
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -65,3 +69,94 @@ class Session(Model):
     user = JSONAttribute()
     expires_at = TTLAttribute()
     by_user = SessionsByUser()
+
+
+class VerificationCode(Model):
+    """The live code for 'register#<destination>' or 'reset#<user id>': only its HMAC is kept.
+
+    The HMAC covers purpose, destination and code, so a code is bound to both. Each
+    check spends one of `code_max_attempts` tries first (an atomic ADD with a
+    condition), so even racing guesses get at most that many comparisons.
+    """
+
+    Meta = table_meta("verification-codes")
+
+    key = UnicodeAttribute(hash_key=True)
+    purpose = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    destination = UnicodeAttribute()
+    code_hash = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()  # also checked in code: TTL deletion is lazy
+
+
+class SendHistory(Model):
+    """'code-sends#<destination>': when codes were sent there in the last day (epoch seconds).
+
+    Replaced as a whole under an optimistic `version` condition, so of any number of
+    racing requests for one destination exactly one is recorded (and sends).
+    """
+
+    Meta = table_meta("rate-limits")
+
+    key = UnicodeAttribute(hash_key=True)
+    sends = ListAttribute(of=NumberAttribute, default=list)
+    version = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
+class LimitCounter(Model):
+    """An atomic counter over a window that starts with its first hit ('login-fail#ip#1.2.3.4')."""
+
+    Meta = table_meta("rate-limits")
+
+    key = UnicodeAttribute(hash_key=True)
+    count = NumberAttribute(default=0)
+    window_ends = NumberAttribute()  # epoch seconds
+    expires_at = TTLAttribute()
+
+
+def get_many(*keys: tuple[type[Model], str] | None) -> list[Model | None]:
+    """Strongly consistent reads of several items, across tables, in one BatchGetItem.
+
+    `keys` are (Model, hash key) pairs (None is passed through as None); the answer
+    follows their order.
+    """
+    from chalicelib.core.aws import get_client
+
+    wanted = [key for key in keys if key is not None]
+    if not wanted:
+        return [None for _ in keys]
+    request: dict[str, dict] = {}
+    for model, hash_key in wanted:
+        table = request.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": True})
+        item_key = {model._hash_key_attribute().attr_name: {"S": hash_key}}
+        if item_key not in table["Keys"]:
+            table["Keys"].append(item_key)
+    found: dict[tuple[str, str], dict] = {}
+    client = get_client("dynamodb")
+    for attempt in range(5):  # DynamoDB may leave keys unprocessed under load: ask again
+        if not request:
+            break
+        if attempt:
+            time.sleep(0.05 * 2 ** attempt)
+        answer = client.batch_get_item(RequestItems=request)
+        for table_name, items in answer.get("Responses", {}).items():
+            for item in items:
+                for model, hash_key in wanted:
+                    name = model._hash_key_attribute().attr_name
+                    if model.Meta.table_name == table_name and item.get(name) == {"S": hash_key}:
+                        found[(table_name, hash_key)] = item
+        request = answer.get("UnprocessedKeys") or {}
+    if request:
+        raise RuntimeError("DynamoDB left keys unprocessed after 5 tries")
+    results: list[Model | None] = []
+    for key in keys:
+        if key is None:
+            results.append(None)
+            continue
+        model, hash_key = key
+        item = found.get((model.Meta.table_name, hash_key))
+        results.append(model.from_raw_data(item) if item is not None else None)
+    return results

@@ -1,19 +1,34 @@
-"""Accounts: users with unique username/email/mobile, passwords, sessions."""
+"""Accounts: registration with a verification code, login, logout, password reset, disabling.
+
+Services take plain values and return plain values or raise typed errors
+(core/errors.py). DynamoDB calls per operation are counted in each docstring.
+"""
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Iterable
+from datetime import datetime
 
-from chalicelib.accounts.models import AccountKey, User
-from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.db import cancellation_codes, transaction
-from chalicelib.core.errors import Conflict
+from chalicelib.accounts import limits
+from chalicelib.accounts.codes import consume_condition, spend_try
+from chalicelib.accounts.models import AccountKey, LimitCounter, User, VerificationCode, get_many
+from chalicelib.accounts.passwords import check_password
+from chalicelib.accounts.passwords import hash_password as _bcrypt_hash
+from chalicelib.accounts.sessions import create_session, revoke_all_sessions, revoke_token
+from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.db import cancellation_codes, get_or_none, transaction
+from chalicelib.core.errors import BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
 from chalicelib.core.settings import get_settings
+
+logger = logging.getLogger("hat.accounts")
+
+BAD_LOGIN = "wrong account or password"
+BAD_CODE = "wrong, expired or already used code; ask for a new one"
 
 
 def hash_password(password: str) -> str:
-    import bcrypt
-
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(get_settings().bcrypt_rounds)).decode()
+    return _bcrypt_hash(password)
 
 
 def account_keys(username: str, email: str, mobile: str | None) -> dict[str, str]:
@@ -24,12 +39,29 @@ def account_keys(username: str, email: str, mobile: str | None) -> dict[str, str
     return keys
 
 
+def login_key(account: str) -> str:
+    """The claim key a login name points at: '@' means email, '+' a mobile, else a username."""
+    account = account.strip()
+    if "@" in account:
+        return f"email#{account.lower()}"
+    if account.startswith("+"):
+        return f"mobile#{account}"
+    return f"username#{account.lower()}"
+
+
+def bad_code() -> BadRequest:
+    return BadRequest(BAD_CODE, code="invalid_code", fields={"code": BAD_CODE})
+
+
 def create_user(username: str, email: str, password: str, mobile: str | None = None, *,
-                clock: Clock = utcnow) -> dict:
+                clock: Clock = utcnow, code: VerificationCode | None = None) -> dict:
     """Store a user and claim its username, email and mobile in one transaction.
 
     Of any number of racing registrations for one name, exactly one commits; the
-    rest get Conflict naming the field that was taken.
+    rest get Conflict naming the field that was taken. With `code`, the same
+    transaction spends the verification code (deleted on the condition that it is
+    still the same code), so a code is used once and only by a registration that
+    committed.
     """
     from pynamodb.exceptions import TransactWriteError
 
@@ -41,12 +73,124 @@ def create_user(username: str, email: str, password: str, mobile: str | None = N
             tx.save(user, condition=User.id.does_not_exist())
             for key in claims.values():
                 tx.save(AccountKey(key, user_id=user.id), condition=AccountKey.key.does_not_exist())
+            if code is not None:
+                tx.delete(code, condition=consume_condition(code))
     except TransactWriteError as error:
         codes = cancellation_codes(error)
-        taken = [field for field, code in zip(claims, codes[1:], strict=False)
-                 if code == "ConditionalCheckFailed"]
-        if not taken:
-            raise
-        raise Conflict(f"{taken[0]} is already registered", code="already_registered",
-                       fields={field: "already registered" for field in taken}) from error
+        taken = [field for field, reason in zip(claims, codes[1:], strict=False)
+                 if reason == "ConditionalCheckFailed"]
+        if taken:
+            raise Conflict(f"{taken[0]} is already registered", code="already_registered",
+                           fields={field: "already registered" for field in taken}) from error
+        if code is not None and len(codes) == len(claims) + 2 and codes[-1] == "ConditionalCheckFailed":
+            raise bad_code() from error
+        raise
     return user.to_public()
+
+
+def _live_code(candidates: Iterable[str], purpose: str, code: str, now: datetime) -> VerificationCode:
+    for record_key in candidates:
+        record = spend_try(record_key, purpose, code, now)
+        if record is not None:
+            return record
+    raise bad_code()
+
+
+def register(username: str, password: str, email: str, code: str, mobile: str | None = None, *,
+             clock: Clock = utcnow) -> dict:
+    """A new user, if `code` is the live registration code sent to `email` (or to `mobile`).
+
+    DynamoDB: one UpdateItem per destination tried (1, or 2 with a mobile) and one
+    TransactWriteItems.
+    """
+    now = clock()
+    email = email.lower()
+    candidates = [f"register#{email}"] + ([f"register#{mobile}"] if mobile else [])
+    record = _live_code(candidates, "register", code, now)
+    return create_user(username, email, password, mobile, clock=clock, code=record)
+
+
+def login(account: str, password: str, *, remember: bool = False, client_ip: str = "",
+          clock: Clock = utcnow) -> dict:
+    """A session for a right account/password pair; one 401 message for every wrong pair.
+
+    Throttled: after `login_max_failures_per_account` failures for one account, or
+    `login_max_failures_per_ip` from one address, within `login_window_seconds`, 429
+    until that window passes. An unknown account costs the same bcrypt check.
+    DynamoDB: GetItem (account key), BatchGetItem (user + both counters), then
+    PutItem (session) [+ DeleteItem of an earlier failure count] on success, or two
+    UpdateItems (the counters) on failure.
+    """
+    settings = get_settings()
+    now = clock()
+    claim = get_or_none(AccountKey, login_key(account))
+    user_id = claim.user_id if claim is not None else None
+    account_counter = (f"login-fail#user#{user_id}" if user_id
+                       else f"login-fail#account#{login_key(account)}")
+    ip_counter = f"login-fail#ip#{client_ip or 'unknown'}"
+    user, failures, ip_failures = get_many((User, user_id) if user_id else None,
+                                           (LimitCounter, account_counter), (LimitCounter, ip_counter))
+    for counter, limit, what in ((failures, settings.login_max_failures_per_account, "this account"),
+                                 (ip_failures, settings.login_max_failures_per_ip, "this address")):
+        wait = limits.counter_wait(counter, limit, now)
+        if wait is not None:
+            raise TooManyRequests(f"too many failed sign-ins for {what}; try again in {wait} s",
+                                  retry_after_seconds=wait, code="too_many_attempts")
+    if not check_password(password, user.password_hash if user is not None else None):
+        limits.hit(account_counter, settings.login_window_seconds, now)
+        limits.hit(ip_counter, settings.login_window_seconds, now)
+        raise Unauthorized(BAD_LOGIN, code="bad_credentials")
+    if user.disabled:
+        raise Forbidden("this account is disabled", code="account_disabled")
+    public = user.to_public()
+    token, expires_at = create_session(public, remember=remember, clock=clock)
+    if failures is not None and failures.count:
+        limits.clear(account_counter)
+    return {"token": token, "expires_at": isoformat(expires_at), "user": public}
+
+
+def logout(token: str) -> None:
+    """The token stops working at once. DynamoDB: DeleteItem."""
+    revoke_token(token)
+
+
+def reset_password(account: str, code: str, new_password: str, *, clock: Clock = utcnow) -> int:
+    """Set a new password with a live reset code; every session of the user ends.
+
+    A wrong code, or an account that does not exist, is the same 400. Returns how
+    many sessions ended. DynamoDB: GetItem (account key), UpdateItem (a try on the
+    code), TransactWriteItems (password, spend the code, forget login failures),
+    then Query + BatchWriteItem over the user's sessions.
+    """
+    from pynamodb.exceptions import TransactWriteError
+
+    now = clock()
+    claim = get_or_none(AccountKey, login_key(account))
+    if claim is None:
+        raise bad_code()
+    record = _live_code([f"reset#{claim.user_id}"], "reset", code, now)
+    new_hash = hash_password(new_password)
+    try:
+        with transaction() as tx:
+            tx.update(User(claim.user_id), actions=[User.password_hash.set(new_hash)],
+                      condition=User.id.exists())
+            tx.delete(record, condition=consume_condition(record))
+            tx.delete(LimitCounter(f"login-fail#user#{claim.user_id}"))
+    except TransactWriteError as error:
+        reasons = cancellation_codes(error)
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            raise bad_code() from error
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            raise bad_code() from error  # the user is gone
+        raise
+    return revoke_all_sessions(claim.user_id)
+
+
+def disable_user(user_id: str) -> int:
+    """The user can no longer sign in, and every session ends now. Returns how many ended."""
+    User(user_id).update(actions=[User.disabled.set(True)], condition=User.id.exists())
+    return revoke_all_sessions(user_id)
+
+
+def enable_user(user_id: str) -> None:
+    User(user_id).update(actions=[User.disabled.set(False)], condition=User.id.exists())

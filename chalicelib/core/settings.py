@@ -49,6 +49,32 @@ class Settings:
     bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS
     session_expires_after_seconds: int = DEFAULT_SESSION_EXPIRES_AFTER_SECONDS
     remembered_session_expires_after_seconds: int = DEFAULT_REMEMBERED_SESSION_EXPIRES_AFTER_SECONDS
+    # accounts: verification codes (Twilio Verify's limits as the reference) and login throttling
+    public_url: str = ""  # what the outside world calls: scheme://host[/stage] (Twilio callbacks)
+    code_ttl_seconds: int = 300
+    code_max_attempts: int = 5
+    code_resend_seconds: int = 60
+    code_window_seconds: int = 600
+    code_window_limit: int = 5
+    code_daily_limit_per_destination: int = 10
+    code_daily_limit_per_ip: int = 50
+    login_window_seconds: int = 900
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 20
+    # notify: SMS through Twilio, email through SMTP or SES
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = field(default="", repr=False)
+    twilio_from_number: str = ""
+    twilio_api_url: str = ""  # "" = https://api.twilio.com; the local stack points it at its stand-in
+    email_backend: str = "smtp"  # smtp | ses
+    email_from: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 0  # 0 = the security's usual port: 465 ssl, 587 starttls, 25 none
+    smtp_security: str = "ssl"  # ssl | starttls | none
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    send_timeout_seconds: int = 10
+    deliveries_expire_after_seconds: int = 30 * 24 * 3600
 
     @property
     def prefix(self) -> str:
@@ -64,6 +90,43 @@ class Settings:
     @property
     def schedule_group(self) -> str:
         return self.prefix
+
+
+def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict:
+    numbers = {
+        "code_ttl_seconds": "HAT_CODE_TTL_SECONDS",
+        "code_max_attempts": "HAT_CODE_MAX_ATTEMPTS",
+        "code_resend_seconds": "HAT_CODE_RESEND_SECONDS",
+        "code_window_seconds": "HAT_CODE_WINDOW_SECONDS",
+        "code_window_limit": "HAT_CODE_WINDOW_LIMIT",
+        "code_daily_limit_per_destination": "HAT_CODE_DAILY_LIMIT_PER_DESTINATION",
+        "code_daily_limit_per_ip": "HAT_CODE_DAILY_LIMIT_PER_IP",
+        "login_window_seconds": "HAT_LOGIN_WINDOW_SECONDS",
+        "login_max_failures_per_account": "HAT_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        "login_max_failures_per_ip": "HAT_LOGIN_MAX_FAILURES_PER_IP",
+        "smtp_port": "HAT_SMTP_PORT",
+        "send_timeout_seconds": "HAT_SEND_TIMEOUT_SECONDS",
+        "deliveries_expire_after_seconds": "HAT_DELIVERIES_EXPIRE_AFTER_SECONDS",
+    }
+    texts = {
+        "public_url": "HAT_PUBLIC_URL",
+        "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+        "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+        "twilio_from_number": "TWILIO_FROM_NUMBER",
+        "twilio_api_url": "HAT_TWILIO_API_URL",
+        "email_backend": "HAT_EMAIL_BACKEND",
+        "email_from": "HAT_EMAIL_FROM",
+        "smtp_host": "HAT_SMTP_HOST",
+        "smtp_security": "HAT_SMTP_SECURITY",
+        "smtp_username": "HAT_SMTP_USERNAME",
+        "smtp_password": "HAT_SMTP_PASSWORD",
+    }
+    values: dict = {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
+    values.update({name: env[var].strip() for name, var in texts.items() if var in env})
+    for name in ("email_backend", "smtp_security"):
+        if name in values:
+            values[name] = values[name].lower()
+    return values
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
@@ -96,6 +159,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
             env.get("HAT_REMEMBERED_SESSION_EXPIRES_AFTER_SECONDS",
                     DEFAULT_REMEMBERED_SESSION_EXPIRES_AFTER_SECONDS)
         ),
+        **_accounts_and_notify_settings(env),
     )
 
 

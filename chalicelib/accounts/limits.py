@@ -1,0 +1,117 @@
+"""Rate limits kept in DynamoDB: race-safe by conditional writes, never "check then write".
+
+- Code sends per destination: a sliding history of send times on one item, replaced
+  under a version condition. Of N racing requests exactly one is recorded; the rest
+  are told to wait (they lost to a send that happened just now).
+- Counters (code sends per IP, login failures per account and IP): atomic ADD over a
+  window that starts with the first hit and ends `window` seconds later.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.accounts.models import LimitCounter, SendHistory
+from chalicelib.core.errors import TooManyRequests
+
+DAY_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class SendRules:
+    resend_seconds: int
+    window_seconds: int
+    window_limit: int
+    daily_limit: int
+
+
+def _wait(seconds: float) -> int:
+    return max(1, math.ceil(seconds))
+
+
+def send_refusal(sends: list[float], rules: SendRules, now: float) -> tuple[str, int] | None:
+    """Why a new send to a destination with this history must wait, and how long; or None."""
+    recent = sorted(t for t in sends if t > now - DAY_SECONDS)
+    if recent and now - recent[-1] < rules.resend_seconds:
+        return (f"a code was sent to this destination less than {rules.resend_seconds} s ago",
+                _wait(recent[-1] + rules.resend_seconds - now))
+    in_window = [t for t in recent if t > now - rules.window_seconds]
+    if len(in_window) >= rules.window_limit:
+        # The oldest send of the window must leave it before another fits.
+        return (f"at most {rules.window_limit} codes per {rules.window_seconds // 60} minutes "
+                "to one destination", _wait(in_window[-rules.window_limit] + rules.window_seconds - now))
+    if len(recent) >= rules.daily_limit:
+        return (f"at most {rules.daily_limit} codes per day to one destination",
+                _wait(recent[-rules.daily_limit] + DAY_SECONDS - now))
+    return None
+
+
+def history_key(destination: str) -> str:
+    return f"code-sends#{destination}"
+
+
+def record_send(history: SendHistory | None, destination: str, rules: SendRules, now: datetime) -> None:
+    """Record a send to `destination` if the rules allow it now; else TooManyRequests.
+
+    `history` is the item as just read (consistently); the write is conditional on it
+    being unchanged, so two racing requests cannot both pass.
+    """
+    from pynamodb.exceptions import PutError
+
+    stamp = round(now.timestamp(), 3)
+    sends = list(history.sends) if history is not None else []
+    refusal = send_refusal(sends, rules, stamp)
+    if refusal is not None:
+        message, wait = refusal
+        raise TooManyRequests(message, retry_after_seconds=wait, code="too_many_codes")
+    kept = [t for t in sends if t > stamp - DAY_SECONDS] + [stamp]
+    version = history.version if history is not None else 0
+    item = SendHistory(history_key(destination), sends=kept, version=version + 1,
+                       expires_at=now + timedelta(seconds=DAY_SECONDS))
+    condition = (SendHistory.version == version) if history is not None else SendHistory.key.does_not_exist()
+    try:
+        item.save(condition=condition)
+    except PutError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise TooManyRequests("a code was just sent to this destination",
+                              retry_after_seconds=rules.resend_seconds, code="too_many_codes") from error
+
+
+def counter_wait(counter: LimitCounter | None, limit: int, now: datetime) -> int | None:
+    """Seconds until this counter's window passes if it has reached `limit`; else None."""
+    if counter is None or counter.count < limit:
+        return None
+    remaining = counter.window_ends - now.timestamp()
+    return _wait(remaining) if remaining > 0 else None
+
+
+def hit(key: str, window_seconds: int, now: datetime) -> LimitCounter:
+    """Add one to the counter `key`, starting a new window if there is none or it has passed."""
+    from pynamodb.exceptions import PutError, UpdateError
+
+    stamp = now.timestamp()
+    counter = LimitCounter(key)
+    for _ in range(3):
+        try:
+            counter.update(actions=[LimitCounter.count.add(1)],
+                           condition=LimitCounter.window_ends > stamp)
+            return counter
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+        fresh = LimitCounter(key, count=1, window_ends=stamp + window_seconds,
+                             expires_at=now + timedelta(seconds=window_seconds))
+        try:
+            fresh.save(condition=LimitCounter.key.does_not_exist() | (LimitCounter.window_ends <= stamp))
+            return fresh
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+        # Someone else started the window between our two writes: count in theirs.
+    raise RuntimeError(f"could not count a hit on {key}")
+
+
+def clear(key: str) -> None:
+    LimitCounter(key).delete()

@@ -1,0 +1,78 @@
+"""The /auth routes (API.md, Accounts). Thin: parse the body, call the service, shape the answer.
+
+Bodies (pydantic) and services are imported inside the views, on the first request
+that needs them: `import app` (every cold start of every function) stays cheap.
+"""
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.core.auth import bearer_token, client_ip, current_user
+
+accounts_routes = Blueprint(__name__)
+
+
+@accounts_routes.route("/auth/codes", methods=["POST"])
+def request_code() -> Response:
+    """Send a verification code by SMS or email (202; 429 with Retry-After when asked too often)."""
+    from chalicelib.accounts.codes import request_code as send_code
+    from chalicelib.accounts.schemas import CodeRequest
+    from chalicelib.core.validation import parse_body
+
+    request = accounts_routes.current_request
+    body = parse_body(request, CodeRequest)
+    answer = send_code(body.channel, body.destination, body.purpose, client_ip(request))
+    return Response(body=answer, status_code=202)
+
+
+@accounts_routes.route("/auth/register", methods=["POST"])
+def register() -> Response:
+    """Create an account with a live code sent to its email (or mobile)."""
+    from chalicelib.accounts import service
+    from chalicelib.accounts.schemas import RegisterBody
+    from chalicelib.core.validation import parse_body
+
+    body = parse_body(accounts_routes.current_request, RegisterBody)
+    user = service.register(body.username, body.password, body.email, body.code, body.mobile)
+    return Response(body=user, status_code=201)
+
+
+@accounts_routes.route("/auth/login", methods=["POST"])
+def login() -> dict:
+    """Sign in with username, email or mobile and password; remember = 14 days, else 12 h."""
+    from chalicelib.accounts import service
+    from chalicelib.accounts.schemas import LoginBody
+    from chalicelib.core.validation import parse_body
+
+    request = accounts_routes.current_request
+    body = parse_body(request, LoginBody)
+    return service.login(body.account, body.password, remember=body.remember, client_ip=client_ip(request))
+
+
+@accounts_routes.route("/auth/logout", methods=["POST"])
+def logout() -> Response:
+    """End this session: the token stops working at once."""
+    from chalicelib.accounts import service
+
+    request = accounts_routes.current_request
+    current_user(request)
+    service.logout(bearer_token(request) or "")
+    return Response(body="", status_code=204)
+
+
+@accounts_routes.route("/auth/me", methods=["GET"])
+def me() -> dict:
+    """The signed-in user."""
+    return current_user(accounts_routes.current_request)
+
+
+@accounts_routes.route("/auth/password/reset", methods=["POST"])
+def reset_password() -> Response:
+    """Set a new password with a reset code; every session of the user ends."""
+    from chalicelib.accounts import service
+    from chalicelib.accounts.schemas import PasswordResetBody
+    from chalicelib.core.validation import parse_body
+
+    body = parse_body(accounts_routes.current_request, PasswordResetBody)
+    service.reset_password(body.account, body.code, body.new_password)
+    return Response(body="", status_code=204)

@@ -1,0 +1,54 @@
+"""The sms and email queues' workers: thin, idempotent, retried with backoff, then dead-lettered.
+
+Each message is one job `{"job_id", "kind", ...}`. `core.jobs.process_records` gives
+the backoff (and the queue's maxReceiveCount the DLQ); `core.jobs.run_once` keyed by
+the job id makes a redelivered message never send twice. Kinds:
+- "verification_code": accounts draws, stores and sends a code (chalicelib/accounts/codes.py);
+- "message": `{"to", "subject"?, "body"}` sent as is (notifications of other features).
+"""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.core.settings import get_settings
+
+notify_jobs = Blueprint(__name__)
+
+
+def handle_job(channel: str, payload: dict, *, sender=None) -> object:
+    """Run one job of the `channel` queue at most once."""
+    from chalicelib.core.jobs import run_once
+    from chalicelib.notify.service import Sender
+
+    sender = sender or Sender()
+    job_id = payload["job_id"]
+
+    def send(to_channel: str, to: str, subject: str, body: str) -> dict:
+        return sender.send(to_channel, to, subject, body, job_id=job_id)
+
+    def effect() -> object:
+        kind = payload.get("kind", "message")
+        if kind == "verification_code":
+            from chalicelib.accounts.codes import deliver_code
+
+            return deliver_code(payload, send=send, clock=sender.clock)
+        if kind == "message":
+            return send(channel, payload["to"], payload.get("subject", ""), payload["body"])
+        raise ValueError(f"unknown job kind {kind!r}")
+
+    _ran, result = run_once(f"{channel}:{job_id}", effect)
+    return result
+
+
+@notify_jobs.on_sqs_message(queue=get_settings().queue_name("sms"), batch_size=1)
+def sms_jobs(event) -> None:
+    from chalicelib.core.jobs import process_records
+
+    process_records(event, lambda payload: handle_job("sms", payload))
+
+
+@notify_jobs.on_sqs_message(queue=get_settings().queue_name("email"), batch_size=1)
+def email_jobs(event) -> None:
+    from chalicelib.core.jobs import process_records
+
+    process_records(event, lambda payload: handle_job("email", payload))
