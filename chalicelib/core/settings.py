@@ -13,6 +13,7 @@ from functools import lru_cache
 DEFAULT_STAGE = "dev"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_TESTCASE_MAX_BYTES = 256 * 1024  # one stored test case (its JSON), catalog
 DEFAULT_JOB_RETRY_DELAYS_SECONDS = (5, 30)
 DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 24 * 3600
 DEFAULT_IN_PROGRESS_EXPIRES_AFTER_SECONDS = 15 * 60
@@ -39,6 +40,7 @@ class Settings:
     endpoint_url: str | None = None
     secret_key: str = INSECURE_DEV_SECRET_KEY
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    testcase_max_bytes: int = DEFAULT_TESTCASE_MAX_BYTES
     reports_bucket: str = ""
     job_retry_delays_seconds: tuple[int, ...] = DEFAULT_JOB_RETRY_DELAYS_SECONDS
     idempotency_expires_after_seconds: int = DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS
@@ -138,6 +140,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         secret_key=env.get("HAT_SECRET_KEY", INSECURE_DEV_SECRET_KEY),
         max_body_bytes=int(env.get("HAT_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+        testcase_max_bytes=int(env.get("HAT_TESTCASE_MAX_BYTES", DEFAULT_TESTCASE_MAX_BYTES)),
         reports_bucket=env.get("HAT_REPORTS_BUCKET", f"hat-{stage}-reports"),
         job_retry_delays_seconds=_seconds_list(env["HAT_JOB_RETRY_DELAYS_SECONDS"])
         if "HAT_JOB_RETRY_DELAYS_SECONDS" in env

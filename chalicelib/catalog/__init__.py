@@ -1,0 +1,1 @@
+"""Catalog: projects, members, modules, test cases and environments (API.md, Catalog)."""

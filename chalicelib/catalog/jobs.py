@@ -1,0 +1,23 @@
+"""The catalog queue's worker (cascade deletes) and the reaper of stuck deletes: thin."""
+from __future__ import annotations
+
+from chalice import Blueprint, Rate
+
+from chalicelib.core.settings import get_settings
+
+catalog_jobs = Blueprint(__name__)
+
+
+@catalog_jobs.on_sqs_message(queue=get_settings().queue_name("catalog"), batch_size=1)
+def catalog_cleanup(event) -> None:
+    from chalicelib.catalog.cleanup import run_job
+    from chalicelib.core.jobs import process_records
+
+    process_records(event, run_job)
+
+
+@catalog_jobs.schedule(Rate(15, unit=Rate.MINUTES))
+def catalog_reaper(event) -> None:
+    from chalicelib.catalog.cleanup import reap
+
+    reap()

@@ -1,0 +1,177 @@
+"""Catalog routes (API.md, Catalog): thin; the logic is in service.py."""
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.catalog import service
+from chalicelib.catalog.schemas import (
+    MemberBody,
+    ModuleCreate,
+    ModulePatch,
+    ProjectCreate,
+    ProjectPatch,
+    TestcaseBody,
+)
+from chalicelib.core.auth import current_user
+from chalicelib.core.http import json_response
+from chalicelib.core.pagination import page_params
+from chalicelib.core.validation import parse_body, validate
+
+catalog_routes = Blueprint(__name__)
+IMPORT_TYPES = ["application/json", "application/yaml", "application/x-yaml", "text/yaml"]
+
+
+def _request():
+    return catalog_routes.current_request
+
+
+def _no_content() -> Response:
+    return Response(body="", status_code=204)
+
+
+@catalog_routes.route("/projects", methods=["GET"])
+def list_projects() -> dict:
+    """The caller's projects, newest first; ?name= filters by name prefix."""
+    request = _request()
+    query = request.query_params or {}
+    limit, start = page_params(query)
+    return service.list_projects(current_user(request), limit, start, query.get("name"))
+
+
+@catalog_routes.route("/projects", methods=["POST"])
+def create_project() -> Response:
+    """Create a project; the caller owns it."""
+    request = _request()
+    body = parse_body(request, ProjectCreate)
+    return json_response(service.create_project(current_user(request), body), 201)
+
+
+@catalog_routes.route("/projects/{project_id}", methods=["GET"])
+def get_project(project_id: str) -> dict:
+    """One project of the caller's."""
+    return service.get_project(current_user(_request()), project_id)
+
+
+@catalog_routes.route("/projects/{project_id}", methods=["PATCH"])
+def update_project(project_id: str) -> dict:
+    """Change a project's name, description or environments (members may)."""
+    request = _request()
+    body = parse_body(request, ProjectPatch)
+    return service.update_project(current_user(request), project_id, body)
+
+
+@catalog_routes.route("/projects/{project_id}", methods=["DELETE"])
+def delete_project(project_id: str) -> Response:
+    """Delete a project and everything in it (the owner only)."""
+    service.delete_project(current_user(_request()), project_id)
+    return _no_content()
+
+
+@catalog_routes.route("/projects/{project_id}/members", methods=["GET"])
+def list_members(project_id: str) -> dict:
+    """The project's members, owner first."""
+    return service.list_members(current_user(_request()), project_id)
+
+
+@catalog_routes.route("/projects/{project_id}/members", methods=["POST"])
+def add_member(project_id: str) -> Response:
+    """Add a member by username (the owner only)."""
+    request = _request()
+    body = parse_body(request, MemberBody)
+    return json_response(service.add_member(current_user(request), project_id, body), 201)
+
+
+@catalog_routes.route("/projects/{project_id}/members", methods=["DELETE"])
+def remove_member(project_id: str) -> Response:
+    """Remove a member by username, from the body or ?username= (the owner only)."""
+    request = _request()
+    query = request.query_params or {}
+    body = validate(MemberBody, query) if "username" in query else parse_body(request, MemberBody)
+    service.remove_member(current_user(request), project_id, body)
+    return _no_content()
+
+
+@catalog_routes.route("/projects/{project_id}/modules", methods=["GET"])
+def list_modules(project_id: str) -> dict:
+    """The project's modules, newest first; ?name= filters by name prefix."""
+    request = _request()
+    query = request.query_params or {}
+    limit, start = page_params(query)
+    return service.list_modules(current_user(request), project_id, limit, start, query.get("name"))
+
+
+@catalog_routes.route("/projects/{project_id}/modules", methods=["POST"])
+def create_module(project_id: str) -> Response:
+    """Add a module to a project."""
+    request = _request()
+    body = parse_body(request, ModuleCreate)
+    return json_response(service.create_module(current_user(request), project_id, body), 201)
+
+
+@catalog_routes.route("/modules/{module_id}", methods=["GET"])
+def get_module(module_id: str) -> dict:
+    """One module."""
+    return service.get_module(current_user(_request()), module_id)
+
+
+@catalog_routes.route("/modules/{module_id}", methods=["PATCH"])
+def update_module(module_id: str) -> dict:
+    """Rename a module or change its description."""
+    request = _request()
+    body = parse_body(request, ModulePatch)
+    return service.update_module(current_user(request), module_id, body)
+
+
+@catalog_routes.route("/modules/{module_id}", methods=["DELETE"])
+def delete_module(module_id: str) -> Response:
+    """Delete a module and its test cases."""
+    service.delete_module(current_user(_request()), module_id)
+    return _no_content()
+
+
+@catalog_routes.route("/modules/{module_id}/testcases", methods=["GET"])
+def list_testcases(module_id: str) -> dict:
+    """The module's test cases (summaries), newest first; ?name= filters by name prefix."""
+    request = _request()
+    query = request.query_params or {}
+    limit, start = page_params(query)
+    return service.list_testcases(current_user(request), module_id, limit, start, query.get("name"))
+
+
+@catalog_routes.route("/modules/{module_id}/testcases", methods=["POST"])
+def create_testcase(module_id: str) -> Response:
+    """Add a test case: {"name"?, "testcase": an HttpRunner v3 testcase}."""
+    request = _request()
+    body = parse_body(request, TestcaseBody)
+    return json_response(service.create_testcase(current_user(request), module_id, body), 201)
+
+
+@catalog_routes.route("/modules/{module_id}/testcases/import", methods=["POST"], content_types=IMPORT_TYPES)
+def import_testcase(module_id: str) -> Response:
+    """Import an HttpRunner v3 testcase file, JSON or YAML; ?name= overrides config.name."""
+    request = _request()
+    name = (request.query_params or {}).get("name")
+    created = service.import_testcase(current_user(request), module_id, request.raw_body,
+                                      request.headers.get("content-type", ""), name)
+    return json_response(created, 201)
+
+
+@catalog_routes.route("/testcases/{testcase_id}", methods=["GET"])
+def get_testcase(testcase_id: str) -> dict:
+    """One test case with its document."""
+    return service.get_testcase(current_user(_request()), testcase_id)
+
+
+@catalog_routes.route("/testcases/{testcase_id}", methods=["PUT"])
+def replace_testcase(testcase_id: str) -> dict:
+    """Replace a test case's document (and name, if given)."""
+    request = _request()
+    body = parse_body(request, TestcaseBody)
+    return service.replace_testcase(current_user(request), testcase_id, body)
+
+
+@catalog_routes.route("/testcases/{testcase_id}", methods=["DELETE"])
+def delete_testcase(testcase_id: str) -> Response:
+    """Delete a test case."""
+    service.delete_testcase(current_user(_request()), testcase_id)
+    return _no_content()

@@ -1,0 +1,120 @@
+"""Request bodies of the catalog routes (pydantic v2): a bad field is a 400 naming it."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_NAME_CHARS = 100
+MAX_DESCRIPTION_CHARS = 2000
+MAX_ENVIRONMENTS = 50
+MAX_ENVIRONMENTS_BYTES = 64 * 1024
+_ENVIRONMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_]\w{0,127}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_USERNAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if len(value) > MAX_NAME_CHARS:
+        raise ValueError(f"at most {MAX_NAME_CHARS} characters")
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _environment_name(value: str) -> str:
+    if not _ENVIRONMENT_NAME.fullmatch(value):
+        raise ValueError(f"{value!r}: 1-64 of letters, digits, '_', '.', '-', "
+                         "starting with a letter or digit")
+    return value
+
+
+def _variable_name(value: str) -> str:
+    if not _VARIABLE_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a variable name (letters, digits and _)")
+    return value
+
+
+def _base_url(value: str) -> str:
+    value = value.strip()
+    if value and not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value):
+        raise ValueError("an http:// or https:// URL")
+    return value
+
+
+def _environments(value: dict) -> dict:
+    if len(value) > MAX_ENVIRONMENTS:
+        raise ValueError(f"at most {MAX_ENVIRONMENTS} environments")
+    if len(json.dumps(value, separators=(",", ":"), default=str).encode()) > MAX_ENVIRONMENTS_BYTES:
+        raise ValueError(f"at most {MAX_ENVIRONMENTS_BYTES // 1024} KB of environments")
+    return value
+
+
+def _username(value: str) -> str:
+    value = value.strip()
+    if not _USERNAME.fullmatch(value):
+        raise ValueError("a username (letters, digits, '_' and '-')")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+Description = Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)]
+EnvironmentName = Annotated[str, AfterValidator(_environment_name)]
+VariableName = Annotated[str, AfterValidator(_variable_name)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Environment(_Body):
+    base_url: Annotated[str, Field(max_length=2048), AfterValidator(_base_url)] = ""
+    variables: dict[VariableName, Any] = Field(default_factory=dict)
+
+
+Environments = Annotated[dict[EnvironmentName, Environment], AfterValidator(_environments)]
+
+
+class ProjectCreate(_Body):
+    name: Name
+    description: Description = ""
+    environments: Environments = Field(default_factory=dict)
+
+
+class ProjectPatch(_Body):
+    name: Name | None = None
+    description: Description | None = None
+    environments: Environments | None = None
+
+
+class MemberBody(_Body):
+    username: Annotated[str, AfterValidator(_username)]
+
+
+class ModuleCreate(_Body):
+    name: Name
+    description: Description = ""
+
+
+class ModulePatch(_Body):
+    name: Name | None = None
+    description: Description | None = None
+
+
+class TestcaseBody(_Body):
+    """POST /modules/{id}/testcases and PUT /testcases/{id}; `name` defaults to config.name."""
+
+    __test__ = False
+
+    name: Name | None = None
+    testcase: Any  # required; validate_testcase explains what is wrong with it
+
+
+def environments_document(environments: dict[str, Environment]) -> dict[str, dict]:
+    return {name: env.model_dump() for name, env in environments.items()}

@@ -1,0 +1,773 @@
+"""Catalog: projects with members, modules, test cases, environments.
+
+Services take the signed-in user (`{"id", "username", ...}`) and plain values, return
+plain dicts, and raise core errors. Access: a project's `member_ids` (owner included)
+decide who sees it and everything under it; anything else answers 404, exactly like an
+id that does not exist. Writes check membership inside their transaction (a condition
+on the project item), so a member removed a moment ago cannot slip a write in.
+
+Counts (`module_count`, `testcase_count`) change by ADD in the same transaction as the
+create or delete they count. Deleting a module or project marks it `deleting` (hidden at
+once, its names free again) and queues an idempotent cleanup (catalog/cleanup.py).
+
+DynamoDB calls per route (the auth middleware's GetItem comes on top) are noted on each
+function; none Scans.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from datetime import datetime
+
+from chalicelib.catalog.models import (
+    ACTIVE,
+    DELETING,
+    PENDING,
+    Membership,
+    Module,
+    NameClaim,
+    Project,
+    StoredTestcase,
+    module_claim,
+    project_claim,
+    testcase_claim,
+)
+from chalicelib.catalog.schemas import (
+    MAX_NAME_CHARS,
+    MemberBody,
+    ModuleCreate,
+    ModulePatch,
+    ProjectCreate,
+    ProjectPatch,
+    TestcaseBody,
+    _name,
+    environments_document,
+)
+from chalicelib.catalog.store import (
+    Cancelled,
+    Tx,
+    batch_get,
+    checked_start_key,
+    query_page,
+    string_key,
+)
+from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.db import get_or_none
+from chalicelib.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from chalicelib.core.pagination import page
+from chalicelib.core.settings import get_settings
+
+logger = logging.getLogger("hat.catalog")
+
+OWNER = "owner"
+MEMBER = "member"
+MAX_MEMBERS = 50  # a rename rewrites every member's row in one transaction (100 items at most)
+NAME_FILTER_READ_AHEAD = 200  # items a filtered list page may read to fill itself
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def fold(name: str) -> str:
+    """Names are unique and filtered case-insensitively."""
+    return name.casefold()
+
+
+def sort_key(moment: datetime, item_id: str) -> str:
+    """Creation order, newest last when sorted: '2026-11-22T08:00:00.123456Z#<id>'."""
+    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z#{item_id}"
+
+
+def _precise(moment: datetime) -> str:
+    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z"
+
+
+def not_found(what: str) -> NotFound:
+    return NotFound(f"{what} not found", code=f"{what}_not_found")
+
+
+def _checked_id(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise not_found(what)
+    return value
+
+
+def name_prefix(value: str | None) -> str | None:
+    if not value:
+        return None
+    if len(value) > MAX_NAME_CHARS:
+        raise ValidationFailed({"name": f"at most {MAX_NAME_CHARS} characters"})
+    return fold(value)
+
+
+def _visible(project: Project | None, user_id: str) -> bool:
+    return project is not None and project.status == ACTIVE and user_id in (project.member_ids or set())
+
+
+def _member_of(user_id: str):
+    """Condition on a project item: it is live and `user_id` belongs to it."""
+    return (Project.status == ACTIVE) & Project.member_ids.contains(user_id)
+
+
+def _owned_by(user_id: str):
+    return (Project.status == ACTIVE) & (Project.owner_id == user_id)
+
+
+def _name_taken(what: str, name: str) -> Conflict:
+    return Conflict(f"a {what} named {name!r} already exists", code="name_taken",
+                    fields={"name": "already taken"})
+
+
+def _changed_meanwhile(what: str) -> Conflict:
+    return Conflict(f"the {what} changed while this request was made; try again", code="concurrent_change")
+
+
+# --- views -------------------------------------------------------------------------------------
+
+def project_view(project: Project, user_id: str) -> dict:
+    return {
+        "id": project.id,
+        "name": project.name,
+        "description": project.description or "",
+        "owner_id": project.owner_id,
+        "role": OWNER if project.owner_id == user_id else MEMBER,
+        "member_count": len(project.member_ids or ()),
+        "module_count": int(project.module_count or 0),
+        "testcase_count": int(project.testcase_count or 0),
+        "environments": project.environments or {},
+        "created_at": isoformat(project.created_at),
+        "updated_at": isoformat(project.updated_at),
+    }
+
+
+def member_view(row: Membership) -> dict:
+    return {"user_id": row.user_id, "username": row.username, "role": row.role,
+            "added_at": isoformat(row.added_at)}
+
+
+def module_view(module: Module) -> dict:
+    return {
+        "id": module.id,
+        "project_id": module.project_id,
+        "name": module.name,
+        "description": module.description or "",
+        "testcase_count": int(module.testcase_count or 0),
+        "created_at": isoformat(module.created_at),
+        "updated_at": isoformat(module.updated_at),
+    }
+
+
+def testcase_summary(testcase: StoredTestcase) -> dict:
+    return {
+        "id": testcase.id,
+        "module_id": testcase.module_id,
+        "project_id": testcase.project_id,
+        "name": testcase.name,
+        "step_count": int(testcase.step_count or 0),
+        "size_bytes": int(testcase.size_bytes or 0),
+        "created_at": isoformat(testcase.created_at),
+        "updated_at": isoformat(testcase.updated_at),
+    }
+
+
+def testcase_view(testcase: StoredTestcase) -> dict:
+    return {**testcase_summary(testcase), "testcase": testcase.document}
+
+
+# --- loading with access checks ----------------------------------------------------------------
+
+def load_project(user: dict, project_id: str) -> Project:
+    """The live project if the user is a member; else 404. One GetItem."""
+    project = get_or_none(Project, _checked_id(project_id, "project"), consistent_read=True)
+    if not _visible(project, user["id"]):
+        raise not_found("project")
+    return project
+
+
+def _load_module(module_id: str) -> Module:
+    """The live module, before any access check (callers check the project). One GetItem."""
+    module = get_or_none(Module, _checked_id(module_id, "module"), consistent_read=True)
+    if module is None or module.status != ACTIVE:
+        raise not_found("module")
+    return module
+
+
+def load_module(user: dict, module_id: str) -> tuple[Module, Project]:
+    """The live module of a project the user belongs to; else 404. Two GetItems."""
+    module = _load_module(module_id)
+    try:
+        project = load_project(user, module.project_id)
+    except NotFound:
+        raise not_found("module") from None
+    return module, project
+
+
+def _load_testcase(testcase_id: str) -> StoredTestcase:
+    testcase = get_or_none(StoredTestcase, _checked_id(testcase_id, "testcase"), consistent_read=True)
+    if testcase is None:
+        raise not_found("testcase")
+    return testcase
+
+
+def load_testcase(user: dict, testcase_id: str) -> StoredTestcase:
+    """A test case whose module is live in a project of the user's; else 404.
+    A GetItem, then one BatchGetItem for its module and project."""
+    testcase = _load_testcase(testcase_id)
+    module, project = batch_get([(Module, testcase.module_id), (Project, testcase.project_id)])
+    if module is None or module.status != ACTIVE or not _visible(project, user["id"]):
+        raise not_found("testcase")
+    return testcase
+
+
+# --- projects -------------------------------------------------------------------------------------
+
+def create_project(user: dict, body: ProjectCreate, *, clock: Clock = utcnow) -> dict:
+    """One TransactWriteItems: the project, its name claim and the owner's membership."""
+    now, project_id, user_id = clock(), new_id(), user["id"]
+    key = sort_key(now, project_id)
+    project = Project(
+        project_id, name=body.name, name_lc=fold(body.name), description=body.description,
+        owner_id=user_id, member_ids={user_id}, members_version=0, module_count=0, testcase_count=0,
+        environments=environments_document(body.environments), created_at=now, updated_at=now,
+        sort_key=key, status=ACTIVE,
+    )
+    tx = Tx()
+    tx.put("project", project, Project.id.does_not_exist())
+    tx.put("name", NameClaim(project_claim(user_id, project.name_lc), target_id=project_id),
+           NameClaim.key.does_not_exist())
+    tx.put("membership", Membership(user_id, key, project_id=project_id, name_lc=project.name_lc,
+                                    username=user["username"], role=OWNER, added_at=now))
+    try:
+        tx.commit(retries=1)
+    except Cancelled as cancelled:
+        if cancelled.failed("name"):
+            raise _name_taken("project", body.name) from None
+        raise
+    return project_view(project, user_id)
+
+
+def get_project(user: dict, project_id: str) -> dict:
+    """One GetItem."""
+    return project_view(load_project(user, project_id), user["id"])
+
+
+def list_projects(user: dict, limit: int, start: dict | None, name: str | None = None) -> dict:
+    """The user's projects, newest first: one Query on memberships, one BatchGetItem."""
+    user_id = user["id"]
+    start = checked_start_key(start, names=("user_id", "sort_key"), partition={"user_id": user_id})
+    prefix = name_prefix(name)
+    condition = Membership.name_lc.startswith(prefix) if prefix else None
+    rows, next_key = query_page(
+        lambda **kw: Membership.query(user_id, filter_condition=condition, scan_index_forward=False, **kw),
+        Membership, limit=limit, start_key=start,
+        key_of=lambda row: string_key(user_id=row.user_id, sort_key=row.sort_key),
+        read_ahead=NAME_FILTER_READ_AHEAD if prefix else None)
+    projects = {p.id: p for p in Project.batch_get([row.project_id for row in rows], consistent_read=True)} \
+        if rows else {}
+    items = [project_view(projects[row.project_id], user_id) for row in rows
+             if _visible(projects.get(row.project_id), user_id)]
+    return page(items, next_key)
+
+
+def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Clock = utcnow) -> dict:
+    """GetItem, then an UpdateItem (or, for a rename, one TransactWriteItems that moves the
+    name claim and rewrites the members' rows)."""
+    project = load_project(user, project_id)
+    user_id, now = user["id"], clock()
+    actions = [Project.updated_at.set(now)]
+    if body.description is not None:
+        actions.append(Project.description.set(body.description))
+        project.description = body.description
+    if body.environments is not None:
+        environments = environments_document(body.environments)
+        actions.append(Project.environments.set(environments))
+        project.environments = environments
+    new_name = body.name if body.name is not None and body.name != project.name else None
+    if new_name is None or fold(new_name) == project.name_lc:
+        if new_name is not None:
+            actions.append(Project.name.set(new_name))
+        from pynamodb.exceptions import UpdateError
+
+        try:
+            project.update(actions=actions, condition=_member_of(user_id))
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise not_found("project") from None
+            raise
+        return project_view(project, user_id)
+    return _rename_project(user_id, project, new_name, actions, now)
+
+
+def _rename_project(user_id: str, project: Project, new_name: str, actions: list, now: datetime) -> dict:
+    old_lc, new_lc = project.name_lc, fold(new_name)
+    members = sorted(project.member_ids or ())
+    tx = Tx()
+    tx.update("project", project,
+              [*actions, Project.name.set(new_name), Project.name_lc.set(new_lc),
+               Project.members_version.add(1)],
+              _member_of(user_id) & (Project.name_lc == old_lc)
+              & (Project.members_version == project.members_version), return_old=True)
+    tx.delete("old_name", NameClaim(project_claim(project.owner_id, old_lc)))
+    tx.put("new_name", NameClaim(project_claim(project.owner_id, new_lc), target_id=project.id),
+           NameClaim.key.does_not_exist())
+    for member_id in members:
+        tx.update(f"member:{member_id}", Membership(member_id, project.sort_key),
+                  [Membership.name_lc.set(new_lc)], Membership.user_id.exists())
+    try:
+        tx.commit(retries=1)
+    except Cancelled as cancelled:
+        if cancelled.failed("project"):
+            if not _visible(cancelled.old("project", Project), user_id):
+                raise not_found("project") from None
+            raise _changed_meanwhile("project") from None
+        if cancelled.failed("new_name"):
+            raise _name_taken("project", new_name) from None
+        raise _changed_meanwhile("project") from None
+    project.name, project.name_lc, project.updated_at = new_name, new_lc, now
+    return project_view(project, user_id)
+
+
+def delete_project(user: dict, project_id: str, *, clock: Clock = utcnow) -> None:
+    """GetItem, then one TransactWriteItems (mark deleting, free the name); the cascade is a
+    queued job. A retry by the owner of a half-done delete queues the job again."""
+    user_id = user["id"]
+    project = get_or_none(Project, _checked_id(project_id, "project"), consistent_read=True)
+    if project is None or user_id not in (project.member_ids or set()):
+        raise not_found("project")
+    if project.status == DELETING:
+        if project.owner_id != user_id:
+            raise not_found("project")
+        _enqueue_cleanup("project", project.id)
+        return
+    if project.owner_id != user_id:
+        raise Forbidden("only the owner can delete a project", code="owner_only")
+    now = clock()
+    tx = Tx()
+    tx.update("project", project,
+              [Project.status.set(DELETING), Project.cleanup.set(PENDING),
+               Project.deleting_at.set(_precise(now)), Project.updated_at.set(now)],
+              _owned_by(user_id) & (Project.name_lc == project.name_lc))
+    tx.delete("name", NameClaim(project_claim(user_id, project.name_lc)))
+    try:
+        tx.commit(retries=1)
+    except Cancelled:
+        raise _changed_meanwhile("project") from None
+    _enqueue_cleanup("project", project.id)
+
+
+def _enqueue_cleanup(kind: str, item_id: str) -> None:
+    """Queue the cascade. If SQS fails now, the item stays marked and the reaper queues it later."""
+    from chalicelib.catalog.cleanup import enqueue_cleanup
+
+    try:
+        enqueue_cleanup(kind, item_id)
+    except Exception:  # noqa: BLE001 - the delete itself is done; the reaper finishes the rest
+        logger.exception("could not queue the cleanup of %s %s; the reaper will", kind, item_id)
+
+
+# --- members --------------------------------------------------------------------------------------
+
+def list_members(user: dict, project_id: str) -> dict:
+    """GetItem, then one BatchGetItem of the members' rows; owner first."""
+    project = load_project(user, project_id)
+    rows = list(Membership.batch_get([(member_id, project.sort_key) for member_id in project.member_ids],
+                                     consistent_read=True))
+    rows.sort(key=lambda row: (row.role != OWNER, row.added_at, row.username))
+    return {"items": [member_view(row) for row in rows], "next_cursor": None}
+
+
+def _project_and_account(user: dict, project_id: str, username: str) -> tuple[Project, str]:
+    """One BatchGetItem: the project (owner only) and the account key of `username`."""
+    from chalicelib.accounts.models import AccountKey
+
+    project, account = batch_get([(Project, _checked_id(project_id, "project")),
+                                  (AccountKey, f"username#{username.lower()}")])
+    if not _visible(project, user["id"]):
+        raise not_found("project")
+    if project.owner_id != user["id"]:
+        raise Forbidden("only the owner can change the members of a project", code="owner_only")
+    if account is None:
+        raise NotFound(f"no user named {username!r}", code="user_not_found",
+                       fields={"username": "no such user"})
+    return project, account.user_id
+
+
+def add_member(user: dict, project_id: str, body: MemberBody, *, clock: Clock = utcnow) -> dict:
+    """BatchGetItem (project, username), GetItem (the user), one TransactWriteItems."""
+    from chalicelib.accounts.models import User
+
+    project, member_id = _project_and_account(user, project_id, body.username)
+    if member_id in project.member_ids:
+        raise Conflict(f"{body.username} is already a member", code="already_member",
+                       fields={"username": "already a member"})
+    if len(project.member_ids) >= MAX_MEMBERS:
+        raise Conflict(f"a project has at most {MAX_MEMBERS} members", code="too_many_members")
+    member = get_or_none(User, member_id)
+    if member is None:
+        raise NotFound(f"no user named {body.username!r}", code="user_not_found",
+                       fields={"username": "no such user"})
+    row = Membership(member_id, project.sort_key, project_id=project.id, name_lc=project.name_lc,
+                     username=member.username, role=MEMBER, added_at=clock())
+    tx = Tx()
+    tx.update("project", project, [Project.member_ids.add({member_id}), Project.members_version.add(1)],
+              _owned_by(user["id"]) & (Project.members_version == project.members_version), return_old=True)
+    tx.put("membership", row)
+    try:
+        tx.commit()
+    except Cancelled as cancelled:
+        if not _visible(cancelled.old("project", Project), user["id"]):
+            raise not_found("project") from None
+        raise _changed_meanwhile("project") from None
+    return member_view(row)
+
+
+def remove_member(user: dict, project_id: str, body: MemberBody) -> None:
+    """BatchGetItem (project, username), one TransactWriteItems."""
+    project, member_id = _project_and_account(user, project_id, body.username)
+    if member_id not in project.member_ids:
+        raise NotFound(f"{body.username} is not a member", code="not_a_member",
+                       fields={"username": "not a member"})
+    if member_id == project.owner_id:
+        raise Conflict("the owner cannot be removed from their project", code="owner_cannot_leave",
+                       fields={"username": "the owner"})
+    tx = Tx()
+    tx.update("project", project, [Project.member_ids.delete({member_id}), Project.members_version.add(1)],
+              _owned_by(user["id"]) & (Project.members_version == project.members_version), return_old=True)
+    tx.delete("membership", Membership(member_id, project.sort_key))
+    try:
+        tx.commit(retries=1)
+    except Cancelled as cancelled:
+        if not _visible(cancelled.old("project", Project), user["id"]):
+            raise not_found("project") from None
+        raise _changed_meanwhile("project") from None
+
+
+# --- modules -----------------------------------------------------------------------------------
+
+def create_module(user: dict, project_id: str, body: ModuleCreate, *, clock: Clock = utcnow) -> dict:
+    """One TransactWriteItems: module, name claim, project.module_count + 1 (if a member)."""
+    project_id = _checked_id(project_id, "project")
+    now, module_id = clock(), new_id()
+    module = Module(module_id, project_id=project_id, name=body.name, name_lc=fold(body.name),
+                    description=body.description, testcase_count=0, created_at=now, updated_at=now,
+                    sort_key=sort_key(now, module_id), status=ACTIVE)
+    tx = Tx()
+    tx.put("module", module, Module.id.does_not_exist())
+    tx.put("name", NameClaim(module_claim(project_id, module.name_lc), target_id=module_id),
+           NameClaim.key.does_not_exist())
+    tx.update("project", Project(project_id), [Project.module_count.add(1)], _member_of(user["id"]))
+    try:
+        tx.commit(retries=1)
+    except Cancelled as cancelled:
+        if cancelled.failed("project"):
+            raise not_found("project") from None
+        if cancelled.failed("name"):
+            raise _name_taken("module", body.name) from None
+        raise
+    return module_view(module)
+
+
+def list_modules(user: dict, project_id: str, limit: int, start: dict | None,
+                 name: str | None = None) -> dict:
+    """GetItem (the project), one Query on modules' by-project index, newest first."""
+    project = load_project(user, project_id)
+    start = checked_start_key(start, names=("id", "project_id", "sort_key"),
+                              partition={"project_id": project.id})
+    prefix = name_prefix(name)
+    condition = Module.status == ACTIVE
+    if prefix:
+        condition &= Module.name_lc.startswith(prefix)
+    modules, next_key = query_page(
+        lambda **kw: Module.by_project.query(project.id, filter_condition=condition, scan_index_forward=False,
+                                             **kw),
+        Module, limit=limit, start_key=start,
+        key_of=lambda m: string_key(id=m.id, project_id=m.project_id, sort_key=m.sort_key),
+        read_ahead=NAME_FILTER_READ_AHEAD if prefix else None)
+    return page([module_view(m) for m in modules], next_key)
+
+
+def get_module(user: dict, module_id: str) -> dict:
+    """Two GetItems (module, project)."""
+    module, _project = load_module(user, module_id)
+    return module_view(module)
+
+
+def update_module(user: dict, module_id: str, body: ModulePatch, *, clock: Clock = utcnow) -> dict:
+    """GetItem, then one TransactWriteItems (the update, a check of the membership, a moved name claim)."""
+    module = _load_module(module_id)
+    now = clock()
+    actions = [Module.updated_at.set(now)]
+    if body.description is not None:
+        actions.append(Module.description.set(body.description))
+    new_name = body.name if body.name is not None and body.name != module.name else None
+    renaming = new_name is not None and fold(new_name) != module.name_lc
+    if new_name is not None:
+        actions += [Module.name.set(new_name), Module.name_lc.set(fold(new_name))]
+    tx = Tx()
+    tx.update("module", module, actions, (Module.status == ACTIVE) & (Module.name_lc == module.name_lc),
+              return_old=True)
+    tx.check("project", Project, module.project_id, _member_of(user["id"]))
+    if renaming:
+        tx.delete("old_name", NameClaim(module_claim(module.project_id, module.name_lc)))
+        tx.put("new_name", NameClaim(module_claim(module.project_id, fold(new_name)), target_id=module.id),
+               NameClaim.key.does_not_exist())
+    try:
+        tx.commit(retries=1)
+    except Cancelled as cancelled:
+        if cancelled.failed("project"):
+            raise not_found("module") from None
+        if cancelled.failed("module"):
+            old = cancelled.old("module", Module)
+            if old is None or old.status != ACTIVE:
+                raise not_found("module") from None
+            raise _changed_meanwhile("module") from None
+        if cancelled.failed("new_name"):
+            raise _name_taken("module", new_name) from None
+        raise
+    if body.description is not None:
+        module.description = body.description
+    if new_name is not None:
+        module.name, module.name_lc = new_name, fold(new_name)
+    module.updated_at = now
+    return module_view(module)
+
+
+def delete_module(user: dict, module_id: str, *, clock: Clock = utcnow) -> None:
+    """GetItem, then one TransactWriteItems: mark the module deleting, take it and its test
+    cases off the project's counts, free its name. If a test case was added or removed
+    between the read and the write, the write fails with the module as it is now and is
+    tried once more with its count (a fourth call). The test cases go in a queued job."""
+    user_id = user["id"]
+    module = get_or_none(Module, _checked_id(module_id, "module"), consistent_read=True)
+    if module is None:
+        raise not_found("module")
+    if module.status == DELETING:  # a retry: make sure the cleanup is queued
+        load_module_project = get_or_none(Project, module.project_id, consistent_read=True)
+        if not _visible(load_module_project, user_id):
+            raise not_found("module")
+        _enqueue_cleanup("module", module.id)
+        return
+    for attempt in range(2):
+        now, count = clock(), int(module.testcase_count or 0)
+        tx = Tx()
+        tx.update("module", module,
+                  [Module.status.set(DELETING), Module.cleanup.set(PENDING),
+                   Module.deleting_at.set(_precise(now)), Module.updated_at.set(now)],
+                  (Module.status == ACTIVE) & (Module.testcase_count == count)
+                  & (Module.name_lc == module.name_lc),
+                  return_old=True)
+        tx.update("project", Project(module.project_id),
+                  [Project.module_count.add(-1), Project.testcase_count.add(-count)], _member_of(user_id))
+        tx.delete("name", NameClaim(module_claim(module.project_id, module.name_lc)))
+        try:
+            tx.commit()
+        except Cancelled as cancelled:
+            if cancelled.failed("project"):
+                raise not_found("module") from None
+            old = cancelled.old("module", Module) if cancelled.failed("module") else module
+            if old is None or old.status != ACTIVE:
+                raise not_found("module") from None
+            if attempt == 0:
+                module = old
+                continue
+            raise ServiceUnavailable("the module is changing; retry", retry_after_seconds=1,
+                                     code="busy") from None
+        _enqueue_cleanup("module", module.id)
+        return
+
+
+# --- test cases ----------------------------------------------------------------------------------
+
+def document_size(document: object) -> int:
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+
+
+def checked_document(document: object, *, prefix: str = "") -> tuple[object, int, int]:
+    """(document, size in bytes, step count) of a valid HttpRunner v3 testcase; 413 when too
+    big, 400 naming each bad path (under `prefix`) otherwise."""
+    from chalicelib.runner.schema import TestcaseInvalid, validate_testcase
+
+    limit = get_settings().testcase_max_bytes
+    size = document_size(document)
+    if size > limit:
+        raise PayloadTooLarge(f"the test case is {size} bytes; at most {limit}", code="testcase_too_large")
+    try:
+        model = validate_testcase(document)
+    except TestcaseInvalid as invalid:
+        fields = {(f"{prefix}.{path}" if path else prefix) if prefix else (path or "body"): message
+                  for path, message in invalid.fields.items()}
+        raise ValidationFailed(fields, message=str(invalid)) from None
+    return document, size, len(model.teststeps)
+
+
+def _testcase_name(name: str | None, document: dict, *, field: str) -> str:
+    if name is not None:
+        return name
+    try:
+        return _name(str(document["config"]["name"]))
+    except ValueError as error:
+        raise ValidationFailed({field: str(error)}) from None
+
+
+def create_testcase(user: dict, module_id: str, body: TestcaseBody, *, clock: Clock = utcnow) -> dict:
+    """GetItem (module), one TransactWriteItems: the test case, its name claim, and +1 on
+    the module's and the project's counts (if the module is live and the user a member)."""
+    document, size, steps = checked_document(body.testcase, prefix="testcase")
+    name = _testcase_name(body.name, document, field="testcase.config.name")
+    return _store_testcase(user, module_id, name, document, size, steps, clock)
+
+
+def import_testcase(user: dict, module_id: str, raw_body: bytes | None, content_type: str,
+                    name: str | None = None, *, clock: Clock = utcnow) -> dict:
+    """Like create_testcase, from an HttpRunner v3 file's text: JSON, or YAML (safe loading)."""
+    from chalicelib.runner.schema import TestcaseInvalid, parse_testcase_text
+
+    if not raw_body:
+        raise ValidationFailed({"body": "send an HttpRunner v3 testcase as JSON or YAML"})
+    try:
+        text = raw_body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed({"body": "the text must be UTF-8"}) from None
+    try:
+        parsed = parse_testcase_text(text, content_type or "application/json")
+    except TestcaseInvalid as invalid:
+        raise ValidationFailed({path or "body": message for path, message in invalid.fields.items()},
+                               message=str(invalid)) from None
+    document, size, steps = checked_document(parsed)
+    if name is not None:
+        try:
+            name = _name(name)
+        except ValueError as error:
+            raise ValidationFailed({"name": str(error)}) from None
+    name = _testcase_name(name, document, field="config.name")
+    return _store_testcase(user, module_id, name, document, size, steps, clock)
+
+
+def _store_testcase(user: dict, module_id: str, name: str, document: object, size: int, steps: int,
+                    clock: Clock) -> dict:
+    module = _load_module(module_id)
+    now, testcase_id = clock(), new_id()
+    testcase = StoredTestcase(
+        testcase_id, module_id=module.id, project_id=module.project_id, name=name, name_lc=fold(name),
+        document=document, step_count=steps, size_bytes=size, created_at=now, updated_at=now,
+        sort_key=sort_key(now, testcase_id))
+    tx = Tx()
+    tx.put("testcase", testcase, StoredTestcase.id.does_not_exist())
+    tx.put("name", NameClaim(testcase_claim(module.id, testcase.name_lc), target_id=testcase_id),
+           NameClaim.key.does_not_exist())
+    tx.update("module", Module(module.id), [Module.testcase_count.add(1)], Module.status == ACTIVE)
+    tx.update("project", Project(module.project_id), [Project.testcase_count.add(1)], _member_of(user["id"]))
+    try:
+        tx.commit(retries=1)
+    except Cancelled as cancelled:
+        if cancelled.failed("project") or cancelled.failed("module"):
+            raise not_found("module") from None
+        if cancelled.failed("name"):
+            raise _name_taken("testcase", name) from None
+        raise
+    return testcase_view(testcase)
+
+
+def list_testcases(user: dict, module_id: str, limit: int, start: dict | None,
+                   name: str | None = None) -> dict:
+    """Two GetItems (module, project), one Query on the by-module index; summaries, newest first."""
+    module, _project = load_module(user, module_id)
+    start = checked_start_key(start, names=("id", "module_id", "sort_key"),
+                              partition={"module_id": module.id})
+    prefix = name_prefix(name)
+    condition = StoredTestcase.name_lc.startswith(prefix) if prefix else None
+    testcases, next_key = query_page(
+        lambda **kw: StoredTestcase.by_module.query(module.id, filter_condition=condition,
+                                                    scan_index_forward=False, **kw),
+        StoredTestcase, limit=limit, start_key=start,
+        key_of=lambda t: string_key(id=t.id, module_id=t.module_id, sort_key=t.sort_key),
+        read_ahead=NAME_FILTER_READ_AHEAD if prefix else None)
+    return page([testcase_summary(t) for t in testcases], next_key)
+
+
+def get_testcase(user: dict, testcase_id: str) -> dict:
+    """GetItem, BatchGetItem (module, project)."""
+    return testcase_view(load_testcase(user, testcase_id))
+
+
+def replace_testcase(user: dict, testcase_id: str, body: TestcaseBody, *, clock: Clock = utcnow) -> dict:
+    """GetItem, one TransactWriteItems (the new document; checks that the module is live and
+    the user a member; a moved name claim if renamed). The name stays unless given."""
+    document, size, steps = checked_document(body.testcase, prefix="testcase")
+    testcase = _load_testcase(testcase_id)
+    name = body.name if body.name is not None else testcase.name
+    old_lc, new_lc, now = testcase.name_lc, fold(name), clock()
+    tx = Tx()
+    tx.update("testcase", testcase,
+              [StoredTestcase.document.set(document), StoredTestcase.name.set(name),
+               StoredTestcase.name_lc.set(new_lc), StoredTestcase.step_count.set(steps),
+               StoredTestcase.size_bytes.set(size), StoredTestcase.updated_at.set(now)],
+              StoredTestcase.id.exists() & (StoredTestcase.name_lc == old_lc), return_old=True)
+    tx.check("module", Module, testcase.module_id, Module.status == ACTIVE)
+    tx.check("project", Project, testcase.project_id, _member_of(user["id"]))
+    if new_lc != old_lc:
+        tx.delete("old_name", NameClaim(testcase_claim(testcase.module_id, old_lc)))
+        tx.put("new_name", NameClaim(testcase_claim(testcase.module_id, new_lc), target_id=testcase.id),
+               NameClaim.key.does_not_exist())
+    try:
+        tx.commit(retries=1)
+    except Cancelled as cancelled:
+        if cancelled.failed("project") or cancelled.failed("module"):
+            raise not_found("testcase") from None
+        if cancelled.failed("testcase"):
+            if cancelled.old("testcase", StoredTestcase) is None:
+                raise not_found("testcase") from None
+            raise _changed_meanwhile("testcase") from None
+        if cancelled.failed("new_name"):
+            raise _name_taken("testcase", name) from None
+        raise
+    testcase.document, testcase.name, testcase.name_lc = document, name, new_lc
+    testcase.step_count, testcase.size_bytes, testcase.updated_at = steps, size, now
+    return testcase_view(testcase)
+
+
+def delete_testcase(user: dict, testcase_id: str) -> None:
+    """GetItem, one TransactWriteItems: the test case, its name claim, -1 on both counts."""
+    testcase = _load_testcase(testcase_id)
+    tx = Tx()
+    tx.delete("testcase", testcase, StoredTestcase.id.exists() & (StoredTestcase.name_lc == testcase.name_lc))
+    tx.delete("name", NameClaim(testcase_claim(testcase.module_id, testcase.name_lc)))
+    tx.update("module", Module(testcase.module_id), [Module.testcase_count.add(-1)], Module.status == ACTIVE)
+    tx.update("project", Project(testcase.project_id), [Project.testcase_count.add(-1)],
+              _member_of(user["id"]))
+    try:
+        tx.commit(retries=1)
+    except Cancelled:
+        raise not_found("testcase") from None
+
+
+# --- for other features (runs, tasks, dashboard): not request paths of their own ---------------
+
+def project_ids_of(user_id: str) -> list[str]:
+    """Every project the user belongs to (a Query per 1 MB of memberships)."""
+    return [row.project_id for row in Membership.query(user_id, attributes_to_get=["project_id"])]
+
+
+def testcase_documents(project_id: str, module_ids: list[str] | None = None) -> list[dict]:
+    """For a run: the live test cases of a project (or of some of its modules), with documents."""
+    modules = [m for m in Module.by_project.query(project_id) if m.status == ACTIVE
+               and (module_ids is None or m.id in module_ids)]
+    out = []
+    for module in modules:
+        ids = [t.id for t in StoredTestcase.by_module.query(module.id)]
+        for start in range(0, len(ids), 100):
+            out += [testcase_view(t) for t in StoredTestcase.batch_get(ids[start:start + 100])]
+    return out

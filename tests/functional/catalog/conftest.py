@@ -1,0 +1,115 @@
+"""Helpers for the catalog's functional tests: a JSON client per user, and the cleanup queue."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+
+MINIMAL_TESTCASE = {
+    "config": {"name": "smoke", "base_url": "https://api.example.com"},
+    "teststeps": [{"name": "health", "request": {"method": "GET", "url": "/health"},
+                   "validate": [{"eq": ["status_code", 200]}]}],
+}
+
+
+def sample_doc(name: str = "smoke", steps: int = 1) -> dict:
+    return {
+        "config": {"name": name, "base_url": "https://api.example.com"},
+        "teststeps": [{"name": f"step {i}", "request": {"method": "GET", "url": f"/items/{i}"},
+                       "validate": [{"eq": ["status_code", 200]}]} for i in range(steps)],
+    }
+
+
+@dataclass
+class Answer:
+    status: int
+    body: object
+    headers: dict
+
+    @property
+    def error(self) -> dict:
+        return self.body["error"]
+
+
+class Api:
+    """client.http with JSON in and out, as one signed-in user."""
+
+    def __init__(self, client, signed_in) -> None:
+        self.client = client
+        self.who = signed_in
+        self.user = signed_in.user
+
+    def call(self, method: str, path: str, body: object = None, *, raw: bytes | str | None = None,
+             content_type: str = "application/json") -> Answer:
+        headers = {**self.who.headers, "Content-Type": content_type}
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        response = getattr(self.client.http, method.lower())(path, headers=headers, body=payload)
+        text = response.body.decode() if isinstance(response.body, bytes) else response.body
+        return Answer(response.status_code, json.loads(text) if text else None, dict(response.headers))
+
+    def get(self, path: str) -> Answer:
+        return self.call("GET", path)
+
+    def post(self, path: str, body: object = None, **kwargs) -> Answer:
+        return self.call("POST", path, body, **kwargs)
+
+    def patch(self, path: str, body: object) -> Answer:
+        return self.call("PATCH", path, body)
+
+    def put(self, path: str, body: object) -> Answer:
+        return self.call("PUT", path, body)
+
+    def delete(self, path: str, body: object = None) -> Answer:
+        return self.call("DELETE", path, body)
+
+    # shortcuts that must succeed
+    def project(self, name: str = "shop", **fields) -> dict:
+        answer = self.post("/projects", {"name": name, **fields})
+        assert answer.status == 201, answer.body
+        return answer.body
+
+    def module(self, project_id: str, name: str = "orders") -> dict:
+        answer = self.post(f"/projects/{project_id}/modules", {"name": name})
+        assert answer.status == 201, answer.body
+        return answer.body
+
+    def testcase(self, module_id: str, name: str = "smoke", steps: int = 1) -> dict:
+        answer = self.post(f"/modules/{module_id}/testcases", {"testcase": sample_doc(name, steps)})
+        assert answer.status == 201, answer.body
+        return answer.body
+
+
+@pytest.fixture
+def api_for(client, make_user):
+    """api_for("alice") -> an Api for a new signed-in user."""
+    return lambda username: Api(client, make_user(username))
+
+
+@pytest.fixture
+def alice(api_for) -> Api:
+    return api_for("alice")
+
+
+@pytest.fixture
+def bob(api_for) -> Api:
+    return api_for("bobby")
+
+
+@pytest.fixture
+def run_cleanup(app, aws):
+    """Deliver the catalog queue's messages to its real handler until the queue is empty."""
+    from infra.local.pollers import pollers_for
+
+    poller = next(p for p in pollers_for(app, aws("sqs"), "us-east-1") if p.name == "catalog_cleanup")
+
+    def drain(max_rounds: int = 50) -> int:
+        delivered = 0
+        for _ in range(max_rounds):
+            got = poller.poll_once(wait_seconds=0)
+            if not got:
+                return delivered
+            delivered += got
+        raise AssertionError("the catalog queue never emptied")
+
+    return drain
