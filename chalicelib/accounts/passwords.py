@@ -4,7 +4,7 @@ Rules: 8-64 characters, at most 72 bytes in UTF-8 (bcrypt reads no more and bcry
 raises above it: such a password is refused, never truncated nor pre-hashed, as
 OWASP advises), and not one of the most common passwords.
 
-common_passwords.txt: the 8-64 character entries (8,358, most common first) of the
+common_passwords.txt: the 8-64 character entries (8,354, most common first) of the
 20,000-entry list Django ships as django/contrib/auth/common-passwords.txt.gz
 (BSD licence), which comes from Royce Williams' list of leaked passwords.
 """

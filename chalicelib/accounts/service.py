@@ -76,13 +76,15 @@ def create_user(username: str, email: str, password: str, mobile: str | None = N
             if code is not None:
                 tx.delete(code, condition=consume_condition(code))
     except TransactWriteError as error:
-        codes = cancellation_codes(error)
-        taken = [field for field, reason in zip(claims, codes[1:], strict=False)
+        # PynamoDB sends deletes before puts: [code?, user, *claims], and so are the reasons.
+        reasons = cancellation_codes(error)
+        code_reason = reasons.pop(0) if code is not None and reasons else "None"
+        taken = [field for field, reason in zip(claims, reasons[1:], strict=False)
                  if reason == "ConditionalCheckFailed"]
         if taken:
             raise Conflict(f"{taken[0]} is already registered", code="already_registered",
                            fields={field: "already registered" for field in taken}) from error
-        if code is not None and len(codes) == len(claims) + 2 and codes[-1] == "ConditionalCheckFailed":
+        if code_reason == "ConditionalCheckFailed":
             raise bad_code() from error
         raise
     return user.to_public()
@@ -177,11 +179,9 @@ def reset_password(account: str, code: str, new_password: str, *, clock: Clock =
             tx.delete(record, condition=consume_condition(record))
             tx.delete(LimitCounter(f"login-fail#user#{claim.user_id}"))
     except TransactWriteError as error:
-        reasons = cancellation_codes(error)
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+        # Deletes go first: [code, failure counter, user]. The code was just used, or the user is gone.
+        if "ConditionalCheckFailed" in cancellation_codes(error):
             raise bad_code() from error
-        if reasons and reasons[0] == "ConditionalCheckFailed":
-            raise bad_code() from error  # the user is gone
         raise
     return revoke_all_sessions(claim.user_id)
 
