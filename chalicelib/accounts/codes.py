@@ -73,7 +73,7 @@ def request_code(channel: str, destination: str, purpose: str, client_ip: str, *
                               retry_after_seconds=ip_counter.window_ends - now.timestamp(),
                               code="too_many_codes")
     record_send(history, destination, send_rules(), now)
-    hit(ip_key, 24 * 3600, now)
+    hit(ip_key, 24 * 3600, now, seen=ip_counter)
     enqueue(channel, {"kind": JOB_KIND, "channel": channel, "destination": destination, "purpose": purpose})
     return {"expires_in": settings.code_ttl_seconds, "resend_after": settings.code_resend_seconds}
 

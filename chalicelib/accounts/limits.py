@@ -87,20 +87,26 @@ def counter_wait(counter: LimitCounter | None, limit: int, now: datetime) -> int
     return _wait(remaining) if remaining > 0 else None
 
 
-def hit(key: str, window_seconds: int, now: datetime) -> LimitCounter:
-    """Add one to the counter `key`, starting a new window if there is none or it has passed."""
+def hit(key: str, window_seconds: int, now: datetime, *, seen: LimitCounter | None = None) -> LimitCounter:
+    """Add one to the counter `key`, starting a new window if there is none or it has passed.
+
+    Both writes are conditional, so racing hits are all counted. `seen` (the counter as
+    read just before, if it was) picks the write likely to succeed first: one call.
+    """
     from pynamodb.exceptions import PutError, UpdateError
 
     stamp = now.timestamp()
-    counter = LimitCounter(key)
+    start_new = seen is None or seen.window_ends <= stamp
     for _ in range(3):
-        try:
-            counter.update(actions=[LimitCounter.count.add(1)],
-                           condition=LimitCounter.window_ends > stamp)
-            return counter
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        if not start_new:
+            counter = LimitCounter(key)
+            try:
+                counter.update(actions=[LimitCounter.count.add(1)],
+                               condition=LimitCounter.window_ends > stamp)
+                return counter
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
         fresh = LimitCounter(key, count=1, window_ends=stamp + window_seconds,
                              expires_at=now + timedelta(seconds=window_seconds))
         try:
@@ -109,7 +115,7 @@ def hit(key: str, window_seconds: int, now: datetime) -> LimitCounter:
         except PutError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
-        # Someone else started the window between our two writes: count in theirs.
+        start_new = False  # someone else's window is live: count in it
     raise RuntimeError(f"could not count a hit on {key}")
 
 

@@ -139,8 +139,8 @@ def login(account: str, password: str, *, remember: bool = False, client_ip: str
             raise TooManyRequests(f"too many failed sign-ins for {what}; try again in {wait} s",
                                   retry_after_seconds=wait, code="too_many_attempts")
     if not check_password(password, user.password_hash if user is not None else None):
-        limits.hit(account_counter, settings.login_window_seconds, now)
-        limits.hit(ip_counter, settings.login_window_seconds, now)
+        limits.hit(account_counter, settings.login_window_seconds, now, seen=failures)
+        limits.hit(ip_counter, settings.login_window_seconds, now, seen=ip_failures)
         raise Unauthorized(BAD_LOGIN, code="bad_credentials")
     if user.disabled:
         raise Forbidden("this account is disabled", code="account_disabled")

@@ -195,3 +195,20 @@ def race(count: int, action) -> list:
     for thread in threads:
         thread.join()
     return results
+
+
+@pytest.fixture
+def dynamodb_calls(monkeypatch) -> list[str]:
+    """The DynamoDB operations made from here on, by any client (boto3's or PynamoDB's)."""
+    from botocore.client import BaseClient
+
+    calls: list[str] = []
+    original = BaseClient._make_api_call
+
+    def counting(self, operation_name, api_params):
+        if self.meta.service_model.service_name == "dynamodb":
+            calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    return calls
