@@ -6,6 +6,7 @@ import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 2000
@@ -17,49 +18,54 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _USERNAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
+def invalid(reason: str) -> PydanticCustomError:
+    """A ValueError pydantic reports as is (no "Value error, " prefix)."""
+    return PydanticCustomError("invalid", "{reason}", {"reason": reason})
+
+
 def _name(value: str) -> str:
     value = value.strip()
     if not value:
-        raise ValueError("must not be empty")
+        raise invalid("must not be empty")
     if len(value) > MAX_NAME_CHARS:
-        raise ValueError(f"at most {MAX_NAME_CHARS} characters")
+        raise invalid(f"at most {MAX_NAME_CHARS} characters")
     if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
+        raise invalid("must not contain control characters")
     return value
 
 
 def _environment_name(value: str) -> str:
     if not _ENVIRONMENT_NAME.fullmatch(value):
-        raise ValueError(f"{value!r}: 1-64 of letters, digits, '_', '.', '-', "
+        raise invalid(f"{value!r}: 1-64 of letters, digits, '_', '.', '-', "
                          "starting with a letter or digit")
     return value
 
 
 def _variable_name(value: str) -> str:
     if not _VARIABLE_NAME.fullmatch(value):
-        raise ValueError(f"{value!r} is not a variable name (letters, digits and _)")
+        raise invalid(f"{value!r} is not a variable name (letters, digits and _)")
     return value
 
 
 def _base_url(value: str) -> str:
     value = value.strip()
     if value and not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value):
-        raise ValueError("an http:// or https:// URL")
+        raise invalid("an http:// or https:// URL")
     return value
 
 
 def _environments(value: dict) -> dict:
     if len(value) > MAX_ENVIRONMENTS:
-        raise ValueError(f"at most {MAX_ENVIRONMENTS} environments")
+        raise invalid(f"at most {MAX_ENVIRONMENTS} environments")
     if len(json.dumps(value, separators=(",", ":"), default=str).encode()) > MAX_ENVIRONMENTS_BYTES:
-        raise ValueError(f"at most {MAX_ENVIRONMENTS_BYTES // 1024} KB of environments")
+        raise invalid(f"at most {MAX_ENVIRONMENTS_BYTES // 1024} KB of environments")
     return value
 
 
 def _username(value: str) -> str:
     value = value.strip()
     if not _USERNAME.fullmatch(value):
-        raise ValueError("a username (letters, digits, '_' and '-')")
+        raise invalid("a username (letters, digits, '_' and '-')")
     return value
 
 

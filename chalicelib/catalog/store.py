@@ -54,6 +54,11 @@ class Tx:
     def __len__(self) -> int:
         return sum(len(ops) for ops in self._ops.values())
 
+    @property
+    def labels(self) -> list[str]:
+        """Labels in the order DynamoDB sees the items (and lists cancellation reasons)."""
+        return [label for kind in _KINDS for label, _ in self._ops[kind]]
+
     def check(self, label: str, model: type[Model], hash_key: str, condition) -> Tx:
         self._ops["check"].append(
             (label, lambda tx: tx.condition_check(model, hash_key, condition=condition)))
@@ -82,6 +87,8 @@ class Tx:
         from pynamodb.transactions import TransactWrite
 
         ordered = [op for kind in _KINDS for op in self._ops[kind]]
+        if len(ordered) > 100:
+            raise ValueError(f"a transaction holds at most 100 items, not {len(ordered)}")
         for attempt in range(retries + 1):
             try:
                 with TransactWrite(connection=connection()) as tx:

@@ -1,0 +1,102 @@
+"""TransactionConflict (another transaction on the same item in flight, which DynamoDB cancels
+and the emulator never does) is retried once within the call budget, then a 503."""
+from __future__ import annotations
+
+import gc
+import json
+
+import botocore.client
+import botocore.session
+import pytest
+
+
+class _Http:
+    status_code = 400
+    headers: dict = {}
+
+
+@pytest.fixture
+def conflicts(aws, monkeypatch):
+    """conflicts["left"] = n: the next n TransactWriteItems are cancelled by a conflict."""
+    state = {"left": 0, "seen": 0}
+
+    def cancel(model, params, **_kwargs):
+        if model.name != "TransactWriteItems" or state["left"] <= 0:
+            return None
+        state["left"] -= 1
+        state["seen"] += 1
+        items = json.loads(params["body"])["TransactItems"]
+        reasons = [{"Code": "TransactionConflict", "Message": "conflict"}]
+        reasons += [{"Code": "None"}] * (len(items) - 1)
+        return _Http(), {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                         "CancellationReasons": reasons}
+
+    hooked = []
+
+    def hook(client):
+        if client.meta.service_model.service_name == "dynamodb":
+            client.meta.events.register("before-call.dynamodb", cancel)
+            hooked.append(client)
+
+    create_client = botocore.session.Session.create_client
+
+    def hooked_create_client(self, *args, **kwargs):
+        client = create_client(self, *args, **kwargs)
+        hook(client)
+        return client
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", hooked_create_client)
+    for client in [o for o in gc.get_objects() if isinstance(o, botocore.client.BaseClient)]:
+        hook(client)
+    yield state
+    for client in hooked:
+        client.meta.events.unregister("before-call.dynamodb", cancel)
+
+
+def test_one_conflict_is_retried_and_counted_once(alice, ddb_calls, conflicts):  # record, then cancel
+    project = alice.project("Shop")
+    module = alice.module(project["id"])
+    conflicts["left"] = 1
+    ddb_calls.clear()
+    case = alice.testcase(module["id"])
+    assert conflicts["seen"] == 1
+    assert len(ddb_calls) == 4  # auth, module, the cancelled write, the retry
+    assert alice.get(f"/modules/{module['id']}").body["testcase_count"] == 1
+    assert alice.get(f"/testcases/{case['id']}").status == 200
+
+
+def test_conflicts_that_persist_are_a_503_with_retry_after(alice, conflicts):
+    project = alice.project("Shop")
+    module = alice.module(project["id"])
+    conflicts["left"] = 2
+    answer = alice.post(f"/modules/{module['id']}/testcases", {"testcase": {
+        "config": {"name": "x"}, "teststeps": [{"name": "s", "request": {"method": "GET", "url": "/"}}]}})
+    assert answer.status == 503 and answer.error["code"] == "busy"
+    assert answer.headers.get("Retry-After") == "1"
+    assert alice.get(f"/modules/{module['id']}").body["testcase_count"] == 0
+    assert alice.get(f"/modules/{module['id']}/testcases").body["items"] == []
+
+
+def test_deleting_a_module_whose_count_moved_meanwhile_tries_once_more(alice, monkeypatch):
+    """The count read before the write is stale: the write fails with the module as it is now
+    (ALL_OLD) and the retry subtracts the right number from the project."""
+    from chalicelib.catalog import service
+    from chalicelib.catalog.models import Module
+
+    project = alice.project("Shop")
+    module = alice.module(project["id"])
+    for i in range(3):
+        alice.testcase(module["id"], f"case {i}")
+    real_get = service.get_or_none
+
+    def stale_get(model, key, *args, **kwargs):
+        item = real_get(model, key, *args, **kwargs)
+        if model is Module:
+            item.testcase_count = 1  # as if read before two test cases came in
+        return item
+
+    monkeypatch.setattr(service, "get_or_none", stale_get)
+    assert alice.delete(f"/modules/{module['id']}").status == 204
+    monkeypatch.undo()
+    counts = alice.get(f"/projects/{project['id']}").body
+    assert (counts["module_count"], counts["testcase_count"]) == (0, 0)
