@@ -20,7 +20,7 @@ def pytest_configure(config: pytest.Config) -> None:
     global _emulator
     _emulator = Emulator().start()
     os.environ.update(_emulator.environment())
-    os.environ["HAT_STAGE"] = "dev"  # what .chalice/config.json gives the test client too
+    os.environ["HAT_STAGE"] = "dev"  # what .chalice/config.json's "local" stage gives the test client too
     os.environ.setdefault("HAT_JOB_RETRY_DELAYS_SECONDS", "0")
     from chalicelib.core.aws import reset_clients
     from chalicelib.core.settings import reset_settings
@@ -70,7 +70,8 @@ def app(aws):
 def client(app):
     from chalice.test import Client
 
-    with Client(app, stage_name="dev") as test_client:
+    # "local": the stage of `make dev` and the tests (no SSM secrets; tables hat-dev-*).
+    with Client(app, stage_name="local") as test_client:
         yield test_client
 
 

@@ -6,7 +6,7 @@ stack can set the environment before anything looks at it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -166,8 +166,39 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     )
 
 
+class MissingSecret(RuntimeError):
+    """A deployed stage started without a secret it must have."""
+
+
+def load_ssm_secrets(path: str, env: MutableMapping[str, str]) -> list[str]:
+    """Put every parameter under `path` (e.g. /hat/prod/) into `env` by its last name part.
+
+    Secrets (Twilio token, SMTP password, token-hashing key) live in SSM Parameter
+    Store as SecureStrings, read once per container at cold start, never in config.json.
+    """
+    import boto3
+
+    # Its own client: the shared ones are configured from the settings being loaded.
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    ssm = boto3.session.Session().client("ssm", region_name=region,
+                                         endpoint_url=env.get("AWS_ENDPOINT_URL") or None)
+    paginator = ssm.get_paginator("get_parameters_by_path")
+    loaded = []
+    for page in paginator.paginate(Path=path, WithDecryption=True, Recursive=False):
+        for parameter in page["Parameters"]:
+            name = parameter["Name"].rsplit("/", 1)[-1]
+            env[name] = parameter["Value"]
+            loaded.append(name)
+    return loaded
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    path = os.environ.get("HAT_SECRETS_SSM_PATH")
+    if path:
+        load_ssm_secrets(path, os.environ)
+        if os.environ.get("HAT_SECRET_KEY", INSECURE_DEV_SECRET_KEY) == INSECURE_DEV_SECRET_KEY:
+            raise MissingSecret(f"HAT_SECRET_KEY must be set under {path} in SSM Parameter Store")
     return load_settings()
 
 

@@ -59,14 +59,14 @@ def test_health_names_stage_and_version(client):
 
 
 def test_valid_body_reaches_the_view(probe_app):
-    with Client(probe_app) as client:
+    with Client(probe_app, stage_name="local") as client:
         response = post(client, {"name": "a", "size": 1})
     assert response.status_code == 200
     assert json.loads(response.body) == {"name": "a"}
 
 
 def test_bad_fields_are_400_naming_each(probe_app):
-    with Client(probe_app) as client:
+    with Client(probe_app, stage_name="local") as client:
         response = post(client, {"size": "big"})
     assert response.status_code == 400
     error = error_of(response)
@@ -76,21 +76,21 @@ def test_bad_fields_are_400_naming_each(probe_app):
 
 @pytest.mark.parametrize("raw, code", [("{not json", "invalid_json"), ("", "missing_body")])
 def test_unparsable_or_missing_body_is_400(probe_app, raw, code):
-    with Client(probe_app) as client:
+    with Client(probe_app, stage_name="local") as client:
         response = post(client, raw)
     assert response.status_code == 400
     assert error_of(response)["code"] == code
 
 
 def test_body_over_the_limit_is_413_before_the_view(probe_app):
-    with Client(probe_app) as client:
+    with Client(probe_app, stage_name="local") as client:
         response = post(client, {"name": "x" * 100, "size": 1})
     assert response.status_code == 413
     assert error_of(response)["code"] == "payload_too_large"
 
 
 def test_typed_errors_map_to_status_and_headers(probe_app):
-    with Client(probe_app) as client:
+    with Client(probe_app, stage_name="local") as client:
         conflict = post(client, {"name": "taken", "size": 1})
         busy = post(client, {"name": "busy", "size": 1})
     assert conflict.status_code == 409
@@ -101,7 +101,7 @@ def test_typed_errors_map_to_status_and_headers(probe_app):
 
 
 def test_chalice_own_errors_get_our_shape(probe_app):
-    with Client(probe_app) as client:
+    with Client(probe_app, stage_name="local") as client:
         wrong_type = post(client, "a=b", headers={"Content-Type": "text/plain"})
         wrong_method = client.http.get("/things")
         bug = client.http.get("/boom")
