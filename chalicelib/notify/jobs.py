@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.core.settings import get_settings
+from chalicelib.core.settings import load_settings
 
 notify_jobs = Blueprint(__name__)
+# Queue names need only the stage: read it without get_settings(), which may fetch secrets
+# (SSM) that importing the app, e.g. for `chalice package`, must not need.
+_QUEUES = load_settings()
 
 
 def handle_job(channel: str, payload: dict, *, sender=None) -> object:
@@ -40,14 +43,14 @@ def handle_job(channel: str, payload: dict, *, sender=None) -> object:
     return result
 
 
-@notify_jobs.on_sqs_message(queue=get_settings().queue_name("sms"), batch_size=1)
+@notify_jobs.on_sqs_message(queue=_QUEUES.queue_name("sms"), batch_size=1)
 def sms_jobs(event) -> None:
     from chalicelib.core.jobs import process_records
 
     process_records(event, lambda payload: handle_job("sms", payload))
 
 
-@notify_jobs.on_sqs_message(queue=get_settings().queue_name("email"), batch_size=1)
+@notify_jobs.on_sqs_message(queue=_QUEUES.queue_name("email"), batch_size=1)
 def email_jobs(event) -> None:
     from chalicelib.core.jobs import process_records
 
