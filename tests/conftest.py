@@ -7,6 +7,7 @@ before a test, so tests never see each other's data.
 """
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -18,6 +19,7 @@ _emulator: Emulator | None = None
 
 def pytest_configure(config: pytest.Config) -> None:
     global _emulator
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulator's access log
     _emulator = Emulator().start()
     os.environ.update(_emulator.environment())
     os.environ["HAT_STAGE"] = "dev"  # what .chalice/config.json's "local" stage gives the test client too
