@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from chalice import Blueprint, Rate
 
-from chalicelib.core.settings import get_settings
+from chalicelib.core.settings import load_settings
 
 catalog_jobs = Blueprint(__name__)
+# The queue name needs only the stage: load_settings() reads the environment, while
+# get_settings() may fetch secrets (SSM) that importing the app (chalice package) must not need.
+_QUEUE = load_settings().queue_name("catalog")
 
 
-@catalog_jobs.on_sqs_message(queue=get_settings().queue_name("catalog"), batch_size=1)
+@catalog_jobs.on_sqs_message(queue=_QUEUE, batch_size=1)
 def catalog_cleanup(event) -> None:
     from chalicelib.catalog.cleanup import run_job
     from chalicelib.core.jobs import process_records
