@@ -11,6 +11,10 @@ from chalicelib.core.logs import configure_logging
 from chalicelib.core.routes import core_routes
 from chalicelib.notify.jobs import notify_jobs
 from chalicelib.notify.routes import notify_routes
+from chalicelib.runs.jobs import runs_jobs
+from chalicelib.runs.routes import runs_routes
+from chalicelib.schedules.jobs import schedules_jobs
+from chalicelib.schedules.routes import schedules_routes
 
 app = Chalice(app_name="hat")
 configure_logging()
@@ -24,3 +28,7 @@ app.register_blueprint(catalog_jobs)
 app.register_blueprint(accounts_routes)
 app.register_blueprint(notify_routes)
 app.register_blueprint(notify_jobs)
+app.register_blueprint(schedules_routes)
+app.register_blueprint(schedules_jobs)
+app.register_blueprint(runs_routes)
+app.register_blueprint(runs_jobs)

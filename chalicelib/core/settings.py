@@ -77,6 +77,21 @@ class Settings:
     smtp_password: str = field(default="", repr=False)
     send_timeout_seconds: int = 10
     deliveries_expire_after_seconds: int = 30 * 24 * 3600
+    # schedules: user cron tasks on EventBridge Scheduler (ARNs from infra/resources.yaml Globals)
+    default_timezone: str = "Asia/Shanghai"
+    scheduler_role_arn: str = ""
+    runs_queue_arn: str = ""
+    runs_dlq_arn: str = ""
+    # runs (chalicelib/runs): worker budget, fan-out, reaper, debug route, webhooks
+    run_concurrency: int = 10  # requests in flight per run
+    run_deadline_seconds: int = 240  # a run's budget inside the worker (Lambda timeout 300 s)
+    run_chunk_size: int = 50  # more test cases than this: the run fans out in chunks
+    run_stuck_after_seconds: int = 900  # "running" longer than this: the reaper marks it error
+    run_queued_stuck_after_seconds: int = 3 * 3600  # "queued" this long (job dead-lettered): error
+    debug_deadline_seconds: int = 25  # POST /testcases/debug (API Gateway cuts at 29 s)
+    webhook_tolerance_seconds: int = 300
+    webhook_previous_secret_seconds: int = 3600  # a rotated-out secret still verifies this long
+    daily_stats_retention_days: int = 60
 
     @property
     def prefix(self) -> str:
@@ -122,6 +137,10 @@ def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict:
         "smtp_security": "HAT_SMTP_SECURITY",
         "smtp_username": "HAT_SMTP_USERNAME",
         "smtp_password": "HAT_SMTP_PASSWORD",
+        "default_timezone": "HAT_DEFAULT_TIMEZONE",
+        "scheduler_role_arn": "HAT_SCHEDULER_ROLE_ARN",
+        "runs_queue_arn": "HAT_RUNS_QUEUE_ARN",
+        "runs_dlq_arn": "HAT_RUNS_DLQ_ARN",
     }
     values: dict = {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
     values.update({name: env[var].strip() for name, var in texts.items() if var in env})
@@ -129,6 +148,21 @@ def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict:
         if name in values:
             values[name] = values[name].lower()
     return values
+
+
+def _runs_settings(env: Mapping[str, str]) -> dict:
+    numbers = {
+        "run_concurrency": "HAT_RUN_CONCURRENCY",
+        "run_deadline_seconds": "HAT_RUN_DEADLINE_SECONDS",
+        "run_chunk_size": "HAT_RUN_CHUNK_SIZE",
+        "run_stuck_after_seconds": "HAT_RUN_STUCK_AFTER_SECONDS",
+        "run_queued_stuck_after_seconds": "HAT_RUN_QUEUED_STUCK_AFTER_SECONDS",
+        "debug_deadline_seconds": "HAT_DEBUG_DEADLINE_SECONDS",
+        "webhook_tolerance_seconds": "HAT_WEBHOOK_TOLERANCE_SECONDS",
+        "webhook_previous_secret_seconds": "HAT_WEBHOOK_PREVIOUS_SECRET_SECONDS",
+        "daily_stats_retention_days": "HAT_DAILY_STATS_RETENTION_DAYS",
+    }
+    return {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
@@ -163,6 +197,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
                     DEFAULT_REMEMBERED_SESSION_EXPIRES_AFTER_SECONDS)
         ),
         **_accounts_and_notify_settings(env),
+        **_runs_settings(env),
     )
 
 

@@ -1,0 +1,30 @@
+"""The runs queue's worker and the stuck-run reaper: thin; logic in service.py.
+
+Messages: `{"kind": "run", "report_id"}`, `{"kind": "chunk", "report_id", "chunk",
+"testcase_ids"}`, `{"kind": "callback", "report_id"}`, and EventBridge Scheduler's
+`{"task_id", "trigger": "schedule"}` (handed to chalicelib.schedules).
+"""
+from __future__ import annotations
+
+from chalice import Blueprint, Rate
+
+from chalicelib.core.settings import load_settings
+
+runs_jobs = Blueprint(__name__)
+# Queue names need only the stage (see notify/jobs.py): no get_settings() at import.
+_QUEUES = load_settings()
+
+
+@runs_jobs.on_sqs_message(queue=_QUEUES.queue_name("runs"), batch_size=1)
+def run_jobs(event) -> None:
+    from chalicelib.core.jobs import process_records
+    from chalicelib.runs.service import handle_message
+
+    process_records(event, handle_message)
+
+
+@runs_jobs.schedule(Rate(5, unit=Rate.MINUTES))
+def reap_stuck_runs(event) -> None:
+    from chalicelib.runs.service import reap
+
+    reap()

@@ -1,0 +1,116 @@
+"""Runs tables: reports, per-project daily counters, per-project run settings.
+
+- `reports`      id -> one run's summary (status, counts, times, trigger, task). The full
+                 detail is gzip JSON in S3 (`details/<id>.json.gz`), never here.
+                 Index `by-project` (project_id, sort_key): a project's reports, newest first.
+                 Index `active` (active, active_since), sparse: only `queued`/`running` reports
+                 carry `active`, so the reaper Queries the few live ones, never Scans.
+- `run-stats`    (project_id, period) -> atomic counters per UTC quarter-hour: `t<q>` test
+                 cases run and `s<q>` successes, where q = epoch seconds // 900 and a period is
+                 16 days of quarters. Any time zone's midnight falls on a quarter hour, so a
+                 user's 12 local days are exact unions of quarters (half-open), read from at
+                 most 2 items per project, whatever the number of reports.
+- `run-settings` key -> per-project webhook secret salt ("hook#<project>"), and the last
+                 outcome per notification stream ("outcome#<task or project>") for recovery
+                 notices.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.core.db import table_meta
+
+QUEUED = "queued"
+RUNNING = "running"
+PASSED = "passed"
+FAILED = "failed"
+ERROR = "error"
+FINAL = frozenset({PASSED, FAILED, ERROR})
+QUARTER_SECONDS = 900
+PERIOD_QUARTERS = 16 * 96  # 16 days of quarter hours per run-stats item
+
+
+class ReportsByProject(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-project"
+        projection = AllProjection()
+
+    project_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+
+
+class ActiveReports(GlobalSecondaryIndex):
+    """Sparse: queued and running reports only (the reaper's view)."""
+
+    class Meta:
+        index_name = "active"
+        projection = KeysOnlyProjection()
+
+    active = UnicodeAttribute(hash_key=True)
+    active_since = UnicodeAttribute(range_key=True)
+
+
+class Report(Model):
+    Meta = table_meta("reports")
+
+    id = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute()
+    sort_key = UnicodeAttribute()  # "<created, microseconds>Z#<id>"
+    status = UnicodeAttribute()
+    trigger = UnicodeAttribute()  # manual | schedule | webhook
+    task_id = UnicodeAttribute(null=True)
+    started_by = UnicodeAttribute(null=True)  # user id
+    name = UnicodeAttribute(default="")  # what ran: "project", a module or test case name
+    environment = UnicodeAttribute(null=True)
+    module_ids = ListAttribute(of=UnicodeAttribute, null=True)
+    testcase_ids = ListAttribute(of=UnicodeAttribute, null=True)
+    notify = JSONAttribute(null=True)
+    callback_url = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    duration_ms = NumberAttribute(null=True)
+    tests_run = NumberAttribute(default=0)
+    successes = NumberAttribute(default=0)
+    failures = NumberAttribute(default=0)
+    error = UnicodeAttribute(null=True)  # why the run could not happen (status error)
+    chunk_count = NumberAttribute(null=True)  # fanned-out runs only
+    chunks_done = UnicodeSetAttribute(null=True)  # chunk numbers already counted in
+    chunk_ms = NumberAttribute(null=True)  # summed durations of the chunks
+    has_detail = NumberAttribute(null=True)  # 1 once details/<id>.json.gz is written
+    active = UnicodeAttribute(null=True)  # queued | running while live; removed when final
+    active_since = UnicodeAttribute(null=True)
+    by_project = ReportsByProject()
+    active_reports = ActiveReports()
+
+
+class RunStats(Model):
+    """Counters per UTC quarter hour; attributes `t<q>` (tests run) and `s<q>` (successes)."""
+
+    Meta = table_meta("run-stats")
+
+    project_id = UnicodeAttribute(hash_key=True)
+    period = NumberAttribute(range_key=True)  # q // PERIOD_QUARTERS
+    expires_at = TTLAttribute(null=True)
+
+
+class RunSetting(Model):
+    Meta = table_meta("run-settings")
+
+    key = UnicodeAttribute(hash_key=True)
+    salt = UnicodeAttribute(null=True)  # webhook secret = HMAC(secret key, project, salt)
+    previous_salt = UnicodeAttribute(null=True)
+    rotated_at = UTCDateTimeAttribute(null=True)
+    last_report_id = UnicodeAttribute(null=True)  # outcome streams
+    last_status = UnicodeAttribute(null=True)
+    previous_status = UnicodeAttribute(null=True)

@@ -1,0 +1,114 @@
+"""Runs routes (API.md, Runs and reports; Webhooks; GET /dashboard): thin; logic in service.py."""
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.core.auth import current_user
+from chalicelib.core.http import json_response
+from chalicelib.core.pagination import page_params
+from chalicelib.core.validation import parse_body
+from chalicelib.runs.schemas import DebugBody, RunBody
+
+runs_routes = Blueprint(__name__)
+
+
+def _request():
+    return runs_routes.current_request
+
+
+def _run_body() -> RunBody:
+    """The body is optional: no body is `{}`."""
+    request = _request()
+    return parse_body(request, RunBody) if request.raw_body else RunBody()
+
+
+@runs_routes.route("/projects/{project_id}/runs", methods=["POST"])
+def run_project(project_id: str) -> Response:
+    """Run every test case of a project; 202 with the queued report's id."""
+    from chalicelib.runs import service
+
+    body = _run_body()
+    return json_response(service.run_project(current_user(_request()), project_id, body), 202)
+
+
+@runs_routes.route("/modules/{module_id}/runs", methods=["POST"])
+def run_module(module_id: str) -> Response:
+    """Run a module's test cases; 202."""
+    from chalicelib.runs import service
+
+    body = _run_body()
+    return json_response(service.run_module(current_user(_request()), module_id, body), 202)
+
+
+@runs_routes.route("/testcases/{testcase_id}/runs", methods=["POST"])
+def run_testcase(testcase_id: str) -> Response:
+    """Run one test case; 202."""
+    from chalicelib.runs import service
+
+    body = _run_body()
+    return json_response(service.run_testcase(current_user(_request()), testcase_id, body), 202)
+
+
+@runs_routes.route("/testcases/debug", methods=["POST"])
+def debug_testcase() -> dict:
+    """Run an unsaved test case inline (at most 25 s) and return its report; nothing is stored."""
+    from chalicelib.runs import service
+
+    request = _request()
+    body = parse_body(request, DebugBody)
+    return service.debug_run(current_user(request), body)
+
+
+@runs_routes.route("/projects/{project_id}/reports", methods=["GET"])
+def list_reports(project_id: str) -> dict:
+    """A project's reports, newest first."""
+    from chalicelib.runs import service
+
+    request = _request()
+    limit, start = page_params(request.query_params)
+    return service.list_reports(current_user(request), project_id, limit, start)
+
+
+@runs_routes.route("/reports/{report_id}", methods=["GET"])
+def get_report(report_id: str) -> dict:
+    """A report with its detail (test cases, steps, validators)."""
+    from chalicelib.runs import service
+
+    return service.get_report(current_user(_request()), report_id)
+
+
+@runs_routes.route("/reports/{report_id}/junit", methods=["GET"])
+def report_junit(report_id: str) -> Response:
+    """A finished report as JUnit XML."""
+    from chalicelib.runs import service
+
+    xml = service.report_junit(current_user(_request()), report_id)
+    return Response(body=xml, status_code=200, headers={"Content-Type": "application/xml"})
+
+
+@runs_routes.route("/dashboard", methods=["GET"])
+def dashboard() -> dict:
+    """Totals over the caller's projects and 12 days of pass/fail, in the user's time zone
+    (or ?tz=Area/City)."""
+    from chalicelib.runs import service
+
+    request = _request()
+    return service.dashboard(current_user(request), (request.query_params or {}).get("tz"))
+
+
+@runs_routes.route("/projects/{project_id}/webhook-secret", methods=["POST"])
+def rotate_webhook_secret(project_id: str) -> Response:
+    """Create or rotate the project's CI webhook secret (owner only); shown only in this answer."""
+    from chalicelib.runs import service
+
+    return json_response(service.rotate_webhook_secret(current_user(_request()), project_id), 201)
+
+
+@runs_routes.route("/hooks/projects/{project_id}/runs", methods=["POST"])
+def webhook_run(project_id: str) -> Response:
+    """CI trigger, signed with the project's webhook secret (X-Hat-Timestamp, X-Hat-Signature)."""
+    from chalicelib.runs import service
+
+    request = _request()
+    answer = service.webhook_run(project_id, request.headers, request.raw_body or b"")
+    return json_response(answer, 202)

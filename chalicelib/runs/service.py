@@ -1,0 +1,865 @@
+"""Runs: start a run (a `queued` report and a job), the worker, reports, dashboard, webhooks.
+
+Lifecycle of a report: `queued` (route or task) -> `running` (worker, conditional) ->
+`passed` | `failed` | `error` (one TransactWriteItems with the day's counters, conditional on
+`running`, so it happens once whatever the redeliveries; store.finish). Every job effect
+runs under `core.jobs.run_once`; notifications and callbacks use deterministic job ids,
+so the email/sms workers' own run_once makes a duplicate enqueue harmless.
+
+DynamoDB calls per route (the auth GetItem on top) are noted on each function.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import re
+import secrets
+import uuid
+from bisect import bisect_right
+from collections.abc import Callable, Mapping
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chalicelib.catalog.models import ACTIVE, Membership, Module, Project, StoredTestcase
+from chalicelib.catalog.service import load_module, load_project
+from chalicelib.catalog.store import batch_get, checked_start_key, query_page, string_key
+from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.db import get_or_none
+from chalicelib.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from chalicelib.core.jobs import enqueue, run_once
+from chalicelib.core.pagination import page
+from chalicelib.core.settings import get_settings
+from chalicelib.runs import store
+from chalicelib.runs.models import (
+    ERROR,
+    FAILED,
+    FINAL,
+    PASSED,
+    PERIOD_QUARTERS,
+    QUARTER_SECONDS,
+    QUEUED,
+    RUNNING,
+    Report,
+    RunSetting,
+)
+
+logger = logging.getLogger("hat.runs")
+
+TRIGGERS = ("manual", "schedule", "webhook")
+NOTIFY_WHEN = ("never", "failure", "always")
+DASHBOARD_DAYS = 12
+_ID = re.compile(r"[0-9a-f]{32}")
+Runner = Callable[..., dict]
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+def _precise(moment: datetime) -> str:
+    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z"
+
+
+def _not_found(what: str = "report") -> NotFound:
+    return NotFound(f"{what} not found", code=f"{what}_not_found")
+
+
+def _checked_id(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise _not_found(what)
+    return value
+
+
+def _visible(project: Project | None, user_id: str) -> bool:
+    return project is not None and project.status == ACTIVE and user_id in (project.member_ids or set())
+
+
+def choose_environment(project: Project, name: str | None) -> tuple[str | None, dict]:
+    """(name, {"base_url", "variables"}) of the run's environment. No name: "default", or the
+    only one; none at all is an empty environment. An unknown name is a 400."""
+    environments = project.environments or {}
+    if name is None:
+        if "default" in environments:
+            name = "default"
+        elif len(environments) == 1:
+            name = next(iter(environments))
+        else:
+            return None, {}
+    if name not in environments:
+        known = ", ".join(sorted(environments)) or "none"
+        raise ValidationFailed({"environment": f"no environment {name!r} in this project (known: {known})"})
+    return name, dict(environments[name] or {})
+
+
+def report_view(report: Report) -> dict:
+    view = {
+        "id": report.id,
+        "project_id": report.project_id,
+        "name": report.name or "",
+        "status": report.status,
+        "trigger": report.trigger,
+        "task_id": report.task_id,
+        "environment": report.environment,
+        "tests_run": int(report.tests_run or 0),
+        "successes": int(report.successes or 0),
+        "failures": int(report.failures or 0),
+        "created_at": isoformat(report.created_at),
+        "started_at": isoformat(report.started_at) if report.started_at else None,
+        "finished_at": isoformat(report.finished_at) if report.finished_at else None,
+        "duration_ms": int(report.duration_ms) if report.duration_ms is not None else None,
+    }
+    if report.error:
+        view["error"] = report.error
+    if report.chunk_count:
+        view["chunks"] = {"total": int(report.chunk_count), "done": len(report.chunks_done or ())}
+    return view
+
+
+# --- starting runs ---------------------------------------------------------------------------------
+
+def _new_report(project: Project, *, trigger: str, name: str, environment: str | None,
+                module_ids: list[str] | None, testcase_ids: list[str] | None, task_id: str | None,
+                notify: dict | None, callback_url: str | None, started_by: str | None,
+                clock: Clock) -> Report:
+    if trigger not in TRIGGERS:
+        raise ValueError(f"unknown trigger {trigger!r}")
+    now, report_id = clock(), uuid.uuid4().hex
+    return Report(
+        report_id, project_id=project.id, sort_key=f"{_precise(now)}#{report_id}", status=QUEUED,
+        trigger=trigger, task_id=task_id, started_by=started_by, name=name, environment=environment,
+        module_ids=list(module_ids) if module_ids else None,
+        testcase_ids=list(testcase_ids) if testcase_ids else None,
+        notify=notify or None, callback_url=callback_url or None, created_at=now,
+        tests_run=0, successes=0, failures=0, active=QUEUED, active_since=_precise(now))
+
+
+def _enqueue_run(report_id: str) -> None:
+    enqueue("runs", {"kind": "run", "report_id": report_id, "job_id": f"run-{report_id}"})
+
+
+def _queued(project: Project, *, environment: str | None, **fields: Any) -> dict:
+    env_name, _env = choose_environment(project, environment)
+    report = _new_report(project, environment=env_name, **fields)
+    report.save(condition=Report.id.does_not_exist())
+    _enqueue_run(report.id)
+    return {"report_id": report.id, "status": QUEUED}
+
+
+def start_run(project_id: str, *, module_ids: list[str] | None, testcase_ids: list[str] | None = None,
+              environment: str | None, trigger: str, task_id: str | None = None,
+              notify: dict | None = None, callback_url: str | None = None,
+              started_by: str | None = None, name: str | None = None, clock: Clock = utcnow) -> dict:
+    """For tasks and other features: queue a run of a project (or some modules / test cases).
+    GetItem (project), PutItem (report), and the job. Raises NotFound for a project that is
+    gone, ValidationFailed for an unknown environment."""
+    project = get_or_none(Project, _checked_id(project_id, "project"), consistent_read=True)
+    if project is None or project.status != ACTIVE:
+        raise _not_found("project")
+    return _queued(project, environment=environment, trigger=trigger, name=name or project.name,
+                   module_ids=module_ids, testcase_ids=testcase_ids, task_id=task_id, notify=notify,
+                   callback_url=callback_url, started_by=started_by, clock=clock)
+
+
+def run_project(user: dict, project_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
+    """GetItem (project), PutItem (report)."""
+    project = load_project(user, project_id)
+    return _queued(project, environment=body.environment, trigger="manual", name=project.name,
+                   module_ids=None, testcase_ids=None, task_id=None, notify=_notify(body),
+                   callback_url=body.callback_url, started_by=user["id"], clock=clock)
+
+
+def run_module(user: dict, module_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
+    """Two GetItems (module, project), PutItem (report)."""
+    module, project = load_module(user, module_id)
+    return _queued(project, environment=body.environment, trigger="manual", name=module.name,
+                   module_ids=[module.id], testcase_ids=None, task_id=None, notify=_notify(body),
+                   callback_url=body.callback_url, started_by=user["id"], clock=clock)
+
+
+def run_testcase(user: dict, testcase_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
+    """GetItem (test case), BatchGetItem (its module and project), PutItem (report)."""
+    testcase = get_or_none(StoredTestcase, _checked_id(testcase_id, "testcase"), consistent_read=True)
+    if testcase is None:
+        raise _not_found("testcase")
+    module, project = batch_get([(Module, testcase.module_id), (Project, testcase.project_id)])
+    if module is None or module.status != ACTIVE or not _visible(project, user["id"]):
+        raise _not_found("testcase")
+    return _queued(project, environment=body.environment, trigger="manual", name=testcase.name,
+                   module_ids=None, testcase_ids=[testcase.id], task_id=None, notify=_notify(body),
+                   callback_url=body.callback_url, started_by=user["id"], clock=clock)
+
+
+def _notify(body: Any) -> dict | None:
+    notify = getattr(body, "notify", None)
+    return notify.model_dump() if notify is not None else None
+
+
+# --- the worker ------------------------------------------------------------------------------------
+
+def outbound_allow() -> list[str]:
+    from chalicelib.runner.ssrf import parse_outbound_allow
+
+    return parse_outbound_allow(",".join(get_settings().outbound_allow))
+
+
+def _default_runner(documents: list, **options: Any) -> dict:
+    from chalicelib.runner.engine import run_testcases_sync
+
+    return run_testcases_sync(documents, **options)
+
+
+def _resolver(project_id: str) -> Callable[[str], Mapping]:
+    """`testcase: <ref>` steps: a test case of the same project, by id or by name."""
+    from chalicelib.runner.errors import TestcaseNotFound
+
+    by_name: dict[str, str] | None = None
+
+    def resolve(ref: str) -> Mapping:
+        nonlocal by_name
+        ref = str(ref)
+        testcase_id = ref if _ID.fullmatch(ref) else None
+        if testcase_id is None:
+            if by_name is None:
+                by_name = {}
+                for module in Module.by_project.query(project_id):
+                    if module.status == ACTIVE:
+                        for summary in StoredTestcase.by_module.query(module.id):
+                            by_name.setdefault(summary.name_lc, summary.id)
+            testcase_id = by_name.get(ref.casefold())
+        found = get_or_none(StoredTestcase, testcase_id) if testcase_id else None
+        if found is None or found.project_id != project_id:
+            raise TestcaseNotFound(f"no test case {ref!r} in this project")
+        return found.document
+
+    return resolve
+
+
+def _testcase_ids(report: Report) -> list[str]:
+    """What the run covers, read when it starts: live modules of the project (those asked)."""
+    if report.testcase_ids:
+        return list(report.testcase_ids)
+    wanted = set(report.module_ids) if report.module_ids else None
+    ids: list[str] = []
+    for module in Module.by_project.query(report.project_id, scan_index_forward=True):
+        if module.status == ACTIVE and (wanted is None or module.id in wanted):
+            ids += [t.id for t in StoredTestcase.by_module.query(module.id, scan_index_forward=True)]
+    return ids
+
+
+def _documents(ids: list[str], project_id: str) -> list[StoredTestcase]:
+    found = {}
+    for start in range(0, len(ids), 100):
+        for testcase in StoredTestcase.batch_get(ids[start:start + 100]):
+            if testcase.project_id == project_id:
+                found[testcase.id] = testcase
+    return [found[i] for i in ids if i in found]
+
+
+class _CannotRun(Exception):
+    """The run cannot happen (project gone, environment removed, nothing to run)."""
+
+
+def _context(report: Report) -> tuple[Project, dict]:
+    project = get_or_none(Project, report.project_id, consistent_read=True)
+    if project is None or project.status != ACTIVE:
+        raise _CannotRun("the project was deleted")
+    if report.environment is not None and report.environment not in (project.environments or {}):
+        raise _CannotRun(f"the environment {report.environment!r} no longer exists")
+    _name, environment = choose_environment(project, report.environment) if report.environment \
+        else (None, {})
+    return project, environment
+
+
+def _run(project: Project, environment: dict, testcases: list[StoredTestcase], runner: Runner) -> dict:
+    settings = get_settings()
+    return runner([t.document for t in testcases], environment=environment,
+                  concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
+                  resolve_testcase=_resolver(project.id), deadline_seconds=settings.run_deadline_seconds)
+
+
+def _counts(result: Mapping) -> tuple[int, int, int]:
+    tests_run = int(result.get("tests_run", len(result.get("testcases", []))))
+    successes = int(result.get("successes", 0))
+    return tests_run, successes, int(result.get("failures", tests_run - successes))
+
+
+def _mark_running(report: Report, now: datetime) -> Report | None:
+    """queued -> running (or still running: a redelivery after a crash). None if final."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        report.update(actions=[Report.status.set(RUNNING), Report.started_at.set(Report.started_at | now),
+                               Report.active.set(RUNNING),
+                               Report.active_since.set(_precise(report.started_at or now))],
+                      condition=Report.status.is_in(QUEUED, RUNNING))
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return None
+    return report
+
+
+def _finish_error(report: Report, reason: str, now: datetime, *, expect: str = RUNNING) -> bool:
+    started = report.started_at or now
+    try:
+        store.finish(report, ERROR, finished_at=now, tests_run=int(report.tests_run or 0),
+                     successes=int(report.successes or 0), failures=int(report.failures or 0),
+                     duration_ms=int((now - started).total_seconds() * 1000), error=reason, expect=expect)
+    except store.AlreadyFinal:
+        return False
+    logger.info("report %s: error: %s", report.id, reason)
+    return True
+
+
+def handle_run(report_id: str, *, runner: Runner = _default_runner, clock: Clock = utcnow) -> str | None:
+    """The runs queue's "run" job. Returns the report's status afterwards (None: unknown id)."""
+    report = get_or_none(Report, report_id, consistent_read=True)
+    if report is None:
+        logger.error("run job for unknown report %s; dropped", report_id)
+        return None
+    if report.status not in FINAL:
+        run_once(f"run:{report_id}", lambda: _execute(report, runner, clock), clock=clock)
+        report.refresh(consistent_read=True)
+    if report.status in FINAL:
+        after_finish(report, clock=clock)
+    return report.status
+
+
+def _execute(report: Report, runner: Runner, clock: Clock) -> None:
+    now = clock()
+    if _mark_running(report, now) is None:
+        return
+    try:
+        project, environment = _context(report)
+        ids = _testcase_ids(report)
+        if not ids:
+            raise _CannotRun("there are no test cases to run")
+    except _CannotRun as cannot:
+        _finish_error(report, str(cannot), clock())
+        return
+    size = max(1, get_settings().run_chunk_size)
+    if len(ids) > size:
+        _fan_out(report, ids, size)
+        return
+    testcases = _documents(ids, project.id)
+    try:
+        result = _run(project, environment, testcases, runner)
+    except Exception as failure:  # the engine itself failed: the run could not happen
+        logger.exception("report %s: the run failed", report.id)
+        _finish_error(report, f"the run could not complete: {failure}", clock())
+        return
+    finished = clock()
+    tests_run, successes, failures = _counts(result)
+    detail = {**result, "id": report.id}
+    store.put_detail(store.detail_key(report.id), detail)
+    status = PASSED if tests_run and successes == tests_run else FAILED
+    try:
+        store.finish(report, status, finished_at=finished, tests_run=tests_run, successes=successes,
+                     failures=failures, duration_ms=int(result.get("duration_ms") or 0), has_detail=True)
+    except store.AlreadyFinal:
+        logger.warning("report %s was finished meanwhile (reaped?); this run's result is dropped", report.id)
+
+
+# --- fan-out ---------------------------------------------------------------------------------------
+
+def _fan_out(report: Report, ids: list[str], size: int) -> None:
+    """More test cases than one Lambda should run: one chunk job each `size` of them."""
+    from pynamodb.exceptions import UpdateError
+
+    count = math.ceil(len(ids) / size)
+    try:
+        report.update(actions=[Report.chunk_count.set(count)],
+                      condition=Report.chunk_count.does_not_exist() | (Report.chunk_count == count))
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        logger.warning("report %s already fanned out differently; keeping that", report.id)
+        return
+    for chunk in range(count):
+        enqueue("runs", {"kind": "chunk", "report_id": report.id, "chunk": chunk,
+                         "testcase_ids": ids[chunk * size:(chunk + 1) * size],
+                         "job_id": f"chunk-{report.id}-{chunk}"})
+    logger.info("report %s: %d test cases in %d chunks", report.id, len(ids), count)
+
+
+def handle_chunk(report_id: str, chunk: int, testcase_ids: list[str], *, runner: Runner = _default_runner,
+                 clock: Clock = utcnow) -> str | None:
+    report = get_or_none(Report, report_id, consistent_read=True)
+    if report is None:
+        return None
+    if report.status == RUNNING:
+        if str(chunk) not in (report.chunks_done or set()):
+            run_once(f"run:{report_id}:{chunk}",
+                     lambda: _run_chunk(report, chunk, testcase_ids, runner, clock), clock=clock)
+            report.refresh(consistent_read=True)
+        _maybe_finish_chunks(report, clock)
+        report.refresh(consistent_read=True)
+    if report.status in FINAL:
+        after_finish(report, clock=clock)
+    return report.status
+
+
+def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock: Clock) -> None:
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        project, environment = _context(report)
+    except _CannotRun as cannot:
+        _finish_error(report, str(cannot), clock())
+        return
+    try:
+        result = _run(project, environment, _documents(ids, project.id), runner)
+    except Exception as failure:
+        logger.exception("report %s chunk %d: the run failed", report.id, chunk)
+        _finish_error(report, f"chunk {chunk} could not complete: {failure}", clock())
+        return
+    store.put_detail(store.detail_key(report.id, chunk), result)
+    tests_run, successes, failures = _counts(result)
+    try:
+        report.update(
+            actions=[Report.tests_run.add(tests_run), Report.successes.add(successes),
+                     Report.failures.add(failures), Report.chunk_ms.add(int(result.get("duration_ms") or 0)),
+                     Report.chunks_done.add({str(chunk)})],
+            condition=(Report.status == RUNNING) & ~Report.chunks_done.contains(str(chunk)))
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        logger.info("report %s chunk %d was counted already (or the report finished)", report.id, chunk)
+
+
+def _maybe_finish_chunks(report: Report, clock: Clock) -> None:
+    """The chunk that lands last (or any redelivery after it) merges details and finishes."""
+    if report.status != RUNNING or not report.chunk_count:
+        return
+    if len(report.chunks_done or ()) < int(report.chunk_count):
+        return
+    merged: dict = {"testcases": []}
+    for chunk in range(int(report.chunk_count)):
+        part = store.get_detail(store.detail_key(report.id, chunk)) or {}
+        merged["testcases"] += part.get("testcases", [])
+    tests_run, successes = int(report.tests_run or 0), int(report.successes or 0)
+    now = clock()
+    started = report.started_at or now
+    duration = int((now - started).total_seconds() * 1000)
+    merged.update({"id": report.id, "tests_run": tests_run, "successes": successes,
+                   "failures": int(report.failures or 0), "duration_ms": duration})
+    store.put_detail(store.detail_key(report.id), merged)
+    status = PASSED if tests_run and successes == tests_run else FAILED
+    try:
+        store.finish(report, status, finished_at=now, tests_run=tests_run, successes=successes,
+                     failures=int(report.failures or 0), duration_ms=duration, has_detail=True)
+    except store.AlreadyFinal:
+        pass
+
+
+# --- after a report finishes: callback and notifications ------------------------------------------------
+
+def after_finish(report: Report, *, clock: Clock = utcnow) -> None:
+    """Idempotent: the callback job has a fixed id and sends under run_once; notifications are
+    decided once per report (run_once) and queued with fixed job ids."""
+    if report.callback_url:
+        enqueue("runs", {"kind": "callback", "report_id": report.id, "job_id": f"callback-{report.id}"})
+    run_once(f"notify:{report.id}", lambda: _notify_once(report), clock=clock)
+
+
+def _previous_outcome(report: Report) -> str | None:
+    """Record this report as its stream's latest outcome; returns the one before it."""
+    from pynamodb.exceptions import UpdateError
+
+    key = f"outcome#{report.task_id or report.project_id}"
+    setting = RunSetting(key)
+    try:
+        setting.update(actions=[RunSetting.previous_status.set(RunSetting.last_status | "none"),
+                                RunSetting.last_status.set(report.status),
+                                RunSetting.last_report_id.set(report.id)],
+                       condition=RunSetting.last_report_id.does_not_exist()
+                       | (RunSetting.last_report_id != report.id))
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        setting = RunSetting.get(key, consistent_read=True)  # recorded by an earlier try
+    previous = setting.previous_status
+    return None if previous in (None, "none") else previous
+
+
+def should_notify(when: str, status: str, previous: str | None) -> bool:
+    failed = status != PASSED
+    recovered = status == PASSED and previous in (FAILED, ERROR)
+    return when == "always" or (when == "failure" and (failed or recovered))
+
+
+def _notify_once(report: Report) -> int:
+    previous = _previous_outcome(report)
+    notify = report.notify or {}
+    when = notify.get("when", "never")
+    emails, mobiles = list(notify.get("emails") or []), list(notify.get("mobiles") or [])
+    if not (emails or mobiles) or not should_notify(when, report.status, previous):
+        return 0
+    recovered = report.status == PASSED and previous in (FAILED, ERROR)
+    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
+    subject, body = email_text(report, detail, recovered=recovered)
+    sms = sms_text(report, recovered=recovered)
+    sent = 0
+    for i, address in enumerate(emails):
+        enqueue("email", {"kind": "message", "to": address, "subject": subject, "body": body,
+                          "job_id": f"report-{report.id}-email-{i}"})
+        sent += 1
+    for i, number in enumerate(mobiles):
+        enqueue("sms", {"kind": "message", "to": number, "body": sms,
+                        "job_id": f"report-{report.id}-sms-{i}"})
+        sent += 1
+    return sent
+
+
+def _headline(report: Report, recovered: bool) -> str:
+    word = "FIXED" if recovered else report.status.upper()
+    passed, run = int(report.successes or 0), int(report.tests_run or 0)
+    return f"{report.name or 'run'}: {word} ({passed}/{run} passed)"
+
+
+def sms_text(report: Report, *, recovered: bool = False) -> str:
+    return f"hat: {_headline(report, recovered)}"[:160]
+
+
+def failing_steps(detail: Mapping | None, limit: int = 20) -> list[str]:
+    lines: list[str] = []
+    for case in (detail or {}).get("testcases", []):
+        if case.get("success"):
+            continue
+        for step in case.get("steps", []):
+            if step.get("success") or step.get("skipped"):
+                continue
+            line = f"- {case.get('name')} / {step.get('name')}"
+            if step.get("error"):
+                line += f": {step['error']}"
+            for check in step.get("validators", []):
+                if check.get("result") not in ("pass", True):
+                    line += (f"\n    {check.get('comparator')} {check.get('check')}: expected "
+                             f"{check.get('expected')!r}, actual {check.get('actual')!r}")
+            lines.append(line)
+            if len(lines) >= limit:
+                return lines
+    return lines
+
+
+def email_text(report: Report, detail: Mapping | None, *, recovered: bool = False) -> tuple[str, str]:
+    subject = f"[hat] {_headline(report, recovered)}"
+    lines = [f"Report {report.id} ({report.trigger})", f"Status: {report.status}",
+             f"Test cases: {int(report.tests_run or 0)}, passed {int(report.successes or 0)}, "
+             f"failed {int(report.failures or 0)}",
+             f"Finished: {isoformat(report.finished_at) if report.finished_at else '-'}"]
+    if report.error:
+        lines.append(f"Error: {report.error}")
+    failing = failing_steps(detail)
+    if failing:
+        lines += ["", "Failing steps:", *failing]
+    if recovered:
+        lines += ["", "The previous run had failed; this one passed."]
+    return subject, "\n".join(lines)
+
+
+# --- outbound callback -------------------------------------------------------------------------------
+
+class CallbackFailed(Exception):
+    """The callback URL did not answer 2xx (or could not be reached): retried via the queue."""
+
+
+def handle_callback(report_id: str, *, runner: Runner = _default_runner, clock: Clock = utcnow) -> bool:
+    report = get_or_none(Report, report_id, consistent_read=True)
+    if report is None or report.status not in FINAL or not report.callback_url:
+        return False
+    ran, _ = run_once(f"callback:{report_id}", lambda: _post_callback(report, runner, clock), clock=clock)
+    return ran
+
+
+def _post_callback(report: Report, runner: Runner, clock: Clock) -> None:
+    from chalicelib.core.signing import signed_headers
+
+    body = json.dumps({"event": "run.finished", "report": report_view(report)}, separators=(",", ":"))
+    secret = current_webhook_secrets(report.project_id, clock=clock)
+    headers = signed_headers(secret[0], body.encode(), clock=clock) if secret \
+        else {"Content-Type": "application/json"}
+    # The runner sends it: the same outbound guard (addresses, redirects, DNS) as any run.
+    document = {"config": {"name": "callback"}, "teststeps": [{
+        "name": "run.finished",
+        "request": {"method": "POST", "url": report.callback_url, "headers": headers,
+                    "data": body.replace("$", "$$"), "allow_redirects": False, "timeout": 10},
+        "validate": [{"lt": ["status_code", 300]}, {"ge": ["status_code", 200]}]}]}
+    result = runner([document], concurrency=1, outbound_allow=outbound_allow(), deadline_seconds=20)
+    if not result.get("successes"):
+        steps = (result.get("testcases") or [{}])[0].get("steps") or [{}]
+        raise CallbackFailed(f"callback to {report.callback_url} failed: "
+                             f"{steps[0].get('error') or steps[0].get('status_code')}")
+
+
+# --- webhook secrets --------------------------------------------------------------------------------
+
+def _derive(project_id: str, salt: str) -> str:
+    """The secret is never stored: HMAC of the stage's secret key over the project and a salt."""
+    key = get_settings().secret_key.encode()
+    return "whsec_" + hmac.new(key, f"webhook:{project_id}:{salt}".encode(), hashlib.sha256).hexdigest()
+
+
+def rotate_webhook_secret(user: dict, project_id: str, *, clock: Clock = utcnow) -> dict:
+    """Owner only: create or replace the project's webhook secret; shown this once.
+    GetItem (project), UpdateItem. The previous secret verifies for a grace period."""
+    project = load_project(user, project_id)
+    if project.owner_id != user["id"]:
+        from chalicelib.core.errors import Forbidden
+
+        raise Forbidden("only the project's owner can rotate its webhook secret", code="owner_only")
+    now, salt = clock(), secrets.token_hex(16)
+    RunSetting(f"hook#{project.id}").update(actions=[
+        RunSetting.previous_salt.set(RunSetting.salt | ""), RunSetting.salt.set(salt),
+        RunSetting.rotated_at.set(now)])
+    return {"project_id": project.id, "secret": _derive(project.id, salt), "rotated_at": isoformat(now),
+            "previous_valid_until": isoformat(now + timedelta(
+                seconds=get_settings().webhook_previous_secret_seconds))}
+
+
+def current_webhook_secrets(project_id: str, *, clock: Clock = utcnow) -> list[str]:
+    """The secrets a signature may use now (newest first); [] when none was ever made. One GetItem."""
+    setting = get_or_none(RunSetting, f"hook#{project_id}", consistent_read=True)
+    if setting is None or not setting.salt:
+        return []
+    found = [_derive(project_id, setting.salt)]
+    grace = timedelta(seconds=get_settings().webhook_previous_secret_seconds)
+    if setting.previous_salt and setting.rotated_at and clock() - setting.rotated_at < grace:
+        found.append(_derive(project_id, setting.previous_salt))
+    return found
+
+
+def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
+                clock: Clock = utcnow) -> dict:
+    """POST /hooks/projects/{id}/runs: GetItem (secret salt), GetItem (project), one
+    TransactWriteItems (the replay claim on the signature and the report)."""
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.core.db import transaction
+    from chalicelib.core.models import IdempotencyRecord
+    from chalicelib.core.signing import verify
+    from chalicelib.core.validation import validate
+    from chalicelib.runs.schemas import WebhookBody
+
+    if not isinstance(project_id, str) or not _ID.fullmatch(project_id):
+        raise Unauthorized("signature does not match", code="bad_signature")
+    tolerance = get_settings().webhook_tolerance_seconds
+    candidates = current_webhook_secrets(project_id, clock=clock)
+    signature = verify(candidates or [secrets.token_hex(16)], headers, raw_body, clock=clock,
+                       tolerance_seconds=tolerance)
+    try:
+        data = json.loads(raw_body) if raw_body else {}
+    except ValueError:
+        from chalicelib.core.errors import BadRequest
+
+        raise BadRequest("request body is not valid JSON", code="invalid_json") from None
+    body = validate(WebhookBody, data)
+    project = get_or_none(Project, project_id, consistent_read=True)
+    if project is None or project.status != ACTIVE:
+        raise _not_found("project")
+    env_name, _env = choose_environment(project, body.environment)
+    report = _new_report(project, trigger="webhook", name=project.name, environment=env_name,
+                         module_ids=body.module_ids, testcase_ids=None, task_id=None,
+                         notify=body.notify.model_dump() if body.notify else None,
+                         callback_url=body.callback_url, started_by=None, clock=clock)
+    now = clock()
+    claim = IdempotencyRecord(f"hook:{project_id}:{signature}", status="COMPLETED", in_progress_until=0,
+                              expires_at=now + timedelta(seconds=2 * tolerance + 60))
+    try:
+        with transaction() as tx:
+            tx.save(claim, condition=IdempotencyRecord.key.does_not_exist())
+            tx.save(report, condition=Report.id.does_not_exist())
+    except TransactWriteError as error:
+        from chalicelib.core.db import cancellation_codes
+
+        if "ConditionalCheckFailed" in cancellation_codes(error):
+            raise Unauthorized("this signed request was already used (replay)", code="replayed") from None
+        raise
+    _enqueue_run(report.id)
+    return {"report_id": report.id, "status": QUEUED}
+
+
+# --- reading reports -----------------------------------------------------------------------------------
+
+def _load_report(user: dict, report_id: str) -> Report:
+    """GetItem (report), GetItem (its project, for access)."""
+    report = get_or_none(Report, _checked_id(report_id, "report"), consistent_read=True)
+    if report is None:
+        raise _not_found()
+    project = get_or_none(Project, report.project_id, consistent_read=True)
+    if not _visible(project, user["id"]):
+        raise _not_found()
+    return report
+
+
+def list_reports(user: dict, project_id: str, limit: int, start: dict | None) -> dict:
+    """GetItem (project), one Query on the by-project index, newest first."""
+    project = load_project(user, project_id)
+    start = checked_start_key(start, names=("id", "project_id", "sort_key"),
+                              partition={"project_id": project.id})
+    reports, next_key = query_page(
+        lambda **kw: Report.by_project.query(project.id, scan_index_forward=False, **kw),
+        Report, limit=limit, start_key=start,
+        key_of=lambda r: string_key(id=r.id, project_id=r.project_id, sort_key=r.sort_key))
+    return page([report_view(r) for r in reports], next_key)
+
+
+def get_report(user: dict, report_id: str) -> dict:
+    """Two GetItems, and the detail from S3 once the report is finished."""
+    report = _load_report(user, report_id)
+    view = report_view(report)
+    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
+    view["testcases"] = (detail or {}).get("testcases", [])
+    if report.has_detail and detail is None:
+        view["detail_expired"] = True
+    return view
+
+
+def get_report_summary(report_id: str) -> dict | None:
+    """For tasks: a report's summary (no detail), or None. One GetItem."""
+    if not isinstance(report_id, str) or not _ID.fullmatch(report_id):
+        return None
+    report = get_or_none(Report, report_id, consistent_read=True)
+    return report_view(report) if report is not None else None
+
+
+def report_junit(user: dict, report_id: str) -> str:
+    """Two GetItems and the S3 detail."""
+    from chalicelib.runner.report import to_junit_xml
+
+    report = _load_report(user, report_id)
+    if report.status not in FINAL:
+        raise Conflict("the report is not finished yet", code="report_not_finished")
+    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
+    if detail is None:
+        detail = {"tests_run": 0, "successes": 0, "failures": 0, "duration_ms": report.duration_ms or 0,
+                  "testcases": []}
+    return to_junit_xml(detail)
+
+
+# --- debug ------------------------------------------------------------------------------------------
+
+def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dict:
+    """POST /testcases/debug: GetItem (project); the run inline, bounded; nothing stored
+    (a `testcase:` reference costs a read or two more)."""
+    from chalicelib.catalog.service import checked_document
+
+    project = load_project(user, body.project_id)
+    _name, environment = choose_environment(project, body.environment)
+    document, _size, _steps = checked_document(body.testcase, prefix="testcase")
+    settings = get_settings()
+    result = runner([document], environment=environment, concurrency=settings.run_concurrency,
+                    outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id),
+                    deadline_seconds=min(25, settings.debug_deadline_seconds))
+    tests_run, successes, failures = _counts(result)
+    status = PASSED if tests_run and successes == tests_run else FAILED
+    return {**result, "status": status, "trigger": "debug", "project_id": project.id}
+
+
+# --- dashboard ---------------------------------------------------------------------------------------
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed({"tz": f"unknown time zone {name!r}"}) from None
+
+
+def day_bounds(today: datetime, zone: ZoneInfo, days: int = DASHBOARD_DAYS) -> list[tuple[str, int]]:
+    """[(date, first quarter of the day)] for `days` local days ending today, then the end
+    quarter: day i is the half-open [start_i, start_{i+1})."""
+    local_today = today.astimezone(zone).date()
+    out = []
+    for offset in range(days, -1, -1):
+        day = local_today - timedelta(days=offset - 1)
+        start = datetime.combine(day, time(0), tzinfo=zone)
+        out.append((day.isoformat(), int(start.timestamp()) // QUARTER_SECONDS))
+    return out  # days + 1 entries: the last is tomorrow's start
+
+
+def dashboard(user: dict, tz: str | None = None, *, clock: Clock = utcnow) -> dict:
+    """Query (memberships), BatchGetItem (projects), BatchGetItem (counters: 2 items per project);
+    the same whatever the number of reports. Up to 50 projects keep it at these 3 calls."""
+    zone = _zone(tz or user.get("timezone"))
+    ids = [row.project_id for row in Membership.query(user["id"], attributes_to_get=["project_id"])]
+    projects = []
+    for start in range(0, len(ids), 100):
+        projects += [p for p in batch_get([(Project, pid) for pid in ids[start:start + 100]])
+                     if _visible(p, user["id"])]
+    bounds = day_bounds(clock(), zone)
+    starts = [q for _, q in bounds]
+    first, end = starts[0], starts[-1]
+    periods = sorted({first // PERIOD_QUARTERS, (end - 1) // PERIOD_QUARTERS})
+    totals = [[0, 0] for _ in range(DASHBOARD_DAYS)]  # [tests run, successes]
+    if projects:
+        for item in store.read_stats([(p.id, n) for p in projects for n in periods]):
+            for name, value in item.items():
+                kind = name[0]
+                if kind not in "ts" or not name[1:].isdigit():
+                    continue
+                q = int(name[1:])
+                if not first <= q < end:
+                    continue
+                index = bisect_right(starts, q) - 1
+                totals[index][0 if kind == "t" else 1] += int(value["N"])
+    days = []
+    for (date, _q), (tests_run, successes) in zip(bounds, totals, strict=False):
+        days.append({"date": date, "pass": successes, "fail": tests_run - successes,
+                     "percent": round(100.0 * successes / tests_run, 2) if tests_run else 0.0})
+    return {"projects": len(projects), "modules": sum(int(p.module_count or 0) for p in projects),
+            "testcases": sum(int(p.testcase_count or 0) for p in projects), "timezone": zone.key,
+            "days": days}
+
+
+# --- the reaper --------------------------------------------------------------------------------------
+
+def reap(*, clock: Clock = utcnow) -> int:
+    """Reports `running` past the limit (the worker died, e.g. Lambda's timeout) or `queued`
+    past theirs (their job dead-lettered) become `error`. Queries the sparse `active` index."""
+    settings = get_settings()
+    now = clock()
+    reaped = 0
+    for state, limit, reason in (
+            (RUNNING, settings.run_stuck_after_seconds,
+             f"the run did not finish within {settings.run_stuck_after_seconds} s"),
+            (QUEUED, settings.run_queued_stuck_after_seconds,
+             f"the run did not start within {settings.run_queued_stuck_after_seconds} s")):
+        cutoff = _precise(now - timedelta(seconds=limit))
+        for key in Report.active_reports.query(state, Report.active_since < cutoff):
+            report = get_or_none(Report, key.id, consistent_read=True)
+            if report is None or report.status != state:
+                continue
+            if _finish_error(report, reason, now, expect=state):
+                reaped += 1
+                report.refresh(consistent_read=True)
+                try:
+                    after_finish(report, clock=clock)
+                except Exception:
+                    logger.exception("report %s: notifications after reaping failed", report.id)
+    return reaped
+
+
+# --- the runs queue ----------------------------------------------------------------------------------
+
+def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Clock = utcnow) -> object:
+    """Dispatch one runs-queue message."""
+    if "report_id" not in payload and payload.get("task_id"):
+        try:
+            from chalicelib.schedules.service import fire_task
+        except ImportError:
+            logger.error("scheduled task %s fired but chalicelib.schedules.service.fire_task is not "
+                         "available; message dropped", payload.get("task_id"))
+            return None
+        return fire_task(payload["task_id"])
+    kind = payload.get("kind", "run")
+    if kind == "run":
+        return handle_run(payload["report_id"], runner=runner, clock=clock)
+    if kind == "chunk":
+        return handle_chunk(payload["report_id"], int(payload["chunk"]), list(payload["testcase_ids"]),
+                            runner=runner, clock=clock)
+    if kind == "callback":
+        return handle_callback(payload["report_id"], runner=runner, clock=clock)
+    logger.error("unknown runs job kind %r; dropped", kind)
+    return None
