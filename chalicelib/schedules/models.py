@@ -1,0 +1,69 @@
+"""Scheduled-task tables.
+
+- `tasks`       id -> the task: what to run (project, modules, environment, notify), when
+                (crontab, time zone, the AWS expressions and schedule names it claims), whether
+                (enabled), and what happened (run_count, last_report). Index `by-project`
+                (project_id, sort_key) lists a project's tasks, newest change first: sort_key
+                is "<updated_at, microseconds>Z#<id>" and moves on every change.
+- `task-names`  "<project_id>#<folded name>" -> task id: the claim that keeps a name unique per
+                project, written in the same transaction as the task.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.core.db import table_meta
+
+
+class TasksByProject(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-project"
+        projection = AllProjection()
+
+    project_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+
+
+class Task(Model):
+    Meta = table_meta("tasks")
+
+    id = UnicodeAttribute(hash_key=True)
+    project_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    name_lc = UnicodeAttribute()
+    module_ids = ListAttribute(of=UnicodeAttribute, default=list)  # empty: the whole project
+    environment = UnicodeAttribute(null=True)
+    crontab = UnicodeAttribute()
+    timezone = UnicodeAttribute()
+    expressions = ListAttribute(of=UnicodeAttribute, default=list)  # one or two cron(...)
+    schedule_names = ListAttribute(of=UnicodeAttribute, default=list)  # the schedules it claims
+    enabled = BooleanAttribute(default=True)
+    notify = JSONAttribute(default=dict)  # {"emails", "mobiles", "when"}
+    run_count = NumberAttribute(default=0)
+    last_report = JSONAttribute(null=True)  # {"id", "status", "at"}
+    version = NumberAttribute(default=0)  # every write checks and bumps it
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    sort_key = UnicodeAttribute()
+    by_project = TasksByProject()
+
+
+class TaskName(Model):
+    Meta = table_meta("task-names")
+
+    key = UnicodeAttribute(hash_key=True)
+    task_id = UnicodeAttribute()
+
+
+def name_key(project_id: str, name_lc: str) -> str:
+    return f"{project_id}#{name_lc}"

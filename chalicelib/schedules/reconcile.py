@@ -1,0 +1,122 @@
+"""Reconcile task records with their schedules (the `tasks_reconcile` cron, every 5 minutes).
+
+The record is the truth for *what* a schedule is (expression, time zone, target); the
+Scheduler is the truth for *whether* it runs when someone paused or resumed it by hand
+in the AWS console: that state is adopted onto the task (and onto its other schedule,
+when it has two), so the API shows it. It also:
+- recreates a schedule a task claims but AWS lacks (a crash between the two steps);
+- rewrites one whose definition drifted;
+- deletes schedules no task claims (a crash mid-create, or a half-done delete), once they
+  are older than a grace period, so a create in flight is never touched;
+- deletes tasks whose project is gone (the project's cleanup does not know tasks).
+
+A system cron, not a request path: it reads the whole tasks table (a paged Scan with a
+projection) and lists the group's schedules.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from chalicelib.catalog.models import ACTIVE, Project
+from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.db import get_or_none
+from chalicelib.schedules.gateway import (
+    DISABLED,
+    ENABLED,
+    Schedule,
+    SchedulerGateway,
+    default_gateway,
+    schedule_name,
+)
+from chalicelib.schedules.models import Task, TaskName, name_key
+
+logger = logging.getLogger("hat.schedules")
+ORPHAN_GRACE = timedelta(minutes=10)
+
+
+@dataclass
+class Repairs:
+    created: list[str] = field(default_factory=list)
+    rewritten: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    adopted: dict[str, bool] = field(default_factory=dict)  # task id -> enabled, as set by hand
+    removed_tasks: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def reconcile(*, gateway: SchedulerGateway | None = None, clock: Clock = utcnow,
+              orphan_grace: timedelta = ORPHAN_GRACE) -> Repairs:
+    gateway = gateway or default_gateway()
+    repairs = Repairs()
+    claimed: set[str] = set()
+    for task in Task.scan(consistent_read=True):
+        claimed.update(task.schedule_names or [])
+        try:
+            _reconcile_task(task, gateway, repairs)
+        except Exception:
+            logger.exception("reconcile of task %s failed; next round tries again", task.id)
+            repairs.failed.append(task.id)
+    _delete_orphans(claimed, gateway, repairs, clock() - orphan_grace)
+    if any((repairs.created, repairs.rewritten, repairs.deleted, repairs.adopted, repairs.removed_tasks)):
+        logger.info("reconciled schedules: %s", repairs)
+    return repairs
+
+
+def _delete_orphans(claimed: set[str], gateway: SchedulerGateway, repairs: Repairs, before) -> None:
+    """Schedules of the group no task claims, made before `before` (not a create in flight)."""
+    try:
+        summaries = list(gateway.list())
+    except Exception:  # e.g. ListSchedules not granted: the task-driven repairs still happened
+        logger.exception("could not list the group's schedules; orphans stay until next round")
+        return
+    for summary in summaries:
+        if summary.name in claimed:
+            continue
+        if summary.created_at is not None and summary.created_at > before:
+            continue
+        gateway.delete(summary.name)
+        repairs.deleted.append(summary.name)
+
+
+def _reconcile_task(task: Task, gateway: SchedulerGateway, repairs: Repairs) -> None:
+    project = get_or_none(Project, task.project_id)
+    if project is None or project.status != ACTIVE:
+        _remove_task(task, gateway, repairs)
+        return
+    held = {name: gateway.get(name) for name in task.schedule_names or []}
+    states = {schedule.state for schedule in held.values() if schedule is not None}
+    enabled = task.enabled
+    if states and states != {ENABLED if task.enabled else DISABLED}:
+        # Paused or resumed by hand in the console: that wins, for the whole task.
+        enabled = not task.enabled
+        try:
+            task.update(actions=[Task.enabled.set(enabled), Task.version.add(1)],
+                        condition=Task.version == task.version)
+        except Exception as error:
+            if getattr(error, "cause_response_code", "") == "ConditionalCheckFailedException":
+                return  # changed meanwhile through the API: next round looks again
+            raise
+        repairs.adopted[task.id] = enabled
+    state = ENABLED if enabled else DISABLED
+    for index, expression in enumerate(task.expressions or []):
+        wanted = Schedule(schedule_name(task.id, index), task.id, expression, task.timezone, state)
+        current = held.get(wanted.name)
+        if current is None:
+            gateway.put(wanted)
+            repairs.created.append(wanted.name)
+        elif not wanted.same_definition(current) or current.state != state:
+            gateway.put(wanted)
+            repairs.rewritten.append(wanted.name)
+
+
+def _remove_task(task: Task, gateway: SchedulerGateway, repairs: Repairs) -> None:
+    from chalicelib.core.db import transaction
+
+    for name in task.schedule_names or []:
+        gateway.delete(name)
+    with transaction() as tx:
+        tx.delete(task)
+        tx.delete(TaskName(name_key(task.project_id, task.name_lc)))
+    repairs.removed_tasks.append(task.id)

@@ -1,0 +1,62 @@
+"""Scheduled-task routes (API.md, Scheduled tasks): thin; the logic is in service.py."""
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.core.auth import current_user
+from chalicelib.core.http import json_response
+from chalicelib.core.pagination import page_params
+from chalicelib.core.validation import parse_body
+from chalicelib.schedules import service
+from chalicelib.schedules.schemas import TaskCreate, TaskPatch
+
+schedules_routes = Blueprint(__name__)
+
+
+def _request():
+    return schedules_routes.current_request
+
+
+@schedules_routes.route("/tasks", methods=["GET"])
+def list_tasks() -> dict:
+    """Tasks of the caller's projects, newest change first; ?name= prefix, ?project_id=."""
+    request = _request()
+    query = request.query_params or {}
+    limit, _ = page_params({"limit": query.get("limit")})
+    return service.list_tasks(current_user(request), limit, query.get("cursor"),
+                              name=query.get("name"), project_id=query.get("project_id"))
+
+
+@schedules_routes.route("/tasks", methods=["POST"])
+def create_task() -> Response:
+    """Create a task: its crontab becomes one or two EventBridge schedules."""
+    request = _request()
+    body = parse_body(request, TaskCreate)
+    return json_response(service.create_task(current_user(request), body), 201)
+
+
+@schedules_routes.route("/tasks/{task_id}", methods=["GET"])
+def get_task(task_id: str) -> dict:
+    """One task, with its schedule as AWS holds it and its next three fire times."""
+    return service.get_task(current_user(_request()), task_id)
+
+
+@schedules_routes.route("/tasks/{task_id}", methods=["PATCH"])
+def update_task(task_id: str) -> dict:
+    """Change any field of a task; its schedules follow ({"enabled": false} pauses it)."""
+    request = _request()
+    body = parse_body(request, TaskPatch)
+    return service.update_task(current_user(request), task_id, body)
+
+
+@schedules_routes.route("/tasks/{task_id}", methods=["DELETE"])
+def delete_task(task_id: str) -> Response:
+    """Delete a task and its schedules."""
+    service.delete_task(current_user(_request()), task_id)
+    return Response(body="", status_code=204)
+
+
+@schedules_routes.route("/tasks/{task_id}/runs", methods=["POST"])
+def run_task(task_id: str) -> Response:
+    """Run the task now."""
+    return json_response(service.run_task_now(current_user(_request()), task_id), 202)

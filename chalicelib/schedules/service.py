@@ -1,0 +1,460 @@
+"""Scheduled tasks: a task record in DynamoDB, its schedules in EventBridge Scheduler.
+
+A task runs a project's modules (none listed: the whole project) on a 5-field crontab in
+an IANA time zone. Its crontab becomes one AWS `cron(...)` expression, or two when it
+restricts both day fields (Unix ORs them), each a schedule named from the task id in the
+stage's group (gateway.py). Every change moves the schedules first and then writes the
+record in one transaction; a failure in either undoes the Scheduler calls made
+(changes.py). Names are unique per project by a claim item in the same transaction.
+
+Access is the project's: a task of a project the caller is not a member of is a 404.
+DynamoDB calls per route (auth's GetItem on top) are noted on each function.
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from chalicelib.catalog.models import ACTIVE, Membership, Module, Project
+from chalicelib.catalog.service import load_project
+from chalicelib.catalog.store import Cancelled, Tx
+from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.db import get_or_none
+from chalicelib.core.errors import Conflict, HatError, NotFound, ValidationFailed
+from chalicelib.core.pagination import decode_cursor, encode_cursor
+from chalicelib.core.settings import get_settings
+from chalicelib.schedules.awscron import parse_cron, split_expression
+from chalicelib.schedules.changes import compensating
+from chalicelib.schedules.crontab import to_aws_expressions
+from chalicelib.schedules.gateway import (
+    DISABLED,
+    ENABLED,
+    Schedule,
+    SchedulerGateway,
+    default_gateway,
+    schedule_name,
+)
+from chalicelib.schedules.models import Task, TaskName, name_key
+from chalicelib.schedules.schemas import TaskCreate, TaskPatch
+
+logger = logging.getLogger("hat.schedules")
+
+NEXT_RUNS = 3
+NAME_FILTER_READ_AHEAD = 200
+LIST_FAN_OUT_THREADS = 8
+MISSING = "MISSING"
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def fold(name: str) -> str:
+    return name.casefold()
+
+
+def sort_key(moment: datetime, task_id: str) -> str:
+    """'<updated, microseconds>Z#<id>': newest change first when read backwards."""
+    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z#{task_id}"
+
+
+def not_found() -> NotFound:
+    return NotFound("task not found", code="task_not_found")
+
+
+def _member_of(user_id: str):
+    return (Project.status == ACTIVE) & Project.member_ids.contains(user_id)
+
+
+def _module_of(project_id: str):
+    return (Module.project_id == project_id) & (Module.status == ACTIVE)
+
+
+def _check_environment(project: Project, environment: str | None) -> None:
+    if environment is not None and environment not in (project.environments or {}):
+        raise ValidationFailed({"environment": f"the project has no environment {environment!r}"})
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(f"a task named {name!r} already exists in this project", code="name_taken",
+                    fields={"name": "already taken"})
+
+
+def _raise_cancelled(error: Cancelled, module_ids: list[str], name: str) -> None:
+    if error.failed("project"):
+        raise NotFound("project not found", code="project_not_found") from error
+    for index, module_id in enumerate(module_ids):
+        if error.failed(f"module:{module_id}"):
+            raise ValidationFailed({f"module_ids[{index}]": "not a module of this project"}) from error
+    if error.failed("name"):
+        raise _name_taken(name) from error
+    if error.failed("task"):
+        raise Conflict("the task changed while this request was made; try again",
+                       code="concurrent_change") from error
+    raise error
+
+
+def _schedules_for(task_id: str, expressions: list[str], timezone: str, state: str) -> list[Schedule]:
+    return [Schedule(schedule_name(task_id, index), task_id, expression, timezone, state)
+            for index, expression in enumerate(expressions)]
+
+
+def _last_report(task: Task) -> dict | None:
+    last = task.last_report
+    if not last:
+        return None
+    try:
+        from chalicelib.runs.service import get_report_summary
+    except ImportError:  # the runs feature is not deployed with this build
+        return dict(last)
+    summary = get_report_summary(last["id"]) or {}
+    return {**last, "status": summary.get("status", last.get("status"))}
+
+
+# --- views -----------------------------------------------------------------------------------------
+
+def task_view(task: Task, *, last_report: dict | None = None) -> dict:
+    return {
+        "id": task.id,
+        "project_id": task.project_id,
+        "name": task.name,
+        "module_ids": list(task.module_ids or []),
+        "environment": task.environment,
+        "crontab": task.crontab,
+        "timezone": task.timezone,
+        "enabled": bool(task.enabled),
+        "notify": task.notify or {"emails": [], "mobiles": [], "when": "never"},
+        "expressions": list(task.expressions or []),
+        "run_count": int(task.run_count or 0),
+        "last_report": last_report if last_report is not None else (dict(task.last_report)
+                                                                    if task.last_report else None),
+        "created_by": task.created_by,
+        "created_at": isoformat(task.created_at),
+        "updated_at": isoformat(task.updated_at),
+    }
+
+
+def next_runs(schedules: list[Schedule], zone_name: str, after: datetime,
+              count: int = NEXT_RUNS) -> list[str]:
+    """The next `count` fire times of the ENABLED schedules, ISO 8601 in the task's zone."""
+    streams = []
+    for schedule in schedules:
+        if schedule.state != ENABLED:
+            continue
+        try:
+            kind, body = split_expression(schedule.expression)
+            if kind != "cron":
+                continue
+            zone = ZoneInfo(schedule.timezone or "UTC")
+            streams.append(parse_cron(body).next_fire_times(after, zone, count))
+        except ValueError:
+            logger.warning("schedule %s holds an expression we cannot evaluate: %s",
+                           schedule.name, schedule.expression)
+    moments = sorted(set(heapq.merge(*streams)))[:count]
+    zone = ZoneInfo(zone_name)
+    return [moment.astimezone(zone).isoformat() for moment in moments]
+
+
+def schedule_view(task: Task, held: list[Schedule | None], now: datetime) -> dict:
+    """The schedule as AWS holds it: expressions, state, the next three fire times."""
+    present = [schedule for schedule in held if schedule is not None]
+    states = {schedule.state for schedule in present}
+    if len(present) < len(held) or not held:
+        state = MISSING
+    elif len(states) == 1:
+        state = states.pop()
+    else:
+        state = "PARTLY_" + DISABLED  # one of two paused by hand; reconcile settles it
+    expressions = [schedule.expression for schedule in present]
+    return {
+        "group": get_settings().schedule_group,
+        "names": [schedule.name for schedule in present],
+        "expression": expressions[0] if expressions else None,
+        "expressions": expressions,
+        "timezone": present[0].timezone if present else task.timezone,
+        "state": state,
+        "next_runs": next_runs(present, task.timezone, now),
+    }
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+def _load(user: dict, task_id: str) -> tuple[Task, Project]:
+    """The task and its project if the caller is a member; else 404 (whatever the reason).
+    GetItem (task) + GetItem (project): the project id is on the task."""
+    if not isinstance(task_id, str) or not _ID.fullmatch(task_id):
+        raise not_found()
+    task = get_or_none(Task, task_id, consistent_read=True)
+    if task is None:
+        raise not_found()
+    try:
+        project = load_project(user, task.project_id)
+    except NotFound:
+        raise not_found() from None
+    return task, project
+
+
+# --- create ----------------------------------------------------------------------------------------
+
+def create_task(user: dict, body: TaskCreate, *, gateway: SchedulerGateway | None = None,
+                clock: Clock = utcnow) -> dict:
+    """GetItem (project) + one TransactWriteItems (task, name claim, project and module checks)."""
+    gateway = gateway or default_gateway()
+    project = load_project(user, body.project_id)
+    _check_environment(project, body.environment)
+    timezone = body.timezone or get_settings().default_timezone
+    expressions = to_aws_expressions(body.crontab)
+    now, task_id = clock(), new_id()
+    schedules = _schedules_for(task_id, expressions, timezone, ENABLED if body.enabled else DISABLED)
+    task = Task(
+        task_id, project_id=project.id, name=body.name, name_lc=fold(body.name),
+        module_ids=list(body.module_ids), environment=body.environment, crontab=body.crontab,
+        timezone=timezone, expressions=expressions, schedule_names=[s.name for s in schedules],
+        enabled=body.enabled, notify=body.notify.model_dump(), run_count=0, version=0,
+        created_by=user["id"], created_at=now, updated_at=now, sort_key=sort_key(now, task_id),
+    )
+    tx = Tx()
+    tx.check("project", Project, project.id, _member_of(user["id"]))
+    for module_id in body.module_ids:
+        tx.check(f"module:{module_id}", Module, module_id, _module_of(project.id))
+    tx.put("task", task, Task.id.does_not_exist())
+    tx.put("name", TaskName(name_key(project.id, task.name_lc), task_id=task_id),
+           TaskName.key.does_not_exist())
+    with compensating(gateway) as changes:
+        for schedule in schedules:
+            changes.create(schedule)
+        try:
+            tx.commit(retries=1)
+        except Cancelled as error:
+            _raise_cancelled(error, list(body.module_ids), body.name)
+    return task_view(task)
+
+
+# --- read ------------------------------------------------------------------------------------------
+
+def get_task(user: dict, task_id: str, *, gateway: SchedulerGateway | None = None,
+             clock: Clock = utcnow) -> dict:
+    """GetItem (task) + GetItem (project) + GetItem (last report's summary, if any)."""
+    gateway = gateway or default_gateway()
+    task, _ = _load(user, task_id)
+    held = [gateway.get(name) for name in task.schedule_names or []]
+    view = task_view(task, last_report=_last_report(task))
+    view["schedule"] = schedule_view(task, held, clock())
+    return view
+
+
+def _project_ids(user: dict) -> list[str]:
+    """The caller's projects: one Query of memberships (more pages only past 1 MB)."""
+    return [row.project_id for row in Membership.query(user["id"], attributes_to_get=["project_id"])]
+
+
+def _query_project(project_id: str, before: str | None, prefix: str | None,
+                   limit: int) -> tuple[list[Task], str | None]:
+    """One Query: a project's tasks newest change first, below `before`; and where it stopped
+    (None: nothing older is left)."""
+    range_condition = Task.sort_key < before if before else None
+    filter_condition = Task.name_lc.startswith(prefix) if prefix else None
+    page_size = max(limit + 1, NAME_FILTER_READ_AHEAD if prefix else 0)
+    results = Task.by_project.query(project_id, range_condition, filter_condition,
+                                    scan_index_forward=False, page_size=page_size)
+    raw = next(results.page_iter)
+    tasks = [Task.from_raw_data(item) for item in raw.get("Items", [])]
+    last = raw.get("LastEvaluatedKey")
+    if len(tasks) > limit:
+        return tasks[:limit + 1], tasks[limit].sort_key
+    return tasks, last["sort_key"]["S"] if last else None
+
+
+def list_tasks(user: dict, limit: int, cursor: str | None, *, name: str | None = None,
+               project_id: str | None = None) -> dict:
+    """Newest change first. With ?project_id=: GetItem (project) + one Query. Without: one Query
+    of the caller's memberships + one Query per project, in parallel (see README)."""
+    before = None
+    if cursor:
+        decoded = decode_cursor(cursor)
+        scope = project_id or ""
+        if not isinstance(decoded, dict) or decoded.get("scope") != scope or \
+                not isinstance(decoded.get("before"), str):
+            raise ValidationFailed({"cursor": "not a cursor of this list"})
+        before = decoded["before"]
+    prefix = fold(name) if name else None
+    if prefix is not None and len(prefix) > 100:
+        raise ValidationFailed({"name": "at most 100 characters"})
+    if project_id:
+        project_ids = [load_project(user, project_id).id]
+    else:
+        project_ids = _project_ids(user)
+    if not project_ids:
+        return {"items": [], "next_cursor": None}
+    if len(project_ids) == 1:
+        results = [_query_project(project_ids[0], before, prefix, limit)]
+    else:
+        with ThreadPoolExecutor(max_workers=min(LIST_FAN_OUT_THREADS, len(project_ids))) as pool:
+            results = list(pool.map(lambda pid: _query_project(pid, before, prefix, limit), project_ids))
+    # Every task newer than the highest point a project stopped reading has been seen.
+    cutoff = max((stop for _, stop in results if stop is not None), default=None)
+    merged = sorted((task for tasks, _ in results for task in tasks), key=lambda t: t.sort_key, reverse=True)
+    seen = [task for task in merged if cutoff is None or task.sort_key > cutoff]
+    items = seen[:limit]
+    if len(seen) > limit:
+        next_before = items[-1].sort_key
+    elif cutoff is not None:
+        next_before = cutoff if not items or items[-1].sort_key > cutoff else None
+    else:
+        next_before = None
+    next_cursor = encode_cursor({"scope": project_id or "", "before": next_before}) if next_before else None
+    return {"items": [task_view(task) for task in items], "next_cursor": next_cursor}
+
+
+# --- update ----------------------------------------------------------------------------------------
+
+def update_task(user: dict, task_id: str, body: TaskPatch, *, gateway: SchedulerGateway | None = None,
+                clock: Clock = utcnow) -> dict:
+    """GetItem (task) + GetItem (project) + one TransactWriteItems."""
+    gateway = gateway or default_gateway()
+    task, project = _load(user, task_id)
+    sent = body.model_fields_set
+    changes_to: dict = {}
+    for field in ("name", "module_ids", "crontab", "timezone", "enabled", "notify"):
+        value = getattr(body, field)
+        if field in sent and value is None:
+            raise ValidationFailed({field: "must not be null"})
+        if field in sent:
+            changes_to[field] = value.model_dump() if field == "notify" else value
+    if "environment" in sent:
+        _check_environment(project, body.environment)
+        changes_to["environment"] = body.environment
+    now = clock()
+    crontab = changes_to.get("crontab", task.crontab)
+    timezone = changes_to.get("timezone", task.timezone)
+    expressions = to_aws_expressions(crontab) if "crontab" in changes_to else list(task.expressions)
+    moves_schedules = bool({"crontab", "timezone", "enabled"} & set(changes_to))
+    old_names = list(task.schedule_names or [])
+    enabled = changes_to.get("enabled", task.enabled)
+
+    actions = [Task.updated_at.set(now), Task.sort_key.set(sort_key(now, task.id)), Task.version.add(1)]
+    tx = Tx()
+    tx.check("project", Project, project.id, _member_of(user["id"]))
+    module_ids = list(changes_to.get("module_ids", []))
+    for module_id in module_ids:
+        tx.check(f"module:{module_id}", Module, module_id, _module_of(project.id))
+    name = changes_to.get("name", task.name)
+    if "name" in changes_to and fold(name) != task.name_lc:
+        tx.delete("old-name", TaskName(name_key(project.id, task.name_lc)), TaskName.task_id == task.id)
+        tx.put("name", TaskName(name_key(project.id, fold(name)), task_id=task.id),
+               TaskName.key.does_not_exist())
+    for field, value in changes_to.items():
+        actions.append(getattr(Task, field).set(value))
+    if "name" in changes_to:
+        actions.append(Task.name_lc.set(fold(name)))
+
+    with compensating(gateway) as changes:
+        if moves_schedules:
+            held = {n: gateway.get(n) for n in old_names}
+            if "enabled" not in changes_to:
+                # Keep a pause or resume done by hand in the console (and record it).
+                states = {s.state for s in held.values() if s is not None}
+                if len(states) == 1:
+                    enabled = states.pop() == ENABLED
+                    if enabled != task.enabled:
+                        actions.append(Task.enabled.set(enabled))
+            wanted = _schedules_for(task.id, expressions, timezone, ENABLED if enabled else DISABLED)
+            for schedule in wanted:
+                previous = held.get(schedule.name)
+                if previous is None:
+                    changes.create(schedule)
+                else:
+                    changes.update(schedule, previous)
+            for old in old_names:
+                if old not in {s.name for s in wanted} and held.get(old) is not None:
+                    changes.delete(held[old])
+            actions += [Task.expressions.set(expressions),
+                        Task.schedule_names.set([s.name for s in wanted])]
+        tx.update("task", task, actions, Task.version == task.version)
+        try:
+            tx.commit(retries=1)
+        except Cancelled as error:
+            _raise_cancelled(error, module_ids, name)
+    for field, value in changes_to.items():
+        setattr(task, field, value)
+    task.name_lc, task.updated_at, task.sort_key = fold(name), now, sort_key(now, task.id)
+    task.enabled, task.expressions = enabled, expressions
+    if moves_schedules:
+        task.schedule_names = [schedule_name(task.id, i) for i in range(len(expressions))]
+    task.version = int(task.version or 0) + 1
+    return task_view(task)
+
+
+# --- delete ----------------------------------------------------------------------------------------
+
+def delete_task(user: dict, task_id: str, *, gateway: SchedulerGateway | None = None) -> None:
+    """GetItem (task) + GetItem (project) + one TransactWriteItems (task and its name claim)."""
+    gateway = gateway or default_gateway()
+    task, project = _load(user, task_id)
+    tx = Tx()
+    tx.check("project", Project, project.id, _member_of(user["id"]))
+    tx.delete("task", task, Task.version == task.version)
+    tx.delete("name", TaskName(name_key(task.project_id, task.name_lc)))
+    with compensating(gateway) as changes:
+        for name in task.schedule_names or []:
+            held = gateway.get(name)
+            if held is not None:
+                changes.delete(held)
+        try:
+            tx.commit(retries=1)
+        except Cancelled as error:
+            _raise_cancelled(error, [], task.name)
+
+
+# --- runs ------------------------------------------------------------------------------------------
+
+def _start(task: Task, *, trigger: str, started_by: str | None, clock: Clock) -> dict:
+    from chalicelib.runs.service import start_run
+
+    result = start_run(task.project_id, module_ids=list(task.module_ids or []),
+                       environment=task.environment, trigger=trigger, task_id=task.id,
+                       notify=task.notify or None, started_by=started_by)
+    last = {"id": result["report_id"], "status": result.get("status", "queued"), "at": isoformat(clock())}
+    try:
+        task.update(actions=[Task.run_count.add(1), Task.last_report.set(last)],
+                    condition=Task.id.exists())
+    except Exception as error:  # deleted meanwhile: the run goes on; nothing to count on
+        if getattr(error, "cause_response_code", "") != "ConditionalCheckFailedException":
+            raise
+    return result
+
+
+def fire_task(task_id: str, *, clock: Clock = utcnow) -> dict | None:
+    """A schedule fired: start the task's run, unless it was deleted or disabled meanwhile.
+
+    Called by the runs worker for `{"task_id", "trigger": "schedule"}` messages. GetItem +
+    start_run's calls + one UpdateItem (run_count, last_report)."""
+    task = get_or_none(Task, task_id, consistent_read=True) if isinstance(task_id, str) and task_id else None
+    if task is None:
+        logger.info("schedule fired for task %s, which no longer exists: nothing started", task_id)
+        return None
+    if not task.enabled:
+        logger.info("schedule fired for disabled task %s: nothing started", task_id)
+        return None
+    try:
+        return _start(task, trigger="schedule", started_by=None, clock=clock)
+    except HatError as error:
+        if 400 <= error.status_code < 500:  # its project or modules are gone: retrying cannot help
+            logger.warning("task %s could not start a run: %s", task_id, error.message)
+            return None
+        raise
+
+
+def run_task_now(user: dict, task_id: str, *, clock: Clock = utcnow) -> dict:
+    """POST /tasks/{id}/runs: GetItem (task) + GetItem (project) + start_run + UpdateItem."""
+    task, _ = _load(user, task_id)
+    result = _start(task, trigger="manual", started_by=user["id"], clock=clock)
+    return {"report_id": result["report_id"], "status": result.get("status", "queued")}
