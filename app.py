@@ -11,8 +11,6 @@ from chalicelib.core.logs import configure_logging
 from chalicelib.core.routes import core_routes
 from chalicelib.notify.jobs import notify_jobs
 from chalicelib.notify.routes import notify_routes
-from chalicelib.schedules.jobs import schedules_jobs
-from chalicelib.schedules.routes import schedules_routes
 from chalicelib.runs.jobs import runs_jobs
 from chalicelib.runs.routes import runs_routes
 from chalicelib.schedules.jobs import schedules_jobs
