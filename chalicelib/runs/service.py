@@ -815,10 +815,11 @@ def dashboard(user: dict, tz: str | None = None, *, clock: Clock = utcnow) -> di
 
 # --- the reaper --------------------------------------------------------------------------------------
 
-def reap(*, clock: Clock = utcnow) -> int:
+def reap(*, clock: Clock | None = None) -> int:
     """Reports `running` past the limit (the worker died, e.g. Lambda's timeout) or `queued`
     past theirs (their job dead-lettered) become `error`. Queries the sparse `active` index."""
     settings = get_settings()
+    clock = clock or utcnow
     now = clock()
     reaped = 0
     for state, limit, reason in (

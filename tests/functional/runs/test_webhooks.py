@@ -1,0 +1,116 @@
+"""The CI webhook: per-project secret (owner rotates, shown once), HMAC over "<ts>.<body>",
+300 s tolerance, replays refused; the outbound callback, signed the same way, retried."""
+from __future__ import annotations
+
+import json
+import time
+
+from chalicelib.core.signing import signature
+from tests.functional.runs.conftest import case
+
+
+def _hook(api, project_id: str, body: dict | bytes, secret: str, *, timestamp: int | None = None,
+          sig: str | None = None):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    stamp = int(time.time()) if timestamp is None else timestamp
+    headers = {"Content-Type": "application/json", "X-Hat-Timestamp": str(stamp),
+               "X-Hat-Signature": sig or signature(secret, stamp, raw)}
+    response = api.client.http.post(f"/hooks/projects/{project_id}/runs", headers=headers, body=raw)
+    return response.status_code, json.loads(response.body or b"null")
+
+
+def test_signed_webhook_runs_and_bad_stale_replayed_or_unsigned_are_401(alice, bob, target, run_queue):
+    shop = alice.shop(target.url)
+    project_id = shop["project"]["id"]
+    alice.post(f"/projects/{project_id}/members", {"username": "bobby"})
+    assert bob.post(f"/projects/{project_id}/webhook-secret").status == 403  # owner only
+    assert _hook(alice, project_id, {}, "whsec_guess")[0] == 401  # no secret yet
+    made = alice.post(f"/projects/{project_id}/webhook-secret")
+    assert made.status == 201
+    secret = made.body["secret"]
+    assert secret.startswith("whsec_")
+
+    body = {"module_ids": [shop["module"]["id"]]}
+    raw = json.dumps(body).encode()
+    stamp = int(time.time())
+    status, answer = _hook(alice, project_id, raw, secret, timestamp=stamp)
+    assert status == 202, answer
+    report_id = answer["report_id"]
+    status, again = _hook(alice, project_id, raw, secret, timestamp=stamp)  # the same request again
+    assert (status, again["error"]["code"]) == (401, "replayed")
+    assert _hook(alice, project_id, body, "whsec_wrong")[1]["error"]["code"] == "bad_signature"
+    assert _hook(alice, project_id, body, secret, timestamp=int(time.time()) - 301)[0] == 401  # stale
+    assert _hook(alice, project_id, body, secret, timestamp=int(time.time()) + 301)[0] == 401
+    assert _hook(alice, project_id, body, secret, sig="sha256=" + "0" * 64)[0] == 401
+    response = alice.client.http.post(f"/hooks/projects/{project_id}/runs", body=raw,
+                                      headers={"Content-Type": "application/json"})
+    assert response.status_code == 401  # unsigned
+    assert _hook(alice, "f" * 32, body, secret)[0] == 401  # another project: its secret differs
+    assert _hook(alice, project_id, b'{"environment": 5}', secret)[0] == 400  # signed but invalid
+
+    run_queue()
+    report = alice.get(f"/reports/{report_id}").body
+    assert (report["status"], report["trigger"]) == ("passed", "webhook")
+
+
+def test_rotation_keeps_the_previous_secret_for_a_grace_period_only(alice, target, monkeypatch):
+    from chalicelib.core.settings import reset_settings
+
+    project_id = alice.shop(target.url)["project"]["id"]
+    first = alice.post(f"/projects/{project_id}/webhook-secret").body["secret"]
+    second = alice.post(f"/projects/{project_id}/webhook-secret").body["secret"]
+    assert first != second
+    assert _hook(alice, project_id, {"environment": "default"}, first)[0] == 202
+    assert _hook(alice, project_id, {}, second)[0] == 202
+    monkeypatch.setenv("HAT_WEBHOOK_PREVIOUS_SECRET_SECONDS", "0")
+    reset_settings()
+    assert _hook(alice, project_id, {"module_ids": []}, first)[0] == 401
+    third = alice.post(f"/projects/{project_id}/webhook-secret").body["secret"]
+    assert _hook(alice, project_id, {}, second)[0] == 401
+    assert _hook(alice, project_id, {"environment": None}, third)[0] == 202
+
+
+def test_the_callback_is_signed_retried_with_backoff_and_sent_once(alice, target, run_queue, aws):
+    shop = alice.shop(target.url, [case("broken", status=500)])
+    project_id = shop["project"]["id"]
+    secret = alice.post(f"/projects/{project_id}/webhook-secret").body["secret"]
+    target.hook_status[0] = 503  # the CI endpoint is down at first
+    status, answer = _hook(alice, project_id, {"callback_url": f"{target.url}/hook"}, secret)
+    assert status == 202
+    report_id = answer["report_id"]
+    run_queue(max_rounds=2, must_empty=False)  # the run, then the callback's first try (fails, stays queued)
+    assert len(target.received) >= 1
+    target.hook_status[0] = 200
+    run_queue()
+    deliveries = target.received
+    assert 2 <= len(deliveries) <= 3
+    last = deliveries[-1]
+    expected = signature(secret, last["headers"]["x-hat-timestamp"], last["body"])
+    assert last["headers"]["x-hat-signature"] == expected
+    sent = json.loads(last["body"])
+    assert sent["event"] == "run.finished"
+    assert (sent["report"]["id"], sent["report"]["status"]) == (report_id, "failed")
+    run_queue()
+    assert len(target.received) == len(deliveries)  # delivered: never again
+
+
+def test_a_callback_to_a_private_address_is_refused_by_the_outbound_guard(alice, target, run_queue,
+                                                                          monkeypatch):
+    from chalicelib.core.settings import reset_settings
+    from chalicelib.runs import service
+    from chalicelib.runs.models import Report
+
+    shop = alice.shop(target.url)
+    report_id = alice.post(f"/projects/{shop['project']['id']}/runs",
+                           {"callback_url": f"{target.url}/hook"}).body["report_id"]
+    run_queue(max_rounds=1, must_empty=False)  # the run only
+    monkeypatch.setenv("HAT_OUTBOUND_ALLOW", "")
+    reset_settings()
+    assert Report.get(report_id).status == "passed"
+    try:
+        service.handle_callback(report_id)
+    except service.CallbackFailed as refused:
+        assert "outbound" in str(refused) or "refused" in str(refused)
+    else:
+        raise AssertionError("the guard let a loopback callback through")
+    assert target.received == []
