@@ -4,12 +4,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from chalicelib.core.settings import get_settings
+from chalicelib.core.settings import load_settings
+
+_connections: dict[tuple, object] = {}
 
 
 def table_meta(name: str) -> type:
-    """A PynamoDB `Meta` for the stage's table `name`, as defined in infra/resources.yaml."""
-    settings = get_settings()
+    """A PynamoDB `Meta` for the stage's table `name`, as defined in infra/resources.yaml.
+
+    Names need only the environment (stage, region, endpoint), never secrets: this
+    runs at import, also under `chalice package`, where SSM is out of reach.
+    """
+    settings = load_settings()
     attributes = {"table_name": settings.table_name(name), "region": settings.region}
     if settings.endpoint_url:
         attributes["host"] = settings.endpoint_url
@@ -17,11 +23,17 @@ def table_meta(name: str) -> type:
 
 
 def connection():
-    """A Connection for TransactWrite/TransactGet: a bare one would ignore Model.Meta."""
-    from pynamodb.connection import Connection
+    """The Connection for TransactWrite/TransactGet (a bare one would ignore Model.Meta).
 
-    settings = get_settings()
-    return Connection(region=settings.region, host=settings.endpoint_url)
+    One per container: making its botocore client costs ~90 ms, far more than the call.
+    """
+    settings = load_settings()
+    key = (settings.region, settings.endpoint_url)
+    if key not in _connections:
+        from pynamodb.connection import Connection
+
+        _connections[key] = Connection(region=settings.region, host=settings.endpoint_url)
+    return _connections[key]
 
 
 @contextmanager

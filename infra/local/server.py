@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from pathlib import Path
 
 from chalice.app import Chalice
@@ -13,6 +14,9 @@ from infra.local.outbox import Outbox
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 OUTBOX_PATH = "/_local/outbox"
+# Chalice keeps the current request on the app object (one request per Lambda container),
+# so concurrent requests in one process would read each other's: serve one at a time.
+_ONE_REQUEST_AT_A_TIME = threading.Lock()
 
 
 def chalice_config(stage: str) -> Config:
@@ -34,7 +38,8 @@ class LocalRequestHandler(ChaliceRequestHandler):
             body = json.dumps({"items": self.outbox.items()})
             self._send_http_response(200, {"Content-Type": "application/json"}, body)
             return
-        super()._generic_handle()
+        with _ONE_REQUEST_AT_A_TIME:
+            super()._generic_handle()
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
