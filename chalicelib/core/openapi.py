@@ -8,6 +8,7 @@ and `cursor`; every route but the public ones needs the bearer token.
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import re
 import textwrap
@@ -47,11 +48,27 @@ def _call_name(call: ast.Call) -> str:
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
 
+def _names_in_scope(view) -> dict:
+    """The view's globals plus what it imports inside itself (bodies load lazily there)."""
+    names = dict(view.__globals__)
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(view)))
+    except (OSError, TypeError, SyntaxError):
+        return names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                if hasattr(module, alias.name):
+                    names[alias.asname or alias.name] = getattr(module, alias.name)
+    return names
+
+
 def body_model(view) -> type[BaseModel] | None:
     for call in _calls(view):
         if _call_name(call) in ("parse_body", "validate") and len(call.args) >= 2:
             arg = call.args[1]
-            model = view.__globals__.get(arg.id) if isinstance(arg, ast.Name) else None
+            model = _names_in_scope(view).get(arg.id) if isinstance(arg, ast.Name) else None
             if isinstance(model, type) and issubclass(model, BaseModel):
                 return model
     return None

@@ -21,6 +21,14 @@ def test_every_route_of_the_app_is_in_the_document(client, app):
     assert routed == documented
 
 
+def test_bodies_imported_inside_views_are_documented(client):
+    spec = json.loads(client.http.get("/openapi.json").body)
+    register = spec["paths"]["/auth/register"]["post"]
+    assert register["requestBody"]["content"]["application/json"]["schema"]["$ref"] == \
+        "#/components/schemas/RegisterBody"
+    assert "password" in spec["components"]["schemas"]["RegisterBody"]["properties"]
+
+
 def test_docs_page_lists_the_routes(client):
     response = client.http.get("/docs")
     assert response.status_code == 200
