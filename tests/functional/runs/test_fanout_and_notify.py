@@ -1,0 +1,130 @@
+"""Chunked fan-out through the queue (atomic aggregation, finished by the last chunk, no double
+count on redelivery); notifications by `when`, recovery, never twice per report."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.runs import service
+from tests.functional.runs.conftest import case, queue_messages
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    from chalicelib.core.settings import reset_settings
+
+    monkeypatch.setenv("HAT_RUN_CHUNK_SIZE", "2")
+    reset_settings()
+
+
+def test_a_big_run_fans_out_in_chunks_and_the_last_chunk_finishes_it(alice, target, run_queue, aws,
+                                                                    small_chunks):
+    cases = [case(f"c{i}") for i in range(4)] + [case("bad", status=500)]
+    shop = alice.shop(target.url, cases)
+    report_id = alice.post(f"/projects/{shop['project']['id']}/runs").body["report_id"]
+    run_queue()
+    report = alice.get(f"/reports/{report_id}").body
+    assert report["chunks"] == {"total": 3, "done": 3}
+    counts = (report["status"], report["tests_run"], report["successes"], report["failures"])
+    assert counts == ("failed", 5, 4, 1)
+    assert sorted(t["name"] for t in report["testcases"]) == ["bad", "c0", "c1", "c2", "c3"]
+    hits = len(target.hits)
+    assert hits == 5
+
+    # every chunk delivered again: nothing runs, nothing is counted twice
+    sqs = aws("sqs")
+    url = sqs.get_queue_url(QueueName="hat-dev-runs")["QueueUrl"]
+    ids = [t["id"] for t in shop["testcases"]]
+    for chunk in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps({
+            "kind": "chunk", "report_id": report_id, "chunk": chunk,
+            "testcase_ids": ids[2 * chunk:2 * chunk + 2],
+            "job_id": f"chunk-{report_id}-{chunk}"}))
+    run_queue()
+    assert len(target.hits) == hits
+    again = alice.get(f"/reports/{report_id}").body
+    assert (again["tests_run"], again["successes"], again["status"]) == (5, 4, "failed")
+    board = alice.get("/dashboard").body["days"][-1]
+    assert (board["pass"], board["fail"]) == (4, 1)
+
+
+def test_a_chunk_redelivered_before_the_others_land_is_counted_once(alice, target, aws, small_chunks):
+    shop = alice.shop(target.url, [case(f"c{i}") for i in range(3)])
+    report_id = service.start_run(shop["project"]["id"], module_ids=None, environment=None,
+                                  trigger="manual")["report_id"]
+    queue_messages(aws, "runs")
+    assert service.handle_run(report_id) == "running"
+    chunks = [m for m in queue_messages(aws, "runs") if m.get("kind") == "chunk"]
+    assert [c["chunk"] for c in chunks] == [0, 1]
+    first = chunks[0]
+    for _ in range(2):
+        assert service.handle_chunk(report_id, 0, first["testcase_ids"]) == "running"
+    assert service.handle_chunk(report_id, 1, chunks[1]["testcase_ids"]) == "passed"
+    report = alice.get(f"/reports/{report_id}").body
+    assert (report["tests_run"], report["successes"]) == (3, 3)
+
+
+def _run(alice, project_id: str, run_queue, aws, notify: dict) -> tuple[str, list[dict], list[dict]]:
+    report_id = alice.post(f"/projects/{project_id}/runs", {"notify": notify}).body["report_id"]
+    run_queue()
+    return report_id, queue_messages(aws, "email"), queue_messages(aws, "sms")
+
+
+def test_failure_notifies_then_recovery_once_and_redelivery_never_twice(alice, target, run_queue, aws):
+    shop = alice.shop(target.url, [case("checkout", status=500)])
+    project_id, testcase_id = shop["project"]["id"], shop["testcases"][0]["id"]
+    notify = {"emails": ["ops@example.com"], "mobiles": ["+8613800138000"], "when": "failure"}
+
+    report_id, emails, sms = _run(alice, project_id, run_queue, aws, notify)
+    assert [e["to"] for e in emails] == ["ops@example.com"] and [s["to"] for s in sms] == ["+8613800138000"]
+    assert "FAILED" in emails[0]["subject"] and "checkout" in emails[0]["body"]
+    assert "expected 200, actual 500" in emails[0]["body"]
+    assert len(sms[0]["body"]) <= 160 and "FAILED" in sms[0]["body"]
+    from chalicelib.runs.models import Report
+
+    service.after_finish(Report.get(report_id))  # a redelivery after the fact
+    assert queue_messages(aws, "email") == [] and queue_messages(aws, "sms") == []
+
+    fixed = case("checkout")
+    assert alice.put(f"/testcases/{testcase_id}", {"testcase": fixed}).status == 200
+    _id, emails, sms = _run(alice, project_id, run_queue, aws, notify)
+    assert len(emails) == 1 and "FIXED" in emails[0]["subject"]  # recovery
+    _id, emails, sms = _run(alice, project_id, run_queue, aws, notify)
+    assert emails == [] and sms == []  # passing again: quiet
+    _id, emails, _sms = _run(alice, project_id, run_queue, aws, {**notify, "when": "always"})
+    assert len(emails) == 1 and "PASSED" in emails[0]["subject"]
+    _id, emails, sms = _run(alice, project_id, run_queue, aws, {**notify, "when": "never"})
+    assert emails == [] and sms == []
+
+
+def test_notification_jobs_go_through_the_email_worker_once(alice, target, run_queue, app, aws):
+    from infra.local.pollers import pollers_for
+
+    shop = alice.shop(target.url, [case("down", status=503)])
+    alice.post(f"/projects/{shop['project']['id']}/runs",
+               {"notify": {"emails": ["ops@example.com"], "when": "failure"}})
+    run_queue()
+    sqs = aws("sqs")
+    url = sqs.get_queue_url(QueueName="hat-dev-email")["QueueUrl"]
+    message = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]
+    sqs.send_message(QueueUrl=url, MessageBody=message["Body"])  # a duplicate of the job
+    ids = {json.loads(m["Body"])["job_id"] for m in [message]}
+    assert ids == {next(iter(ids))} and next(iter(ids)).startswith("report-")
+    sent = []
+    from chalicelib.notify import service as notify_service
+
+    original = notify_service.Sender.send
+
+    def record(self, channel, to, subject, body, *, job_id):
+        sent.append((channel, to, job_id))
+        return {"provider": "test", "provider_id": job_id, "status": "sent"}
+
+    notify_service.Sender.send = record
+    try:
+        poller = next(p for p in pollers_for(app, sqs, "us-east-1") if p.name == "email_jobs")
+        while poller.poll_once(wait_seconds=0):
+            pass
+    finally:
+        notify_service.Sender.send = original
+    assert len(sent) == 1 and sent[0][1] == "ops@example.com"
