@@ -1,0 +1,92 @@
+"""Runs against the local stack as `make dev` runs it: a target API on 127.0.0.1, a run through
+the real runs queue and poller, the report polled to passed, the dashboard, a failing
+validator's expected/actual, JUnit that parses."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.e2e.test_catalog import signed_in
+
+
+class _Target(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        code = int(self.path.rsplit("/", 1)[1]) if self.path.startswith("/status/") else 404
+        body = json.dumps({"status": code}).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def target():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Target)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _case(name: str, status: int) -> dict:
+    return {"config": {"name": name}, "teststeps": [{
+        "name": f"{name} step", "request": {"method": "GET", "url": f"/status/{status}"},
+        "validate": [{"eq": ["status_code", 200]}]}]}
+
+
+def _poll(stack, http, headers, report_id: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        report = http.get(f"{stack.url}/reports/{report_id}", headers=headers, timeout=5).json()
+        if report["status"] not in ("queued", "running"):
+            return report
+        time.sleep(0.2)
+    raise AssertionError(f"report {report_id} still {report['status']}")
+
+
+def test_run_poll_to_passed_dashboard_failed_detail_and_junit(stack, http, target):
+    headers = signed_in(stack, http)
+    project = http.post(f"{stack.url}/projects", headers=headers, timeout=5, json={
+        "name": f"runs {os.urandom(2).hex()}", "environments": {"local": {"base_url": target}}}).json()
+    module = http.post(f"{stack.url}/projects/{project['id']}/modules", headers=headers, timeout=5,
+                       json={"name": "api"}).json()
+    good = http.post(f"{stack.url}/modules/{module['id']}/testcases", headers=headers, timeout=5,
+                     json={"testcase": _case("good", 200)})
+    assert good.status_code == 201, good.text
+
+    started = http.post(f"{stack.url}/projects/{project['id']}/runs", headers=headers, timeout=5)
+    assert started.status_code == 202 and started.json()["status"] == "queued"
+    report = _poll(stack, http, headers, started.json()["report_id"])
+    assert report["status"] == "passed", report
+    assert report["tests_run"] == 1 and report["testcases"][0]["steps"][0]["status_code"] == 200
+
+    board = http.get(f"{stack.url}/dashboard", headers=headers, timeout=5).json()
+    assert board["days"][-1]["date"] == datetime.now(UTC).date().isoformat()
+    assert board["days"][-1]["pass"] == 1 and board["projects"] == 1 and board["testcases"] == 1
+
+    bad = http.post(f"{stack.url}/modules/{module['id']}/testcases", headers=headers, timeout=5,
+                    json={"testcase": _case("bad", 404)}).json()
+    started = http.post(f"{stack.url}/testcases/{bad['id']}/runs", headers=headers, timeout=5, json={})
+    failed = _poll(stack, http, headers, started.json()["report_id"])
+    assert failed["status"] == "failed"
+    check = failed["testcases"][0]["steps"][0]["validators"][0]
+    assert (check["expected"], check["actual"]) == (200, 404)
+    junit = http.get(f"{stack.url}/reports/{failed['id']}/junit", headers=headers, timeout=5)
+    assert junit.status_code == 200
+    root = ET.fromstring(junit.content)
+    assert root.find(".//failure") is not None
+    listed = http.get(f"{stack.url}/projects/{project['id']}/reports", headers=headers, timeout=5).json()
+    assert [r["id"] for r in listed["items"]] == [failed["id"], report["id"]]
