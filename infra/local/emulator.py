@@ -6,10 +6,34 @@ difference from AWS is AWS_ENDPOINT_URL and dummy credentials.
 from __future__ import annotations
 
 import socket
+import threading
 import urllib.request
 
 LOOPBACK = "127.0.0.1"
 LOCAL_REGION = "us-east-1"
+_DYNAMODB_LOCK = threading.RLock()
+
+
+def make_dynamodb_atomic() -> None:
+    """Serialise the emulator's DynamoDB operations, as each is atomic on DynamoDB.
+
+    moto's server is threaded and its DynamoDB backend is not: a TransactWriteItems
+    snapshots and restores whole tables, so racing requests can lose each other's
+    writes or let two conditional puts both pass, which DynamoDB never does. Requests
+    still interleave freely between operations, so races in our code stay visible.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.call_action, "hat_atomic", False):
+        return
+    call_action = DynamoHandler.call_action
+
+    def atomic_call_action(self):
+        with _DYNAMODB_LOCK:
+            return call_action(self)
+
+    atomic_call_action.hat_atomic = True
+    DynamoHandler.call_action = atomic_call_action
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -31,6 +55,7 @@ class Emulator:
     def start(self) -> Emulator:
         from moto.server import ThreadedMotoServer
 
+        make_dynamodb_atomic()
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         return self

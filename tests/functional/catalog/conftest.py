@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 
 import pytest
@@ -115,26 +114,3 @@ def run_cleanup(app, aws):
 
     return drain
 
-
-_EMULATOR_LOCK = threading.RLock()
-
-
-@pytest.fixture
-def atomic_dynamodb(monkeypatch):
-    """Make each DynamoDB request to the in-process emulator atomic, as DynamoDB is.
-
-    moto's server is threaded and its DynamoDB backend is not: a TransactWriteItems
-    snapshots and restores whole tables, so under racing requests it can lose another
-    request's write or let two conditional puts both pass, which DynamoDB never does.
-    Racing tests test our transactions, not moto's threading, so they serialise the
-    emulator's DynamoDB operations (requests still interleave freely between operations).
-    """
-    from moto.dynamodb.responses import DynamoHandler
-
-    call_action = DynamoHandler.call_action
-
-    def atomic_call_action(self):
-        with _EMULATOR_LOCK:
-            return call_action(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", atomic_call_action)

@@ -10,14 +10,10 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from chalicelib.catalog import service
 from chalicelib.catalog.schemas import ModuleCreate, TestcaseBody
 from chalicelib.core.errors import HatError
 from tests.functional.catalog.conftest import sample_doc
-
-pytestmark = pytest.mark.usefixtures("atomic_dynamodb")
 
 
 def status_of(action) -> int:
