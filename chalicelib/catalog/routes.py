@@ -3,19 +3,15 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.catalog import service
-from chalicelib.catalog.schemas import (
-    MemberBody,
-    ModuleCreate,
-    ModulePatch,
-    ProjectCreate,
-    ProjectPatch,
-    TestcaseBody,
-)
 from chalicelib.core.auth import current_user
 from chalicelib.core.http import json_response
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.pagination import page_params
 from chalicelib.core.validation import parse_body, validate
+
+# Loaded by the first request that needs them, not by every cold start.
+service = lazy_module("chalicelib.catalog.service")
+schemas = lazy_module("chalicelib.catalog.schemas")
 
 catalog_routes = Blueprint(__name__)
 IMPORT_TYPES = ["application/json", "application/yaml", "application/x-yaml", "text/yaml"]
@@ -42,7 +38,7 @@ def list_projects() -> dict:
 def create_project() -> Response:
     """Create a project; the caller owns it."""
     request = _request()
-    body = parse_body(request, ProjectCreate)
+    body = parse_body(request, schemas.ProjectCreate)
     return json_response(service.create_project(current_user(request), body), 201)
 
 
@@ -56,7 +52,7 @@ def get_project(project_id: str) -> dict:
 def update_project(project_id: str) -> dict:
     """Change a project's name, description or environments (members may)."""
     request = _request()
-    body = parse_body(request, ProjectPatch)
+    body = parse_body(request, schemas.ProjectPatch)
     return service.update_project(current_user(request), project_id, body)
 
 
@@ -77,7 +73,7 @@ def list_members(project_id: str) -> dict:
 def add_member(project_id: str) -> Response:
     """Add a member by username (the owner only)."""
     request = _request()
-    body = parse_body(request, MemberBody)
+    body = parse_body(request, schemas.MemberBody)
     return json_response(service.add_member(current_user(request), project_id, body), 201)
 
 
@@ -86,7 +82,10 @@ def remove_member(project_id: str) -> Response:
     """Remove a member by username, from the body or ?username= (the owner only)."""
     request = _request()
     query = request.query_params or {}
-    body = validate(MemberBody, query) if "username" in query else parse_body(request, MemberBody)
+    if "username" in query:
+        body = validate(schemas.MemberBody, query)
+    else:
+        body = parse_body(request, schemas.MemberBody)
     service.remove_member(current_user(request), project_id, body)
     return _no_content()
 
@@ -104,7 +103,7 @@ def list_modules(project_id: str) -> dict:
 def create_module(project_id: str) -> Response:
     """Add a module to a project."""
     request = _request()
-    body = parse_body(request, ModuleCreate)
+    body = parse_body(request, schemas.ModuleCreate)
     return json_response(service.create_module(current_user(request), project_id, body), 201)
 
 
@@ -118,7 +117,7 @@ def get_module(module_id: str) -> dict:
 def update_module(module_id: str) -> dict:
     """Rename a module or change its description."""
     request = _request()
-    body = parse_body(request, ModulePatch)
+    body = parse_body(request, schemas.ModulePatch)
     return service.update_module(current_user(request), module_id, body)
 
 
@@ -142,7 +141,7 @@ def list_testcases(module_id: str) -> dict:
 def create_testcase(module_id: str) -> Response:
     """Add a test case: {"name"?, "testcase": an HttpRunner v3 testcase}."""
     request = _request()
-    body = parse_body(request, TestcaseBody)
+    body = parse_body(request, schemas.TestcaseBody)
     return json_response(service.create_testcase(current_user(request), module_id, body), 201)
 
 
@@ -166,7 +165,7 @@ def get_testcase(testcase_id: str) -> dict:
 def replace_testcase(testcase_id: str) -> dict:
     """Replace a test case's document (and name, if given)."""
     request = _request()
-    body = parse_body(request, TestcaseBody)
+    body = parse_body(request, schemas.TestcaseBody)
     return service.replace_testcase(current_user(request), testcase_id, body)
 
 

@@ -68,7 +68,12 @@ def body_model(view) -> type[BaseModel] | None:
     for call in _calls(view):
         if _call_name(call) in ("parse_body", "validate") and len(call.args) >= 2:
             arg = call.args[1]
-            model = _names_in_scope(view).get(arg.id) if isinstance(arg, ast.Name) else None
+            model = None
+            if isinstance(arg, ast.Name):
+                model = _names_in_scope(view).get(arg.id)
+            elif isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name):
+                owner = _names_in_scope(view).get(arg.value.id)  # e.g. a lazy schemas module
+                model = getattr(owner, arg.attr, None)
             if isinstance(model, type) and issubclass(model, BaseModel):
                 return model
     return None

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import json
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from chalice.app import Request
-from pydantic import BaseModel, ValidationError
 
 from chalicelib.core.errors import BadRequest, ValidationFailed
 
-Model = TypeVar("Model", bound=BaseModel)
+if TYPE_CHECKING:  # pydantic loads with the first body it validates, not at cold start
+    from pydantic import BaseModel, ValidationError
+
+Model = TypeVar("Model", bound="BaseModel")
 
 
 def error_path(location: tuple) -> str:
@@ -43,6 +45,8 @@ def read_json_body(request: Request) -> object:
 
 
 def validate(model: type[Model], data: object) -> Model:
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(data)
     except ValidationError as error:
