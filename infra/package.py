@@ -30,6 +30,14 @@ LOGS_STATEMENT = {
                  "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*"},
 }
 
+# Every function reads its stage's secrets once at cold start (core/settings.py).
+SECRETS_STATEMENT = {
+    "Effect": "Allow",
+    "Action": ["ssm:GetParametersByPath"],
+    "Resource": {"Fn::Sub":
+                 "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/hat/${Stage}"},
+}
+
 
 def run_chalice_package(stage: str, out_dir: Path) -> Path:
     env = {**os.environ, "HAT_STAGE": stage}
@@ -80,7 +88,7 @@ def apply_policies(template: dict, policies: dict) -> None:
     if missing:
         raise SystemExit(f"infra/policies.yaml has no policy for {', '.join(missing)}")
     for function in functions:
-        statements = [LOGS_STATEMENT] + [
+        statements = [LOGS_STATEMENT, SECRETS_STATEMENT] + [
             {"Effect": "Allow", "Action": statement["actions"],
              "Resource": [_resource_arns(resource) for resource in statement["resources"]]}
             for statement in policies[function]
