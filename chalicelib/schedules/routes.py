@@ -5,10 +5,13 @@ from chalice import Blueprint, Response
 
 from chalicelib.core.auth import current_user
 from chalicelib.core.http import json_response
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.pagination import page_params
 from chalicelib.core.validation import parse_body
-from chalicelib.schedules import service
-from chalicelib.schedules.schemas import TaskCreate, TaskPatch
+
+# Loaded by the first request that needs them, not by every cold start.
+service = lazy_module("chalicelib.schedules.service")
+schemas = lazy_module("chalicelib.schedules.schemas")
 
 schedules_routes = Blueprint(__name__)
 
@@ -31,7 +34,7 @@ def list_tasks() -> dict:
 def create_task() -> Response:
     """Create a task: its crontab becomes one or two EventBridge schedules."""
     request = _request()
-    body = parse_body(request, TaskCreate)
+    body = parse_body(request, schemas.TaskCreate)
     return json_response(service.create_task(current_user(request), body), 201)
 
 
@@ -45,7 +48,7 @@ def get_task(task_id: str) -> dict:
 def update_task(task_id: str) -> dict:
     """Change any field of a task; its schedules follow ({"enabled": false} pauses it)."""
     request = _request()
-    body = parse_body(request, TaskPatch)
+    body = parse_body(request, schemas.TaskPatch)
     return service.update_task(current_user(request), task_id, body)
 
 
