@@ -74,7 +74,7 @@ def bind_queues(template: dict, queues: dict[str, str]) -> None:
 
 def _resource_arns(spec: object) -> object:
     """'UsersTable' -> GetAtt Arn; 'UsersTable/index/*' -> its indexes; 'ReportsBucket/*' -> objects."""
-    if isinstance(spec, dict):
+    if isinstance(spec, dict) or spec == "*":  # "*": only for actions AWS cannot scope
         return spec
     logical, _, suffix = str(spec).partition("/")
     arn = {"Fn::GetAtt": [logical, "Arn"]}
