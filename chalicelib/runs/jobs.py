@@ -18,9 +18,15 @@ _QUEUES = load_settings()
 @runs_jobs.on_sqs_message(queue=_QUEUES.queue_name("runs"), batch_size=1)
 def run_jobs(event) -> None:
     from chalicelib.core.jobs import process_records
-    from chalicelib.runs.service import handle_message
+    from chalicelib.runs.service import RUN_BUDGET_MARGIN_SECONDS, RUN_BUDGET_SECONDS, handle_message
 
-    process_records(event, handle_message)
+    context = getattr(event, "context", None)
+    remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else None
+    token = RUN_BUDGET_SECONDS.set(remaining - RUN_BUDGET_MARGIN_SECONDS if remaining else None)
+    try:
+        process_records(event, handle_message)
+    finally:
+        RUN_BUDGET_SECONDS.reset(token)
 
 
 @runs_jobs.schedule(Rate(5, unit=Rate.MINUTES))

@@ -20,6 +20,7 @@ import secrets
 import uuid
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -54,6 +55,10 @@ NOTIFY_WHEN = ("never", "failure", "always")
 DASHBOARD_DAYS = 12
 _ID = re.compile(r"[0-9a-f]{32}")
 Runner = Callable[..., dict]
+# Seconds the current Lambda invocation has left for running test cases (set by the worker
+# from its context, so a function timeout below HAT_RUN_DEADLINE_SECONDS cannot cut a run).
+RUN_BUDGET_SECONDS: ContextVar[float | None] = ContextVar("hat_run_budget", default=None)
+RUN_BUDGET_MARGIN_SECONDS = 30  # writing the detail, the finish, the follow-ups
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -274,9 +279,13 @@ def _context(report: Report) -> tuple[Project, dict]:
 
 def _run(project: Project, environment: dict, testcases: list[StoredTestcase], runner: Runner) -> dict:
     settings = get_settings()
+    deadline = float(settings.run_deadline_seconds)
+    budget = RUN_BUDGET_SECONDS.get()
+    if budget is not None:
+        deadline = max(1.0, min(deadline, budget))
     return runner([t.document for t in testcases], environment=environment,
                   concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
-                  resolve_testcase=_resolver(project.id), deadline_seconds=settings.run_deadline_seconds)
+                  resolve_testcase=_resolver(project.id), deadline_seconds=deadline)
 
 
 def _counts(result: Mapping) -> tuple[int, int, int]:
