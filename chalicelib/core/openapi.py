@@ -64,8 +64,14 @@ def _names_in_scope(view) -> dict:
     return names
 
 
-def body_model(view) -> type[BaseModel] | None:
+def body_model(view, *, depth: int = 1) -> type[BaseModel] | None:
+    """The model the view (or a helper of its module it calls, e.g. `_run_body()`) parses."""
     for call in _calls(view):
+        helper = view.__globals__.get(call.func.id) if isinstance(call.func, ast.Name) else None
+        if depth and inspect.isfunction(helper) and helper.__module__ == view.__module__:
+            found = body_model(helper, depth=depth - 1)
+            if found is not None:
+                return found
         if _call_name(call) in ("parse_body", "validate") and len(call.args) >= 2:
             arg = call.args[1]
             model = None
@@ -84,6 +90,7 @@ def is_paginated(view) -> bool:
 
 
 def _operation(path: str, method: str, view, schemas: dict) -> dict:
+    view = inspect.unwrap(view)  # core/http.py wraps views to translate AWS throttling
     operation: dict = {
         "operationId": f"{method.lower()}_{view.__name__}",
         "summary": (inspect.getdoc(view) or view.__name__.replace("_", " ")).splitlines()[0],

@@ -5,9 +5,11 @@ from chalice import Blueprint, Response
 
 from chalicelib.core.auth import current_user
 from chalicelib.core.http import json_response
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.pagination import page_params
 from chalicelib.core.validation import parse_body
-from chalicelib.runs.schemas import DebugBody, RunBody
+
+schemas = lazy_module("chalicelib.runs.schemas")  # pydantic loads on first use, not at cold start
 
 runs_routes = Blueprint(__name__)
 
@@ -16,10 +18,10 @@ def _request():
     return runs_routes.current_request
 
 
-def _run_body() -> RunBody:
+def _run_body():
     """The body is optional: no body is `{}`."""
     request = _request()
-    return parse_body(request, RunBody) if request.raw_body else RunBody()
+    return parse_body(request, schemas.RunBody) if request.raw_body else schemas.RunBody()
 
 
 @runs_routes.route("/projects/{project_id}/runs", methods=["POST"])
@@ -55,7 +57,7 @@ def debug_testcase() -> dict:
     from chalicelib.runs import service
 
     request = _request()
-    body = parse_body(request, DebugBody)
+    body = parse_body(request, schemas.DebugBody)
     return service.debug_run(current_user(request), body)
 
 

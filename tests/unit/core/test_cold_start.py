@@ -5,7 +5,7 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 # (jmespath is not here: botocore itself imports it.)
-LAZY = ["twilio", "httpx", "aiohttp", "bcrypt", "yaml", "aiosmtpd", "croniter", "moto"]
+LAZY = ["twilio", "httpx", "aiohttp", "bcrypt", "yaml", "aiosmtpd", "croniter", "moto", "pydantic"]
 
 
 def test_import_app_leaves_heavy_libraries_unloaded():
