@@ -1,13 +1,14 @@
 """HTTP middleware: body size limit and one error shape for every failure."""
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
 
 from chalice.app import Chalice, Request, Response
 
-from chalicelib.core.errors import HatError, PayloadTooLarge
+from chalicelib.core.errors import HatError, PayloadTooLarge, ServiceUnavailable
 from chalicelib.core.logs import log_context
 from chalicelib.core.settings import get_settings
 
@@ -42,14 +43,76 @@ def _reshape_chalice_error(response: Response) -> Response:
     return response
 
 
+# AWS answers that mean "slow down / try again", left after botocore's own retries.
+THROTTLING_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "Throttling", "TooManyRequestsException", "SlowDown", "RequestThrottled",
+})
+
+
+def is_throttling(error: BaseException) -> bool:
+    """Does the error (or one it was raised from) carry an AWS throttling code?"""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "cause_response_code", None)  # PynamoDB's errors
+        response = getattr(current, "response", None)  # botocore's ClientError
+        if code is None and isinstance(response, dict):
+            code = response.get("Error", {}).get("Code")
+        if code in THROTTLING_CODES:
+            return True
+        current = current.__cause__ or current.__context__ or getattr(current, "cause", None)
+    return False
+
+
+def unavailable(error: BaseException) -> ServiceUnavailable:
+    logger.warning("AWS throttled past its retries: %s", error)
+    return ServiceUnavailable("the service is busy; retry shortly", retry_after_seconds=1, code="busy")
+
+
+def _translating(view: Callable) -> Callable:
+    """The view, with AWS throttling past the retries raised as a 503 (Retry-After)."""
+    @functools.wraps(view)
+    def translated(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except HatError:
+            raise
+        except Exception as error:
+            if is_throttling(error):
+                raise unavailable(error) from error
+            raise
+
+    translated.__hat_translated__ = True
+    return translated
+
+
+def _translate_views(app: Chalice) -> None:
+    """Wrap every route's view once (routes exist only after the blueprints registered).
+
+    Chalice turns any other view exception into a 500 before middleware sees it (only
+    ChaliceUnhandledError passes through), so the translation has to sit on the view.
+    """
+    for methods in app.routes.values():
+        for entry in methods.values():
+            if not getattr(entry.view_function, "__hat_translated__", False):
+                entry.view_function = _translating(entry.view_function)
+
+
 def body_size(request: Request) -> int:
     raw = request.raw_body
     return len(raw) if raw else 0
 
 
 def register_http_middleware(app: Chalice) -> None:
+    translated_routes = [0]
+
     @app.middleware("http")
     def errors_and_limits(request: Request, get_response: Callable[[Request], Response]) -> Response:
+        if translated_routes[0] != len(app.routes):
+            _translate_views(app)
+            translated_routes[0] = len(app.routes)
         started = time.perf_counter()
         with log_context(request_id=request.context.get("requestId", "")):
             response = _respond(request, get_response)
@@ -67,4 +130,8 @@ def _respond(request: Request, get_response: Callable[[Request], Response]) -> R
         response = get_response(request)
     except HatError as error:
         return error_response(error)
+    except Exception as error:  # raised by an inner middleware (e.g. auth's session lookup)
+        if is_throttling(error):
+            return error_response(unavailable(error))
+        raise
     return _reshape_chalice_error(response)
