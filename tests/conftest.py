@@ -113,33 +113,13 @@ def ddb_calls(aws, monkeypatch):
     already (PynamoDB's per model and per connection, boto3's in core.aws) and any made
     while the test runs. `ddb_calls.clear()` between steps.
     """
-    import gc
-
-    import botocore.client
-    import botocore.session
+    from tests.support import hook_dynamodb
 
     calls: list[str] = []
 
     def record(model, **_kwargs) -> None:
         calls.append(model.name)
 
-    hooked: list = []
-
-    def hook(client) -> None:
-        if client.meta.service_model.service_name == "dynamodb":
-            client.meta.events.register("before-call.dynamodb", record)
-            hooked.append(client)
-
-    create_client = botocore.session.Session.create_client
-
-    def hooked_create_client(self, *args, **kwargs):
-        client = create_client(self, *args, **kwargs)
-        hook(client)
-        return client
-
-    monkeypatch.setattr(botocore.session.Session, "create_client", hooked_create_client)
-    for existing in [o for o in gc.get_objects() if isinstance(o, botocore.client.BaseClient)]:
-        hook(existing)
+    unhook = hook_dynamodb(monkeypatch, record)
     yield calls
-    for client in hooked:
-        client.meta.events.unregister("before-call.dynamodb", record)
+    unhook()

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from infra.local.outbox import Outbox
 from infra.local.sinks import SmtpSink, TwilioStandIn
+from tests.support import FakeClock
 
 TWILIO_SID = "AC" + "1" * 32
 TWILIO_TOKEN = "test-twilio-token"
@@ -92,19 +92,6 @@ def notify(app, aws, sinks, monkeypatch) -> Notify:
     reset_clients()
     yield Notify(app, aws("sqs"), twilio, smtp)
     reset_clients()
-
-
-class FakeClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

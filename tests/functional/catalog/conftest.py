@@ -1,10 +1,9 @@
 """Helpers for the catalog's functional tests: a JSON client per user, and the cleanup queue."""
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-
 import pytest
+
+from tests import support
 
 MINIMAL_TESTCASE = {
     "config": {"name": "smoke", "base_url": "https://api.example.com"},
@@ -21,49 +20,9 @@ def sample_doc(name: str = "smoke", steps: int = 1) -> dict:
     }
 
 
-@dataclass
-class Answer:
-    status: int
-    body: object
-    headers: dict
+class Api(support.Api):
+    """The shared JSON client, with catalog shortcuts that must succeed."""
 
-    @property
-    def error(self) -> dict:
-        return self.body["error"]
-
-
-class Api:
-    """client.http with JSON in and out, as one signed-in user."""
-
-    def __init__(self, client, signed_in) -> None:
-        self.client = client
-        self.who = signed_in
-        self.user = signed_in.user
-
-    def call(self, method: str, path: str, body: object = None, *, raw: bytes | str | None = None,
-             content_type: str = "application/json") -> Answer:
-        headers = {**self.who.headers, "Content-Type": content_type}
-        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        response = getattr(self.client.http, method.lower())(path, headers=headers, body=payload)
-        text = response.body.decode() if isinstance(response.body, bytes) else response.body
-        return Answer(response.status_code, json.loads(text) if text else None, dict(response.headers))
-
-    def get(self, path: str) -> Answer:
-        return self.call("GET", path)
-
-    def post(self, path: str, body: object = None, **kwargs) -> Answer:
-        return self.call("POST", path, body, **kwargs)
-
-    def patch(self, path: str, body: object) -> Answer:
-        return self.call("PATCH", path, body)
-
-    def put(self, path: str, body: object) -> Answer:
-        return self.call("PUT", path, body)
-
-    def delete(self, path: str, body: object = None) -> Answer:
-        return self.call("DELETE", path, body)
-
-    # shortcuts that must succeed
     def project(self, name: str = "shop", **fields) -> dict:
         answer = self.post("/projects", {"name": name, **fields})
         assert answer.status == 201, answer.body

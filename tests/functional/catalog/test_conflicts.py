@@ -2,12 +2,11 @@
 and the emulator never does) is retried once within the call budget, then a 503."""
 from __future__ import annotations
 
-import gc
 import json
 
-import botocore.client
-import botocore.session
 import pytest
+
+from tests.support import hook_dynamodb
 
 
 class _Http:
@@ -31,26 +30,9 @@ def conflicts(aws, monkeypatch):
         return _Http(), {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
                          "CancellationReasons": reasons}
 
-    hooked = []
-
-    def hook(client):
-        if client.meta.service_model.service_name == "dynamodb":
-            client.meta.events.register("before-call.dynamodb", cancel)
-            hooked.append(client)
-
-    create_client = botocore.session.Session.create_client
-
-    def hooked_create_client(self, *args, **kwargs):
-        client = create_client(self, *args, **kwargs)
-        hook(client)
-        return client
-
-    monkeypatch.setattr(botocore.session.Session, "create_client", hooked_create_client)
-    for client in [o for o in gc.get_objects() if isinstance(o, botocore.client.BaseClient)]:
-        hook(client)
+    unhook = hook_dynamodb(monkeypatch, cancel)
     yield state
-    for client in hooked:
-        client.meta.events.unregister("before-call.dynamodb", cancel)
+    unhook()
 
 
 def test_one_conflict_is_retried_and_counted_once(alice, ddb_calls, conflicts):  # record, then cancel

@@ -1,23 +1,13 @@
 """The scheduler emulator fires schedules made with boto3 at their cron times."""
 import json
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from chalice import Chalice, Rate
 
 from infra.local.scheduler import SchedulerEmulator
-
-
-class FakeClock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
+from tests.support import FakeClock
 
 
 def create_schedule(aws, name, expression, timezone="UTC", state="ENABLED", task_id="t1"):

@@ -2,46 +2,16 @@
 and a Scheduler gateway that can be told to fail on its n-th call."""
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
 import pytest
 
-
-@dataclass
-class Answer:
-    status: int
-    body: object
-
-    @property
-    def error(self) -> dict:
-        return self.body["error"]
+from tests import support
 
 
-class Api:
-    def __init__(self, client, signed_in) -> None:
-        self.client = client
-        self.who = signed_in
-        self.user = signed_in.user
+class Api(support.Api):
+    """The shared JSON client, with task shortcuts (ids, not bodies)."""
 
-    def call(self, method: str, path: str, body: object = None) -> Answer:
-        response = getattr(self.client.http, method.lower())(
-            path, headers=self.who.headers, body=json.dumps(body) if body is not None else None)
-        text = response.body.decode() if isinstance(response.body, bytes) else response.body
-        return Answer(response.status_code, json.loads(text) if text else None)
-
-    def get(self, path: str) -> Answer:
-        return self.call("GET", path)
-
-    def post(self, path: str, body: object = None) -> Answer:
-        return self.call("POST", path, body if body is not None else {})
-
-    def patch(self, path: str, body: object) -> Answer:
-        return self.call("PATCH", path, body)
-
-    def delete(self, path: str) -> Answer:
-        return self.call("DELETE", path)
+    def post(self, path: str, body: object = None, **kwargs) -> support.Answer:
+        return super().post(path, body if body is not None else {}, **kwargs)
 
     def project(self, name: str = "shop", environments: dict | None = None) -> str:
         answer = self.post("/projects", {"name": name, "environments": environments or {
@@ -54,7 +24,7 @@ class Api:
         assert answer.status == 201, answer.body
         return answer.body["id"]
 
-    def task(self, project_id: str, **fields) -> Answer:
+    def task(self, project_id: str, **fields) -> support.Answer:
         return self.post("/tasks", {"name": "nightly", "project_id": project_id,
                                     "crontab": "30 9 * * *", "timezone": "Asia/Shanghai", **fields})
 
@@ -69,17 +39,6 @@ def api(client, make_user):
         return made[username]
 
     return for_user
-
-
-class FakeClock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 class FlakyGateway:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from chalicelib.schedules.service import fire_task
 from infra.local.scheduler import SchedulerEmulator
-from tests.functional.schedules.conftest import FakeClock
+from tests.support import FakeClock
 
 
 def take_messages(aws, queue: str = "hat-dev-runs") -> list[dict]:
