@@ -6,7 +6,7 @@ from chalicelib.accounts.sessions import user_for_token
 from chalicelib.catalog.jobs import catalog_jobs
 from chalicelib.catalog.routes import catalog_routes
 from chalicelib.core.auth import register_auth_middleware
-from chalicelib.core.http import register_http_middleware
+from chalicelib.core.http import register_http_middleware, translate_throttling
 from chalicelib.core.logs import configure_logging
 from chalicelib.core.routes import core_routes
 from chalicelib.notify.jobs import notify_jobs
@@ -32,3 +32,5 @@ app.register_blueprint(schedules_routes)
 app.register_blueprint(schedules_jobs)
 app.register_blueprint(runs_routes)
 app.register_blueprint(runs_jobs)
+# Last: AWS throttling past the retries becomes a 503 in every view registered above.
+translate_throttling(app)

@@ -88,8 +88,8 @@ def _translating(view: Callable) -> Callable:
     return translated
 
 
-def _translate_views(app: Chalice) -> None:
-    """Wrap every route's view once (routes exist only after the blueprints registered).
+def translate_throttling(app: Chalice) -> None:
+    """Wrap every route's view (call it after the last blueprint is registered).
 
     Chalice turns any other view exception into a 500 before middleware sees it (only
     ChaliceUnhandledError passes through), so the translation has to sit on the view.
@@ -106,13 +106,8 @@ def body_size(request: Request) -> int:
 
 
 def register_http_middleware(app: Chalice) -> None:
-    translated_routes = [0]
-
     @app.middleware("http")
     def errors_and_limits(request: Request, get_response: Callable[[Request], Response]) -> Response:
-        if translated_routes[0] != len(app.routes):
-            _translate_views(app)
-            translated_routes[0] = len(app.routes)
         started = time.perf_counter()
         with log_context(request_id=request.context.get("requestId", "")):
             response = _respond(request, get_response)
