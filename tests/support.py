@@ -20,8 +20,9 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
-def hook_dynamodb(monkeypatch, handler: Callable) -> Callable[[], None]:
-    """Register `handler` as a botocore `before-call.dynamodb` hook on every DynamoDB client.
+def hook_dynamodb(monkeypatch, handler: Callable, *, event: str = "before-call",
+                  first: bool = False) -> Callable[[], None]:
+    """Register `handler` as a botocore `<event>.dynamodb` hook on every DynamoDB client.
 
     Both the clients that exist already (PynamoDB's per model and connection, boto3's in
     core.aws) and any made later; returns the function that unregisters it.
@@ -32,10 +33,12 @@ def hook_dynamodb(monkeypatch, handler: Callable) -> Callable[[], None]:
     import botocore.session
 
     hooked: list = []
+    name = f"{event}.dynamodb"
 
     def hook(client) -> None:
         if client.meta.service_model.service_name == "dynamodb":
-            client.meta.events.register("before-call.dynamodb", handler)
+            register = client.meta.events.register_first if first else client.meta.events.register
+            register(name, handler)
             hooked.append(client)
 
     create_client = botocore.session.Session.create_client
@@ -51,7 +54,7 @@ def hook_dynamodb(monkeypatch, handler: Callable) -> Callable[[], None]:
 
     def unhook() -> None:
         for client in hooked:
-            client.meta.events.unregister("before-call.dynamodb", handler)
+            client.meta.events.unregister(name, handler)
 
     return unhook
 

@@ -8,7 +8,6 @@ Nothing of ours is patched.
 """
 from __future__ import annotations
 
-import gc
 import json
 import threading
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from tests.functional.runs.conftest import (  # noqa: F401 (fixtures)
     runs_api_for,
     target,
 )
+from tests.support import hook_dynamodb
 
 THROTTLED = {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
              "message": "The level of configured provisioned throughput for the table was exceeded."}
@@ -79,30 +79,11 @@ class DdbFaults:
 
 @pytest.fixture
 def ddb_faults(aws, monkeypatch) -> DdbFaults:
-    import botocore.client
-    import botocore.session
-
     faults = DdbFaults()
-    hooked: list = []
-
-    def hook(client) -> None:
-        if client.meta.service_model.service_name == "dynamodb":
-            client.meta.events.register_first("before-send.dynamodb", faults.before_send)
-            hooked.append(client)
-
-    create_client = botocore.session.Session.create_client
-
-    def hooked_create_client(self, *args, **kwargs):
-        client = create_client(self, *args, **kwargs)
-        hook(client)
-        return client
-
-    monkeypatch.setattr(botocore.session.Session, "create_client", hooked_create_client)
-    for existing in [o for o in gc.get_objects() if isinstance(o, botocore.client.BaseClient)]:
-        hook(existing)
+    # before-send: botocore's retry handler sees a real 400 and retries, as against AWS.
+    unhook = hook_dynamodb(monkeypatch, faults.before_send, event="before-send", first=True)
     yield faults
-    for client in hooked:
-        client.meta.events.unregister("before-send.dynamodb", faults.before_send)
+    unhook()
 
 
 def table_items(aws, name: str) -> list[dict]:
