@@ -152,14 +152,16 @@ def _queued(project: Project, *, environment: str | None, **fields: Any) -> dict
     return {"report_id": report.id, "status": QUEUED}
 
 
-def start_run(project_id: str, *, module_ids: list[str] | None, testcase_ids: list[str] | None = None,
+def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_ids: list[str] | None = None,
               environment: str | None, trigger: str, task_id: str | None = None,
               notify: dict | None = None, callback_url: str | None = None,
               started_by: str | None = None, name: str | None = None, clock: Clock = utcnow) -> dict:
     """For tasks and other features: queue a run of a project (or some modules / test cases).
-    GetItem (project), PutItem (report), and the job. Raises NotFound for a project that is
-    gone, ValidationFailed for an unknown environment."""
-    project = get_or_none(Project, _checked_id(project_id, "project"), consistent_read=True)
+    `project` is its id, or the Project the caller has just read (saves the GetItem).
+    GetItem (project, given an id), PutItem (report), and the job. Raises NotFound for a
+    project that is gone, ValidationFailed for an unknown environment."""
+    if isinstance(project, str):
+        project = get_or_none(Project, _checked_id(project, "project"), consistent_read=True)
     if project is None or project.status != ACTIVE:
         raise _not_found("project")
     return _queued(project, environment=environment, trigger=trigger, name=name or project.name,
@@ -856,13 +858,9 @@ def reap(*, clock: Clock | None = None) -> int:
 def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Clock = utcnow) -> object:
     """Dispatch one runs-queue message."""
     if "report_id" not in payload and payload.get("task_id"):
-        try:
-            from chalicelib.schedules.service import fire_task
-        except ImportError:
-            logger.error("scheduled task %s fired but chalicelib.schedules.service.fire_task is not "
-                         "available; message dropped", payload.get("task_id"))
-            return None
-        return fire_task(payload["task_id"])
+        from chalicelib.schedules.service import fire_task
+
+        return fire_task(payload["task_id"], scheduled_time=payload.get("scheduled_time"))
     kind = payload.get("kind", "run")
     if kind == "run":
         return handle_run(payload["report_id"], runner=runner, clock=clock)

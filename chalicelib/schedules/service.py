@@ -432,7 +432,7 @@ def _start(task: Task, *, trigger: str, started_by: str | None, clock: Clock) ->
     return result
 
 
-def fire_task(task_id: str, *, clock: Clock = utcnow) -> dict | None:
+def fire_task(task_id: str, *, scheduled_time: str | None = None, clock: Clock = utcnow) -> dict | None:
     """A schedule fired: start the task's run, unless it was deleted or disabled meanwhile.
 
     Called by the runs worker for `{"task_id", "trigger": "schedule"}` messages. GetItem +
