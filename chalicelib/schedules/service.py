@@ -416,10 +416,14 @@ def delete_task(user: dict, task_id: str, *, gateway: SchedulerGateway | None = 
 
 # --- runs ------------------------------------------------------------------------------------------
 
-def _start(task: Task, *, trigger: str, started_by: str | None, clock: Clock) -> dict:
+def _start(task: Task, *, trigger: str, started_by: str | None, clock: Clock,
+           project: Project | str | None = None) -> dict:
+    """start_run (given the Project already read: PutItem; given nothing: its GetItem too),
+    then one UpdateItem: ADD run_count 1, SET last_report (atomic, exact under any race)."""
     from chalicelib.runs.service import start_run
 
-    result = start_run(task.project_id, module_ids=list(task.module_ids or []),
+    result = start_run(project if project is not None else task.project_id,
+                       module_ids=list(task.module_ids or []),
                        environment=task.environment, trigger=trigger, task_id=task.id,
                        notify=task.notify or None, started_by=started_by)
     last = {"id": result["report_id"], "status": result.get("status", "queued"), "at": isoformat(clock())}
@@ -432,12 +436,50 @@ def _start(task: Task, *, trigger: str, started_by: str | None, clock: Clock) ->
     return result
 
 
+def firing_key(task_id: str, scheduled_time: str | None) -> str | None:
+    """The idempotency key of one firing of a task's schedule: 'fire:<task>:<scheduled time>';
+    None when the message carries no usable time (a schedule written before the Input had
+    one, or a placeholder the Scheduler did not replace): such a message is not deduplicated,
+    since a constant key would swallow every later firing."""
+    if not isinstance(scheduled_time, str) or not scheduled_time:
+        return None
+    try:
+        datetime.fromisoformat(scheduled_time.replace("Z", "+00:00"))
+    except ValueError:
+        logger.warning("scheduled message for task %s has no usable scheduled_time (%r): "
+                       "it is not deduplicated", task_id, scheduled_time[:64])
+        return None
+    return f"fire:{task_id}:{scheduled_time}"
+
+
 def fire_task(task_id: str, *, scheduled_time: str | None = None, clock: Clock = utcnow) -> dict | None:
     """A schedule fired: start the task's run, unless it was deleted or disabled meanwhile.
 
-    Called by the runs worker for `{"task_id", "trigger": "schedule"}` messages. GetItem +
-    start_run's calls + one UpdateItem (run_count, last_report)."""
-    task = get_or_none(Task, task_id, consistent_read=True) if isinstance(task_id, str) and task_id else None
+    Called by the runs worker for `{"task_id", "trigger": "schedule", "scheduled_time"}`
+    messages. EventBridge Scheduler delivers at least once, so one firing (task, scheduled
+    time) starts at most one run: the whole effect runs under `core.jobs.run_once`
+    (conditional PutItem claim, then UpdateItem COMPLETED); a redelivery finds the claim
+    COMPLETED and returns None (one PutItem + one GetItem), or, while the first delivery is
+    still at work, raises JobInProgress so the queue retries it later. A message without
+    scheduled_time (older schedules) starts a run every time, as before.
+    Otherwise: GetItem (task) + start_run's GetItem (project) + PutItem (report) + UpdateItem."""
+    if not isinstance(task_id, str) or not task_id:
+        logger.info("schedule fired without a task id: nothing started")
+        return None
+    key = firing_key(task_id, scheduled_time)
+    if key is None:
+        return _fire(task_id, clock=clock)
+    from chalicelib.core.jobs import run_once
+
+    ran, result = run_once(key, lambda: _fire(task_id, clock=clock), clock=clock)
+    if not ran:
+        logger.info("task %s: the firing of %s was delivered again; it started its run already",
+                    task_id, scheduled_time)
+    return result
+
+
+def _fire(task_id: str, *, clock: Clock) -> dict | None:
+    task = get_or_none(Task, task_id, consistent_read=True)
     if task is None:
         logger.info("schedule fired for task %s, which no longer exists: nothing started", task_id)
         return None
@@ -454,7 +496,8 @@ def fire_task(task_id: str, *, scheduled_time: str | None = None, clock: Clock =
 
 
 def run_task_now(user: dict, task_id: str, *, clock: Clock = utcnow) -> dict:
-    """POST /tasks/{id}/runs: GetItem (task) + GetItem (project) + start_run + UpdateItem."""
-    task, _ = _load(user, task_id)
-    result = _start(task, trigger="manual", started_by=user["id"], clock=clock)
+    """POST /tasks/{id}/runs: GetItem (task) + GetItem (project, membership) + start_run's
+    PutItem (it is handed the project read here) + UpdateItem (run_count, last_report)."""
+    task, project = _load(user, task_id)
+    result = _start(task, trigger="manual", started_by=user["id"], clock=clock, project=project)
     return {"report_id": result["report_id"], "status": result.get("status", "queued")}

@@ -3,13 +3,17 @@
 The emulator (moto) stores schedules but never fires them. On each `tick`, this
 fires every ENABLED schedule of the group whose cron/rate/at time fell in
 (previous tick, now], in its own time zone, by sending its Input to its SQS
-target; and calls every `@app.schedule` handler due in that window. The clock is
-injected, so tests move time instead of sleeping.
+target, with the context attributes replaced as AWS does (`<aws.scheduler.scheduled-time>`
+becomes the firing's time, e.g. 2026-11-24T01:30:00Z; also schedule-arn, execution-id and
+attempt-number, always 1 here: the emulator does not retry); and calls every
+`@app.schedule` handler due in that window. The clock is injected, so tests move time
+instead of sleeping.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from itertools import takewhile
@@ -38,6 +42,21 @@ def fire_times(expression: str, zone: ZoneInfo, after: datetime, until: datetime
         moment = parse_at(body, zone)
         times = iter([moment] if moment > after else [])
     return takewhile(lambda moment: moment <= until, times)
+
+
+def with_context_attributes(payload: str, *, scheduled_time: datetime, schedule_arn: str,
+                            execution_id: str | None = None, attempt_number: int = 1) -> str:
+    """Replace EventBridge Scheduler's context attributes in a target's Input, as AWS does
+    at each invocation (plain text replacement of each keyword)."""
+    values = {
+        "<aws.scheduler.scheduled-time>": isoformat(scheduled_time),
+        "<aws.scheduler.schedule-arn>": schedule_arn,
+        "<aws.scheduler.execution-id>": execution_id or uuid.uuid4().hex[:16],
+        "<aws.scheduler.attempt-number>": str(attempt_number),
+    }
+    for keyword, value in values.items():
+        payload = payload.replace(keyword, value)
+    return payload
 
 
 def scheduled_event(rule_name: str, moment: datetime, region: str) -> dict:
@@ -104,7 +123,12 @@ class SchedulerEmulator:
             return
         sqs = self.client("sqs")
         url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
-        sqs.send_message(QueueUrl=url, MessageBody=target.get("Input") or "{}")
+        group = schedule.get("GroupName") or self.group
+        schedule_arn = schedule.get("Arn") or (
+            f"arn:aws:scheduler:{self.region}:123456789012:schedule/{group}/{schedule['Name']}")
+        body = with_context_attributes(target.get("Input") or "{}", scheduled_time=moment,
+                                       schedule_arn=schedule_arn)
+        sqs.send_message(QueueUrl=url, MessageBody=body)
         self.fired.append((schedule["Name"], moment))
         logger.info("schedule %s fired at %s", schedule["Name"], isoformat(moment))
 

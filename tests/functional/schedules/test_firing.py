@@ -1,9 +1,12 @@
 """A created task's schedule fires into the runs queue (the local scheduler emulator, fake
-clock), and the runs worker's fire_task starts a run with trigger "schedule"."""
+clock), and the runs worker's fire_task starts a run with trigger "schedule"; one firing
+(task, scheduled time) starts one run however often it is delivered."""
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+
+import pytest
 
 from chalicelib.schedules.service import fire_task
 from infra.local.scheduler import SchedulerEmulator
@@ -100,3 +103,132 @@ def test_run_now_is_a_manual_run_202(api, aws):
     report = Report.get(answer.body["report_id"])
     assert (report.trigger, report.task_id, report.started_by) == ("manual", task["id"], alice.user["id"])
     assert alice.get(f"/tasks/{task['id']}").body["last_report"]["id"] == answer.body["report_id"]
+
+
+def run_messages(aws) -> list[str]:
+    return [m["report_id"] for m in take_messages(aws) if m.get("kind") == "run"]
+
+
+def test_the_schedule_input_carries_the_scheduled_time_attribute(api, aws):
+    alice = api()
+    task = alice.task(alice.project(), crontab="0 0 13 * 5").body
+    held = [aws("scheduler").get_schedule(GroupName="hat-dev", Name=f"task-{task['id']}-{n}") for n in (0, 1)]
+    wanted = {"task_id": task["id"], "trigger": "schedule",
+              "scheduled_time": "<aws.scheduler.scheduled-time>"}
+    assert [json.loads(h["Target"]["Input"]) for h in held] == [wanted, wanted]
+
+
+def test_the_local_scheduler_puts_the_real_scheduled_time_in_the_message(api, aws):
+    alice = api()
+    task = alice.task(alice.project(), crontab="30 9 * * *", timezone="Asia/Shanghai").body
+    clock = FakeClock(datetime(2026, 11, 24, 1, 29, 59, 500000, tzinfo=UTC))
+    emulator = SchedulerEmulator(aws, "hat-dev", clock=clock)
+    clock.advance(seconds=2)  # the tick comes a little late: the time is the schedule's, not the tick's
+    assert emulator.tick() == 1
+    assert take_messages(aws) == [{"task_id": task["id"], "trigger": "schedule",
+                                   "scheduled_time": "2026-11-24T01:30:00Z"}]
+
+
+def test_a_firing_delivered_twice_starts_one_run(api, aws, app):
+    """The emulator fires once; the message is then delivered twice (as SQS or the Scheduler's
+    retry may): the runs worker starts one run and counts it once."""
+    from chalicelib.runs.jobs import run_jobs  # noqa: F401
+    from infra.local.pollers import pollers_for
+
+    alice = api()
+    task = alice.task(alice.project(), crontab="30 9 * * *", timezone="Asia/Shanghai").body
+    clock = FakeClock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC))
+    emulator = SchedulerEmulator(aws, "hat-dev", clock=clock)
+    clock.advance(minutes=30)
+    assert emulator.tick() == 1
+    [fired] = take_messages(aws)
+    sqs = aws("sqs")
+    url = sqs.get_queue_url(QueueName="hat-dev-runs")["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(fired))
+    poller = next(p for p in pollers_for(app, sqs, "us-east-1") if p.name == "run_jobs")
+    assert poller.poll_once(wait_seconds=0) == 1
+    shown = alice.get(f"/tasks/{task['id']}").body
+    assert shown["run_count"] == 1
+    assert poller.poll_once(wait_seconds=0) == 1  # the duplicate: handled, nothing started
+    again = alice.get(f"/tasks/{task['id']}").body
+    assert (again["run_count"], again["last_report"]) == (1, shown["last_report"])
+    assert run_messages(aws) == [shown["last_report"]["id"]]
+
+
+def test_same_scheduled_time_starts_one_run_different_times_start_two(api, aws):
+    from chalicelib.runs.models import Report
+
+    alice = api()
+    task = alice.task(alice.project()).body
+    first = fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z")
+    assert first["status"] == "queued"
+    assert fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z") is None
+    shown = alice.get(f"/tasks/{task['id']}").body
+    assert shown["run_count"] == 1 and shown["last_report"]["id"] == first["report_id"]
+    assert run_messages(aws) == [first["report_id"]]
+
+    second = fire_task(task["id"], scheduled_time="2026-11-25T01:30:00Z")
+    assert second["report_id"] != first["report_id"]
+    shown = alice.get(f"/tasks/{task['id']}").body
+    assert shown["run_count"] == 2 and shown["last_report"]["id"] == second["report_id"]
+    assert run_messages(aws) == [second["report_id"]]
+    assert Report.get(second["report_id"]).trigger == "schedule"
+
+    # The same time for another task is another firing.
+    other = alice.task(alice.project("blog"), name="other").body
+    assert fire_task(other["id"], scheduled_time="2026-11-24T01:30:00Z")["status"] == "queued"
+
+
+def test_concurrent_deliveries_of_one_firing_start_one_run(api, aws):
+    """Ten workers handed the same firing at once: one run; the others either see it done or
+    are told to retry later (JobInProgress), and a retry then sees it done."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.core.jobs import JobInProgress
+
+    alice = api()
+    task = alice.task(alice.project()).body
+
+    def deliver(_):
+        try:
+            return fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z")
+        except JobInProgress:
+            return "retry"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(deliver, range(10)))
+    started = [o for o in outcomes if isinstance(o, dict)]
+    assert len(started) == 1
+    assert fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z") is None
+    assert alice.get(f"/tasks/{task['id']}").body["run_count"] == 1
+    assert run_messages(aws) == [started[0]["report_id"]]
+
+
+def test_messages_without_a_usable_scheduled_time_are_not_deduplicated(api, aws):
+    """Older schedules' messages carry no time; a placeholder nobody replaced is no time
+    either (a constant key would swallow every later firing): each starts a run, as before."""
+    alice = api()
+    task = alice.task(alice.project()).body
+    for scheduled_time in (None, None, "<aws.scheduler.scheduled-time>", "<aws.scheduler.scheduled-time>"):
+        assert fire_task(task["id"], scheduled_time=scheduled_time)["status"] == "queued"
+    assert alice.get(f"/tasks/{task['id']}").body["run_count"] == 4
+
+
+def test_a_failed_firing_can_be_retried(api, aws, monkeypatch):
+    """The start failed (e.g. DynamoDB throttled): the claim is released, the redelivery runs."""
+    import chalicelib.schedules.service as service
+
+    alice = api()
+    task = alice.task(alice.project()).body
+    real = service._start
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("throttled")
+
+    monkeypatch.setattr(service, "_start", failing)
+    with pytest.raises(RuntimeError):  # reaches the queue, which retries it
+        fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z")
+    monkeypatch.setattr(service, "_start", real)
+    assert fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z")["status"] == "queued"
+    assert alice.get(f"/tasks/{task['id']}").body["run_count"] == 1

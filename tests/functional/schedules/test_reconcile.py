@@ -92,3 +92,22 @@ def test_the_cron_is_registered_and_runs_through_the_handler(app, aws, api):
         client.lambda_.invoke("tasks_reconcile", client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
     assert alice.get(f"/tasks/{task['id']}").body["enabled"] is False
+
+
+def test_reconcile_rewrites_schedules_whose_input_has_no_scheduled_time(api, aws):
+    """Schedules written before the Input carried `scheduled_time` get it at the next round."""
+    import json
+
+    alice = api()
+    task = alice.task(alice.project()).body
+    name = f"task-{task['id']}-0"
+    scheduler = aws("scheduler")
+    held = scheduler.get_schedule(GroupName="hat-dev", Name=name)
+    old = {**held["Target"], "Input": json.dumps({"task_id": task["id"], "trigger": "schedule"})}
+    scheduler.update_schedule(Name=name, GroupName="hat-dev", ScheduleExpression=held["ScheduleExpression"],
+                              ScheduleExpressionTimezone=held["ScheduleExpressionTimezone"],
+                              FlexibleTimeWindow={"Mode": "OFF"}, Target=old, State="ENABLED")
+    assert reconcile().rewritten == [name]
+    assert json.loads(schedules(aws)[name]["Target"]["Input"])["scheduled_time"] == \
+        "<aws.scheduler.scheduled-time>"
+    assert reconcile().rewritten == []  # settled

@@ -122,3 +122,43 @@ def test_a_failing_undo_is_reported_and_the_rest_still_undone():
     gateway.delete = broken
     assert changes.rollback() == ["delete n1"]
     assert gateway.log[-1] == "delete n0"
+
+
+def test_the_local_scheduler_replaces_context_attributes_as_aws_does():
+    from infra.local.scheduler import with_context_attributes
+
+    payload = ('{"task_id":"t","trigger":"schedule","scheduled_time":"<aws.scheduler.scheduled-time>",'
+               '"arn":"<aws.scheduler.schedule-arn>","attempt":"<aws.scheduler.attempt-number>",'
+               '"execution":"<aws.scheduler.execution-id>"}')
+    import json
+
+    out = json.loads(with_context_attributes(
+        payload, scheduled_time=datetime(2026, 11, 24, 1, 30, 0, 250000, tzinfo=UTC),
+        schedule_arn="arn:aws:scheduler:us-east-1:123456789012:schedule/hat-dev/task-t-0", execution_id="e1"))
+    assert out == {"task_id": "t", "trigger": "schedule", "scheduled_time": "2026-11-24T01:30:00Z",
+                   "arn": "arn:aws:scheduler:us-east-1:123456789012:schedule/hat-dev/task-t-0",
+                   "attempt": "1", "execution": "e1"}
+    assert with_context_attributes('{"a": 1}', scheduled_time=datetime(2026, 1, 1, tzinfo=UTC),
+                                   schedule_arn="x") == '{"a": 1}'
+
+
+@pytest.mark.parametrize(("scheduled_time", "key"), [
+    ("2026-11-24T01:30:00Z", "fire:t1:2026-11-24T01:30:00Z"),
+    (None, None),
+    ("", None),
+    ("<aws.scheduler.scheduled-time>", None),
+    (1234, None),
+])
+def test_a_firing_is_keyed_by_task_and_scheduled_time(scheduled_time, key):
+    from chalicelib.schedules.service import firing_key
+
+    assert firing_key("t1", scheduled_time) == key
+
+
+def test_an_old_input_is_a_different_definition():
+    old = Schedule("task-t-0", "t", "cron(0 1 * * ? *)", "UTC", input='{"task_id":"t","trigger":"schedule"}')
+    new = Schedule("task-t-0", "t", "cron(0 1 * * ? *)", "UTC")
+    assert not new.same_definition(old)
+    reordered = ('{"scheduled_time": "<aws.scheduler.scheduled-time>", "trigger": "schedule", '
+                 '"task_id": "t"}')
+    assert new.same_definition(Schedule("task-t-0", "t", "cron(0 1 * * ? *)", "UTC", input=reordered))
