@@ -66,6 +66,18 @@ def me() -> dict:
     return current_user(accounts_routes.current_request)
 
 
+@accounts_routes.route("/auth/me", methods=["PATCH"])
+def update_me() -> dict:
+    """Change the signed-in user's settings: `{"timezone": "Asia/Shanghai"}` (the dashboard's days)."""
+    from chalicelib.accounts import service
+    from chalicelib.accounts.schemas import ProfilePatch
+    from chalicelib.core.validation import parse_body
+
+    request = accounts_routes.current_request
+    user = current_user(request)
+    return service.update_profile(user["id"], parse_body(request, ProfilePatch))
+
+
 @accounts_routes.route("/auth/password/reset", methods=["POST"])
 def reset_password() -> Response:
     """Set a new password with a reset code; every session of the user ends."""

@@ -12,33 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from chalicelib.accounts.passwords import password_problem
+from chalicelib.core.fields import Timezone, valid_email, valid_mobile
 
 USERNAME = re.compile(r"[A-Za-z0-9_-]{5,20}")
-E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 CODE = re.compile(r"[0-9]{6}")
-_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-_DOMAIN_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
 def _invalid(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message)
-
-
-def valid_email(value: str) -> str:
-    address = value.strip()
-    local, at, domain = address.rpartition("@")
-    labels = domain.split(".")
-    if (not at or len(address) > 254 or len(local) > 64 or not _LOCAL_PART.fullmatch(local)
-            or len(labels) < 2 or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
-            or labels[-1].isdigit()):
-        raise _invalid("email", "must be an email address like name@example.com")
-    return f"{local}@{domain.lower()}".lower()
-
-
-def valid_mobile(value: str) -> str:
-    if not E164.fullmatch(value.strip()):
-        raise _invalid("e164", "must be a mobile number in E.164 form, like +8613800138000")
-    return value.strip()
 
 
 def valid_new_password(value: str) -> str:
@@ -125,3 +106,9 @@ class PasswordResetBody(_Body):
     @classmethod
     def _new_password(cls, value: str) -> str:
         return valid_new_password(value)
+
+
+class ProfilePatch(_Body):
+    """Only the fields sent change."""
+
+    timezone: Timezone | None = None

@@ -9,13 +9,14 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from chalicelib.accounts import limits
 from chalicelib.accounts.codes import consume_condition, spend_try
 from chalicelib.accounts.models import AccountKey, LimitCounter, User, VerificationCode, get_many
 from chalicelib.accounts.passwords import check_password
 from chalicelib.accounts.passwords import hash_password as _bcrypt_hash
-from chalicelib.accounts.sessions import create_session, revoke_all_sessions, revoke_token
+from chalicelib.accounts.sessions import create_session, refresh_sessions, revoke_all_sessions, revoke_token
 from chalicelib.core.clock import Clock, isoformat, utcnow
 from chalicelib.core.db import cancellation_codes, get_or_none, transaction
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
@@ -184,6 +185,27 @@ def reset_password(account: str, code: str, new_password: str, *, clock: Clock =
             raise bad_code() from error
         raise
     return revoke_all_sessions(claim.user_id)
+
+
+def update_profile(user_id: str, body: Any) -> dict:
+    """UpdateItem (the user, answering the new item), then the sessions' user snapshots
+    (one Query, an UpdateItem per live session) so the change shows on the next request."""
+    from pynamodb.exceptions import UpdateError
+
+    actions = [User.timezone.set(body.timezone)] if body.timezone is not None else []
+    user = User(user_id)
+    if actions:
+        try:
+            user.update(actions=actions, condition=User.id.exists())
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise Unauthorized("this account is gone", code="unauthorized") from None
+            raise
+    else:
+        user.refresh(consistent_read=True)
+    public = user.to_public()
+    refresh_sessions(user_id, public)
+    return public
 
 
 def disable_user(user_id: str) -> int:

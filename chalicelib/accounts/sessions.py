@@ -52,3 +52,22 @@ def revoke_all_sessions(user_id: str) -> int:
             batch.delete(Session(session.token_hash))
             revoked += 1
     return revoked
+
+
+def refresh_sessions(user_id: str, user: dict) -> int:
+    """Rewrite the user snapshot of every live session (a profile change); returns how many.
+
+    One Query on the by-user index, an UpdateItem per session; a session ended meanwhile
+    stays ended (the update requires it to exist)."""
+    from pynamodb.exceptions import UpdateError
+
+    refreshed = 0
+    for row in Session.by_user.query(user_id):
+        try:
+            Session(row.token_hash).update(actions=[Session.user.set(user)],
+                                           condition=Session.token_hash.exists())
+            refreshed += 1
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    return refreshed

@@ -56,6 +56,12 @@ class Project(Model):
     module_count = NumberAttribute(default=0)
     testcase_count = NumberAttribute(default=0)
     environments = JSONAttribute(default=dict)
+    notify = JSONAttribute(null=True)  # runs' default recipients (catalog.schemas.Notify)
+    callback_url = UnicodeAttribute(null=True)  # runs' default callback
+    # CI webhook secret = core.signing.webhook_secret(project, salt): never stored itself.
+    webhook_salt = UnicodeAttribute(null=True)
+    webhook_previous_salt = UnicodeAttribute(null=True)  # still verifies for a grace period
+    webhook_rotated_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     sort_key = UnicodeAttribute()  # "<created, microseconds>#<id>": newest-first order

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+
+from chalicelib.core.fields import Email, Mobile, Url, invalid
 
 MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 2000
@@ -16,11 +17,7 @@ _ENVIRONMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_]\w{0,127}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _USERNAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def invalid(reason: str) -> PydanticCustomError:
-    """A ValueError pydantic reports as is (no "Value error, " prefix)."""
-    return PydanticCustomError("invalid", "{reason}", {"reason": reason})
+MAX_RECIPIENTS = 20
 
 
 def _name(value: str) -> str:
@@ -87,16 +84,30 @@ class Environment(_Body):
 Environments = Annotated[dict[EnvironmentName, Environment], AfterValidator(_environments)]
 
 
+class Notify(_Body):
+    """Who hears of a finished run, and when (a failed run also tells of the next pass)."""
+
+    emails: list[Email] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+    mobiles: list[Mobile] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+    when: Literal["never", "failure", "always"] = "failure"
+
+
 class ProjectCreate(_Body):
     name: Name
     description: Description = ""
     environments: Environments = Field(default_factory=dict)
+    notify: Notify | None = None  # the default for runs that name no recipients of their own
+    callback_url: Url | None = None  # the default for runs that give none
 
 
 class ProjectPatch(_Body):
+    """Only the fields sent change; `notify: null` or `callback_url: null` clears that default."""
+
     name: Name | None = None
     description: Description | None = None
     environments: Environments | None = None
+    notify: Notify | None = None
+    callback_url: Url | None = None
 
 
 class MemberBody(_Body):

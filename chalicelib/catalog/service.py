@@ -148,6 +148,8 @@ def project_view(project: Project, user_id: str) -> dict:
         "module_count": int(project.module_count or 0),
         "testcase_count": int(project.testcase_count or 0),
         "environments": project.environments or {},
+        "notify": project.notify,
+        "callback_url": project.callback_url,
         "created_at": isoformat(project.created_at),
         "updated_at": isoformat(project.updated_at),
     }
@@ -235,14 +237,18 @@ def load_testcase(user: dict, testcase_id: str) -> StoredTestcase:
 # --- projects -------------------------------------------------------------------------------------
 
 def create_project(user: dict, body: ProjectCreate, *, clock: Clock = utcnow) -> dict:
-    """One TransactWriteItems: the project, its name claim and the owner's membership."""
+    """One TransactWriteItems: the project, its name claim and the owner's membership.
+    The answer carries the project's CI webhook secret, shown this once."""
+    from chalicelib.core.signing import new_salt, webhook_secret
+
     now, project_id, user_id = clock(), new_id(), user["id"]
     key = sort_key(now, project_id)
     project = Project(
         project_id, name=body.name, name_lc=fold(body.name), description=body.description,
         owner_id=user_id, member_ids={user_id}, members_version=0, module_count=0, testcase_count=0,
-        environments=environments_document(body.environments), created_at=now, updated_at=now,
-        sort_key=key, status=ACTIVE,
+        environments=environments_document(body.environments),
+        notify=body.notify.model_dump() if body.notify else None, callback_url=body.callback_url,
+        webhook_salt=new_salt(), created_at=now, updated_at=now, sort_key=key, status=ACTIVE,
     )
     tx = Tx()
     tx.put("project", project, Project.id.does_not_exist())
@@ -256,7 +262,8 @@ def create_project(user: dict, body: ProjectCreate, *, clock: Clock = utcnow) ->
         if cancelled.failed("name"):
             raise _name_taken("project", body.name) from None
         raise
-    return project_view(project, user_id)
+    secret = webhook_secret(project_id, project.webhook_salt)
+    return {**project_view(project, user_id), "webhook_secret": secret}
 
 
 def get_project(user: dict, project_id: str) -> dict:
@@ -295,6 +302,14 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
         environments = environments_document(body.environments)
         actions.append(Project.environments.set(environments))
         project.environments = environments
+    sent = body.model_fields_set
+    if "notify" in sent:
+        project.notify = body.notify.model_dump() if body.notify else None
+        actions.append(Project.notify.set(project.notify) if project.notify else Project.notify.remove())
+    if "callback_url" in sent:
+        project.callback_url = body.callback_url
+        actions.append(Project.callback_url.set(body.callback_url) if body.callback_url
+                       else Project.callback_url.remove())
     new_name = body.name if body.name is not None and body.name != project.name else None
     if new_name is None or fold(new_name) == project.name_lc:
         if new_name is not None:

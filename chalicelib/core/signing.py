@@ -20,6 +20,25 @@ SIGNATURE_PREFIX = "sha256="
 DEFAULT_TOLERANCE_SECONDS = 300
 
 
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def new_salt() -> str:
+    import secrets
+
+    return secrets.token_hex(16)
+
+
+def webhook_secret(project_id: str, salt: str) -> str:
+    """A project's CI webhook secret: HMAC of the stage's secret key over the project and a
+    salt, so only the salt is stored and rotating is replacing the salt."""
+    from chalicelib.core.settings import get_settings
+
+    key = get_settings().secret_key.encode()
+    return WEBHOOK_SECRET_PREFIX + hmac.new(key, f"webhook:{project_id}:{salt}".encode(),
+                                            hashlib.sha256).hexdigest()
+
+
 class SignatureInvalid(Unauthorized):
     code = "bad_signature"
 

@@ -42,7 +42,7 @@ def smtp_connection(settings: Settings) -> smtplib.SMTP:
     return smtp
 
 
-def build_message(to: str, subject: str, body: str, sender: str) -> EmailMessage:
+def build_message(to: str, subject: str, body: str, sender: str, html: str | None = None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -50,12 +50,16 @@ def build_message(to: str, subject: str, body: str, sender: str) -> EmailMessage
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(body)
+    if html:
+        message.add_alternative(html, subtype="html")
     return message
 
 
-def send_email(to: str, subject: str, body: str, *, smtp_factory: SmtpFactory | None = None,
-               ses_client: Any = None, settings: Settings | None = None) -> dict:
-    """Send one plain-text email; returns {"provider", "provider_id", "status": "sent"}."""
+def send_email(to: str, subject: str, body: str, *, html: str | None = None,
+               smtp_factory: SmtpFactory | None = None, ses_client: Any = None,
+               settings: Settings | None = None) -> dict:
+    """Send one email, plain text and (given `html`) an HTML alternative; returns
+    {"provider", "provider_id", "status": "sent"}."""
     settings = settings or get_settings()
     sender = settings.email_from or settings.smtp_username
     if not sender:
@@ -65,14 +69,16 @@ def send_email(to: str, subject: str, body: str, *, smtp_factory: SmtpFactory | 
             from chalicelib.core.aws import get_client
 
             ses_client = get_client("ses")
+        content = {"Text": {"Data": body, "Charset": "UTF-8"}}
+        if html:
+            content["Html"] = {"Data": html, "Charset": "UTF-8"}
         answer = ses_client.send_email(
             Source=sender, Destination={"ToAddresses": [to]},
-            Message={"Subject": {"Data": subject, "Charset": "UTF-8"},
-                     "Body": {"Text": {"Data": body, "Charset": "UTF-8"}}})
+            Message={"Subject": {"Data": subject, "Charset": "UTF-8"}, "Body": content})
         return {"provider": "ses", "provider_id": answer["MessageId"], "status": "sent"}
     if settings.email_backend != "smtp":
         raise NotConfigured(f"HAT_EMAIL_BACKEND must be smtp or ses, not {settings.email_backend!r}")
-    message = build_message(to, subject, body, sender)
+    message = build_message(to, subject, body, sender, html)
     smtp = (smtp_factory or smtp_connection)(settings)
     try:
         smtp.send_message(message)

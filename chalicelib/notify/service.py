@@ -41,7 +41,8 @@ class Sender:
     ses_client: Any = None
     clock: Clock = utcnow
 
-    def send(self, channel: str, to: str, subject: str, body: str, *, job_id: str) -> dict:
+    def send(self, channel: str, to: str, subject: str, body: str, *, job_id: str,
+             html: str | None = None) -> dict:
         if channel == "sms":
             from chalicelib.notify.sms import send_sms
 
@@ -50,7 +51,8 @@ class Sender:
         elif channel == "email":
             from chalicelib.notify.email import send_email
 
-            answer = send_email(to, subject, body, smtp_factory=self.smtp_factory, ses_client=self.ses_client)
+            answer = send_email(to, subject, body, html=html, smtp_factory=self.smtp_factory,
+                                ses_client=self.ses_client)
         else:
             raise ValueError(f"unknown channel {channel!r}")
         # The message is out: failing to record it must not fail the job (a retry would resend).

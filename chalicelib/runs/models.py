@@ -10,9 +10,9 @@
                  16 days of quarters. Any time zone's midnight falls on a quarter hour, so a
                  user's 12 local days are exact unions of quarters (half-open), read from at
                  most 2 items per project, whatever the number of reports.
-- `run-settings` key -> per-project webhook secret salt ("hook#<project>"), and the last
-                 outcome per notification stream ("outcome#<task or project>") for recovery
-                 notices.
+- `run-settings` key -> the last outcome per notification stream ("outcome#<task or
+                 project>") for recovery notices. (The CI webhook secret's salt is on the
+                 project item: one GetItem verifies a webhook.)
 """
 from __future__ import annotations
 
@@ -108,9 +108,6 @@ class RunSetting(Model):
     Meta = table_meta("run-settings")
 
     key = UnicodeAttribute(hash_key=True)
-    salt = UnicodeAttribute(null=True)  # webhook secret = HMAC(secret key, project, salt)
-    previous_salt = UnicodeAttribute(null=True)
-    rotated_at = UTCDateTimeAttribute(null=True)
     last_report_id = UnicodeAttribute(null=True)  # outcome streams
     last_status = UnicodeAttribute(null=True)
     previous_status = UnicodeAttribute(null=True)

@@ -10,8 +10,6 @@ DynamoDB calls per route (the auth GetItem on top) are noted on each function.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import math
@@ -144,9 +142,18 @@ def _enqueue_run(report_id: str) -> None:
     enqueue("runs", {"kind": "run", "report_id": report_id, "job_id": f"run-{report_id}"})
 
 
+def _with_project_defaults(project: Project, fields: dict) -> dict:
+    """A run that names no recipients (or no callback) of its own takes the project's."""
+    notify = fields.get("notify") or {}
+    if not (notify.get("emails") or notify.get("mobiles")) and project.notify:
+        fields["notify"] = project.notify
+    fields["callback_url"] = fields.get("callback_url") or project.callback_url
+    return fields
+
+
 def _queued(project: Project, *, environment: str | None, **fields: Any) -> dict:
     env_name, _env = choose_environment(project, environment)
-    report = _new_report(project, environment=env_name, **fields)
+    report = _new_report(project, environment=env_name, **_with_project_defaults(project, fields))
     report.save(condition=Report.id.does_not_exist())
     _enqueue_run(report.id)
     return {"report_id": report.id, "status": QUEUED}
@@ -510,65 +517,21 @@ def _notify_once(report: Report) -> int:
         return 0
     recovered = report.status == PASSED and previous in (FAILED, ERROR)
     detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
+    from chalicelib.runs.messages import email_html, email_text, sms_text
+
     subject, body = email_text(report, detail, recovered=recovered)
+    html = email_html(report, detail, recovered=recovered)
     sms = sms_text(report, recovered=recovered)
     sent = 0
     for i, address in enumerate(emails):
         enqueue("email", {"kind": "message", "to": address, "subject": subject, "body": body,
-                          "job_id": f"report-{report.id}-email-{i}"})
+                          "html": html, "job_id": f"report-{report.id}-email-{i}"})
         sent += 1
     for i, number in enumerate(mobiles):
         enqueue("sms", {"kind": "message", "to": number, "body": sms,
                         "job_id": f"report-{report.id}-sms-{i}"})
         sent += 1
     return sent
-
-
-def _headline(report: Report, recovered: bool) -> str:
-    word = "FIXED" if recovered else report.status.upper()
-    passed, run = int(report.successes or 0), int(report.tests_run or 0)
-    return f"{report.name or 'run'}: {word} ({passed}/{run} passed)"
-
-
-def sms_text(report: Report, *, recovered: bool = False) -> str:
-    return f"hat: {_headline(report, recovered)}"[:160]
-
-
-def failing_steps(detail: Mapping | None, limit: int = 20) -> list[str]:
-    lines: list[str] = []
-    for case in (detail or {}).get("testcases", []):
-        if case.get("success"):
-            continue
-        for step in case.get("steps", []):
-            if step.get("success") or step.get("skipped"):
-                continue
-            line = f"- {case.get('name')} / {step.get('name')}"
-            if step.get("error"):
-                line += f": {step['error']}"
-            for check in step.get("validators", []):
-                if check.get("result") not in ("pass", True):
-                    line += (f"\n    {check.get('comparator')} {check.get('check')}: expected "
-                             f"{check.get('expected')!r}, actual {check.get('actual')!r}")
-            lines.append(line)
-            if len(lines) >= limit:
-                return lines
-    return lines
-
-
-def email_text(report: Report, detail: Mapping | None, *, recovered: bool = False) -> tuple[str, str]:
-    subject = f"[hat] {_headline(report, recovered)}"
-    lines = [f"Report {report.id} ({report.trigger})", f"Status: {report.status}",
-             f"Test cases: {int(report.tests_run or 0)}, passed {int(report.successes or 0)}, "
-             f"failed {int(report.failures or 0)}",
-             f"Finished: {isoformat(report.finished_at) if report.finished_at else '-'}"]
-    if report.error:
-        lines.append(f"Error: {report.error}")
-    failing = failing_steps(detail)
-    if failing:
-        lines += ["", "Failing steps:", *failing]
-    if recovered:
-        lines += ["", "The previous run had failed; this one passed."]
-    return subject, "\n".join(lines)
 
 
 # --- outbound callback -------------------------------------------------------------------------------
@@ -589,7 +552,8 @@ def _post_callback(report: Report, runner: Runner, clock: Clock) -> None:
     from chalicelib.core.signing import signed_headers
 
     body = json.dumps({"event": "run.finished", "report": report_view(report)}, separators=(",", ":"))
-    secret = current_webhook_secrets(report.project_id, clock=clock)
+    secret = current_webhook_secrets(get_or_none(Project, report.project_id, consistent_read=True),
+                                     clock=clock)
     headers = signed_headers(secret[0], body.encode(), clock=clock) if secret \
         else {"Content-Type": "application/json"}
     # The runner sends it: the same outbound guard (addresses, redirects, DNS) as any run.
@@ -607,45 +571,59 @@ def _post_callback(report: Report, runner: Runner, clock: Clock) -> None:
 
 # --- webhook secrets --------------------------------------------------------------------------------
 
-def _derive(project_id: str, salt: str) -> str:
-    """The secret is never stored: HMAC of the stage's secret key over the project and a salt."""
-    key = get_settings().secret_key.encode()
-    return "whsec_" + hmac.new(key, f"webhook:{project_id}:{salt}".encode(), hashlib.sha256).hexdigest()
-
-
 def rotate_webhook_secret(user: dict, project_id: str, *, clock: Clock = utcnow) -> dict:
-    """Owner only: create or replace the project's webhook secret; shown this once.
+    """Owner only: replace the project's webhook secret (made with the project); shown this once.
     GetItem (project), UpdateItem. The previous secret verifies for a grace period."""
+    from pynamodb.exceptions import UpdateError
+
+    from chalicelib.core.errors import Forbidden
+    from chalicelib.core.signing import new_salt, webhook_secret
+
     project = load_project(user, project_id)
     if project.owner_id != user["id"]:
-        from chalicelib.core.errors import Forbidden
-
         raise Forbidden("only the project's owner can rotate its webhook secret", code="owner_only")
-    now, salt = clock(), secrets.token_hex(16)
-    RunSetting(f"hook#{project.id}").update(actions=[
-        RunSetting.previous_salt.set(RunSetting.salt | ""), RunSetting.salt.set(salt),
-        RunSetting.rotated_at.set(now)])
-    return {"project_id": project.id, "secret": _derive(project.id, salt), "rotated_at": isoformat(now),
-            "previous_valid_until": isoformat(now + timedelta(
+    now, salt = clock(), new_salt()
+    try:
+        project.update(actions=[
+            Project.webhook_previous_salt.set(project.webhook_salt) if project.webhook_salt
+            else Project.webhook_previous_salt.remove(),
+            Project.webhook_salt.set(salt), Project.webhook_rotated_at.set(now)],
+            condition=(Project.owner_id == user["id"]) & (Project.status == ACTIVE)
+            & _same_salt(project.webhook_salt))
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            # Rotated (or deleted) meanwhile: a retry rotates again (or answers 404).
+            raise Conflict("the project changed meanwhile; try again", code="changed_meanwhile") from None
+        raise
+    return {"project_id": project.id, "secret": webhook_secret(project.id, salt),
+            "rotated_at": isoformat(now), "previous_valid_until": isoformat(now + timedelta(
                 seconds=get_settings().webhook_previous_secret_seconds))}
 
 
-def current_webhook_secrets(project_id: str, *, clock: Clock = utcnow) -> list[str]:
-    """The secrets a signature may use now (newest first); [] when none was ever made. One GetItem."""
-    setting = get_or_none(RunSetting, f"hook#{project_id}", consistent_read=True)
-    if setting is None or not setting.salt:
+def _same_salt(salt: str | None) -> Any:
+    """Two rotations racing: the second must not make the first one's secret the "previous"."""
+    return Project.webhook_salt == salt if salt else Project.webhook_salt.does_not_exist()
+
+
+def current_webhook_secrets(project: Project | None, *, clock: Clock = utcnow) -> list[str]:
+    """The secrets a signature may use now (newest first); [] for no project or no secret."""
+    from chalicelib.core.signing import webhook_secret
+
+    if project is None or project.status != ACTIVE or not project.webhook_salt:
         return []
-    found = [_derive(project_id, setting.salt)]
+    found = [webhook_secret(project.id, project.webhook_salt)]
     grace = timedelta(seconds=get_settings().webhook_previous_secret_seconds)
-    if setting.previous_salt and setting.rotated_at and clock() - setting.rotated_at < grace:
-        found.append(_derive(project_id, setting.previous_salt))
+    if project.webhook_previous_salt and project.webhook_rotated_at \
+            and clock() - project.webhook_rotated_at < grace:
+        found.append(webhook_secret(project.id, project.webhook_previous_salt))
     return found
 
 
 def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
                 clock: Clock = utcnow) -> dict:
-    """POST /hooks/projects/{id}/runs: GetItem (secret salt), GetItem (project), one
-    TransactWriteItems (the replay claim on the signature and the report)."""
+    """POST /hooks/projects/{id}/runs: GetItem (project, which holds the secret's salt), one
+    TransactWriteItems (the replay claim on the signature and the report). A project that is
+    gone or has no secret answers 401 like a bad signature: nothing is revealed unsigned."""
     from pynamodb.exceptions import TransactWriteError
 
     from chalicelib.core.db import transaction
@@ -657,7 +635,8 @@ def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
     if not isinstance(project_id, str) or not _ID.fullmatch(project_id):
         raise Unauthorized("signature does not match", code="bad_signature")
     tolerance = get_settings().webhook_tolerance_seconds
-    candidates = current_webhook_secrets(project_id, clock=clock)
+    project = get_or_none(Project, project_id, consistent_read=True)
+    candidates = current_webhook_secrets(project, clock=clock)
     signature = verify(candidates or [secrets.token_hex(16)], headers, raw_body, clock=clock,
                        tolerance_seconds=tolerance)
     try:
@@ -667,14 +646,11 @@ def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
 
         raise BadRequest("request body is not valid JSON", code="invalid_json") from None
     body = validate(WebhookBody, data)
-    project = get_or_none(Project, project_id, consistent_read=True)
-    if project is None or project.status != ACTIVE:
-        raise _not_found("project")
     env_name, _env = choose_environment(project, body.environment)
-    report = _new_report(project, trigger="webhook", name=project.name, environment=env_name,
-                         module_ids=body.module_ids, testcase_ids=None, task_id=None,
-                         notify=body.notify.model_dump() if body.notify else None,
-                         callback_url=body.callback_url, started_by=None, clock=clock)
+    report = _new_report(project, environment=env_name, **_with_project_defaults(project, dict(
+        trigger="webhook", name=project.name, module_ids=body.module_ids, testcase_ids=None,
+        task_id=None, notify=_notify(body), callback_url=body.callback_url, started_by=None,
+        clock=clock)))
     now = clock()
     claim = IdempotencyRecord(f"hook:{project_id}:{signature}", status="COMPLETED", in_progress_until=0,
                               expires_at=now + timedelta(seconds=2 * tolerance + 60))

@@ -3,7 +3,9 @@ import base64
 import json
 from urllib.parse import urlencode
 
-from .conftest import FROM_NUMBER, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, error_of, post
+from tests.functional.messaging import FROM_NUMBER, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN
+
+from .conftest import error_of, post
 
 SMS = {"channel": "sms", "destination": "+8613800138000", "purpose": "register"}
 EMAIL = {"channel": "email", "destination": "alice@example.com", "purpose": "register"}

@@ -16,6 +16,8 @@ def test_create_get_patch_delete_a_project(alice, run_cleanup):
     assert project["owner_id"] == alice.user["id"] and project["role"] == "owner"
     assert (project["module_count"], project["testcase_count"]) == (0, 0)
     assert ISO.fullmatch(project["created_at"]) and ISO.fullmatch(project["updated_at"])
+    secret = project.pop("webhook_secret")  # shown in the create answer only
+    assert secret.startswith("whsec_") and len(secret) == 70
     assert alice.get(f"/projects/{project['id']}").body == project
 
     patched = alice.patch(f"/projects/{project['id']}", {"environments": {

@@ -10,7 +10,6 @@ import pytest
 
 from infra.local.emulator import free_port
 from infra.local.pollers import lambda_record, pollers_for
-from tests.functional.accounts.conftest import notify, sinks  # noqa: F401 (fixtures)
 from tests.functional.runs.conftest import case
 
 

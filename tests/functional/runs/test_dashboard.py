@@ -2,6 +2,7 @@
 cost does not grow with the number of reports."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from chalicelib.runs import service
@@ -70,6 +71,21 @@ def test_the_route_uses_the_users_time_zone_or_tz_and_today_is_last(alice, targe
     assert alice.get("/dashboard?tz=Pacific/Kiritimati").body["timezone"] == "Pacific/Kiritimati"
     bad = alice.get("/dashboard?tz=Mars/Olympus")
     assert bad.status == 400 and "tz" in bad.error["fields"]
+
+    # the user's own setting: every session sees it at once, ?tz= still wins for one call
+    from chalicelib.accounts.sessions import create_session
+
+    other_token, _ = create_session(alice.user)
+    changed = alice.patch("/auth/me", {"timezone": "Asia/Shanghai"})
+    assert changed.status == 200 and changed.body["timezone"] == "Asia/Shanghai"
+    assert alice.get("/dashboard").body["timezone"] == "Asia/Shanghai"
+    other = alice.client.http.get("/dashboard", headers={"Authorization": f"Bearer {other_token}"})
+    assert json.loads(other.body)["timezone"] == "Asia/Shanghai"
+    assert alice.get("/dashboard?tz=UTC").body["timezone"] == "UTC"
+    bad = alice.patch("/auth/me", {"timezone": "Mars/Olympus"})
+    assert bad.status == 400 and "timezone" in bad.error["fields"]
+    assert alice.patch("/auth/me", {"password_hash": "x"}).status == 400  # nothing else is settable
+    assert alice.get("/auth/me").body["timezone"] == "Asia/Shanghai"
 
 
 def test_dashboard_costs_the_same_with_10_or_150_reports(alice, target, ddb_calls, request):

@@ -98,33 +98,25 @@ def test_failure_notifies_then_recovery_once_and_redelivery_never_twice(alice, t
     assert emails == [] and sms == []
 
 
-def test_notification_jobs_go_through_the_email_worker_once(alice, target, run_queue, app, aws):
-    from infra.local.pollers import pollers_for
-
-    shop = alice.shop(target.url, [case("down", status=503)])
+def test_notifications_reach_smtp_and_twilio_once_with_an_html_summary(alice, target, run_queue, aws,
+                                                                       notify):
+    shop = alice.shop(target.url, [case("down <b>&</b>", status=503)])
     alice.post(f"/projects/{shop['project']['id']}/runs",
-               {"notify": {"emails": ["ops@example.com"], "when": "failure"}})
+               {"notify": {"emails": ["ops@example.com"], "mobiles": ["+8613800138000"], "when": "failure"}})
     run_queue()
     sqs = aws("sqs")
     url = sqs.get_queue_url(QueueName="hat-dev-email")["QueueUrl"]
     message = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"][0]
+    assert json.loads(message["Body"])["job_id"].startswith("report-")
     sqs.send_message(QueueUrl=url, MessageBody=message["Body"])  # a duplicate of the job
-    ids = {json.loads(m["Body"])["job_id"] for m in [message]}
-    assert ids == {next(iter(ids))} and next(iter(ids)).startswith("report-")
-    sent = []
-    from chalicelib.notify import service as notify_service
+    notify.deliver(rounds=2)
 
-    original = notify_service.Sender.send
-
-    def record(self, channel, to, subject, body, *, job_id):
-        sent.append((channel, to, job_id))
-        return {"provider": "test", "provider_id": job_id, "status": "sent"}
-
-    notify_service.Sender.send = record
-    try:
-        poller = next(p for p in pollers_for(app, sqs, "us-east-1") if p.name == "email_jobs")
-        while poller.poll_once(wait_seconds=0):
-            pass
-    finally:
-        notify_service.Sender.send = original
-    assert len(sent) == 1 and sent[0][1] == "ops@example.com"
+    assert [m["To"] for m in notify.smtp.messages] == ["ops@example.com"]  # sent once
+    email = notify.smtp.messages[0]
+    assert email.get_content_type() == "multipart/alternative"
+    text = email.get_body(preferencelist=("plain",)).get_content()
+    html = email.get_body(preferencelist=("html",)).get_content()
+    assert "expected 200, actual 503" in text and "down <b>&</b>" in text
+    assert "down &lt;b&gt;&amp;&lt;/b&gt;" in html and "<b>&</b>" not in html  # user text escaped
+    assert "expected <code>200</code>, actual <code>503</code>" in html
+    assert [item["to"] for item in notify.outbox if item["channel"] == "sms"] == ["+8613800138000"]

@@ -1,5 +1,6 @@
-"""The CI webhook: per-project secret (owner rotates, shown once), HMAC over "<ts>.<body>",
-300 s tolerance, replays refused; the outbound callback, signed the same way, retried."""
+"""The CI webhook: per-project secret (made with the project and shown once, rotated by the
+owner), HMAC over "<ts>.<body>", 300 s tolerance, replays refused; the outbound callback,
+signed the same way, retried; the project's default callback and recipients."""
 from __future__ import annotations
 
 import json
@@ -24,11 +25,11 @@ def test_signed_webhook_runs_and_bad_stale_replayed_or_unsigned_are_401(alice, b
     project_id = shop["project"]["id"]
     alice.post(f"/projects/{project_id}/members", {"username": "bobby"})
     assert bob.post(f"/projects/{project_id}/webhook-secret").status == 403  # owner only
-    assert _hook(alice, project_id, {}, "whsec_guess")[0] == 401  # no secret yet
-    made = alice.post(f"/projects/{project_id}/webhook-secret")
-    assert made.status == 201
-    secret = made.body["secret"]
+    assert _hook(alice, project_id, {}, "whsec_guess")[0] == 401
+    secret = shop["project"]["webhook_secret"]  # made with the project, shown in its 201 only
     assert secret.startswith("whsec_")
+    assert "webhook_secret" not in alice.get(f"/projects/{project_id}").body
+    assert all("webhook_secret" not in p for p in alice.get("/projects").body["items"])
 
     body = {"module_ids": [shop["module"]["id"]]}
     raw = json.dumps(body).encode()
@@ -56,9 +57,12 @@ def test_signed_webhook_runs_and_bad_stale_replayed_or_unsigned_are_401(alice, b
 def test_rotation_keeps_the_previous_secret_for_a_grace_period_only(alice, target, monkeypatch):
     from chalicelib.core.settings import reset_settings
 
-    project_id = alice.shop(target.url)["project"]["id"]
-    first = alice.post(f"/projects/{project_id}/webhook-secret").body["secret"]
-    second = alice.post(f"/projects/{project_id}/webhook-secret").body["secret"]
+    project = alice.shop(target.url)["project"]
+    project_id = project["id"]
+    first = project["webhook_secret"]
+    rotated = alice.post(f"/projects/{project_id}/webhook-secret")
+    assert rotated.status == 201
+    second = rotated.body["secret"]
     assert first != second
     assert _hook(alice, project_id, {"environment": "default"}, first)[0] == 202
     assert _hook(alice, project_id, {}, second)[0] == 202
@@ -73,7 +77,7 @@ def test_rotation_keeps_the_previous_secret_for_a_grace_period_only(alice, targe
 def test_the_callback_is_signed_retried_with_backoff_and_sent_once(alice, target, run_queue, aws):
     shop = alice.shop(target.url, [case("broken", status=500)])
     project_id = shop["project"]["id"]
-    secret = alice.post(f"/projects/{project_id}/webhook-secret").body["secret"]
+    secret = shop["project"]["webhook_secret"]
     target.hook_status[0] = 503  # the CI endpoint is down at first
     status, answer = _hook(alice, project_id, {"callback_url": f"{target.url}/hook"}, secret)
     assert status == 202
@@ -114,3 +118,38 @@ def test_a_callback_to_a_private_address_is_refused_by_the_outbound_guard(alice,
     else:
         raise AssertionError("the guard let a loopback callback through")
     assert target.received == []
+
+
+def test_the_projects_callback_and_recipients_are_the_default_for_its_runs(alice, target, run_queue, aws):
+    from tests.functional.runs.conftest import queue_messages
+
+    shop = alice.shop(target.url, [case("broken", status=500)])
+    project_id = shop["project"]["id"]
+    defaults = {"callback_url": f"{target.url}/hook",
+                "notify": {"emails": ["team@example.com"], "mobiles": [], "when": "always"}}
+    patched = alice.patch(f"/projects/{project_id}", defaults)
+    assert patched.status == 200 and patched.body["callback_url"] == defaults["callback_url"]
+    assert alice.get(f"/projects/{project_id}").body["notify"] == defaults["notify"]
+
+    secret = shop["project"]["webhook_secret"]
+    assert _hook(alice, project_id, {}, secret)[0] == 202  # CI gives neither: the project's apply
+    run_queue()
+    assert [m["to"] for m in queue_messages(aws, "email")] == ["team@example.com"]
+    assert len(target.received) == 1
+    assert target.received[0]["headers"]["x-hat-signature"] == signature(
+        secret, target.received[0]["headers"]["x-hat-timestamp"], target.received[0]["body"])
+
+    own = {"emails": ["me@example.com"], "when": "always"}
+    alice.post(f"/projects/{project_id}/runs", {"notify": own})  # a run's own recipients win
+    run_queue()
+    assert [m["to"] for m in queue_messages(aws, "email")] == ["me@example.com"]
+    assert len(target.received) == 2
+
+    cleared = alice.patch(f"/projects/{project_id}", {"callback_url": None, "notify": None})
+    assert (cleared.body["callback_url"], cleared.body["notify"]) == (None, None)
+    alice.post(f"/projects/{project_id}/runs", {})
+    run_queue()
+    assert queue_messages(aws, "email") == [] and len(target.received) == 2
+
+    bad = alice.patch(f"/projects/{project_id}", {"callback_url": "ftp://x", "notify": {"when": "hourly"}})
+    assert bad.status == 400 and {"callback_url", "notify.when"} <= set(bad.body["error"]["fields"])

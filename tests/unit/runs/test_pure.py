@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.runs.service import day_bounds, failing_steps, should_notify
+from chalicelib.runs.messages import failing_steps
+from chalicelib.runs.service import day_bounds, should_notify
 from chalicelib.runs.store import period_of, quarter
 
 
