@@ -6,7 +6,14 @@
                 (project_id, sort_key) lists a project's tasks, newest change first: sort_key
                 is "<updated_at, microseconds>Z#<id>" and moves on every change.
 - `task-names`  "<project_id>#<folded name>" -> task id: the claim that keeps a name unique per
-                project, written in the same transaction as the task.
+                project, written in the same transaction as the task. The same table holds
+                one index item per project, "index#<project_id>" (a key no claim can have:
+                project ids are 32 hex digits): an attribute `t<task id>` =
+                "<sort_key>#<folded name>" per task of the project, and `task_count`. Every
+                create, change and delete of a task writes it in the task's transaction, so
+                GET /tasks over all the caller's projects is one BatchGetItem of these items
+                (which tasks, in which order) and one of the tasks shown, whatever the number
+                of projects (up to 100 per BatchGetItem).
 """
 from __future__ import annotations
 
@@ -67,3 +74,35 @@ class TaskName(Model):
 
 def name_key(project_id: str, name_lc: str) -> str:
     return f"{project_id}#{name_lc}"
+
+
+INDEX_PREFIX = "index#"
+ENTRY_PREFIX = "t"
+
+
+class TaskIndex(Model):
+    """A project's task list in one item (see the module's docstring); the entries are
+    attributes named per task, read and written by name (`entry_attribute`)."""
+
+    Meta = table_meta("task-names")
+
+    key = UnicodeAttribute(hash_key=True)
+    task_count = NumberAttribute(null=True)
+
+
+def index_key(project_id: str) -> str:
+    return f"{INDEX_PREFIX}{project_id}"
+
+
+def entry_attribute(task_id: str) -> str:
+    return f"{ENTRY_PREFIX}{task_id}"
+
+
+def index_entry(sort_key: str, name_lc: str) -> str:
+    return f"{sort_key}#{name_lc}"
+
+
+def parse_entry(value: str) -> tuple[str, str, str]:
+    """(sort_key, task id, folded name) of an index entry."""
+    moment, task_id, name_lc = value.split("#", 2)
+    return f"{moment}#{task_id}", task_id, name_lc

@@ -8,7 +8,9 @@ when it has two), so the API shows it. It also:
 - rewrites one whose definition drifted;
 - deletes schedules no task claims (a crash mid-create, or a half-done delete), once they
   are older than a grace period, so a create in flight is never touched;
-- deletes tasks whose project is gone (the project's cleanup does not know tasks).
+- deletes tasks whose project is gone (the project's cleanup does not know tasks);
+- adds the entry of a task its project's index item lacks (tasks made before the index
+  existed; see models.py), in a transaction that checks the task still exists.
 
 A system cron, not a request path: it reads the whole tasks table (a paged Scan with a
 projection) and lists the group's schedules.
@@ -30,7 +32,15 @@ from chalicelib.schedules.gateway import (
     default_gateway,
     schedule_name,
 )
-from chalicelib.schedules.models import Task, TaskName, name_key
+from chalicelib.schedules.models import (
+    Task,
+    TaskIndex,
+    TaskName,
+    entry_attribute,
+    index_entry,
+    index_key,
+    name_key,
+)
 
 logger = logging.getLogger("hat.schedules")
 ORPHAN_GRACE = timedelta(minutes=10)
@@ -43,6 +53,7 @@ class Repairs:
     deleted: list[str] = field(default_factory=list)
     adopted: dict[str, bool] = field(default_factory=dict)  # task id -> enabled, as set by hand
     removed_tasks: list[str] = field(default_factory=list)
+    indexed: list[str] = field(default_factory=list)  # task ids added to their project's index
     failed: list[str] = field(default_factory=list)
 
 
@@ -51,6 +62,7 @@ def reconcile(*, gateway: SchedulerGateway | None = None, clock: Clock = utcnow,
     gateway = gateway or default_gateway()
     repairs = Repairs()
     claimed: set[str] = set()
+    by_project: dict[str, list[Task]] = {}
     for task in Task.scan(consistent_read=True):
         claimed.update(task.schedule_names or [])
         try:
@@ -58,10 +70,56 @@ def reconcile(*, gateway: SchedulerGateway | None = None, clock: Clock = utcnow,
         except Exception:
             logger.exception("reconcile of task %s failed; next round tries again", task.id)
             repairs.failed.append(task.id)
+        if task.id not in repairs.removed_tasks:
+            by_project.setdefault(task.project_id, []).append(task)
     _delete_orphans(claimed, gateway, repairs, clock() - orphan_grace)
-    if any((repairs.created, repairs.rewritten, repairs.deleted, repairs.adopted, repairs.removed_tasks)):
+    _index_missing(by_project, repairs)
+    if any((repairs.created, repairs.rewritten, repairs.deleted, repairs.adopted, repairs.removed_tasks,
+            repairs.indexed)):
         logger.info("reconciled schedules: %s", repairs)
     return repairs
+
+
+def _index_missing(by_project: dict[str, list[Task]], repairs: Repairs) -> None:
+    """Add each task its project's index item lacks: a transaction checks the task is still
+    there (a delete meanwhile leaves no entry behind) and that no entry appeared meanwhile."""
+    from pynamodb.expressions.operand import Path
+
+    from chalicelib.catalog.store import Cancelled, Tx
+
+    for project_id, tasks in by_project.items():
+        try:
+            have = set(_raw_index(project_id))  # one GetItem per project (a cron, not a route)
+        except Exception:
+            logger.exception("could not read the task index of project %s; next round tries again",
+                             project_id)
+            continue
+        for task in tasks:
+            attribute = entry_attribute(task.id)
+            if attribute in have:
+                continue
+            path = Path(attribute)
+            tx = Tx()
+            tx.check("task", Task, task.id, Task.id.exists())
+            tx.update("index", TaskIndex(index_key(project_id)),
+                      [path.set(index_entry(task.sort_key, task.name_lc)), TaskIndex.task_count.add(1)],
+                      path.does_not_exist())
+            try:
+                tx.commit(retries=1)
+            except Cancelled:
+                continue  # deleted, or written by the API meanwhile
+            except Exception:
+                logger.exception("could not index task %s; next round tries again", task.id)
+                continue
+            repairs.indexed.append(task.id)
+
+
+def _raw_index(project_id: str) -> dict:
+    from chalicelib.core.aws import get_client
+
+    answer = get_client("dynamodb").get_item(TableName=TaskIndex.Meta.table_name, ConsistentRead=True,
+                                             Key={"key": {"S": index_key(project_id)}})
+    return answer.get("Item") or {}
 
 
 def _delete_orphans(claimed: set[str], gateway: SchedulerGateway, repairs: Repairs, before) -> None:
@@ -119,4 +177,5 @@ def _remove_task(task: Task, gateway: SchedulerGateway, repairs: Repairs) -> Non
     with transaction() as tx:
         tx.delete(task)
         tx.delete(TaskName(name_key(task.project_id, task.name_lc)))
+        tx.delete(TaskIndex(index_key(task.project_id)))  # the project is gone: its index too
     repairs.removed_tasks.append(task.id)

@@ -16,7 +16,6 @@ import heapq
 import logging
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -39,14 +38,24 @@ from chalicelib.schedules.gateway import (
     default_gateway,
     schedule_name,
 )
-from chalicelib.schedules.models import Task, TaskName, name_key
+from chalicelib.schedules.models import (
+    Task,
+    TaskIndex,
+    TaskName,
+    entry_attribute,
+    index_entry,
+    index_key,
+    name_key,
+    parse_entry,
+)
 from chalicelib.schedules.schemas import TaskCreate, TaskPatch
 
 logger = logging.getLogger("hat.schedules")
 
 NEXT_RUNS = 3
 NAME_FILTER_READ_AHEAD = 200
-LIST_FAN_OUT_THREADS = 8
+TASKS_PER_PROJECT = 1000  # keeps a project's index item far below DynamoDB's 400 KB
+BATCH_GET_KEYS = 100  # BatchGetItem's limit
 MISSING = "MISSING"
 _ID = re.compile(r"[0-9a-f]{32}")
 
@@ -96,10 +105,35 @@ def _raise_cancelled(error: Cancelled, module_ids: list[str], name: str) -> None
             raise ValidationFailed({f"module_ids[{index}]": "not a module of this project"}) from error
     if error.failed("name"):
         raise _name_taken(name) from error
+    if error.failed("index"):
+        raise Conflict(f"a project has at most {TASKS_PER_PROJECT} tasks", code="too_many_tasks")
     if error.failed("task"):
         raise Conflict("the task changed while this request was made; try again",
                        code="concurrent_change") from error
     raise error
+
+
+def _index_path(task_id: str):
+    from pynamodb.expressions.operand import Path
+
+    return Path(entry_attribute(task_id))
+
+
+def _index_put(tx: Tx, project_id: str, task_id: str, sort_key_: str, name_lc: str, *,
+               new: bool) -> None:
+    """Write the task's entry in its project's index item (created by the first task); a new
+    task also counts, under the per-project cap."""
+    actions = [_index_path(task_id).set(index_entry(sort_key_, name_lc))]
+    condition = None
+    if new:
+        actions.append(TaskIndex.task_count.add(1))
+        condition = TaskIndex.task_count.does_not_exist() | (TaskIndex.task_count < TASKS_PER_PROJECT)
+    tx.update("index", TaskIndex(index_key(project_id)), actions, condition)
+
+
+def _index_remove(tx: Tx, project_id: str, task_id: str) -> None:
+    tx.update("index", TaskIndex(index_key(project_id)),
+              [_index_path(task_id).remove(), TaskIndex.task_count.add(-1)])
 
 
 def _schedules_for(task_id: str, expressions: list[str], timezone: str, state: str) -> list[Schedule]:
@@ -228,6 +262,7 @@ def create_task(user: dict, body: TaskCreate, *, gateway: SchedulerGateway | Non
     tx.put("task", task, Task.id.does_not_exist())
     tx.put("name", TaskName(name_key(project.id, task.name_lc), task_id=task_id),
            TaskName.key.does_not_exist())
+    _index_put(tx, project.id, task_id, task.sort_key, task.name_lc, new=True)
     with compensating(gateway) as changes:
         for schedule in schedules:
             changes.create(schedule)
@@ -258,8 +293,8 @@ def _project_ids(user: dict) -> list[str]:
 
 def _query_project(project_id: str, before: str | None, prefix: str | None,
                    limit: int) -> tuple[list[Task], str | None]:
-    """One Query: a project's tasks newest change first, below `before`; and where it stopped
-    (None: nothing older is left)."""
+    """One Query: up to `limit` of a project's tasks newest change first, below `before`; and
+    the sort_key to continue below (None: nothing older is left)."""
     range_condition = Task.sort_key < before if before else None
     filter_condition = Task.name_lc.startswith(prefix) if prefix else None
     page_size = max(limit + 1, NAME_FILTER_READ_AHEAD if prefix else 0)
@@ -267,16 +302,63 @@ def _query_project(project_id: str, before: str | None, prefix: str | None,
                                     scan_index_forward=False, page_size=page_size)
     raw = next(results.page_iter)
     tasks = [Task.from_raw_data(item) for item in raw.get("Items", [])]
-    last = raw.get("LastEvaluatedKey")
     if len(tasks) > limit:
-        return tasks[:limit + 1], tasks[limit].sort_key
+        tasks = tasks[:limit]
+        return tasks, tasks[-1].sort_key
+    last = raw.get("LastEvaluatedKey")  # read up to there (a filter dropped the rest)
     return tasks, last["sort_key"]["S"] if last else None
+
+
+def _batch_get_raw(table: str, key_name: str, keys: list[str]) -> dict[str, dict]:
+    """Items by hash key, raw: one BatchGetItem per 100 keys (more only for throttled keys)."""
+    from chalicelib.core.aws import get_client
+
+    client = get_client("dynamodb")
+    found: dict[str, dict] = {}
+    for start in range(0, len(keys), BATCH_GET_KEYS):
+        chunk = list(dict.fromkeys(keys[start:start + BATCH_GET_KEYS]))
+        request = {table: {"Keys": [{key_name: {"S": key}} for key in chunk], "ConsistentRead": True}}
+        while request:
+            answer = client.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(table, []):
+                found[item[key_name]["S"]] = item
+            request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
+def _index_entries(project_ids: list[str]) -> list[tuple[str, str, str]]:
+    """(sort_key, task id, folded name) of every task of these projects: one BatchGetItem of
+    their index items per 100 projects."""
+    items = _batch_get_raw(TaskIndex.Meta.table_name, "key", [index_key(pid) for pid in project_ids])
+    entries = []
+    for item in items.values():
+        for attribute, value in item.items():
+            if attribute.startswith("t") and _ID.fullmatch(attribute[1:]) and "S" in value:
+                entries.append(parse_entry(value["S"]))
+    return entries
+
+
+def _list_across(project_ids: list[str], before: str | None, prefix: str | None,
+                 limit: int) -> tuple[list[Task], str | None]:
+    """The caller's tasks over all their projects: which and in what order from the projects'
+    index items, then the tasks shown in one BatchGetItem (limit <= 100)."""
+    entries = sorted((entry for entry in _index_entries(project_ids)
+                      if (before is None or entry[0] < before)
+                      and (prefix is None or entry[2].startswith(prefix))), reverse=True)
+    page = entries[:limit]
+    found = _batch_get_raw(Task.Meta.table_name, "id", [task_id for _, task_id, _ in page]) if page else {}
+    allowed = set(project_ids)
+    tasks = [Task.from_raw_data(found[task_id]) for _, task_id, _ in page if task_id in found]
+    # deleted since the index was read, or (never) of a project not the caller's: left out
+    tasks = [task for task in tasks if task.project_id in allowed]
+    return tasks, page[-1][0] if len(entries) > limit else None
 
 
 def list_tasks(user: dict, limit: int, cursor: str | None, *, name: str | None = None,
                project_id: str | None = None) -> dict:
     """Newest change first. With ?project_id=: GetItem (project) + one Query. Without: one Query
-    of the caller's memberships + one Query per project, in parallel (see README)."""
+    of the caller's memberships + one BatchGetItem of their projects' index items (per 100
+    projects) + one BatchGetItem of the tasks shown: bounded, whatever the number of projects."""
     before = None
     if cursor:
         decoded = decode_cursor(cursor)
@@ -289,29 +371,14 @@ def list_tasks(user: dict, limit: int, cursor: str | None, *, name: str | None =
     if prefix is not None and len(prefix) > 100:
         raise ValidationFailed({"name": "at most 100 characters"})
     if project_id:
-        project_ids = [load_project(user, project_id).id]
+        tasks, next_before = _query_project(load_project(user, project_id).id, before, prefix, limit)
     else:
         project_ids = _project_ids(user)
-    if not project_ids:
-        return {"items": [], "next_cursor": None}
-    if len(project_ids) == 1:
-        results = [_query_project(project_ids[0], before, prefix, limit)]
-    else:
-        with ThreadPoolExecutor(max_workers=min(LIST_FAN_OUT_THREADS, len(project_ids))) as pool:
-            results = list(pool.map(lambda pid: _query_project(pid, before, prefix, limit), project_ids))
-    # Every task newer than the highest point a project stopped reading has been seen.
-    cutoff = max((stop for _, stop in results if stop is not None), default=None)
-    merged = sorted((task for tasks, _ in results for task in tasks), key=lambda t: t.sort_key, reverse=True)
-    seen = [task for task in merged if cutoff is None or task.sort_key > cutoff]
-    items = seen[:limit]
-    if len(seen) > limit:
-        next_before = items[-1].sort_key
-    elif cutoff is not None:
-        next_before = cutoff if not items or items[-1].sort_key > cutoff else None
-    else:
-        next_before = None
+        if not project_ids:
+            return {"items": [], "next_cursor": None}
+        tasks, next_before = _list_across(project_ids, before, prefix, limit)
     next_cursor = encode_cursor({"scope": project_id or "", "before": next_before}) if next_before else None
-    return {"items": [task_view(task) for task in items], "next_cursor": next_cursor}
+    return {"items": [task_view(task) for task in tasks], "next_cursor": next_cursor}
 
 
 # --- update ----------------------------------------------------------------------------------------
@@ -355,6 +422,7 @@ def update_task(user: dict, task_id: str, body: TaskPatch, *, gateway: Scheduler
         actions.append(getattr(Task, field).set(value))
     if "name" in changes_to:
         actions.append(Task.name_lc.set(fold(name)))
+    _index_put(tx, project.id, task.id, sort_key(now, task.id), fold(name), new=False)
 
     with compensating(gateway) as changes:
         if moves_schedules:
@@ -403,6 +471,7 @@ def delete_task(user: dict, task_id: str, *, gateway: SchedulerGateway | None = 
     tx.check("project", Project, project.id, _member_of(user["id"]))
     tx.delete("task", task, Task.version == task.version)
     tx.delete("name", TaskName(name_key(task.project_id, task.name_lc)))
+    _index_remove(tx, task.project_id, task.id)
     with compensating(gateway) as changes:
         for name in task.schedule_names or []:
             held = gateway.get(name)

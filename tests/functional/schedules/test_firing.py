@@ -232,3 +232,24 @@ def test_a_failed_firing_can_be_retried(api, aws, monkeypatch):
     monkeypatch.setattr(service, "_start", real)
     assert fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z")["status"] == "queued"
     assert alice.get(f"/tasks/{task['id']}").body["run_count"] == 1
+
+
+def test_run_count_is_exact_under_racing_runs(api, aws):
+    """Run-now and firings racing on one task: each run counts once (an atomic ADD)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.schedules.service import run_task_now
+
+    alice = api()
+    task = alice.task(alice.project()).body
+
+    def one(n):
+        if n % 2:
+            return run_task_now(alice.user, task["id"])["report_id"]
+        return fire_task(task["id"], scheduled_time=f"2026-11-24T01:{n:02d}:00Z")["report_id"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        reports = list(pool.map(one, range(12)))
+    assert len(set(reports)) == 12
+    shown = alice.get(f"/tasks/{task['id']}").body
+    assert shown["run_count"] == 12 and shown["last_report"]["id"] in reports

@@ -80,6 +80,8 @@ def test_reconcile_removes_tasks_of_a_deleted_project(api, aws):
     assert reconcile().removed_tasks == [task["id"]]
     assert schedules(aws) == {}
     assert alice.get("/tasks").body["items"] == []
+    # its name claim and the project's task index went with it
+    assert aws("dynamodb").scan(TableName="hat-dev-task-names")["Items"] == []
 
 
 def test_the_cron_is_registered_and_runs_through_the_handler(app, aws, api):
