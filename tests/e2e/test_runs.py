@@ -90,3 +90,34 @@ def test_run_poll_to_passed_dashboard_failed_detail_and_junit(stack, http, targe
     assert root.find(".//failure") is not None
     listed = http.get(f"{stack.url}/projects/{project['id']}/reports", headers=headers, timeout=5).json()
     assert [r["id"] for r in listed["items"]] == [failed["id"], report["id"]]
+
+
+def test_ci_webhook_with_the_creation_secret_and_the_projects_email_in_the_outbox(stack, http, target):
+    from chalicelib.core.signing import signed_headers
+
+    headers = signed_in(stack, http)
+    to = f"qa-{os.urandom(3).hex()}@example.com"
+    project = http.post(f"{stack.url}/projects", headers=headers, timeout=5, json={
+        "name": f"hooked {os.urandom(2).hex()}", "environments": {"local": {"base_url": target}},
+        "notify": {"emails": [to], "when": "failure"}}).json()
+    module = http.post(f"{stack.url}/projects/{project['id']}/modules", headers=headers, timeout=5,
+                       json={"name": "api"}).json()
+    http.post(f"{stack.url}/modules/{module['id']}/testcases", headers=headers, timeout=5,
+              json={"testcase": _case("checkout", 500)})
+
+    raw = json.dumps({"environment": "local"}).encode()
+    url = f"{stack.url}/hooks/projects/{project['id']}/runs"
+    signed = signed_headers(project["webhook_secret"], raw)
+    answer = http.post(url, data=raw, headers=signed, timeout=5)
+    assert answer.status_code == 202, answer.text
+    assert http.post(url, data=raw, headers=signed, timeout=5).status_code == 401  # the replay
+    report = _poll(stack, http, headers, answer.json()["report_id"])
+    assert (report["status"], report["trigger"]) == ("failed", "webhook")
+
+    deadline, mails = time.monotonic() + 20, []
+    while time.monotonic() < deadline and not mails:
+        outbox = http.get(f"{stack.url}/_local/outbox", timeout=5).json()["items"]
+        mails = [m for m in outbox if m["to"] == to]
+        time.sleep(0.2)
+    assert len(mails) == 1 and "FAILED" in mails[0]["subject"]
+    assert "expected 200, actual 500" in mails[0]["body"]
