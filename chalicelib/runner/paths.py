@@ -77,6 +77,13 @@ def compile_path(expr: str) -> Path:
 
 
 @text_cache(maxsize=4096)
+def check_path(expr: str) -> Path | None:
+    """The response path a check names, or None when it is compared as literal text
+    (it does not start with a root); ValueError when it starts with one but is no path."""
+    return compile_path(expr) if leading_root(expr) is not None else None
+
+
+@text_cache(maxsize=4096)
 def path_problem(expr: str) -> str | None:
     """Why a check/extract string that is not a response path looks like a broken one.
 
@@ -175,14 +182,17 @@ def evaluate(path: Path, response: ResponseData) -> Any:
             "body": response.body,
         }
         return jmespath.search(path.text, data)
-    root: Any = {
-        "status_code": response.status_code,
-        "headers": response.headers,
-        "cookies": response.cookies,
-        "body": response.body,
-    }[path.root]
-    if path.root == "headers" and path.segments:
-        first = path.segments[0]
-        value = root.get(first) if isinstance(first, str) else None
-        return _walk(value, path.segments[1:])
-    return _walk(root, path.segments)
+    name = path.root
+    if name == "body":
+        root: Any = response.body
+    elif name == "status_code":
+        root = response.status_code
+    elif name == "headers":
+        if path.segments:
+            first = path.segments[0]
+            value = response.headers.get(first) if isinstance(first, str) else None
+            return _walk(value, path.segments[1:])
+        root = response.headers
+    else:
+        root = response.cookies
+    return _walk(root, path.segments) if path.segments else root

@@ -125,6 +125,7 @@ class OutboundPolicy:
         self._hosts = {e for e in entries if _as_network(e) is None and not e.startswith("*.")}
         self._domains = tuple(e[1:] for e in entries if e.startswith("*."))
         self._verdicts: dict[tuple[str, str], str] = {}
+        self._literals: dict[str, str] = {}  # host -> literal_refusal(host)
 
     def host_allowed(self, host: str) -> bool:
         """True when the allow list names this host, so any address it resolves to is fine."""
@@ -177,7 +178,16 @@ class OutboundPolicy:
 
         The transport asks again with the host as its own URL parser reads it, so a URL
         two parsers read differently cannot slip a literal address past the guard.
+        Every request asks, for a handful of hosts: decided once per host.
         """
+        verdict = self._literals.get(host)
+        if verdict is None:
+            verdict = self._literal_refusal(host)
+            if len(self._literals) < _MAX_CACHED_ORIGINS:
+                self._literals[host] = verdict
+        return verdict
+
+    def _literal_refusal(self, host: str) -> str:
         ip = _ip(host)
         if ip is None or self.host_allowed(host):
             return ""

@@ -157,12 +157,25 @@ def iter_references(text: str) -> Iterator[Var | Call]:
 
 
 Lookup = Callable[[str], Any]
+_MISSING = object()
 
 
 def render_parts(parts: Parts, lookup: Lookup, ctx: FunctionContext) -> Any:
-    if len(parts) == 1 and not isinstance(parts[0], str):
-        return _evaluate(parts[0], lookup, ctx)
-    pieces = [p if isinstance(p, str) else str(_evaluate(p, lookup, ctx)) for p in parts]
+    # every request of every step comes through here: type() tests, Var resolved inline
+    if len(parts) == 1:
+        part = parts[0]
+        if type(part) is Var:
+            return lookup(part.name)
+        if type(part) is not str:
+            return _evaluate(part, lookup, ctx)
+    pieces = []
+    for part in parts:
+        if type(part) is str:
+            pieces.append(part)
+        elif type(part) is Var:
+            pieces.append(str(lookup(part.name)))
+        else:
+            pieces.append(str(_evaluate(part, lookup, ctx)))
     rendered = "".join(pieces)
     if len(rendered) > MAX_RENDERED_CHARS:
         raise SubstitutionError(f"a substituted string exceeds {MAX_RENDERED_CHARS} characters")
@@ -182,13 +195,25 @@ def _evaluate(part: Var | Call, lookup: Lookup, ctx: FunctionContext) -> Any:
 
 
 def render(content: Any, lookup: Lookup, ctx: FunctionContext) -> Any:
-    """Substitute references everywhere in a JSON-like value (dict keys included)."""
+    """Substitute references everywhere in a JSON-like value (dict keys included).
+
+    Dicts and lists come back as new containers; text without ``$`` and other values
+    come back as they are.
+    """
     if isinstance(content, str):
         if "$" not in content:
             return content
         return render_parts(parse(content), lookup, ctx)
     if isinstance(content, dict):
-        return {render(k, lookup, ctx): render(v, lookup, ctx) for k, v in content.items()}
+        out = {}
+        for key, value in content.items():
+            if type(key) is not str or "$" in key:
+                key = render(key, lookup, ctx)
+            if type(value) is str:
+                out[key] = render_parts(parse(value), lookup, ctx) if "$" in value else value
+            else:
+                out[key] = render(value, lookup, ctx)
+        return out
     if isinstance(content, list):
         return [render(item, lookup, ctx) for item in content]
     return content
@@ -213,8 +238,9 @@ class Scope:
         self._resolving: list[str] = []
 
     def lookup(self, name: str) -> Any:
-        if name in self._done:
-            return self._done[name]
+        value = self._done.get(name, _MISSING)
+        if value is not _MISSING:
+            return value
         if name in self._raw:
             if name in self._resolving:
                 chain = " -> ".join([*self._resolving[self._resolving.index(name):], name])
@@ -226,8 +252,9 @@ class Scope:
                 self._resolving.pop()
             self._done[name] = value
             return value
-        if name in self._outer:
-            return self._outer[name]
+        value = self._outer.get(name, _MISSING)
+        if value is not _MISSING:
+            return value
         raise SubstitutionError(f"variable ${name} is not defined")
 
     def resolve_all(self) -> dict[str, Any]:
