@@ -13,10 +13,17 @@ from typing import Any
 
 from chalicelib.accounts import limits
 from chalicelib.accounts.codes import consume_condition, spend_try
-from chalicelib.accounts.models import AccountKey, LimitCounter, User, VerificationCode, get_many
+from chalicelib.accounts.models import AccountKey, LimitCounter, Session, User, VerificationCode, get_many
 from chalicelib.accounts.passwords import check_password
 from chalicelib.accounts.passwords import hash_password as _bcrypt_hash
-from chalicelib.accounts.sessions import create_session, refresh_sessions, revoke_all_sessions, revoke_token
+from chalicelib.accounts.sessions import (
+    create_session,
+    refresh_sessions,
+    revoke_all_sessions,
+    revoke_sessions,
+    revoke_token,
+    session_hashes,
+)
 from chalicelib.core.clock import Clock, isoformat, utcnow
 from chalicelib.core.db import cancellation_codes, get_or_none, transaction
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
@@ -26,6 +33,7 @@ logger = logging.getLogger("hat.accounts")
 
 BAD_LOGIN = "wrong account or password"
 BAD_CODE = "wrong, expired or already used code; ask for a new one"
+SESSIONS_IN_RESET_TRANSACTION = 90  # a transaction holds 100 items; the reset itself takes 3
 
 
 def hash_password(password: str) -> str:
@@ -162,8 +170,9 @@ def reset_password(account: str, code: str, new_password: str, *, clock: Clock =
 
     A wrong code, or an account that does not exist, is the same 400. Returns how
     many sessions ended. DynamoDB: GetItem (account key), UpdateItem (a try on the
-    code), TransactWriteItems (password, spend the code, forget login failures),
-    then Query + BatchWriteItem over the user's sessions.
+    code), Query (the user's sessions), and one TransactWriteItems: password, spend the
+    code, forget login failures and delete the sessions, so they end with the password
+    (past `SESSIONS_IN_RESET_TRANSACTION`, the rest go by BatchWriteItem right after).
     """
     from pynamodb.exceptions import TransactWriteError
 
@@ -173,18 +182,23 @@ def reset_password(account: str, code: str, new_password: str, *, clock: Clock =
         raise bad_code()
     record = _live_code([f"reset#{claim.user_id}"], "reset", code, now)
     new_hash = hash_password(new_password)
+    sessions = session_hashes(claim.user_id)
+    ended, rest = sessions[:SESSIONS_IN_RESET_TRANSACTION], sessions[SESSIONS_IN_RESET_TRANSACTION:]
     try:
         with transaction() as tx:
             tx.update(User(claim.user_id), actions=[User.password_hash.set(new_hash)],
                       condition=User.id.exists())
             tx.delete(record, condition=consume_condition(record))
             tx.delete(LimitCounter(f"login-fail#user#{claim.user_id}"))
+            for token_hash in ended:
+                tx.delete(Session(token_hash))
     except TransactWriteError as error:
-        # Deletes go first: [code, failure counter, user]. The code was just used, or the user is gone.
+        # Deletes go first: [code, failure counter, sessions..., user]. The code was just used,
+        # or the user is gone.
         if "ConditionalCheckFailed" in cancellation_codes(error):
             raise bad_code() from error
         raise
-    return revoke_all_sessions(claim.user_id)
+    return len(ended) + (revoke_sessions(rest) if rest else 0)
 
 
 def update_profile(user_id: str, body: Any) -> dict:

@@ -41,17 +41,23 @@ def revoke_token(token: str) -> None:
     Session(hash_token(token)).delete()
 
 
-def revoke_all_sessions(user_id: str) -> int:
-    """End every session of the user (password reset, disabling); returns how many.
+def session_hashes(user_id: str) -> list[str]:
+    """The token hashes of the user's sessions. One Query on the by-user index (eventually
+    consistent, as every GSI: a session made a moment ago may be missing)."""
+    return [row.token_hash for row in Session.by_user.query(user_id)]
 
-    One Query on the by-user index, then BatchWriteItem deletes (25 per call).
-    """
-    revoked = 0
+
+def revoke_sessions(token_hashes: list[str]) -> int:
+    """Delete these sessions: BatchWriteItem, 25 per call; returns how many."""
     with Session.batch_write() as batch:
-        for session in Session.by_user.query(user_id):
-            batch.delete(Session(session.token_hash))
-            revoked += 1
-    return revoked
+        for token_hash in token_hashes:
+            batch.delete(Session(token_hash))
+    return len(token_hashes)
+
+
+def revoke_all_sessions(user_id: str) -> int:
+    """End every session of the user (disabling); returns how many. Query + BatchWriteItem."""
+    return revoke_sessions(session_hashes(user_id))
 
 
 def refresh_sessions(user_id: str, user: dict) -> int:
