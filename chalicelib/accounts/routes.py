@@ -75,7 +75,7 @@ def update_me() -> dict:
 
     request = accounts_routes.current_request
     user = current_user(request)
-    return service.update_profile(user["id"], parse_body(request, ProfilePatch))
+    return service.update_profile(user, bearer_token(request) or "", parse_body(request, ProfilePatch))
 
 
 @accounts_routes.route("/auth/password/reset", methods=["POST"])

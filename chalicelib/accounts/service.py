@@ -34,6 +34,7 @@ logger = logging.getLogger("hat.accounts")
 BAD_LOGIN = "wrong account or password"
 BAD_CODE = "wrong, expired or already used code; ask for a new one"
 SESSIONS_IN_RESET_TRANSACTION = 90  # a transaction holds 100 items; the reset itself takes 3
+SESSIONS_IN_PROFILE_TRANSACTION = 90  # past these, snapshots are rewritten one UpdateItem each
 
 
 def hash_password(password: str) -> str:
@@ -201,24 +202,38 @@ def reset_password(account: str, code: str, new_password: str, *, clock: Clock =
     return len(ended) + (revoke_sessions(rest) if rest else 0)
 
 
-def update_profile(user_id: str, body: Any) -> dict:
-    """UpdateItem (the user, answering the new item), then the sessions' user snapshots
-    (one Query, an UpdateItem per live session) so the change shows on the next request."""
-    from pynamodb.exceptions import UpdateError
+def update_profile(user: dict, token: str, body: Any) -> dict:
+    """Change the signed-in user's settings; answers the user as it now is.
 
-    actions = [User.timezone.set(body.timezone)] if body.timezone is not None else []
-    user = User(user_id)
-    if actions:
+    Query (the user's sessions) and one TransactWriteItems: the user and the snapshot in
+    each live session, so every session sees the change on its next request. The caller's
+    own session is always in it (the index may not show one made a moment ago); a session
+    that ends meanwhile cancels the transaction, which is then tried once more afresh.
+    """
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.accounts.sessions import hash_token
+
+    changes = {"timezone": body.timezone} if body.timezone is not None else {}
+    public = {**user, **changes}
+    if not changes:
+        return public
+    for attempt in (1, 2):
+        hashes = list(dict.fromkeys([hash_token(token), *session_hashes(user["id"])]))
         try:
-            user.update(actions=actions, condition=User.id.exists())
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise Unauthorized("this account is gone", code="unauthorized") from None
-            raise
-    else:
-        user.refresh(consistent_read=True)
-    public = user.to_public()
-    refresh_sessions(user_id, public)
+            with transaction() as tx:
+                tx.update(User(user["id"]), actions=[User.timezone.set(public["timezone"])],
+                          condition=User.id.exists())
+                for token_hash in hashes[:SESSIONS_IN_PROFILE_TRANSACTION]:
+                    tx.update(Session(token_hash), actions=[Session.user.set(public)],
+                              condition=Session.token_hash.exists())
+            break
+        except TransactWriteError as error:
+            if "ConditionalCheckFailed" not in cancellation_codes(error):
+                raise
+            if attempt == 2:  # the first try met a session that had ended meanwhile: this one too
+                raise Unauthorized("this session has ended", code="unauthorized") from None
+    refresh_sessions(hashes[SESSIONS_IN_PROFILE_TRANSACTION:], public)
     return public
 
 

@@ -60,18 +60,16 @@ def revoke_all_sessions(user_id: str) -> int:
     return revoke_sessions(session_hashes(user_id))
 
 
-def refresh_sessions(user_id: str, user: dict) -> int:
-    """Rewrite the user snapshot of every live session (a profile change); returns how many.
-
-    One Query on the by-user index, an UpdateItem per session; a session ended meanwhile
-    stays ended (the update requires it to exist)."""
+def refresh_sessions(token_hashes: list[str], user: dict) -> int:
+    """Rewrite these sessions' user snapshot, one UpdateItem each; a session ended meanwhile
+    stays ended (the update requires it to exist). Returns how many were rewritten."""
     from pynamodb.exceptions import UpdateError
 
     refreshed = 0
-    for row in Session.by_user.query(user_id):
+    for token_hash in token_hashes:
         try:
-            Session(row.token_hash).update(actions=[Session.user.set(user)],
-                                           condition=Session.token_hash.exists())
+            Session(token_hash).update(actions=[Session.user.set(user)],
+                                       condition=Session.token_hash.exists())
             refreshed += 1
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":

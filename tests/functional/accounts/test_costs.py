@@ -48,6 +48,10 @@ def test_calls_per_route(client, make_user, dynamodb_calls):
 
     headers = {"Authorization": f"Bearer {alice.token}"}
     assert measure(dynamodb_calls, lambda: client.http.get("/auth/me", headers=headers)) == ["GetItem"]
+    # alice has 3 sessions now (make_user's and two logins'): all rewritten in one transaction
+    assert measure(dynamodb_calls, lambda: client.http.patch(
+        "/auth/me", headers={**headers, "Content-Type": "application/json"},
+        body=json.dumps({"timezone": "Europe/Paris"}))) == ["GetItem", "Query", "TransactWriteItems"]
     assert measure(dynamodb_calls, lambda: client.http.post("/auth/logout", headers=headers)) == \
         ["GetItem", "DeleteItem"]
 

@@ -217,3 +217,33 @@ def test_reset_checks_the_new_password_like_registration(client, alice):
         response = reset(client, new_password=password)
         assert response.status_code == 400
         assert words in error_of(response)["fields"]["new_password"]
+
+
+def test_a_profile_change_reaches_every_session_even_one_ending_meanwhile(client, alice, monkeypatch):
+    from chalicelib.accounts.sessions import create_session, hash_token, revoke_token
+    from tests.support import hook_dynamodb
+
+    keep, leaving = create_session(alice.user)[0], create_session(alice.user)[0]
+    commits = []
+
+    def logout_first(model, **_kwargs) -> None:  # a logout lands between Query and commit
+        if model.name == "TransactWriteItems":
+            commits.append(model.name)
+            if len(commits) == 1:
+                revoke_token(leaving)
+
+    unhook = hook_dynamodb(monkeypatch, logout_first)
+    try:
+        answer = client.http.patch("/auth/me", body=json.dumps({"timezone": "America/New_York"}),
+                                   headers={**bearer(alice.token), "Content-Type": "application/json"})
+    finally:
+        unhook()
+    assert len(commits) == 2  # the first was cancelled by the ended session, the second went through
+    assert answer.status_code == 200 and json.loads(answer.body)["timezone"] == "America/New_York"
+    for token in (alice.token, keep):
+        assert json.loads(client.http.get("/auth/me", headers=bearer(token)).body)["timezone"] == \
+            "America/New_York"
+    assert client.http.get("/auth/me", headers=bearer(leaving)).status_code == 401  # not revived
+    from chalicelib.accounts.models import Session
+
+    assert Session.count(hash_token(leaving)) == 0
