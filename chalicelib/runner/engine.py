@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import inspect
 import json
 import re
@@ -172,7 +171,7 @@ def _decode(body: bytes, content_type: str) -> str:
 
 
 def _join_url(base_url: str, url: str) -> str:
-    if url.startswith(("http://", "https://")) or _ABSOLUTE.match(url):
+    if "://" in url and (url.startswith(("http://", "https://")) or _ABSOLUTE.match(url)):
         return url  # any scheme: the outbound guard refuses what is not http(s)
     if not base_url:
         raise RunnerError(f"relative url {url!r} needs a base_url (config, environment or CLI)")
@@ -248,37 +247,51 @@ class _Run:
         self, docs: list[Mapping[str, Any]], concurrency: int, on_progress: Progress | None
     ) -> dict[str, Any]:
         started = self.clock()
-        jobs: list[Callable[[], Awaitable[dict[str, Any]]]] = []
+        # a job: (model, parameters, parameterised) to run, (doc, index) to load then run
+        # when its turn comes, or a finished (failed) testcase report
+        jobs: list[tuple[Any, Any, Any]] = []
         for index, doc in enumerate(docs):
             if not _has_parameters(doc):
                 # one testcase: its model is built when its turn comes and dropped when it
                 # ends, so a big run holds `concurrency` models, not one per testcase (which
                 # the garbage collector would otherwise scan again and again)
-                jobs.append(functools.partial(self._load_and_run, doc, index))
+                jobs.append((None, doc, index))
                 continue
             try:
                 model = load_testcase(doc)
             except TestcaseInvalid as exc:
-                jobs.append(functools.partial(_ready, _invalid_case(doc, index, exc)))
+                jobs.append((_invalid_case(doc, index, exc), None, None))
                 continue
             combos = model.config.parameter_combinations()
             parameterised = len(combos) > 1
             for combo in combos:
-                jobs.append(functools.partial(self._case, model, combo, parameterised))
+                jobs.append((model, combo, parameterised))
         total = len(jobs)
         done = 0
         semaphore = asyncio.Semaphore(concurrency)
 
-        async def guarded(job: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        async def guarded(first: Any, second: Any, third: Any) -> dict[str, Any]:
+            # the testcase runs right here rather than in a coroutine awaited from here:
+            # every level between the task and the socket is crossed at each suspension
             nonlocal done
             async with semaphore:
-                result = await job()
+                if isinstance(first, Testcase):
+                    result = await self._case(first, second, third)
+                elif first is None:
+                    try:
+                        model = load_testcase(second)
+                    except TestcaseInvalid as exc:
+                        result = _invalid_case(second, third, exc)
+                    else:
+                        result = await self._case(model, {}, False)
+                else:
+                    result = first
             done += 1
             if on_progress:
                 on_progress(done, total)
             return result
 
-        cases = await asyncio.gather(*(guarded(job) for job in jobs))
+        cases = await asyncio.gather(*(guarded(*job) for job in jobs))
         successes = sum(1 for case in cases if case["success"])
         return {
             "success": successes == len(cases),
@@ -288,13 +301,6 @@ class _Run:
             "duration_ms": _ms(self.clock() - started),
             "testcases": list(cases),
         }
-
-    async def _load_and_run(self, doc: Mapping[str, Any], index: int) -> dict[str, Any]:
-        try:
-            model = load_testcase(doc)
-        except TestcaseInvalid as exc:
-            return _invalid_case(doc, index, exc)
-        return await self._case(model, {}, False)
 
     async def _case(
         self, model: Testcase, params: dict[str, Any], parameterised: bool
@@ -373,6 +379,8 @@ class _Run:
         extracted: dict[str, Any],
         jar: CookieJar,
     ) -> dict[str, Any]:
+        # the attempts are awaited here, not in a coroutine of their own: every level
+        # between the task and the socket is crossed again at each suspension
         attempts: list[dict[str, Any]] = []
         step_extracted: dict[str, Any] = {}
         name = step.name
@@ -385,11 +393,37 @@ class _Run:
                     name = str(scope.render(step.name))
                 except SubstitutionError:
                     name = step.name
-            report, step_extracted, fatal = await self._attempt(
-                step, request, config, base_url, scope, jar
-            )
+            # one try: report, extracted values, and whether retrying is pointless
+            report: dict[str, Any] = {
+                "name": step.name, "success": False, "status_code": None, "elapsed_ms": 0.0,
+                "validators": [],
+            }
             attempts.append(report)
-            if report["success"] or fatal:
+            step_extracted = {}
+            prepared = self._prepare(report, request, config, base_url, scope)
+            if prepared is None:
+                break  # the request cannot even be built: retrying changes nothing
+            outbound, cookies = prepared
+            started = self.clock()
+            try:
+                url, response, set_cookies, sent = await self._exchange(
+                    outbound, cookies, jar, request.allow_redirects
+                )
+            except _StepFailed as exc:
+                report.update(
+                    elapsed_ms=_ms(self.clock() - started),
+                    request=self._request_report(outbound),
+                    error=str(exc),
+                    error_type=exc.error_type,
+                )
+                if exc.error_type in ("outbound_refused", "invalid_url"):
+                    break
+                continue
+            report["elapsed_ms"] = _ms(self.clock() - started)
+            step_extracted = self._check(
+                report, step, scope, outbound, url, response, set_cookies, sent
+            )
+            if report["success"]:
                 break
         final = attempts[-1]
         final["name"] = name
@@ -398,46 +432,41 @@ class _Run:
         extracted.update(step_extracted)
         return final
 
-    async def _attempt(
+    def _prepare(
         self,
-        step: Step,
+        report: dict[str, Any],
         request: Request,
         config: Config,
         base_url: str,
         scope: Scope,
-        jar: CookieJar,
-    ) -> tuple[dict[str, Any], dict[str, Any], bool]:
-        """One try of a request step: (report, extracted values, retrying is pointless)."""
-        report: dict[str, Any] = {
-            "name": step.name, "success": False, "status_code": None, "elapsed_ms": 0.0,
-            "validators": [],
-        }
+    ) -> tuple[OutboundRequest, list[tuple[str, str]]] | None:
+        """The request to send and the step's cookies; None (and the report says why)
+        when it cannot be sent."""
         remaining = None if self.deadline is None else self.deadline - self.clock()
         if remaining is not None and remaining <= 0:
             report.update(error="run deadline exceeded before this step", error_type="deadline")
-            return report, {}, True
+            return None
         try:
             outbound, cookies = self._build(request, config, base_url, scope)
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
             report.update(error=str(exc), error_type="variable")
-            return report, {}, True
+            return None
         if remaining is not None:
             outbound.timeout = min(outbound.timeout, remaining)
-        allow_redirects = request.allow_redirects
-        started = self.clock()
-        try:
-            url, response, set_cookies, sent = await self._exchange(
-                outbound, cookies, jar, allow_redirects
-            )
-        except _StepFailed as exc:
-            report.update(
-                elapsed_ms=_ms(self.clock() - started),
-                request=self._request_report(outbound),
-                error=str(exc),
-                error_type=exc.error_type,
-            )
-            return report, {}, exc.error_type in ("outbound_refused", "invalid_url")
-        report["elapsed_ms"] = _ms(self.clock() - started)
+        return outbound, cookies
+
+    def _check(
+        self,
+        report: dict[str, Any],
+        step: Step,
+        scope: Scope,
+        outbound: OutboundRequest,
+        url: str,
+        response: InboundResponse,
+        set_cookies: dict[str, str],
+        sent: OutboundRequest,
+    ) -> dict[str, Any]:
+        """Fill the report of an attempt that got a response; returns the extracted values."""
         report["request"] = self._request_report(sent)
         data, text = _response_data(response, set_cookies)
         report["status_code"] = response.status
@@ -465,7 +494,7 @@ class _Run:
             report["error"] = "; ".join(message for message, _ in errors)
             report["error_type"] = errors[0][1]
         report["success"] = not errors and all(r["result"] == "pass" for r in results)
-        return report, step_extracted, False
+        return step_extracted
 
     def _build(
         self, request: Request, config: Config, base_url: str, scope: Scope
@@ -684,10 +713,6 @@ class _Run:
         if model.config.parameters:
             return f"referenced testcase {ref!r} has parameters; only top-level ones can"
         return model
-
-
-async def _ready(value: dict[str, Any]) -> dict[str, Any]:
-    return value
 
 
 def _has_parameters(doc: Any) -> bool:

@@ -144,7 +144,7 @@ class Headers(dict):
         return default
 
 
-@dataclass
+@dataclass(slots=True)
 class ResponseData:
     status_code: int
     headers: Headers

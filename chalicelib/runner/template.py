@@ -228,6 +228,8 @@ class Scope:
     not a template.
     """
 
+    __slots__ = ("_raw", "_outer", "_ctx", "_done", "_resolving")
+
     def __init__(
         self, raw: Mapping[str, Any], outer: Mapping[str, Any], ctx: FunctionContext
     ) -> None:

@@ -14,7 +14,7 @@ from typing import Protocol
 from chalicelib.runner.errors import RunnerError
 
 
-@dataclass
+@dataclass(slots=True)
 class OutboundRequest:
     method: str
     url: str  # absolute, query string included
@@ -24,7 +24,7 @@ class OutboundRequest:
     verify: bool  # check the TLS certificate
 
 
-@dataclass
+@dataclass(slots=True)
 class InboundResponse:
     status: int
     headers: list[tuple[str, str]]
