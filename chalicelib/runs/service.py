@@ -151,29 +151,58 @@ def _with_project_defaults(project: Project, fields: dict) -> dict:
     return fields
 
 
-def _queued(project: Project, *, environment: str | None, **fields: Any) -> dict:
+# With a report's id: (item, update actions, condition) to write in the report's transaction.
+AlsoUpdate = Callable[[str], tuple[Any, list, Any]]
+
+
+def _queued(project: Project, *, environment: str | None, also_update: AlsoUpdate | None = None,
+            **fields: Any) -> dict:
     env_name, _env = choose_environment(project, environment)
     report = _new_report(project, environment=env_name, **_with_project_defaults(project, fields))
-    report.save(condition=Report.id.does_not_exist())
+    if also_update is None:
+        report.save(condition=Report.id.does_not_exist())
+    else:
+        _save_with(report, also_update(report.id))
     _enqueue_run(report.id)
     return {"report_id": report.id, "status": QUEUED}
+
+
+def _save_with(report: Report, update: tuple[Any, list, Any]) -> None:
+    """The report and the caller's update commit together (one TransactWriteItems); a failed
+    condition on the caller's item is a NotFound of it, and no report is written."""
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.core.db import cancellation_codes, transaction
+
+    item, actions, condition = update
+    try:
+        with transaction() as tx:
+            tx.save(report, condition=Report.id.does_not_exist())
+            tx.update(item, actions=actions, condition=condition)
+    except TransactWriteError as error:
+        if "ConditionalCheckFailed" in cancellation_codes(error):
+            raise NotFound(f"{type(item).__name__.lower()} not found", code="not_found") from None
+        raise
 
 
 def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_ids: list[str] | None = None,
               environment: str | None, trigger: str, task_id: str | None = None,
               notify: dict | None = None, callback_url: str | None = None,
-              started_by: str | None = None, name: str | None = None, clock: Clock = utcnow) -> dict:
+              started_by: str | None = None, name: str | None = None,
+              also_update: AlsoUpdate | None = None, clock: Clock = utcnow) -> dict:
     """For tasks and other features: queue a run of a project (or some modules / test cases).
-    `project` is its id, or the Project the caller has just read (saves the GetItem).
-    GetItem (project, given an id), PutItem (report), and the job. Raises NotFound for a
-    project that is gone, ValidationFailed for an unknown environment."""
+    `project` is its id, or the Project the caller has just read (saves the GetItem);
+    `also_update(report_id)` names an update that commits with the report (a task's run
+    count), so that both happen or neither. GetItem (project, given an id), PutItem (report;
+    TransactWriteItems with `also_update`), and the job. Raises NotFound for a project (or
+    the updated item) that is gone, ValidationFailed for an unknown environment."""
     if isinstance(project, str):
         project = get_or_none(Project, _checked_id(project, "project"), consistent_read=True)
     if project is None or project.status != ACTIVE:
         raise _not_found("project")
     return _queued(project, environment=environment, trigger=trigger, name=name or project.name,
                    module_ids=module_ids, testcase_ids=testcase_ids, task_id=task_id, notify=notify,
-                   callback_url=callback_url, started_by=started_by, clock=clock)
+                   callback_url=callback_url, started_by=started_by, also_update=also_update, clock=clock)
 
 
 def run_project(user: dict, project_id: str, body: Any, *, clock: Clock = utcnow) -> dict:

@@ -487,22 +487,20 @@ def delete_task(user: dict, task_id: str, *, gateway: SchedulerGateway | None = 
 
 def _start(task: Task, *, trigger: str, started_by: str | None, clock: Clock,
            project: Project | str | None = None) -> dict:
-    """start_run (given the Project already read: PutItem; given nothing: its GetItem too),
-    then one UpdateItem: ADD run_count 1, SET last_report (atomic, exact under any race)."""
+    """start_run (given the Project already read, no GetItem) with the task's count in the
+    report's own transaction: ADD run_count 1, SET last_report (atomic, exact under any race;
+    a task deleted meanwhile is a NotFound and no run starts)."""
     from chalicelib.runs.service import start_run
 
-    result = start_run(project if project is not None else task.project_id,
-                       module_ids=list(task.module_ids or []),
-                       environment=task.environment, trigger=trigger, task_id=task.id,
-                       notify=task.notify or None, started_by=started_by)
-    last = {"id": result["report_id"], "status": result.get("status", "queued"), "at": isoformat(clock())}
-    try:
-        task.update(actions=[Task.run_count.add(1), Task.last_report.set(last)],
-                    condition=Task.id.exists())
-    except Exception as error:  # deleted meanwhile: the run goes on; nothing to count on
-        if getattr(error, "cause_response_code", "") != "ConditionalCheckFailedException":
-            raise
-    return result
+    def count_run(report_id: str) -> tuple:
+        last = {"id": report_id, "status": "queued", "at": isoformat(clock())}
+        return task, [Task.run_count.add(1), Task.last_report.set(last)], Task.id.exists()
+
+    return start_run(project if project is not None else task.project_id,
+                     module_ids=list(task.module_ids or []),
+                     environment=task.environment, trigger=trigger, task_id=task.id,
+                     notify=task.notify or None, started_by=started_by, also_update=count_run,
+                     clock=clock)
 
 
 def firing_key(task_id: str, scheduled_time: str | None) -> str | None:
@@ -565,8 +563,8 @@ def _fire(task_id: str, *, clock: Clock) -> dict | None:
 
 
 def run_task_now(user: dict, task_id: str, *, clock: Clock = utcnow) -> dict:
-    """POST /tasks/{id}/runs: GetItem (task) + GetItem (project, membership) + start_run's
-    PutItem (it is handed the project read here) + UpdateItem (run_count, last_report)."""
+    """POST /tasks/{id}/runs: GetItem (task) + GetItem (project, membership) + one
+    TransactWriteItems (the report, the task's run_count and last_report)."""
     task, project = _load(user, task_id)
     result = _start(task, trigger="manual", started_by=user["id"], clock=clock, project=project)
     return {"report_id": result["report_id"], "status": result.get("status", "queued")}
