@@ -56,6 +56,7 @@ DEFAULT_MAX_BODY_CHARS = 64 * 1024  # request/response bodies kept in the report
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # a bigger response fails its step
 MAX_REDIRECTS = 10
 MAX_REFERENCE_DEPTH = 8  # testcase -> referenced testcase -> ... at most this deep
+_RUN, _LOAD, _DONE = "run", "load", "done"  # kinds of jobs of a run
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _JSON_START = frozenset(b'{["-0123456789tfn')
 _CHARSET = re.compile(r"charset=([\w.:-]+)", re.I)
@@ -247,45 +248,46 @@ class _Run:
         self, docs: list[Mapping[str, Any]], concurrency: int, on_progress: Progress | None
     ) -> dict[str, Any]:
         started = self.clock()
-        # a job: (model, parameters, parameterised) to run, (doc, index) to load then run
-        # when its turn comes, or a finished (failed) testcase report
-        jobs: list[tuple[Any, Any, Any]] = []
+        # a job: (_RUN, model, parameters, parameterised), (_LOAD, doc, index) to load then
+        # run when its turn comes, or (_DONE, report) for a testcase that cannot run
+        jobs: list[tuple[Any, ...]] = []
         for index, doc in enumerate(docs):
             if not _has_parameters(doc):
                 # one testcase: its model is built when its turn comes and dropped when it
                 # ends, so a big run holds `concurrency` models, not one per testcase (which
                 # the garbage collector would otherwise scan again and again)
-                jobs.append((None, doc, index))
+                jobs.append((_LOAD, doc, index))
                 continue
             try:
                 model = load_testcase(doc)
             except TestcaseInvalid as exc:
-                jobs.append((_invalid_case(doc, index, exc), None, None))
+                jobs.append((_DONE, _invalid_case(doc, index, exc)))
                 continue
             combos = model.config.parameter_combinations()
             parameterised = len(combos) > 1
             for combo in combos:
-                jobs.append((model, combo, parameterised))
+                jobs.append((_RUN, model, combo, parameterised))
         total = len(jobs)
         done = 0
         semaphore = asyncio.Semaphore(concurrency)
 
-        async def guarded(first: Any, second: Any, third: Any) -> dict[str, Any]:
+        async def guarded(kind: str, *job: Any) -> dict[str, Any]:
             # the testcase runs right here rather than in a coroutine awaited from here:
             # every level between the task and the socket is crossed at each suspension
             nonlocal done
             async with semaphore:
-                if isinstance(first, Testcase):
-                    result = await self._case(first, second, third)
-                elif first is None:
+                if kind is _RUN:
+                    result = await self._case(*job)
+                elif kind is _LOAD:
+                    doc, index = job
                     try:
-                        model = load_testcase(second)
+                        model = load_testcase(doc)
                     except TestcaseInvalid as exc:
-                        result = _invalid_case(second, third, exc)
+                        result = _invalid_case(doc, index, exc)
                     else:
                         result = await self._case(model, {}, False)
                 else:
-                    result = first
+                    result = job[0]
             done += 1
             if on_progress:
                 on_progress(done, total)

@@ -423,18 +423,238 @@ def validate_testcase(doc: Any) -> Testcase:
     return model
 
 
-def load_testcase(doc: Any) -> Testcase:
+def load_testcase(doc: Any) -> Testcase | RunTestcase:
     """The model of a testcase for running it: the structural checks only.
 
     Runs re-read documents that were checked in full when saved; reading every value
     again for ${function()} calls would cost as much as the checks themselves, and a call
     outside the safe builtins is refused anyway when the step renders it. On any problem
     the full check runs, so the error lists everything, as validate_testcase does.
+
+    Documents in the usual shape (exact JSON types, no parameters, request steps) are read
+    by ``_fast_load`` into plain slotted objects with the same attributes: a run reads every
+    testcase again, and pydantic's models cost several times more, in time and in objects
+    for the garbage collector. Anything else goes through the pydantic models.
     """
+    fast = _fast_load(doc)
+    if fast is not None:
+        return fast
     try:
         return Testcase.model_validate(doc)
     except ValidationError:
         return validate_testcase(doc)
+
+
+# ---- the run-time reading of well-formed documents ----
+#
+# ``_fast_load`` accepts a subset of what the models accept and builds the same values
+# (methods upper-cased, comparators canonical, numbers as the models coerce them). For
+# anything outside that subset, valid or not, it returns None and the models decide, so it
+# can never accept what they refuse nor word an error differently.
+
+_ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CONFIG_KEYS = frozenset({"name", "base_url", "variables", "headers", "verify", "export"})
+_STEP_KEYS = frozenset(
+    {"name", "request", "variables", "extract", "validate", "export", "retry_times",
+     "retry_interval"}
+)
+_REQUEST_KEYS = frozenset(
+    {"method", "url", "params", "headers", "json", "data", "cookies", "timeout",
+     "allow_redirects", "verify"}
+)
+
+
+class _NotFast(Exception):
+    """The document is outside what _fast_load reads: the models take over."""
+
+
+class RunValidator:
+    __slots__ = ("comparator", "check", "expect", "message")
+
+    def __init__(self, comparator: str, check: Any, expect: Any, message: str) -> None:
+        self.comparator, self.check, self.expect, self.message = (
+            comparator, check, expect, message
+        )
+
+
+class RunRequest:
+    __slots__ = ("method", "url", "params", "headers", "json_body", "data", "cookies",
+                 "timeout", "allow_redirects", "verify", "_has_json")
+
+    def has_json(self) -> bool:
+        return self._has_json
+
+
+class RunStep:
+    __slots__ = ("name", "request", "testcase", "variables", "extract", "validators",
+                 "export", "retry_times", "retry_interval")
+
+
+class RunConfig:
+    __slots__ = ("name", "base_url", "variables", "parameters", "headers", "verify", "export")
+
+    def parameter_combinations(self) -> list[dict[str, Any]]:
+        return [{}]
+
+
+class RunTestcase:
+    __slots__ = ("config", "teststeps")
+
+    def references(self) -> list[str]:
+        return []
+
+
+def _text(value: Any, empty_ok: bool = True) -> str:
+    if type(value) is not str or not (empty_ok or value):
+        raise _NotFast
+    return value
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise _NotFast
+    for key in value:
+        if type(key) is not str:
+            raise _NotFast
+    return value
+
+
+def _optional(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    return _mapping(doc[key]) if key in doc else {}
+
+
+def _variables(value: Any) -> dict[str, Any]:
+    for key in _mapping(value):
+        if not _ASCII_NAME.fullmatch(key):
+            raise _NotFast
+    return value
+
+
+def _names(value: Any) -> list[str]:
+    if type(value) is not list:
+        raise _NotFast
+    for name in value:
+        if type(name) is not str or not _ASCII_NAME.fullmatch(name):
+            raise _NotFast
+    return value
+
+
+def _number(value: Any, low: float, high: float, low_inclusive: bool) -> float:
+    if type(value) not in (int, float):
+        raise _NotFast
+    if not ((low <= value) if low_inclusive else (low < value)) or not value <= high:
+        raise _NotFast
+    return float(value)
+
+
+def _fast_validator(item: Any) -> RunValidator:
+    if type(item) is not dict or len(item) != 1:
+        raise _NotFast  # the legacy {"check", "comparator", "expect"} form included
+    name, values = next(iter(item.items()))
+    if name == "check" or type(values) is not list or len(values) not in (2, 3):
+        raise _NotFast
+    message = values[2] if len(values) == 3 else ""
+    if type(message) is not str:
+        raise _NotFast
+    try:
+        canonical = _checked_comparator(name, values[0], values[1])
+    except ValueError:
+        raise _NotFast from None
+    return RunValidator(canonical, values[0], values[1], message)
+
+
+def _fast_request(doc: Any) -> RunRequest:
+    if type(doc) is not dict or not _REQUEST_KEYS.issuperset(doc):
+        raise _NotFast
+    request = RunRequest()
+    method = doc.get("method")
+    if type(method) is not str or method.upper() not in METHODS:
+        raise _NotFast
+    request.method = method.upper()
+    request.url = _text(doc.get("url"), empty_ok=False)
+    request.params = _optional(doc, "params")
+    request.headers = _optional(doc, "headers")
+    request.cookies = _optional(doc, "cookies")
+    request._has_json = "json" in doc
+    request.json_body = doc.get("json")
+    data = doc.get("data")
+    if data is not None and (type(data) not in (str, dict) or request._has_json):
+        raise _NotFast
+    request.data = data
+    timeout = doc.get("timeout")
+    request.timeout = (
+        None if timeout is None else _number(timeout, 0, MAX_REQUEST_TIMEOUT_SECONDS, False)
+    )
+    allow_redirects = doc.get("allow_redirects", True)
+    verify = doc.get("verify")
+    if type(allow_redirects) is not bool or (verify is not None and type(verify) is not bool):
+        raise _NotFast
+    request.allow_redirects = allow_redirects
+    request.verify = verify
+    return request
+
+
+def _fast_step(doc: Any) -> RunStep:
+    if type(doc) is not dict or not _STEP_KEYS.issuperset(doc) or "request" not in doc:
+        raise _NotFast  # testcase steps go through the models
+    step = RunStep()
+    step.name = _text(doc.get("name"), empty_ok=False)
+    step.request = _fast_request(doc["request"])
+    step.testcase = None
+    step.variables = _variables(_optional(doc, "variables"))
+    extract = _variables(_optional(doc, "extract"))
+    for path in extract.values():
+        if type(path) is not str:
+            raise _NotFast
+        try:
+            _extract_path(path)
+        except ValueError:
+            raise _NotFast from None
+    step.extract = extract
+    validators = doc.get("validate", [])
+    if type(validators) is not list:
+        raise _NotFast
+    step.validators = [_fast_validator(item) for item in validators]
+    if doc.get("export", []) != []:
+        raise _NotFast  # refused on request steps: the models say why
+    step.export = []
+    retry_times = doc.get("retry_times", 0)
+    if type(retry_times) is not int or not 0 <= retry_times <= MAX_RETRY_TIMES:
+        raise _NotFast
+    step.retry_times = retry_times
+    step.retry_interval = _number(
+        doc.get("retry_interval", 0.0), 0, MAX_RETRY_INTERVAL_SECONDS, True
+    )
+    return step
+
+
+def _fast_load(doc: Any) -> RunTestcase | None:
+    try:
+        if type(doc) is not dict or doc.keys() != {"config", "teststeps"}:
+            raise _NotFast
+        raw = doc["config"]
+        if type(raw) is not dict or not _CONFIG_KEYS.issuperset(raw):
+            raise _NotFast  # parameters included: they go through the models
+        config = RunConfig()
+        config.name = _text(raw.get("name"), empty_ok=False)
+        config.base_url = _text(raw.get("base_url", ""))
+        config.variables = _variables(_optional(raw, "variables"))
+        config.parameters = {}
+        config.headers = _optional(raw, "headers")
+        verify = raw.get("verify", False)
+        if type(verify) is not bool:
+            raise _NotFast
+        config.verify = verify
+        config.export = _names(raw["export"]) if "export" in raw else []
+        steps = doc["teststeps"]
+        if type(steps) is not list or not 1 <= len(steps) <= MAX_STEPS:
+            raise _NotFast
+        testcase = RunTestcase()
+        testcase.config = config
+        testcase.teststeps = [_fast_step(step) for step in steps]
+        return testcase
+    except _NotFast:
+        return None
 
 
 def _yaml_loader() -> Any:
