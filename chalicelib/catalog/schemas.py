@@ -84,11 +84,15 @@ class Environment(_Body):
 Environments = Annotated[dict[EnvironmentName, Environment], AfterValidator(_environments)]
 
 
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
 class Notify(_Body):
     """Who hears of a finished run, and when (a failed run also tells of the next pass)."""
 
-    emails: list[Email] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
-    mobiles: list[Mobile] = Field(default_factory=list, max_length=MAX_RECIPIENTS)
+    emails: Annotated[list[Email], Field(max_length=MAX_RECIPIENTS), AfterValidator(_unique)] = []
+    mobiles: Annotated[list[Mobile], Field(max_length=MAX_RECIPIENTS), AfterValidator(_unique)] = []
     when: Literal["never", "failure", "always"] = "failure"
 
 

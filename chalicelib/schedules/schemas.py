@@ -2,27 +2,18 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from chalicelib.catalog.schemas import _name, invalid
+from chalicelib.catalog.schemas import Notify as ProjectNotify
+from chalicelib.catalog.schemas import _name, _unique, invalid
+from chalicelib.core.fields import Timezone
 from chalicelib.schedules.crontab import CrontabError, parse_crontab
 
 MAX_MODULES = 50  # each is a condition check in the task's transaction (100 items at most)
-MAX_RECIPIENTS = 20
-_EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _ID = re.compile(r"[0-9a-f]{32}")
 _ENVIRONMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-
-
-@lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
-    from zoneinfo import available_timezones
-
-    return frozenset(available_timezones())
 
 
 def _crontab(value: str) -> str:
@@ -33,35 +24,10 @@ def _crontab(value: str) -> str:
     return parsed.text
 
 
-def _timezone(value: str) -> str:
-    value = value.strip()
-    if value not in _zones() or value.lower() == "localtime":
-        raise invalid(f"{value!r} is not an IANA time zone name (like Asia/Shanghai or UTC)")
-    return value
-
-
-def _email(value: str) -> str:
-    value = value.strip()
-    if len(value) > 254 or not _EMAIL.fullmatch(value):
-        raise invalid(f"{value!r} is not an email address")
-    return value
-
-
-def _mobile(value: str) -> str:
-    value = value.strip()
-    if not _E164.fullmatch(value):
-        raise invalid(f"{value!r} is not a mobile number in E.164 form, like +8613800138000")
-    return value
-
-
 def _module_id(value: str) -> str:
     if not _ID.fullmatch(value):
         raise invalid("not a module of this project")
     return value
-
-
-def _unique(values: list[str]) -> list[str]:
-    return list(dict.fromkeys(values))
 
 
 def _environment(value: str | None) -> str | None:
@@ -72,19 +38,14 @@ def _environment(value: str | None) -> str | None:
 
 Name = Annotated[str, AfterValidator(_name)]
 Crontab = Annotated[str, Field(max_length=200), AfterValidator(_crontab)]
-Timezone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
 ModuleIds = Annotated[list[Annotated[str, AfterValidator(_module_id)]], Field(max_length=MAX_MODULES),
                       AfterValidator(_unique)]
 Environment = Annotated[str | None, AfterValidator(_environment)]
 
 
-class Notify(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Notify(ProjectNotify):
+    """A task's recipients; unlike a project's, a task notifies no one unless told `when`."""
 
-    emails: Annotated[list[Annotated[str, AfterValidator(_email)]],
-                      Field(max_length=MAX_RECIPIENTS), AfterValidator(_unique)] = []
-    mobiles: Annotated[list[Annotated[str, AfterValidator(_mobile)]],
-                       Field(max_length=MAX_RECIPIENTS), AfterValidator(_unique)] = []
     when: Literal["never", "failure", "always"] = "never"
 
 
