@@ -40,7 +40,15 @@ from chalicelib.runner.paths import (
     compile_path,
     evaluate,
 )
-from chalicelib.runner.schema import Config, Request, Step, Testcase, Validator, load_testcase
+from chalicelib.runner.schema import (
+    DYNAMIC_CHECK,
+    Config,
+    Request,
+    Step,
+    Testcase,
+    Validator,
+    load_testcase,
+)
 from chalicelib.runner.ssrf import HostResolver, OutboundPolicy, system_resolver
 from chalicelib.runner.template import Scope, render
 from chalicelib.runner.transport import (
@@ -487,8 +495,11 @@ class _Run:
         if step.extract:
             report["extracted"] = step_extracted
 
-        def lookup(var: str) -> Any:
-            return step_extracted[var] if var in step_extracted else scope.lookup(var)
+        lookup = scope.lookup
+        if step_extracted:
+
+            def lookup(var: str) -> Any:
+                return step_extracted[var] if var in step_extracted else scope.lookup(var)
 
         results = [self._validate(v, data, lookup, errors) for v in step.validators]
         report["validators"] = results
@@ -605,9 +616,20 @@ class _Run:
             ):
                 expected = render(expected, lookup, self.ctx)
             entry["expected"] = expected
-            actual = self._actual(validator.check, data, lookup)
+            # validators read by load_testcase's fast path come with their path compiled
+            path = getattr(validator, "path", DYNAMIC_CHECK)
+            if path is DYNAMIC_CHECK:
+                actual = self._actual(validator.check, data, lookup)
+            elif path is None:
+                actual = validator.check  # compared as written, as in HttpRunner
+            else:
+                actual = evaluate(path, data)
             entry["actual"] = actual
-            reason = compare(validator.comparator, actual, expected)
+            function = getattr(validator, "compare", None)
+            reason = (
+                function(actual, expected) if function is not None
+                else compare(validator.comparator, actual, expected)
+            )
         except SubstitutionError as exc:
             reason = str(exc)
         except PathError as exc:

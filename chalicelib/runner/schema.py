@@ -31,10 +31,10 @@ from pydantic import (
 )
 
 from chalicelib.runner._cache import text_cache
-from chalicelib.runner.comparators import ALIASES, TYPE_NAMES, canonical_comparator
+from chalicelib.runner.comparators import ALIASES, COMPARATORS, TYPE_NAMES, canonical_comparator
 from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid
 from chalicelib.runner.functions import SAFE_FUNCTION_NAMES, unknown_function_message
-from chalicelib.runner.paths import ROOTS, leading_root, path_problem
+from chalicelib.runner.paths import ROOTS, check_path, leading_root, path_problem
 from chalicelib.runner.template import Call, iter_references
 
 MAX_DOCUMENT_CHARS = 2_000_000
@@ -469,12 +469,26 @@ class _NotFast(Exception):
 
 
 class RunValidator:
-    __slots__ = ("comparator", "check", "expect", "message")
+    """A validator, with what the engine would otherwise work out at every check:
+    ``path`` is the compiled response path of the check (None: compared as written;
+    ``DYNAMIC_CHECK``: depends on variables), ``compare`` the comparator's function."""
+
+    __slots__ = ("comparator", "check", "expect", "message", "path", "compare")
 
     def __init__(self, comparator: str, check: Any, expect: Any, message: str) -> None:
         self.comparator, self.check, self.expect, self.message = (
             comparator, check, expect, message
         )
+        self.compare = COMPARATORS[comparator]
+        self.path: Any = None
+        if isinstance(check, str):
+            try:
+                self.path = DYNAMIC_CHECK if "$" in check else check_path(check)
+            except ValueError:
+                self.path = DYNAMIC_CHECK  # the engine reports it, as for any check
+
+
+DYNAMIC_CHECK = object()
 
 
 class RunRequest:
