@@ -513,50 +513,54 @@ class _Run:
         self, request: Request, config: Config, base_url: str, scope: Scope
     ) -> tuple[OutboundRequest, list[tuple[str, str]]]:
         # the hot path of every step: strings without "$" skip the template machinery
-        render = scope.render
-        url = request.url if "$" not in request.url else str(render(request.url))
+        lookup, ctx = scope.lookup, self.ctx
+        url = request.url
+        if "$" in url:
+            url = str(render(url, lookup, ctx))
         url = _join_url(base_url, url)
         if request.params:
-            url = _with_query(url, render(request.params))
+            url = _with_query(url, render(request.params, lookup, ctx))
         # lower-cased name -> (name as written, value); the transport adds Host, User-Agent,
         # Accept, Accept-Encoding and Content-Length where the testcase sets none
         headers: dict[str, tuple[str, str]] = {}
         for source in (config.headers, request.headers):
             for key, value in source.items():
                 if "$" in key:
-                    key = str(render(key))
-                if isinstance(value, str):
-                    if "$" in value:
-                        value = render(value)
-                elif value is not None:
-                    value = render(value)
-                if value is None:
-                    headers.pop(key.lower(), None)
-                else:
-                    headers[key.lower()] = (key, value if isinstance(value, str) else str(value))
+                    key = str(render(key, lookup, ctx))
+                if type(value) is not str or "$" in value:
+                    if value is None:
+                        headers.pop(key.lower(), None)
+                        continue
+                    value = render(value, lookup, ctx)
+                    if value is None:
+                        headers.pop(key.lower(), None)
+                        continue
+                    if not isinstance(value, str):
+                        value = str(value)
+                headers[key.lower()] = (key, value)
         body: bytes | None = None
         if request.has_json():
-            body = _JSON_ENCODER.encode(render(request.json_body)).encode()
+            body = _JSON_ENCODER.encode(render(request.json_body, lookup, ctx)).encode()
             headers.setdefault("content-type", ("Content-Type", "application/json"))
         elif isinstance(request.data, dict):
-            form = render(request.data)
+            form = render(request.data, lookup, ctx)
             body = urlencode([(str(k), _param(v)) for k, v in form.items()]).encode()
             headers.setdefault(
                 "content-type", ("Content-Type", "application/x-www-form-urlencoded")
             )
         elif request.data is not None:
-            body = str(render(request.data)).encode()
+            body = str(render(request.data, lookup, ctx)).encode()
         cookies = (
-            [(str(k), str(v)) for k, v in render(request.cookies).items()]
+            [(str(k), str(v)) for k, v in render(request.cookies, lookup, ctx).items()]
             if request.cookies else []
         )
         outbound = OutboundRequest(
-            method=request.method,
-            url=url,
-            headers=list(headers.values()),
-            body=body,
-            timeout=request.timeout or self.timeout,
-            verify=request.verify if request.verify is not None else config.verify,
+            request.method,
+            url,
+            list(headers.values()),
+            body,
+            request.timeout or self.timeout,
+            request.verify if request.verify is not None else config.verify,
         )
         return outbound, cookies
 

@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.runner._cache import text_cache
+from chalicelib.runner._cache import MAX_CACHED_TEXT_CHARS, text_cache
 from chalicelib.runner.comparators import ALIASES, COMPARATORS, TYPE_NAMES, canonical_comparator
 from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid
 from chalicelib.runner.functions import SAFE_FUNCTION_NAMES, unknown_function_message
@@ -570,11 +570,33 @@ def _fast_validator(item: Any) -> RunValidator:
     message = values[2] if len(values) == 3 else ""
     if type(message) is not str:
         raise _NotFast
+    check, expect = values[0], values[1]
+    # testcases repeat the same checks endlessly: a validator of plain values is built once
+    # (the types are part of the key: 1, 1.0 and True are equal but not the same check)
     try:
-        canonical = _checked_comparator(name, values[0], values[1])
+        key = (name, check, type(check), expect, type(expect), message)
+        cached = _VALIDATORS.get(key)
+    except TypeError:  # a list or mapping in the check
+        key, cached = None, None
+    if cached is not None:
+        return cached
+    try:
+        validator = RunValidator(_checked_comparator(name, check, expect), check, expect, message)
     except ValueError:
         raise _NotFast from None
-    return RunValidator(canonical, values[0], values[1], message)
+    if key is not None and _cacheable_key(key):
+        if len(_VALIDATORS) >= _MAX_CACHED_VALIDATORS:
+            _VALIDATORS.clear()
+        _VALIDATORS[key] = validator
+    return validator
+
+
+_VALIDATORS: dict[tuple[Any, ...], RunValidator] = {}
+_MAX_CACHED_VALIDATORS = 4096
+
+
+def _cacheable_key(key: tuple[Any, ...]) -> bool:
+    return all(not isinstance(v, str) or len(v) <= MAX_CACHED_TEXT_CHARS for v in key)
 
 
 def _fast_request(doc: Any) -> RunRequest:
