@@ -23,8 +23,11 @@ _READ_CHUNK_BYTES = 64 * 1024
 def _skip_auto_headers(request: OutboundRequest) -> tuple[str, ...] | None:
     # aiohttp labels a body without Content-Type application/octet-stream; requests (and
     # so HttpRunner) sends none. Passed only when it matters: it costs aiohttp a slow path.
-    if request.body is None or any(k.lower() == "content-type" for k, _ in request.headers):
+    if request.body is None:
         return None
+    for key, _value in request.headers:
+        if key.lower() == "content-type":
+            return None
     return _NO_CONTENT_TYPE
 
 

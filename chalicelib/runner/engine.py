@@ -195,9 +195,9 @@ def _quote(text: str) -> str:
 def _with_query(url: str, params: Mapping[str, Any]) -> str:
     if not params:
         return url
-    query = "&".join(
+    query = "&".join([
         f"{_quote(str(k))}={_quote(_param(v))}" for k, v in params.items() if v is not None
-    )
+    ])
     if not query:
         return url
     base, _, fragment = url.partition("#")
@@ -506,7 +506,12 @@ class _Run:
         if errors:
             report["error"] = "; ".join(message for message, _ in errors)
             report["error_type"] = errors[0][1]
-        report["success"] = not errors and all(r["result"] == "pass" for r in results)
+        success = not errors
+        for result in results:
+            if result["result"] != "pass":
+                success = False
+                break
+        report["success"] = success
         return step_extracted
 
     def _build(

@@ -237,21 +237,24 @@ class Scope:
         self._outer = outer
         self._ctx = ctx
         self._done: dict[str, Any] = {}
-        self._resolving: list[str] = []
+        self._resolving: list[str] | None = None  # most scopes never need one
 
     def lookup(self, name: str) -> Any:
         value = self._done.get(name, _MISSING)
         if value is not _MISSING:
             return value
         if name in self._raw:
-            if name in self._resolving:
-                chain = " -> ".join([*self._resolving[self._resolving.index(name):], name])
+            resolving = self._resolving
+            if resolving is None:
+                resolving = self._resolving = []
+            if name in resolving:
+                chain = " -> ".join([*resolving[resolving.index(name):], name])
                 raise SubstitutionError(f"circular variable reference: {chain}")
-            self._resolving.append(name)
+            resolving.append(name)
             try:
                 value = render(self._raw[name], self.lookup, self._ctx)
             finally:
-                self._resolving.pop()
+                resolving.pop()
             self._done[name] = value
             return value
         value = self._outer.get(name, _MISSING)
