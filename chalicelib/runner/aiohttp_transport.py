@@ -121,8 +121,15 @@ class AiohttpTransport:
                 ssl=None if request.verify else False,
                 skip_auto_headers=_skip_auto_headers(request),
             ) as response:
-                body = await self._read(response)
-                return InboundResponse(response.status, list(response.headers.items()), body)
+                headers = response.headers
+                length = response.content_length
+                if length is not None and length <= self._max_bytes and (
+                    "Content-Encoding" not in headers
+                ):
+                    body = await response.read()  # the common case: known and small
+                else:
+                    body = await self._read(response)
+                return InboundResponse(response.status, list(headers.items()), body)
         except (TimeoutError, aiohttp.ServerTimeoutError):
             raise TransportError(
                 "timeout", f"no response within {request.timeout:g} s"

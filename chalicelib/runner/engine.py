@@ -598,6 +598,8 @@ class _Run:
             cookie_headers: list[str] = []
             location = None
             for key, value in response.headers:
+                if key[:1] not in "SsLl":  # most headers are neither: skip lower()
+                    continue
                 lowered = key.lower()
                 if lowered == "set-cookie":
                     cookie_headers.append(value)

@@ -149,7 +149,14 @@ class OutboundPolicy:
         """Refuse a URL before connecting: scheme, host present, and literal IP hosts (the
         transport never resolves those, so this is where they are checked)."""
         scheme, sep, rest = url.partition("://")
-        origin = (scheme, rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]) if sep else None
+        origin = None
+        if sep:
+            end = len(rest)
+            for stop in "/?#":
+                at = rest.find(stop, 0, end)
+                if at >= 0:
+                    end = at
+            origin = (scheme, rest[:end])
         # a run sends many requests to few origins: decide once per origin
         verdict = self._verdicts.get(origin) if origin else None
         if verdict is None:
