@@ -16,8 +16,9 @@ class FakeClock:
     def __call__(self) -> datetime:
         return self.now
 
-    def advance(self, **delta) -> None:
+    def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
+        return self.now
 
 
 def hook_dynamodb(monkeypatch, handler: Callable, *, event: str = "before-call",

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.functional.catalog.conftest import Api
+from tests.support import FakeClock
 
 
 class Target(BaseHTTPRequestHandler):
@@ -80,23 +81,9 @@ def case(name: str, status: int = 200, expect: int = 200, steps: int = 1) -> dic
                           for i in range(steps)]}
 
 
-class Clock:
-    """A clock tests move by hand."""
-
-    def __init__(self, now: datetime | None = None) -> None:
-        self.now = now or datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 22, 8, 0, tzinfo=UTC))
 
 
 class RunsApi(Api):

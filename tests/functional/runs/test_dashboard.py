@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from chalicelib.runs import service
-from tests.functional.runs.conftest import Clock
+from tests.support import FakeClock as Clock
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai, 13:45 in Kathmandu
 
