@@ -120,6 +120,8 @@ def _twilio_status(client, aws) -> None:
 
 
 def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR0915 - one story
+    from chalicelib.accounts.service import SESSIONS_IN_RESET_TRANSACTION
+    from chalicelib.accounts.sessions import create_session
     from chalicelib.catalog import cleanup
     from chalicelib.core.settings import reset_settings
     from chalicelib.runs import service as runs_service
@@ -135,6 +137,7 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
 
     # accounts: codes by email and SMS (the job handlers), register, login, me, Twilio's callback
     alice = _signup(client, notify, "alice", email="alice@example.com")
+    notify.twilio.fail_next(1)  # the SMS job fails once: postponed (ChangeMessageVisibility), retried
     bob = _signup(client, notify, "bobby", email="bob@example.com", mobile="+8613800138000")
     _twilio_status(client, aws)
     _ok(alice.get("/auth/me"))
@@ -262,6 +265,8 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
                                           "purpose": "reset"})
     assert asked.status_code == 202, asked.body
     code = notify.last_code("bob@example.com")
+    for _ in range(SESSIONS_IN_RESET_TRANSACTION + 1):  # more sessions than the reset's transaction holds
+        create_session(bob.user)
     reset = _post(client, "/auth/password/reset", {"account": "bobby", "code": code,
                                                     "new_password": "a brand new secret"})
     assert reset.status_code == 204, reset.body
