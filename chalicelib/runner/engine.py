@@ -65,6 +65,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # a bigger response fails its ste
 MAX_REDIRECTS = 10
 MAX_REFERENCE_DEPTH = 8  # testcase -> referenced testcase -> ... at most this deep
 _RUN, _LOAD, _DONE = "run", "load", "done"  # kinds of jobs of a run
+_UNSET = object()  # a report field not reached
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _JSON_START = frozenset(b'{["-0123456789tfn')
 _CHARSET = re.compile(r"charset=([\w.:-]+)", re.I)
@@ -619,14 +620,18 @@ class _Run:
         lookup: Callable[[str], Any],
         errors: list[tuple[str, str]],
     ) -> dict[str, Any]:
-        entry: dict[str, Any] = {"check": validator.check, "comparator": validator.comparator}
+        expected: Any = _UNSET
+        actual: Any = _UNSET
         try:
-            expected = validator.expect
-            if isinstance(expected, (dict, list)) or (
-                isinstance(expected, str) and "$" in expected
-            ):
-                expected = render(expected, lookup, self.ctx)
-            entry["expected"] = expected
+            raw = validator.expect
+            kind = type(raw)
+            if kind is str:
+                rendered = "$" in raw
+            elif kind is dict or kind is list:
+                rendered = True
+            else:
+                rendered = isinstance(raw, (dict, list)) or (isinstance(raw, str) and "$" in raw)
+            expected = render(raw, lookup, self.ctx) if rendered else raw
             # validators read by load_testcase's fast path come with their path compiled
             path = getattr(validator, "path", DYNAMIC_CHECK)
             if path is DYNAMIC_CHECK:
@@ -635,7 +640,6 @@ class _Run:
                 actual = validator.check  # compared as written, as in HttpRunner
             else:
                 actual = evaluate(path, data)
-            entry["actual"] = actual
             function = getattr(validator, "compare", None)
             reason = (
                 function(actual, expected) if function is not None
@@ -646,9 +650,18 @@ class _Run:
         except PathError as exc:
             reason = str(exc)
             errors.append((str(exc), "invalid_json"))
+        message = validator.message
+        if actual is not _UNSET and not reason and not message:  # the usual entry, at once
+            return {"check": validator.check, "comparator": validator.comparator,
+                    "expected": expected, "actual": actual, "result": "pass"}
+        entry: dict[str, Any] = {"check": validator.check, "comparator": validator.comparator}
+        if expected is not _UNSET:
+            entry["expected"] = expected
+        if actual is not _UNSET:
+            entry["actual"] = actual
         entry["result"] = "fail" if reason else "pass"
-        if reason or validator.message:
-            entry["message"] = ": ".join(m for m in (validator.message, reason) if m)
+        if reason or message:
+            entry["message"] = ": ".join(m for m in (message, reason) if m)
         return entry
 
     def _actual(self, check: Any, data: ResponseData, lookup: Callable[[str], Any]) -> Any:

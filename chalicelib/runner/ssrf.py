@@ -14,6 +14,7 @@ An allow list of CIDRs and hostnames (``HAT_OUTBOUND_ALLOW``) opens what a team 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 from functools import lru_cache
@@ -33,6 +34,8 @@ _METADATA = {
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _SCHEMES = ("http", "https")
 _MAX_CACHED_ORIGINS = 1024
+# "scheme://authority": the text before the first "://", then up to the first / ? or #
+_ORIGIN = re.compile(r"(.*?)://[^/?#]*", re.S).match
 
 
 def parse_outbound_allow(value: str | Iterable[str] | None) -> list[str]:
@@ -124,7 +127,7 @@ class OutboundPolicy:
         self._networks = [n for n in map(_as_network, entries) if n is not None]
         self._hosts = {e for e in entries if _as_network(e) is None and not e.startswith("*.")}
         self._domains = tuple(e[1:] for e in entries if e.startswith("*."))
-        self._verdicts: dict[tuple[str, str], str] = {}
+        self._verdicts: dict[str, str] = {}
         self._literals: dict[str, str] = {}  # host -> literal_refusal(host)
 
     def host_allowed(self, host: str) -> bool:
@@ -148,16 +151,10 @@ class OutboundPolicy:
     def check_url(self, url: str) -> None:
         """Refuse a URL before connecting: scheme, host present, and literal IP hosts (the
         transport never resolves those, so this is where they are checked)."""
-        scheme, sep, rest = url.partition("://")
-        origin = None
-        if sep:
-            end = len(rest)
-            for stop in "/?#":
-                at = rest.find(stop, 0, end)
-                if at >= 0:
-                    end = at
-            origin = (scheme, rest[:end])
-        # a run sends many requests to few origins: decide once per origin
+        # a run sends many requests to few origins: decide once per origin, the text up to
+        # the end of the authority ("scheme://host:port"), which determines the verdict
+        match = _ORIGIN(url)
+        origin = match.group() if match else None
         verdict = self._verdicts.get(origin) if origin else None
         if verdict is None:
             verdict = self._check(url)
