@@ -8,11 +8,13 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.core.auth import bearer_token, client_ip, current_user
+from chalicelib.core.openapi import answers
 
 accounts_routes = Blueprint(__name__)
 
 
 @accounts_routes.route("/auth/codes", methods=["POST"])
+@answers(202, "chalicelib.accounts.answers:CodeSent")
 def request_code() -> Response:
     """Send a verification code by SMS or email (202; 429 with Retry-After when asked too often)."""
     from chalicelib.accounts.codes import request_code as send_code
@@ -26,6 +28,7 @@ def request_code() -> Response:
 
 
 @accounts_routes.route("/auth/register", methods=["POST"])
+@answers(201, "chalicelib.accounts.answers:User")
 def register() -> Response:
     """Create an account with a live code sent to its email (or mobile)."""
     from chalicelib.accounts import service
@@ -38,6 +41,7 @@ def register() -> Response:
 
 
 @accounts_routes.route("/auth/login", methods=["POST"])
+@answers(200, "chalicelib.accounts.answers:Session")
 def login() -> dict:
     """Sign in with username, email or mobile and password; remember = 14 days, else 12 h."""
     from chalicelib.accounts import service
@@ -50,6 +54,7 @@ def login() -> dict:
 
 
 @accounts_routes.route("/auth/logout", methods=["POST"])
+@answers(204)
 def logout() -> Response:
     """End this session: the token stops working at once."""
     from chalicelib.accounts import service
@@ -61,12 +66,14 @@ def logout() -> Response:
 
 
 @accounts_routes.route("/auth/me", methods=["GET"])
+@answers(200, "chalicelib.accounts.answers:User")
 def me() -> dict:
     """The signed-in user."""
     return current_user(accounts_routes.current_request)
 
 
 @accounts_routes.route("/auth/me", methods=["PATCH"])
+@answers(200, "chalicelib.accounts.answers:User")
 def update_me() -> dict:
     """Change the signed-in user's settings: `{"timezone": "Asia/Shanghai"}` (the dashboard's days)."""
     from chalicelib.accounts import service
@@ -79,6 +86,7 @@ def update_me() -> dict:
 
 
 @accounts_routes.route("/auth/password/reset", methods=["POST"])
+@answers(204)
 def reset_password() -> Response:
     """Set a new password with a reset code; every session of the user ends."""
     from chalicelib.accounts import service

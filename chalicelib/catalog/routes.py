@@ -6,6 +6,7 @@ from chalice import Blueprint, Response
 from chalicelib.core.auth import current_user
 from chalicelib.core.http import json_response
 from chalicelib.core.lazy import lazy_module
+from chalicelib.core.openapi import answers
 from chalicelib.core.pagination import page_params
 from chalicelib.core.validation import parse_body, validate
 
@@ -26,6 +27,7 @@ def _no_content() -> Response:
 
 
 @catalog_routes.route("/projects", methods=["GET"])
+@answers(200, "chalicelib.catalog.answers:ProjectPage")
 def list_projects() -> dict:
     """The caller's projects, newest first; ?name= filters by name prefix."""
     request = _request()
@@ -35,6 +37,7 @@ def list_projects() -> dict:
 
 
 @catalog_routes.route("/projects", methods=["POST"])
+@answers(201, "chalicelib.catalog.answers:ProjectCreated")
 def create_project() -> Response:
     """Create a project; the caller owns it."""
     request = _request()
@@ -43,12 +46,14 @@ def create_project() -> Response:
 
 
 @catalog_routes.route("/projects/{project_id}", methods=["GET"])
+@answers(200, "chalicelib.catalog.answers:Project")
 def get_project(project_id: str) -> dict:
     """One project of the caller's."""
     return service.get_project(current_user(_request()), project_id)
 
 
 @catalog_routes.route("/projects/{project_id}", methods=["PATCH"])
+@answers(200, "chalicelib.catalog.answers:Project")
 def update_project(project_id: str) -> dict:
     """Change a project's name, description or environments (members may)."""
     request = _request()
@@ -57,6 +62,7 @@ def update_project(project_id: str) -> dict:
 
 
 @catalog_routes.route("/projects/{project_id}", methods=["DELETE"])
+@answers(204)
 def delete_project(project_id: str) -> Response:
     """Delete a project and everything in it (the owner only)."""
     service.delete_project(current_user(_request()), project_id)
@@ -64,12 +70,14 @@ def delete_project(project_id: str) -> Response:
 
 
 @catalog_routes.route("/projects/{project_id}/members", methods=["GET"])
+@answers(200, "chalicelib.catalog.answers:MemberPage")
 def list_members(project_id: str) -> dict:
     """The project's members, owner first."""
     return service.list_members(current_user(_request()), project_id)
 
 
 @catalog_routes.route("/projects/{project_id}/members", methods=["POST"])
+@answers(201, "chalicelib.catalog.answers:Member")
 def add_member(project_id: str) -> Response:
     """Add a member by username (the owner only)."""
     request = _request()
@@ -78,6 +86,7 @@ def add_member(project_id: str) -> Response:
 
 
 @catalog_routes.route("/projects/{project_id}/members", methods=["DELETE"])
+@answers(204)
 def remove_member(project_id: str) -> Response:
     """Remove a member by username, from the body or ?username= (the owner only)."""
     request = _request()
@@ -91,6 +100,7 @@ def remove_member(project_id: str) -> Response:
 
 
 @catalog_routes.route("/projects/{project_id}/modules", methods=["GET"])
+@answers(200, "chalicelib.catalog.answers:ModulePage")
 def list_modules(project_id: str) -> dict:
     """The project's modules, newest first; ?name= filters by name prefix."""
     request = _request()
@@ -100,6 +110,7 @@ def list_modules(project_id: str) -> dict:
 
 
 @catalog_routes.route("/projects/{project_id}/modules", methods=["POST"])
+@answers(201, "chalicelib.catalog.answers:Module")
 def create_module(project_id: str) -> Response:
     """Add a module to a project."""
     request = _request()
@@ -108,12 +119,14 @@ def create_module(project_id: str) -> Response:
 
 
 @catalog_routes.route("/modules/{module_id}", methods=["GET"])
+@answers(200, "chalicelib.catalog.answers:Module")
 def get_module(module_id: str) -> dict:
     """One module."""
     return service.get_module(current_user(_request()), module_id)
 
 
 @catalog_routes.route("/modules/{module_id}", methods=["PATCH"])
+@answers(200, "chalicelib.catalog.answers:Module")
 def update_module(module_id: str) -> dict:
     """Rename a module or change its description."""
     request = _request()
@@ -122,6 +135,7 @@ def update_module(module_id: str) -> dict:
 
 
 @catalog_routes.route("/modules/{module_id}", methods=["DELETE"])
+@answers(204)
 def delete_module(module_id: str) -> Response:
     """Delete a module and its test cases."""
     service.delete_module(current_user(_request()), module_id)
@@ -129,6 +143,7 @@ def delete_module(module_id: str) -> Response:
 
 
 @catalog_routes.route("/modules/{module_id}/testcases", methods=["GET"])
+@answers(200, "chalicelib.catalog.answers:TestcasePage")
 def list_testcases(module_id: str) -> dict:
     """The module's test cases (summaries), newest first; ?name= filters by name prefix."""
     request = _request()
@@ -138,6 +153,7 @@ def list_testcases(module_id: str) -> dict:
 
 
 @catalog_routes.route("/modules/{module_id}/testcases", methods=["POST"])
+@answers(201, "chalicelib.catalog.answers:Testcase")
 def create_testcase(module_id: str) -> Response:
     """Add a test case: {"name"?, "testcase": an HttpRunner v3 testcase}."""
     request = _request()
@@ -146,6 +162,7 @@ def create_testcase(module_id: str) -> Response:
 
 
 @catalog_routes.route("/modules/{module_id}/testcases/import", methods=["POST"], content_types=IMPORT_TYPES)
+@answers(201, "chalicelib.catalog.answers:Testcase")
 def import_testcase(module_id: str) -> Response:
     """Import an HttpRunner v3 testcase file, JSON or YAML; ?name= overrides config.name."""
     request = _request()
@@ -156,12 +173,14 @@ def import_testcase(module_id: str) -> Response:
 
 
 @catalog_routes.route("/testcases/{testcase_id}", methods=["GET"])
+@answers(200, "chalicelib.catalog.answers:Testcase")
 def get_testcase(testcase_id: str) -> dict:
     """One test case with its document."""
     return service.get_testcase(current_user(_request()), testcase_id)
 
 
 @catalog_routes.route("/testcases/{testcase_id}", methods=["PUT"])
+@answers(200, "chalicelib.catalog.answers:Testcase")
 def replace_testcase(testcase_id: str) -> dict:
     """Replace a test case's document (and name, if given)."""
     request = _request()
@@ -170,6 +189,7 @@ def replace_testcase(testcase_id: str) -> dict:
 
 
 @catalog_routes.route("/testcases/{testcase_id}", methods=["DELETE"])
+@answers(204)
 def delete_testcase(testcase_id: str) -> Response:
     """Delete a test case."""
     service.delete_testcase(current_user(_request()), testcase_id)

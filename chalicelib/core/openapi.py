@@ -2,8 +2,12 @@
 
 Nothing is maintained by hand: paths and methods come from `app.routes`; a route's
 request body is the pydantic model its view passes to `parse_body(...)` (found by
-reading the view's source); list routes (those calling `page_params`) get `limit`
-and `cursor`; every route but the public ones needs the bearer token.
+reading the view's source); its success answers are what the view declares with
+`@answers(...)` (below its `@bp.route`); list routes (those calling `page_params`) get
+`limit` and `cursor`; every route but the public ones needs the bearer token.
+
+Routes import this module (for `answers`) at cold start: pydantic loads only in
+`build_openapi`, where the declared models are imported by name.
 """
 from __future__ import annotations
 
@@ -13,11 +17,13 @@ import inspect
 import re
 import textwrap
 from functools import lru_cache
-
-from chalice.app import Chalice
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, NamedTuple
 
 from chalicelib.core.auth import is_public
+
+if TYPE_CHECKING:
+    from chalice.app import Chalice
+    from pydantic import BaseModel
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -33,6 +39,55 @@ _ERROR_RESPONSES = {
     "404": "not there, or not yours", "409": "conflict (duplicate)", "413": "body too large",
     "429": "too many requests (see Retry-After)",
 }
+# What the code can also answer (owner only, Chalice's 415, AWS throttling): same Error shape.
+_OTHER_ERRORS = {"403": "forbidden (e.g. the owner only)", "415": "unsupported content type",
+                 "503": "busy; retry (see Retry-After)"}
+ANSWERS_ATTRIBUTE = "__hat_answers__"
+
+
+class Declared(NamedTuple):
+    """One success answer of a view: status, "package.module:Model" (None: no body), media type."""
+
+    status: int
+    model: str | None
+    media_type: str | None
+    description: str | None
+
+
+def answers(status: int, model: str | None = None, *, media_type: str | None = None,
+            description: str | None = None):
+    """Declare a success answer of a view, under its `@bp.route(...)`; stack one per status.
+
+    `model` is "package.module:Name" of a pydantic model (resolved only when the document is
+    built: pydantic stays out of the cold start); without it the answer has no JSON body:
+    nothing (204), or a string of `media_type` (JUnit XML, the HTML docs).
+    """
+    if model is not None and ":" not in model:
+        raise ValueError(f"answers({status}, {model!r}): name the model as 'package.module:Name'")
+
+    def declare(view):
+        declared = view.__dict__.setdefault(ANSWERS_ATTRIBUTE, {})
+        declared[status] = Declared(status, model, media_type or ("application/json" if model else None),
+                                    description)
+        return view
+
+    return declare
+
+
+def declared_answers(view) -> dict[int, Declared]:
+    """The success answers a view declares ({} for none), through wrappers like core/http.py's."""
+    return getattr(inspect.unwrap(view), ANSWERS_ATTRIBUTE, {})
+
+
+def resolve_model(reference: str) -> type[BaseModel]:
+    """The class a "package.module:Name" reference names."""
+    from pydantic import BaseModel
+
+    module_name, _, name = reference.partition(":")
+    model = getattr(importlib.import_module(module_name), name, None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise LookupError(f"{reference!r} is not a pydantic model")
+    return model
 
 
 def _calls(view) -> list[ast.Call]:
@@ -66,6 +121,8 @@ def _names_in_scope(view) -> dict:
 
 def body_model(view, *, depth: int = 1) -> type[BaseModel] | None:
     """The model the view (or a helper of its module it calls, e.g. `_run_body()`) parses."""
+    from pydantic import BaseModel
+
     for call in _calls(view):
         helper = view.__globals__.get(call.func.id) if isinstance(call.func, ast.Name) else None
         if depth and inspect.isfunction(helper) and helper.__module__ == view.__module__:
@@ -89,15 +146,37 @@ def is_paginated(view) -> bool:
     return any(_call_name(call) == "page_params" for call in _calls(view))
 
 
-def _operation(path: str, method: str, view, schemas: dict) -> dict:
+def _responses(declared: dict[int, Declared], refs: dict) -> dict:
+    """The declared success answers, then every error: the Error shape, whatever the status."""
+    from http import HTTPStatus
+
+    responses: dict = {}
+    for status, answer in sorted(declared.items()):
+        model = resolve_model(answer.model) if answer.model else None
+        text = answer.description
+        if text is None and model is not None:  # the model's own docstring, first paragraph
+            text = inspect.cleandoc(model.__doc__ or "").split("\n\n")[0].replace("\n", " ")
+        response: dict = {"description": text or HTTPStatus(status).phrase}
+        if answer.media_type:
+            schema = refs[model] if model is not None else {"type": "string"}
+            response["content"] = {answer.media_type: {"schema": schema}}
+        responses[str(status)] = response
+    if not declared:
+        responses["default"] = {"description": "success (no answer declared)"}
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for code, text in (_ERROR_RESPONSES | _OTHER_ERRORS).items():
+        responses.setdefault(code, {"description": text, "content": error})
+    if declared:  # anything undeclared (a 200 where 201 was promised...) must at least be an Error
+        responses["default"] = {"description": "any other status: an error", "content": error}
+    return responses
+
+
+def _operation(path: str, method: str, view, refs: dict) -> dict:
     view = inspect.unwrap(view)  # core/http.py wraps views to translate AWS throttling
     operation: dict = {
         "operationId": f"{method.lower()}_{view.__name__}",
         "summary": (inspect.getdoc(view) or view.__name__.replace("_", " ")).splitlines()[0],
-        "responses": {"default": {"description": "success"}} | {
-            code: {"description": text, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/Error"}}}}
-            for code, text in _ERROR_RESPONSES.items()},
+        "responses": _responses(declared_answers(view), refs),
     }
     parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                   for name in re.findall(r"{(\w+)}", path)]
@@ -111,29 +190,44 @@ def _operation(path: str, method: str, view, schemas: dict) -> dict:
         operation["parameters"] = parameters
     model = body_model(view)
     if model is not None:
-        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
         operation["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+            "schema": refs[model]}}}
     if is_public(path):
         operation["security"] = []
     return operation
 
 
+def _schemas(views: list) -> tuple[dict, dict]:
+    """({model: {"$ref": ...}}, components.schemas) for every body and answer model, made in
+    one pass so that two models of one name (each feature's `Notify`) keep apart."""
+    from pydantic.json_schema import models_json_schema
+
+    models = []
+    for view in views:
+        view = inspect.unwrap(view)
+        models.append(body_model(view))
+        models += [resolve_model(answer.model) for answer in declared_answers(view).values() if answer.model]
+    unique = list(dict.fromkeys(model for model in models if model is not None))
+    if not unique:
+        return {}, {}
+    keys, document = models_json_schema([(model, "validation") for model in unique],
+                                        ref_template="#/components/schemas/{model}")
+    return {model: keys[(model, "validation")] for model in unique}, document.get("$defs", {})
+
+
 def build_openapi(app: Chalice, version: str) -> dict:
-    schemas: dict = {"Error": ERROR_SCHEMA}
+    routes = [(path, method, entry.view_function) for path in sorted(app.routes)
+              for method, entry in sorted(app.routes[path].items())]
+    refs, schemas = _schemas([view for _, _, view in routes])
     paths: dict = {}
-    for path in sorted(app.routes):
-        for method, entry in sorted(app.routes[path].items()):
-            operation = _operation(path, method, entry.view_function, schemas)
-            paths.setdefault(path, {})[method.lower()] = operation
+    for path, method, view in routes:
+        paths.setdefault(path, {})[method.lower()] = _operation(path, method, view, refs)
     return {
         "openapi": "3.1.0",
         "info": {"title": "hat", "version": version,
                  "description": "A serverless platform for testing HTTP APIs."},
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {
+        "components": {"schemas": {"Error": ERROR_SCHEMA} | schemas, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     }
@@ -142,6 +236,14 @@ def build_openapi(app: Chalice, version: str) -> dict:
 @lru_cache(maxsize=1)
 def cached_openapi(app: Chalice, version: str) -> dict:
     return build_openapi(app, version)
+
+
+def _answer_name(response: dict) -> str:
+    """The answer's model name (Project), else its media type, else "" (no body)."""
+    for media_type, content in response.get("content", {}).items():
+        ref = content.get("schema", {}).get("$ref", "")
+        return ref.rsplit("/", 1)[-1] if ref else media_type
+    return ""
 
 
 def docs_html(spec: dict) -> str:
@@ -154,10 +256,13 @@ def docs_html(spec: dict) -> str:
             body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
             ref = body.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
             auth = "public" if operation.get("security") == [] else "bearer"
+            answer = ", ".join(f"{status} {_answer_name(response)}".strip()
+                               for status, response in operation["responses"].items() if status[0] == "2")
             rows.append(f"<tr><td><b>{method.upper()}</b></td><td><code>{escape(path)}</code></td>"
-                        f"<td>{escape(operation['summary'])}</td><td>{escape(ref)}</td><td>{auth}</td></tr>")
+                        f"<td>{escape(operation['summary'])}</td><td>{escape(ref)}</td>"
+                        f"<td>{escape(answer)}</td><td>{auth}</td></tr>")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>hat API</title><style>"
             "body{font-family:sans-serif;margin:2em}td{padding:4px 10px;border-bottom:1px solid #ddd}"
             "</style></head><body><h1>hat API</h1><p>Machine-readable: <a href='openapi.json'>"
             "openapi.json</a> (OpenAPI 3.1)</p><table><tr><th>method</th><th>path</th><th>what</th>"
-            "<th>body</th><th>auth</th></tr>" + "".join(rows) + "</table></body></html>")
+            "<th>body</th><th>answer</th><th>auth</th></tr>" + "".join(rows) + "</table></body></html>")

@@ -1,12 +1,14 @@
 """Routes every stage serves whatever the features: health and the API's own description."""
 from chalice import Blueprint, Response
 
+from chalicelib.core.openapi import answers
 from chalicelib.core.settings import get_settings
 
 core_routes = Blueprint(__name__)
 
 
 @core_routes.route("/health", methods=["GET"])
+@answers(200, "chalicelib.core.answers:Health")
 def health() -> dict:
     """Liveness: the stage and version this deployment runs."""
     settings = get_settings()
@@ -14,6 +16,7 @@ def health() -> dict:
 
 
 @core_routes.route("/openapi.json", methods=["GET"])
+@answers(200, "chalicelib.core.answers:OpenAPIDocument")
 def openapi() -> dict:
     """The OpenAPI 3.1 document of this API, generated from its routes."""
     from chalicelib.core.openapi import cached_openapi
@@ -22,6 +25,7 @@ def openapi() -> dict:
 
 
 @core_routes.route("/docs", methods=["GET"])
+@answers(200, media_type="text/html", description="A readable HTML page of every route")
 def docs() -> Response:
     """A readable page of every route."""
     from chalicelib.core.openapi import cached_openapi, docs_html

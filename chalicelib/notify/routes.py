@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlencode
 from chalice import Blueprint, Response
 
 from chalicelib.core.errors import BadRequest, Unauthorized
+from chalicelib.core.openapi import answers
 from chalicelib.core.settings import get_settings
 
 logger = logging.getLogger("hat.notify.hooks")
@@ -36,6 +37,7 @@ def twilio_signature_valid(request, form: dict[str, str]) -> bool:
 
 @notify_routes.route(TWILIO_STATUS_PATH, methods=["POST"],
                      content_types=["application/x-www-form-urlencoded"])
+@answers(204)
 def twilio_status() -> Response:
     """Twilio's message status callback (X-Twilio-Signature checked): records the delivery status."""
     request = notify_routes.current_request

@@ -6,6 +6,7 @@ from chalice import Blueprint, Response
 from chalicelib.core.auth import current_user
 from chalicelib.core.http import json_response
 from chalicelib.core.lazy import lazy_module
+from chalicelib.core.openapi import answers
 from chalicelib.core.pagination import page_params
 from chalicelib.core.validation import parse_body
 
@@ -25,6 +26,7 @@ def _run_body():
 
 
 @runs_routes.route("/projects/{project_id}/runs", methods=["POST"])
+@answers(202, "chalicelib.runs.answers:RunQueued")
 def run_project(project_id: str) -> Response:
     """Run every test case of a project; 202 with the queued report's id."""
     from chalicelib.runs import service
@@ -34,6 +36,7 @@ def run_project(project_id: str) -> Response:
 
 
 @runs_routes.route("/modules/{module_id}/runs", methods=["POST"])
+@answers(202, "chalicelib.runs.answers:RunQueued")
 def run_module(module_id: str) -> Response:
     """Run a module's test cases; 202."""
     from chalicelib.runs import service
@@ -43,6 +46,7 @@ def run_module(module_id: str) -> Response:
 
 
 @runs_routes.route("/testcases/{testcase_id}/runs", methods=["POST"])
+@answers(202, "chalicelib.runs.answers:RunQueued")
 def run_testcase(testcase_id: str) -> Response:
     """Run one test case; 202."""
     from chalicelib.runs import service
@@ -52,6 +56,7 @@ def run_testcase(testcase_id: str) -> Response:
 
 
 @runs_routes.route("/testcases/debug", methods=["POST"])
+@answers(200, "chalicelib.runs.answers:DebugReport")
 def debug_testcase() -> dict:
     """Run an unsaved test case inline (at most 25 s) and return its report; nothing is stored."""
     from chalicelib.runs import service
@@ -62,6 +67,7 @@ def debug_testcase() -> dict:
 
 
 @runs_routes.route("/projects/{project_id}/reports", methods=["GET"])
+@answers(200, "chalicelib.runs.answers:ReportPage")
 def list_reports(project_id: str) -> dict:
     """A project's reports, newest first."""
     from chalicelib.runs import service
@@ -72,6 +78,7 @@ def list_reports(project_id: str) -> dict:
 
 
 @runs_routes.route("/reports/{report_id}", methods=["GET"])
+@answers(200, "chalicelib.runs.answers:Report")
 def get_report(report_id: str) -> dict:
     """A report with its detail (test cases, steps, validators)."""
     from chalicelib.runs import service
@@ -80,6 +87,7 @@ def get_report(report_id: str) -> dict:
 
 
 @runs_routes.route("/reports/{report_id}/junit", methods=["GET"])
+@answers(200, media_type="application/xml", description="JUnit XML")
 def report_junit(report_id: str) -> Response:
     """A finished report as JUnit XML."""
     from chalicelib.runs import service
@@ -89,6 +97,7 @@ def report_junit(report_id: str) -> Response:
 
 
 @runs_routes.route("/dashboard", methods=["GET"])
+@answers(200, "chalicelib.runs.answers:Dashboard")
 def dashboard() -> dict:
     """Totals over the caller's projects and 12 days of pass/fail, in the user's time zone
     (or ?tz=Area/City)."""
@@ -99,6 +108,7 @@ def dashboard() -> dict:
 
 
 @runs_routes.route("/projects/{project_id}/webhook-secret", methods=["POST"])
+@answers(201, "chalicelib.runs.answers:WebhookSecret")
 def rotate_webhook_secret(project_id: str) -> Response:
     """Create or rotate the project's CI webhook secret (owner only); shown only in this answer."""
     from chalicelib.runs import service
@@ -107,6 +117,7 @@ def rotate_webhook_secret(project_id: str) -> Response:
 
 
 @runs_routes.route("/hooks/projects/{project_id}/runs", methods=["POST"])
+@answers(202, "chalicelib.runs.answers:RunQueued")
 def webhook_run(project_id: str) -> Response:
     """CI trigger, signed with the project's webhook secret (X-Hat-Timestamp, X-Hat-Signature)."""
     from chalicelib.runs import service

@@ -6,6 +6,7 @@ from chalice import Blueprint, Response
 from chalicelib.core.auth import current_user
 from chalicelib.core.http import json_response
 from chalicelib.core.lazy import lazy_module
+from chalicelib.core.openapi import answers
 from chalicelib.core.pagination import page_params
 from chalicelib.core.validation import parse_body
 
@@ -21,6 +22,7 @@ def _request():
 
 
 @schedules_routes.route("/tasks", methods=["GET"])
+@answers(200, "chalicelib.schedules.answers:TaskPage")
 def list_tasks() -> dict:
     """Tasks of the caller's projects, newest change first; ?name= prefix, ?project_id=."""
     request = _request()
@@ -31,6 +33,7 @@ def list_tasks() -> dict:
 
 
 @schedules_routes.route("/tasks", methods=["POST"])
+@answers(201, "chalicelib.schedules.answers:Task")
 def create_task() -> Response:
     """Create a task: its crontab becomes one or two EventBridge schedules."""
     request = _request()
@@ -39,12 +42,14 @@ def create_task() -> Response:
 
 
 @schedules_routes.route("/tasks/{task_id}", methods=["GET"])
+@answers(200, "chalicelib.schedules.answers:TaskWithSchedule")
 def get_task(task_id: str) -> dict:
     """One task, with its schedule as AWS holds it and its next three fire times."""
     return service.get_task(current_user(_request()), task_id)
 
 
 @schedules_routes.route("/tasks/{task_id}", methods=["PATCH"])
+@answers(200, "chalicelib.schedules.answers:Task")
 def update_task(task_id: str) -> dict:
     """Change any field of a task; its schedules follow ({"enabled": false} pauses it)."""
     request = _request()
@@ -53,6 +58,7 @@ def update_task(task_id: str) -> dict:
 
 
 @schedules_routes.route("/tasks/{task_id}", methods=["DELETE"])
+@answers(204)
 def delete_task(task_id: str) -> Response:
     """Delete a task and its schedules."""
     service.delete_task(current_user(_request()), task_id)
@@ -60,6 +66,7 @@ def delete_task(task_id: str) -> Response:
 
 
 @schedules_routes.route("/tasks/{task_id}/runs", methods=["POST"])
+@answers(202, "chalicelib.runs.answers:RunQueued")
 def run_task(task_id: str) -> Response:
     """Run the task now."""
     return json_response(service.run_task_now(current_user(_request()), task_id), 202)

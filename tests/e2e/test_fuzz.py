@@ -3,8 +3,9 @@
 Every operation gets a bounded number of generated requests (valid and invalid bodies,
 query strings and ids; path ids are drawn from real ids of the caller's project, module,
 test case, report and task plus a made-up one, so requests get past the 404). Every
-answer must be below 500 and match the document (status codes, Error schema,
-content type). Inputs it found once are kept below as plain requests calls.
+answer must be below 500 and match the document (status codes, content type, and the
+schema of the answer: each route's declared success model, or Error). Inputs it found
+once are kept below as plain requests calls.
 
 HAT_FUZZ_EXAMPLES raises the per-operation count for a longer local hunt (default 12).
 """
@@ -65,6 +66,22 @@ def with_real_ids(spec: dict, ids: dict) -> dict:
                 if parameter["in"] == "path" and kind in ids:
                     parameter["schema"] = {"type": "string", "enum": [ids[kind], "zz-not-an-id"]}
     return spec
+
+
+def test_the_document_gives_every_answer_a_schema_to_check(world):
+    """response_schema_conformance checks only what the document declares: every operation
+    declares its success answers, and any other status must be the Error shape."""
+    error = {"$ref": "#/components/schemas/Error"}
+    for path, operations in world["spec"]["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            success = [status for status in responses if status.startswith("2")]
+            assert success, f"{method.upper()} {path} declares no success answer"
+            for status in success:
+                content = responses[status].get("content", {})
+                assert status == "204" or any(media.get("schema") for media in content.values()), \
+                    f"{method.upper()} {path} {status} has no schema"
+            assert responses["default"]["content"]["application/json"]["schema"] == error
 
 
 def test_every_operation_answers_below_500_and_as_documented(stack, world):

@@ -1,0 +1,111 @@
+"""What the runs, reports and dashboard routes answer (see core/answers.py)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import Field
+
+from chalicelib.core.answers import Answer, Page, Time
+
+DASHBOARD_DAYS = 12
+
+
+class RunQueued(Answer):
+    """A run is queued: poll GET /reports/{report_id}."""
+
+    report_id: str
+    status: Literal["queued"]
+
+
+class ValidatorResult(Answer):
+    check: Any
+    comparator: str
+    result: Literal["pass", "fail"]
+
+
+class StepResult(Answer):
+    name: str
+    success: bool
+    status_code: int | None
+    elapsed_ms: float
+    validators: list[ValidatorResult]
+    error: str | None = None
+
+
+class TestcaseResult(Answer):
+    name: str
+    success: bool
+    steps: list[StepResult]
+    error: str | None = None
+
+
+class ReportSummary(Answer):
+    """A report without its detail."""
+
+    id: str
+    project_id: str
+    name: str
+    status: Literal["queued", "running", "passed", "failed", "error"]
+    trigger: Literal["manual", "schedule", "webhook"]
+    task_id: str | None
+    environment: str | None
+    tests_run: int
+    successes: int
+    failures: int
+    created_at: Time
+    started_at: Time | None
+    finished_at: Time | None
+    duration_ms: int | None
+    error: str | None = None  # why a report is "error"
+
+
+class Report(ReportSummary):
+    """A report with its detail: test cases, steps, validators (empty until it finishes)."""
+
+    testcases: list[TestcaseResult]
+    detail_expired: bool = False
+
+
+class ReportPage(Page[ReportSummary]):
+    """A project's reports, newest first."""
+
+
+class DebugReport(Answer):
+    """A finished run of an unsaved test case; nothing is stored, so it has no id."""
+
+    status: Literal["passed", "failed"]
+    trigger: Literal["debug"]
+    project_id: str
+    tests_run: int
+    successes: int
+    failures: int
+    duration_ms: float
+    testcases: list[TestcaseResult]
+
+
+class Day(Answer):
+    date: dt.date
+    pass_: int = Field(alias="pass")
+    fail: int
+    percent: float
+
+
+class Dashboard(Answer):
+    """Totals over the caller's projects and 12 days of pass/fail, oldest first, today last."""
+
+    projects: int
+    modules: int
+    testcases: int
+    timezone: str
+    days: list[Day] = Field(min_length=DASHBOARD_DAYS, max_length=DASHBOARD_DAYS)
+
+
+class WebhookSecret(Answer):
+    """The project's new CI webhook secret (shown this once); the previous one verifies until
+    previous_valid_until."""
+
+    project_id: str
+    secret: str
+    rotated_at: Time
+    previous_valid_until: Time

@@ -1,0 +1,58 @@
+"""What the task routes answer (see core/answers.py)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from chalicelib.core.answers import Answer, Page, Time
+
+
+class TaskRecipients(Answer):
+    emails: list[str]
+    mobiles: list[str]
+    when: Literal["never", "failure", "always"]
+
+
+class LastReport(Answer):
+    id: str
+    status: str
+    at: Time
+
+
+class Task(Answer):
+    """A scheduled task: its crontab, time zone, recipients and what it did so far."""
+
+    id: str
+    project_id: str
+    name: str
+    module_ids: list[str]
+    environment: str | None
+    crontab: str
+    timezone: str
+    enabled: bool
+    notify: TaskRecipients
+    expressions: list[str]
+    run_count: int
+    last_report: LastReport | None
+    created_at: Time
+    updated_at: Time
+
+
+class Schedule(Answer):
+    """The task's EventBridge schedule(s) as AWS holds them, and the next three fire times."""
+
+    expression: str | None
+    expressions: list[str]
+    state: str
+    next_runs: list[Time] = Field(max_length=3)
+
+
+class TaskWithSchedule(Task):
+    """A task with its schedule as AWS holds it."""
+
+    schedule: Schedule
+
+
+class TaskPage(Page[Task]):
+    """Tasks of the caller's projects, newest change first."""
