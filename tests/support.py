@@ -21,9 +21,9 @@ class FakeClock:
         return self.now
 
 
-def hook_dynamodb(monkeypatch, handler: Callable, *, event: str = "before-call",
-                  first: bool = False) -> Callable[[], None]:
-    """Register `handler` as a botocore `<event>.dynamodb` hook on every DynamoDB client.
+def hook_clients(monkeypatch, handler: Callable, *, event: str, service: str | None = None,
+                 first: bool = False) -> Callable[[], None]:
+    """Register `handler` on botocore `event` of every client (of `service`, if named).
 
     Both the clients that exist already (PynamoDB's per model and connection, boto3's in
     core.aws) and any made later; returns the function that unregisters it.
@@ -34,12 +34,11 @@ def hook_dynamodb(monkeypatch, handler: Callable, *, event: str = "before-call",
     import botocore.session
 
     hooked: list = []
-    name = f"{event}.dynamodb"
 
     def hook(client) -> None:
-        if client.meta.service_model.service_name == "dynamodb":
+        if service is None or client.meta.service_model.service_name == service:
             register = client.meta.events.register_first if first else client.meta.events.register
-            register(name, handler)
+            register(event, handler)
             hooked.append(client)
 
     create_client = botocore.session.Session.create_client
@@ -55,9 +54,15 @@ def hook_dynamodb(monkeypatch, handler: Callable, *, event: str = "before-call",
 
     def unhook() -> None:
         for client in hooked:
-            client.meta.events.unregister(name, handler)
+            client.meta.events.unregister(event, handler)
 
     return unhook
+
+
+def hook_dynamodb(monkeypatch, handler: Callable, *, event: str = "before-call",
+                  first: bool = False) -> Callable[[], None]:
+    """`handler` on `<event>.dynamodb` of every DynamoDB client (see hook_clients)."""
+    return hook_clients(monkeypatch, handler, event=f"{event}.dynamodb", service="dynamodb", first=first)
 
 
 @dataclass

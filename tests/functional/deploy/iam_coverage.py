@@ -15,7 +15,6 @@ function) as IAM would evaluate it: actions and resource ARNs matched with `*` a
 """
 from __future__ import annotations
 
-import gc
 import inspect
 import re
 import sys
@@ -274,37 +273,6 @@ class PerFunctionCache(dict):
 
     def __contains__(self, key) -> bool:
         return super().__contains__((self.current(), key))
-
-
-def hook_all_clients(monkeypatch, handler: Callable,
-                     event: str = "before-parameter-build") -> Callable[[], None]:
-    """tests.support.hook_dynamodb for every service: `handler` on `event` of every botocore
-    client, existing or made later; returns the function that unregisters it."""
-    import botocore.client
-    import botocore.session
-
-    hooked: list = []
-
-    def hook(client) -> None:
-        client.meta.events.register(event, handler)
-        hooked.append(client)
-
-    create_client = botocore.session.Session.create_client
-
-    def hooked_create_client(self, *args, **kwargs):
-        client = create_client(self, *args, **kwargs)
-        hook(client)
-        return client
-
-    monkeypatch.setattr(botocore.session.Session, "create_client", hooked_create_client)
-    for existing in [o for o in gc.get_objects() if isinstance(o, botocore.client.BaseClient)]:
-        hook(existing)
-
-    def unhook() -> None:
-        for client in hooked:
-            client.meta.events.unregister(event, handler)
-
-    return unhook
 
 
 # -- the policies ---------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def recorder(app, aws, monkeypatch):
 
     recording = iam_coverage.Recorder(app)
     monkeypatch.setattr(core_aws, "_queue_urls", iam_coverage.PerFunctionCache(recording.current_function))
-    unhook = iam_coverage.hook_all_clients(monkeypatch, recording)
+    unhook = support.hook_clients(monkeypatch, recording, event="before-parameter-build")
     yield recording
     unhook()
 
