@@ -416,10 +416,30 @@ class _Run:
                 break  # the request cannot even be built: retrying changes nothing
             outbound, cookies = prepared
             started = self.clock()
+            # the exchange: sent here, redirects followed here (every hop checked by the
+            # guard and given the jar's cookies); no coroutine of its own between the step
+            # and the transport, as every level is crossed again at each suspension
+            set_cookies: dict[str, str] = {}
+            current = outbound
+            sent = None
             try:
-                url, response, set_cookies, sent = await self._exchange(
-                    outbound, cookies, jar, request.allow_redirects
-                )
+                for _hop in range(MAX_REDIRECTS + 1):
+                    hop = self._outgoing(current, jar, cookies)
+                    sent = sent or hop
+                    try:
+                        response = await self.transport.send(hop)
+                    except TransportError as exc:
+                        raise _StepFailed(str(exc), exc.kind) from None
+                    following = self._incoming(
+                        current, response, jar, set_cookies, request.allow_redirects
+                    )
+                    if following is None:
+                        break
+                    current = following
+                else:
+                    raise _StepFailed(
+                        f"more than {MAX_REDIRECTS} redirects", "too_many_redirects"
+                    )
             except _StepFailed as exc:
                 report.update(
                     elapsed_ms=_ms(self.clock() - started),
@@ -432,7 +452,7 @@ class _Run:
                 continue
             report["elapsed_ms"] = _ms(self.clock() - started)
             step_extracted = self._check(
-                report, step, scope, outbound, url, response, set_cookies, sent
+                report, step, scope, outbound, current.url, response, set_cookies, sent
             )
             if report["success"]:
                 break
@@ -570,48 +590,45 @@ class _Run:
         )
         return outbound, cookies
 
-    async def _exchange(
+    def _outgoing(
         self,
         request: OutboundRequest,
-        step_cookies: list[tuple[str, str]],
         jar: CookieJar,
-        allow_redirects: bool,
-    ) -> tuple[str, InboundResponse, dict[str, str], OutboundRequest]:
-        """Send, following redirects ourselves so every hop is checked and sees cookies.
+        step_cookies: list[tuple[str, str]],
+    ) -> OutboundRequest:
+        """A hop about to be sent: checked by the guard, with its cookies."""
+        try:
+            self.policy.check_url(request.url)
+        except OutboundRefused as exc:
+            raise _StepFailed(str(exc), "outbound_refused") from None
+        return _with_cookies(request, jar.pairs_for(request.url), step_cookies)
 
-        Returns the final URL, the final response, the cookies set along the way and the
-        first request as actually sent (Cookie header included).
-        """
-        set_cookies: dict[str, str] = {}
-        current = request
-        first: OutboundRequest | None = None
-        for _hop in range(MAX_REDIRECTS + 1):
-            try:
-                self.policy.check_url(current.url)
-            except OutboundRefused as exc:
-                raise _StepFailed(str(exc), "outbound_refused") from None
-            sent = _with_cookies(current, jar.pairs_for(current.url), step_cookies)
-            first = first or sent
-            try:
-                response = await self.transport.send(sent)
-            except TransportError as exc:
-                raise _StepFailed(str(exc), exc.kind) from None
-            cookie_headers: list[str] = []
-            location = None
-            for key, value in response.headers:
-                if key[:1] not in "SsLl":  # most headers are neither: skip lower()
-                    continue
-                lowered = key.lower()
-                if lowered == "set-cookie":
-                    cookie_headers.append(value)
-                elif lowered == "location":
-                    location = value
-            if cookie_headers:
-                set_cookies.update(jar.update(current.url, cookie_headers))
-            if not (allow_redirects and location and response.status in _REDIRECT_STATUSES):
-                return current.url, response, set_cookies, first
-            current = _redirected(current, response.status, urljoin(current.url, location))
-        raise _StepFailed(f"more than {MAX_REDIRECTS} redirects", "too_many_redirects")
+    def _incoming(
+        self,
+        request: OutboundRequest,
+        response: InboundResponse,
+        jar: CookieJar,
+        set_cookies: dict[str, str],
+        allow_redirects: bool,
+    ) -> OutboundRequest | None:
+        """Takes a hop's cookies; the next hop, or None when this response is the last."""
+        cookie_headers: list[str] | None = None
+        location = None
+        for key, value in response.headers:
+            if key[:1] not in "SsLl":  # most headers are neither: skip lower()
+                continue
+            lowered = key.lower()
+            if lowered == "set-cookie":
+                if cookie_headers is None:
+                    cookie_headers = []
+                cookie_headers.append(value)
+            elif lowered == "location":
+                location = value
+        if cookie_headers:
+            set_cookies.update(jar.update(request.url, cookie_headers))
+        if not (allow_redirects and location and response.status in _REDIRECT_STATUSES):
+            return None
+        return _redirected(request, response.status, urljoin(request.url, location))
 
     def _validate(
         self,
