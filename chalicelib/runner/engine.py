@@ -360,6 +360,9 @@ class _Run:
         chain: tuple[str, ...],
     ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
         extracted: dict[str, Any] = {}
+        # what steps see below their own variables: config values overlaid by extracted
+        # ones, kept up to date as steps extract (not merged again for every step)
+        visible = dict(config_values)
         reports: list[dict[str, Any]] = []
         failed = False
         for step in model.teststeps:
@@ -368,11 +371,11 @@ class _Run:
                 continue
             if step.request is not None:
                 report = await self._request_step(
-                    step, step.request, model.config, config_values, base_url, extracted, jar
+                    step, step.request, model.config, visible, base_url, extracted, jar
                 )
             else:
                 report = await self._testcase_step(
-                    step, config_values, base_url, extracted, jar, chain
+                    step, visible, base_url, extracted, jar, chain
                 )
             reports.append(report)
             failed = not report["success"]
@@ -385,20 +388,21 @@ class _Run:
         step: Step,
         request: Request,
         config: Config,
-        config_values: dict[str, Any],
+        visible: dict[str, Any],
         base_url: str,
         extracted: dict[str, Any],
         jar: CookieJar,
     ) -> dict[str, Any]:
         # the attempts are awaited here, not in a coroutine of their own: every level
         # between the task and the socket is crossed again at each suspension
-        attempts: list[dict[str, Any]] = []
+        # every attempt's report is kept only when the step may retry
+        attempts: list[dict[str, Any]] | None = [] if step.retry_times else None
         step_extracted: dict[str, Any] = {}
         name = step.name
         for attempt in range(step.retry_times + 1):
             if attempt:
                 await self.sleep(step.retry_interval)
-            scope = Scope(step.variables, {**config_values, **extracted}, self.ctx)
+            scope = Scope(step.variables, visible, self.ctx)
             if "$" in step.name:
                 try:
                     name = str(scope.render(step.name))
@@ -409,7 +413,8 @@ class _Run:
                 "name": step.name, "success": False, "status_code": None, "elapsed_ms": 0.0,
                 "validators": [],
             }
-            attempts.append(report)
+            if attempts is not None:
+                attempts.append(report)
             step_extracted = {}
             prepared = self._prepare(report, request, config, base_url, scope)
             if prepared is None:
@@ -456,11 +461,13 @@ class _Run:
             )
             if report["success"]:
                 break
-        final = attempts[-1]
+        final = report  # the last attempt's
         final["name"] = name
-        if step.retry_times:
+        if attempts is not None:
             final["attempts"] = [dict(a) for a in attempts]  # each as it was, no nesting
-        extracted.update(step_extracted)
+        if step_extracted:
+            extracted.update(step_extracted)
+            visible.update(step_extracted)
         return final
 
     def _prepare(
@@ -706,7 +713,7 @@ class _Run:
     async def _testcase_step(
         self,
         step: Step,
-        config_values: dict[str, Any],
+        visible: dict[str, Any],
         base_url: str,
         extracted: dict[str, Any],
         jar: CookieJar,
@@ -734,7 +741,7 @@ class _Run:
             report.update(error=model, error_type="reference")
             return report
         try:
-            scope = Scope(step.variables, {**config_values, **extracted}, self.ctx)
+            scope = Scope(step.variables, visible, self.ctx)
             overrides = {k: scope.lookup(k) for k in step.variables}
             sub_values, sub_base_url, _ = self._config(model.config, overrides, base_url)
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
@@ -751,6 +758,7 @@ class _Run:
                                         sub_values)
             report["exported"] = exported
             extracted.update(exported)
+            visible.update(exported)
             if missing:
                 report["success"] = False
                 report["error"] = f"export: {', '.join(missing)} not defined by {ref}"
