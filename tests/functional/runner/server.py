@@ -7,6 +7,7 @@ exercised for real. Routes are listed in ``Handler.do_GET``.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,6 +82,15 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/slow":
             time.sleep(float(query.get("s", "1")))
             self._json(200, {"slow": True})
+        elif path == "/stall":  # the headers and half the body, then a pause
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "12")
+            self.end_headers()
+            self.wfile.write(b'{"stall"')
+            self.wfile.flush()
+            time.sleep(float(query.get("s", "1")))
+            self.wfile.write(b": 1}")
         elif path.startswith("/counter/"):
             with self.lock:
                 count = self.counters.get(path, 0) + 1
@@ -95,10 +105,17 @@ class Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # a client that gave up (a timeout under test) closes mid-response: expected here
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class LocalServer:
     def __init__(self) -> None:
         Handler.counters = {}
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

@@ -6,12 +6,13 @@ an injected resolver, so nothing here touches DNS or leaves the machine.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.runner.engine import run_testcases_sync
+from chalicelib.runner.engine import run_testcases, run_testcases_sync
 from chalicelib.runner.report import to_junit_xml
 
 from .server import LocalServer
@@ -155,6 +156,55 @@ def test_connection_errors_are_reported_per_step_and_the_run_goes_on(
     assert kinds == ["connection_refused", "dns", "timeout", "invalid_json", "too_large", None]
     assert report["testcases"][-1]["success"] is True
     assert (report["tests_run"], report["failures"]) == (6, 5)
+
+
+def test_every_request_keeps_its_own_timeout(server: LocalServer) -> None:
+    # one timer serves the whole run: a deadline sooner than those already set still ends
+    # its request on time, and the longer ones are not cut short by it
+    def case(name: str, path: str, pause: float, timeout: float) -> dict:
+        return {"config": {"name": name, "base_url": server.url}, "teststeps": [
+            {"name": "s", "request": {"method": "GET", "url": path, "params": {"s": pause},
+                                      "timeout": timeout}}]}
+
+    docs = [case("patient", "/slow", 0.6, 10), case("hasty", "/slow", 3, 0.2),
+            case("stalled body", "/stall", 3, 0.3), case("quick", "/slow", 0, 0.5)]
+    report = run_testcases_sync(docs, outbound_allow=LOOPBACK, concurrency=4)
+    outcomes = [(c["name"], c["steps"][0].get("error")) for c in report["testcases"]]
+    assert outcomes == [("patient", None), ("hasty", "no response within 0.2 s"),
+                        ("stalled body", "no response within 0.3 s"), ("quick", None)]
+
+
+def test_the_pool_serves_on_after_a_timeout(server: LocalServer) -> None:
+    # the timed-out request's connection is dropped, not handed to the next request
+    docs = [{"config": {"name": "late", "base_url": server.url}, "teststeps": [
+        {"name": "s", "request": {"method": "GET", "url": "/stall", "params": {"s": 1},
+                                  "timeout": 0.2}}]},
+            {"config": {"name": "next", "base_url": server.url}, "teststeps": [
+                {"name": "s", "request": {"method": "GET", "url": "/json"},
+                 "validate": [{"eq": ["body.user.name", "ann"]}]}]}]
+    report = run_testcases_sync(docs, outbound_allow=LOOPBACK, concurrency=1)
+    assert [c["steps"][0].get("error_type") for c in report["testcases"]] == ["timeout", None]
+    assert report["testcases"][1]["success"] is True
+
+
+def test_cancelling_a_run_cancels_it_rather_than_timing_out(server: LocalServer) -> None:
+    doc = {"config": {"name": "slow", "base_url": server.url}, "teststeps": [
+        {"name": "s", "request": {"method": "GET", "url": "/slow", "params": {"s": 2},
+                                  "timeout": 0.3}}]}
+
+    finished: list[int] = []  # a testcase whose step took the cancel for a timeout ends
+
+    async def main() -> None:
+        run = asyncio.ensure_future(run_testcases(
+            [doc], outbound_allow=LOOPBACK, on_progress=lambda done, _total: finished.append(done)
+        ))
+        await asyncio.sleep(0.1)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    asyncio.run(main())
+    assert finished == []
 
 
 def test_eventually_consistent_api_with_retries(server: LocalServer) -> None:
