@@ -33,12 +33,12 @@ from chalicelib.runner.errors import (
 )
 from chalicelib.runner.functions import FunctionContext
 from chalicelib.runner.paths import (
-    Headers,
     PathError,
     ResponseData,
     check_path,
     compile_path,
     evaluate,
+    header,
 )
 from chalicelib.runner.schema import (
     DYNAMIC_CHECK,
@@ -867,12 +867,12 @@ def _parse_json(text: str) -> Any:
 def _response_data(
     response: InboundResponse, set_cookies: dict[str, str]
 ) -> tuple[ResponseData, str]:
-    headers = Headers(response.headers)
+    headers = dict(response.headers)
     if len(headers) != len(response.headers):  # a repeated header: its values, joined
-        headers = Headers()
+        headers = {}
         for key, value in response.headers:
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    content_type = headers.get("Content-Type") or ""
+    content_type = header(headers, "Content-Type") or ""
     raw = response.body
     body: Any = None
     error: str | None = None

@@ -126,28 +126,28 @@ def path_problem(expr: str) -> str | None:
 _MISSING = object()
 
 
-class Headers(dict):
-    """Response headers: keys as the server sent them, looked up case-insensitively by
-    simple paths (``headers.content-type``). JMESPath expressions see a plain dict, so
-    their field names match the server's spelling exactly."""
+def header(headers: dict[str, str], name: Any) -> str | None:
+    """A response header by name, whatever its case (``headers.content-type``).
 
-    def get(self, key: Any, default: Any = None) -> Any:
-        if not isinstance(key, str):
-            return default
-        value = dict.get(self, key, _MISSING)
-        if value is not _MISSING:
+    Headers stay a plain dict with the server's spelling: JMESPath expressions see the
+    names as sent, and a dict of strings costs the garbage collector nothing in a report.
+    """
+    if type(name) is not str:
+        return None
+    value = headers.get(name)
+    if value is not None:
+        return value
+    wanted = name.lower()  # a few headers: a scan beats keeping a second mapping
+    for key, value in headers.items():
+        if key.lower() == wanted:
             return value
-        wanted = key.lower()  # a few headers: a scan beats keeping a second mapping
-        for name, value in self.items():
-            if name.lower() == wanted:
-                return value
-        return default
+    return None
 
 
 @dataclass(slots=True)
 class ResponseData:
     status_code: int
-    headers: Headers
+    headers: dict[str, str]  # as the server spelled them; read them with header()
     cookies: dict[str, str]
     body: Any  # parsed JSON, or the text when the body is not JSON, or None when empty
     body_error: str | None = None  # why the body is not JSON, when it is not
@@ -177,7 +177,7 @@ def evaluate(path: Path, response: ResponseData) -> Any:
 
         data = {
             "status_code": response.status_code,
-            "headers": dict(response.headers),  # JMESPath's functions reject dict subclasses
+            "headers": response.headers,
             "cookies": response.cookies,
             "body": response.body,
         }
@@ -190,7 +190,7 @@ def evaluate(path: Path, response: ResponseData) -> Any:
     elif name == "headers":
         if path.segments:
             first = path.segments[0]
-            value = response.headers.get(first) if isinstance(first, str) else None
+            value = header(response.headers, first)
             return _walk(value, path.segments[1:])
         root = response.headers
     else:

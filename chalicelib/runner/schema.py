@@ -534,14 +534,32 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def _optional(doc: dict[str, Any], key: str) -> dict[str, Any]:
-    return _mapping(doc[key]) if key in doc else {}
+    value = doc.get(key, _ABSENT)
+    return {} if value is _ABSENT else _mapping(value)
 
 
-def _variables(value: Any) -> dict[str, Any]:
-    for key in _mapping(value):
-        if not _ASCII_NAME.fullmatch(key):
-            raise _NotFast
+def _variables(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    """An optional mapping keyed by variable names (variables, extract)."""
+    value = doc.get(key, _ABSENT)
+    if value is _ABSENT:
+        return {}
+    if type(value) is not dict:
+        raise _NotFast
+    for name in value:
+        # names repeat from testcase to testcase: each is matched once
+        if name not in _NAMES_SEEN:
+            if type(name) is not str or not _ASCII_NAME.fullmatch(name):
+                raise _NotFast
+            if len(_NAMES_SEEN) >= _MAX_NAMES_SEEN:
+                _NAMES_SEEN.clear()
+            _NAMES_SEEN.add(name)
     return value
+
+
+_ABSENT = object()
+_NAMES_SEEN: set[str] = set()  # variable names known to be plain ASCII identifiers
+_EXTRACTS_SEEN: set[str] = set()  # extract paths known to be valid
+_MAX_NAMES_SEEN = 4096
 
 
 def _names(value: Any) -> list[str]:
@@ -637,29 +655,37 @@ def _fast_step(doc: Any) -> RunStep:
     step.name = _text(doc.get("name"), empty_ok=False)
     step.request = _fast_request(doc["request"])
     step.testcase = None
-    step.variables = _variables(_optional(doc, "variables"))
-    extract = _variables(_optional(doc, "extract"))
+    step.variables = _variables(doc, "variables")
+    extract = step.extract = _variables(doc, "extract")
     for path in extract.values():
         if type(path) is not str:
             raise _NotFast
-        try:
-            _extract_path(path)
-        except ValueError:
-            raise _NotFast from None
-    step.extract = extract
-    validators = doc.get("validate", [])
-    if type(validators) is not list:
+        if path not in _EXTRACTS_SEEN:
+            try:
+                _extract_path(path)
+            except ValueError:
+                raise _NotFast from None
+            if len(_EXTRACTS_SEEN) >= _MAX_NAMES_SEEN:
+                _EXTRACTS_SEEN.clear()
+            _EXTRACTS_SEEN.add(path)
+    validators = doc.get("validate", _ABSENT)
+    if validators is _ABSENT:
+        step.validators = []
+    elif type(validators) is list:
+        step.validators = [_fast_validator(item) for item in validators]
+    else:
         raise _NotFast
-    step.validators = [_fast_validator(item) for item in validators]
-    if doc.get("export", []) != []:
+    if "export" in doc and doc["export"] != []:
         raise _NotFast  # refused on request steps: the models say why
     step.export = []
     retry_times = doc.get("retry_times", 0)
     if type(retry_times) is not int or not 0 <= retry_times <= MAX_RETRY_TIMES:
         raise _NotFast
     step.retry_times = retry_times
-    step.retry_interval = _number(
-        doc.get("retry_interval", 0.0), 0, MAX_RETRY_INTERVAL_SECONDS, True
+    interval = doc.get("retry_interval", _ABSENT)
+    step.retry_interval = (
+        0.0 if interval is _ABSENT
+        else _number(interval, 0, MAX_RETRY_INTERVAL_SECONDS, True)
     )
     return step
 
@@ -674,7 +700,7 @@ def _fast_load(doc: Any) -> RunTestcase | None:
         config = RunConfig()
         config.name = _text(raw.get("name"), empty_ok=False)
         config.base_url = _text(raw.get("base_url", ""))
-        config.variables = _variables(_optional(raw, "variables"))
+        config.variables = _variables(raw, "variables")
         config.parameters = {}
         config.headers = _optional(raw, "headers")
         verify = raw.get("verify", False)
