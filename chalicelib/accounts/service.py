@@ -18,6 +18,7 @@ from chalicelib.accounts.passwords import check_password
 from chalicelib.accounts.passwords import hash_password as _bcrypt_hash
 from chalicelib.accounts.sessions import (
     create_session,
+    hash_token,
     refresh_sessions,
     revoke_all_sessions,
     revoke_sessions,
@@ -33,8 +34,10 @@ logger = logging.getLogger("hat.accounts")
 
 BAD_LOGIN = "wrong account or password"
 BAD_CODE = "wrong, expired or already used code; ask for a new one"
-SESSIONS_IN_RESET_TRANSACTION = 90  # a transaction holds 100 items; the reset itself takes 3
-SESSIONS_IN_PROFILE_TRANSACTION = 90  # past these, snapshots are rewritten one UpdateItem each
+# Session items one TransactWriteItems takes next to the operation's own items (at most
+# 3: the user, the reset code, the login-failure counter). DynamoDB allows 100 items a
+# transaction; 90 leaves room. Sessions past these go in separate calls after it.
+SESSIONS_PER_TRANSACTION = 90
 
 
 def hash_password(password: str) -> str:
@@ -173,7 +176,7 @@ def reset_password(account: str, code: str, new_password: str, *, clock: Clock =
     many sessions ended. DynamoDB: GetItem (account key), UpdateItem (a try on the
     code), Query (the user's sessions), and one TransactWriteItems: password, spend the
     code, forget login failures and delete the sessions, so they end with the password
-    (past `SESSIONS_IN_RESET_TRANSACTION`, the rest go by BatchWriteItem right after).
+    (past `SESSIONS_PER_TRANSACTION`, the rest go by BatchWriteItem right after).
     """
     from pynamodb.exceptions import TransactWriteError
 
@@ -184,7 +187,7 @@ def reset_password(account: str, code: str, new_password: str, *, clock: Clock =
     record = _live_code([f"reset#{claim.user_id}"], "reset", code, now)
     new_hash = hash_password(new_password)
     sessions = session_hashes(claim.user_id)
-    ended, rest = sessions[:SESSIONS_IN_RESET_TRANSACTION], sessions[SESSIONS_IN_RESET_TRANSACTION:]
+    ended, rest = sessions[:SESSIONS_PER_TRANSACTION], sessions[SESSIONS_PER_TRANSACTION:]
     try:
         with transaction() as tx:
             tx.update(User(claim.user_id), actions=[User.password_hash.set(new_hash)],
@@ -212,8 +215,6 @@ def update_profile(user: dict, token: str, body: Any) -> dict:
     """
     from pynamodb.exceptions import TransactWriteError
 
-    from chalicelib.accounts.sessions import hash_token
-
     changes = {"timezone": body.timezone} if body.timezone is not None else {}
     public = {**user, **changes}
     if not changes:
@@ -224,7 +225,7 @@ def update_profile(user: dict, token: str, body: Any) -> dict:
             with transaction() as tx:
                 tx.update(User(user["id"]), actions=[User.timezone.set(public["timezone"])],
                           condition=User.id.exists())
-                for token_hash in hashes[:SESSIONS_IN_PROFILE_TRANSACTION]:
+                for token_hash in hashes[:SESSIONS_PER_TRANSACTION]:
                     tx.update(Session(token_hash), actions=[Session.user.set(public)],
                               condition=Session.token_hash.exists())
             break
@@ -233,7 +234,7 @@ def update_profile(user: dict, token: str, body: Any) -> dict:
                 raise
             if attempt == 2:  # the first try met a session that had ended meanwhile: this one too
                 raise Unauthorized("this session has ended", code="unauthorized") from None
-    refresh_sessions(hashes[SESSIONS_IN_PROFILE_TRANSACTION:], public)
+    refresh_sessions(hashes[SESSIONS_PER_TRANSACTION:], public)
     return public
 
 

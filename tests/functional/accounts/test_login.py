@@ -171,10 +171,10 @@ def test_password_reset_with_a_code_ends_every_session(client, notify, alice):
 
 
 def test_a_reset_ends_more_sessions_than_one_transaction_holds(client, alice):
-    from chalicelib.accounts.service import SESSIONS_IN_RESET_TRANSACTION
+    from chalicelib.accounts.service import SESSIONS_PER_TRANSACTION
     from chalicelib.accounts.sessions import create_session, session_hashes
 
-    tokens = [create_session(alice.user)[0] for _ in range(SESSIONS_IN_RESET_TRANSACTION + 5)]
+    tokens = [create_session(alice.user)[0] for _ in range(SESSIONS_PER_TRANSACTION + 5)]
     seed_code(alice.user["id"], "123456", purpose="reset")
     assert reset(client, code="999999").status_code == 400  # a wrong code ends nothing
     assert len(session_hashes(alice.user["id"])) == len(tokens) + 1

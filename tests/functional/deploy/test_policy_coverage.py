@@ -120,7 +120,7 @@ def _twilio_status(client, aws) -> None:
 
 
 def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR0915 - one story
-    from chalicelib.accounts.service import SESSIONS_IN_RESET_TRANSACTION
+    from chalicelib.accounts.service import SESSIONS_PER_TRANSACTION
     from chalicelib.accounts.sessions import create_session
     from chalicelib.catalog import cleanup
     from chalicelib.core.settings import reset_settings
@@ -265,7 +265,7 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
                                           "purpose": "reset"})
     assert asked.status_code == 202, asked.body
     code = notify.last_code("bob@example.com")
-    for _ in range(SESSIONS_IN_RESET_TRANSACTION + 1):  # more sessions than the reset's transaction holds
+    for _ in range(SESSIONS_PER_TRANSACTION + 1):  # more sessions than the reset's transaction holds
         create_session(bob.user)
     reset = _post(client, "/auth/password/reset", {"account": "bobby", "code": code,
                                                     "new_password": "a brand new secret"})
