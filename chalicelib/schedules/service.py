@@ -529,7 +529,9 @@ def fire_task(task_id: str, *, scheduled_time: str | None = None, clock: Clock =
     COMPLETED and returns None (one PutItem + one GetItem), or, while the first delivery is
     still at work, raises JobInProgress so the queue retries it later. A message without
     scheduled_time (older schedules) starts a run every time, as before.
-    Otherwise: GetItem (task) + start_run's GetItem (project) + PutItem (report) + UpdateItem."""
+    The run itself: GetItem (task; a deleted or disabled one stops here) + start_run's
+    GetItem (project) + one TransactWriteItems (the report, with the task's run_count and
+    last_report), then the run's message on the runs queue."""
     if not isinstance(task_id, str) or not task_id:
         logger.info("schedule fired without a task id: nothing started")
         return None
