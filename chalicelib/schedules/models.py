@@ -17,6 +17,8 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -25,6 +27,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.expressions.operand import Path
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -96,6 +99,22 @@ def index_key(project_id: str) -> str:
 
 def entry_attribute(task_id: str) -> str:
     return f"{ENTRY_PREFIX}{task_id}"
+
+
+def index_path(task_id: str) -> Path:
+    """The task's entry in its project's index item, for update expressions and conditions."""
+    return Path(entry_attribute(task_id))
+
+
+def raw_index(project_id: str) -> dict[str, Any]:
+    """A project's index item as DynamoDB answers it (attribute -> typed value; {} when the
+    project has none): one consistent GetItem. Many projects at once: BatchGetItem of
+    `index_key`s (schedules/service.py)."""
+    from chalicelib.core.aws import get_client
+
+    answer = get_client("dynamodb").get_item(TableName=TaskIndex.Meta.table_name, ConsistentRead=True,
+                                             Key={"key": {"S": index_key(project_id)}})
+    return answer.get("Item") or {}
 
 
 def index_entry(sort_key: str, name_lc: str) -> str:

@@ -39,7 +39,9 @@ from chalicelib.schedules.models import (
     entry_attribute,
     index_entry,
     index_key,
+    index_path,
     name_key,
+    raw_index,
 )
 
 logger = logging.getLogger("hat.schedules")
@@ -83,22 +85,19 @@ def reconcile(*, gateway: SchedulerGateway | None = None, clock: Clock = utcnow,
 def _index_missing(by_project: dict[str, list[Task]], repairs: Repairs) -> None:
     """Add each task its project's index item lacks: a transaction checks the task is still
     there (a delete meanwhile leaves no entry behind) and that no entry appeared meanwhile."""
-    from pynamodb.expressions.operand import Path
-
     from chalicelib.catalog.store import Cancelled, Tx
 
     for project_id, tasks in by_project.items():
         try:
-            have = set(_raw_index(project_id))  # one GetItem per project (a cron, not a route)
+            have = set(raw_index(project_id))  # one GetItem per project (a cron, not a route)
         except Exception:
             logger.exception("could not read the task index of project %s; next round tries again",
                              project_id)
             continue
         for task in tasks:
-            attribute = entry_attribute(task.id)
-            if attribute in have:
+            if entry_attribute(task.id) in have:
                 continue
-            path = Path(attribute)
+            path = index_path(task.id)
             tx = Tx()
             tx.check("task", Task, task.id, Task.id.exists())
             tx.update("index", TaskIndex(index_key(project_id)),
@@ -112,14 +111,6 @@ def _index_missing(by_project: dict[str, list[Task]], repairs: Repairs) -> None:
                 logger.exception("could not index task %s; next round tries again", task.id)
                 continue
             repairs.indexed.append(task.id)
-
-
-def _raw_index(project_id: str) -> dict:
-    from chalicelib.core.aws import get_client
-
-    answer = get_client("dynamodb").get_item(TableName=TaskIndex.Meta.table_name, ConsistentRead=True,
-                                             Key={"key": {"S": index_key(project_id)}})
-    return answer.get("Item") or {}
 
 
 def _delete_orphans(claimed: set[str], gateway: SchedulerGateway, repairs: Repairs, before) -> None:

@@ -39,12 +39,13 @@ from chalicelib.schedules.gateway import (
     schedule_name,
 )
 from chalicelib.schedules.models import (
+    ENTRY_PREFIX,
     Task,
     TaskIndex,
     TaskName,
-    entry_attribute,
     index_entry,
     index_key,
+    index_path,
     name_key,
     parse_entry,
 )
@@ -113,17 +114,11 @@ def _raise_cancelled(error: Cancelled, module_ids: list[str], name: str) -> None
     raise error
 
 
-def _index_path(task_id: str):
-    from pynamodb.expressions.operand import Path
-
-    return Path(entry_attribute(task_id))
-
-
 def _index_put(tx: Tx, project_id: str, task_id: str, sort_key_: str, name_lc: str, *,
                new: bool) -> None:
     """Write the task's entry in its project's index item (created by the first task); a new
     task also counts, under the per-project cap."""
-    actions = [_index_path(task_id).set(index_entry(sort_key_, name_lc))]
+    actions = [index_path(task_id).set(index_entry(sort_key_, name_lc))]
     condition = None
     if new:
         actions.append(TaskIndex.task_count.add(1))
@@ -133,7 +128,7 @@ def _index_put(tx: Tx, project_id: str, task_id: str, sort_key_: str, name_lc: s
 
 def _index_remove(tx: Tx, project_id: str, task_id: str) -> None:
     tx.update("index", TaskIndex(index_key(project_id)),
-              [_index_path(task_id).remove(), TaskIndex.task_count.add(-1)])
+              [index_path(task_id).remove(), TaskIndex.task_count.add(-1)])
 
 
 def _schedules_for(task_id: str, expressions: list[str], timezone: str, state: str) -> list[Schedule]:
@@ -333,7 +328,8 @@ def _index_entries(project_ids: list[str]) -> list[tuple[str, str, str]]:
     entries = []
     for item in items.values():
         for attribute, value in item.items():
-            if attribute.startswith("t") and _ID.fullmatch(attribute[1:]) and "S" in value:
+            task_id = attribute[len(ENTRY_PREFIX):]
+            if attribute.startswith(ENTRY_PREFIX) and _ID.fullmatch(task_id) and "S" in value:
                 entries.append(parse_entry(value["S"]))
     return entries
 
