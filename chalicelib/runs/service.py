@@ -538,6 +538,8 @@ def should_notify(when: str, status: str, previous: str | None) -> bool:
 
 
 def _notify_once(report: Report) -> int:
+    from chalicelib.runs.messages import email_html, email_text, sms_text
+
     previous = _previous_outcome(report)
     notify = report.notify or {}
     when = notify.get("when", "never")
@@ -546,8 +548,6 @@ def _notify_once(report: Report) -> int:
         return 0
     recovered = report.status == PASSED and previous in (FAILED, ERROR)
     detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
-    from chalicelib.runs.messages import email_html, email_text, sms_text
-
     subject, body = email_text(report, detail, recovered=recovered)
     html = email_html(report, detail, recovered=recovered)
     sms = sms_text(report, recovered=recovered)
