@@ -17,9 +17,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from chalicelib.accounts.limits import SendRules, hit, record_send
-from chalicelib.accounts.models import AccountKey, LimitCounter, SendHistory, VerificationCode, get_many
+from chalicelib.accounts.models import AccountKey, LimitCounter, SendHistory, VerificationCode
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.db import get_or_none
+from chalicelib.core.db import get_many, get_or_none
 from chalicelib.core.errors import TooManyRequests
 from chalicelib.core.settings import get_settings
 
@@ -66,7 +66,7 @@ def request_code(channel: str, destination: str, purpose: str, client_ip: str, *
     settings = get_settings()
     now = clock()
     ip_key = f"code-sends#ip#{client_ip or 'unknown'}"
-    history, ip_counter = get_many((SendHistory, f"code-sends#{destination}"), (LimitCounter, ip_key))
+    history, ip_counter = get_many([(SendHistory, f"code-sends#{destination}"), (LimitCounter, ip_key)])
     if ip_counter is not None and ip_counter.count >= settings.code_daily_limit_per_ip \
             and ip_counter.window_ends > now.timestamp():
         raise TooManyRequests(f"at most {settings.code_daily_limit_per_ip} codes per day from one address",

@@ -1,8 +1,6 @@
 """Users, the keys they sign in with, and their sessions."""
 from __future__ import annotations
 
-import time
-
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -115,48 +113,3 @@ class LimitCounter(Model):
     count = NumberAttribute(default=0)
     window_ends = NumberAttribute()  # epoch seconds
     expires_at = TTLAttribute()
-
-
-def get_many(*keys: tuple[type[Model], str] | None) -> list[Model | None]:
-    """Strongly consistent reads of several items, across tables, in one BatchGetItem.
-
-    `keys` are (Model, hash key) pairs (None is passed through as None); the answer
-    follows their order.
-    """
-    from chalicelib.core.aws import get_client
-
-    wanted = [key for key in keys if key is not None]
-    if not wanted:
-        return [None for _ in keys]
-    request: dict[str, dict] = {}
-    for model, hash_key in wanted:
-        table = request.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": True})
-        item_key = {model._hash_key_attribute().attr_name: {"S": hash_key}}
-        if item_key not in table["Keys"]:
-            table["Keys"].append(item_key)
-    found: dict[tuple[str, str], dict] = {}
-    client = get_client("dynamodb")
-    for attempt in range(5):  # DynamoDB may leave keys unprocessed under load: ask again
-        if not request:
-            break
-        if attempt:
-            time.sleep(0.05 * 2 ** attempt)
-        answer = client.batch_get_item(RequestItems=request)
-        for table_name, items in answer.get("Responses", {}).items():
-            for item in items:
-                for model, hash_key in wanted:
-                    name = model._hash_key_attribute().attr_name
-                    if model.Meta.table_name == table_name and item.get(name) == {"S": hash_key}:
-                        found[(table_name, hash_key)] = item
-        request = answer.get("UnprocessedKeys") or {}
-    if request:
-        raise RuntimeError("DynamoDB left keys unprocessed after 5 tries")
-    results: list[Model | None] = []
-    for key in keys:
-        if key is None:
-            results.append(None)
-            continue
-        model, hash_key = key
-        item = found.get((model.Meta.table_name, hash_key))
-        results.append(model.from_raw_data(item) if item is not None else None)
-    return results

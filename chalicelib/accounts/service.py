@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.accounts import limits
 from chalicelib.accounts.codes import consume_condition, spend_try
-from chalicelib.accounts.models import AccountKey, LimitCounter, Session, User, VerificationCode, get_many
+from chalicelib.accounts.models import AccountKey, LimitCounter, Session, User, VerificationCode
 from chalicelib.accounts.passwords import check_password
 from chalicelib.accounts.passwords import hash_password as _bcrypt_hash
 from chalicelib.accounts.sessions import (
@@ -26,7 +26,7 @@ from chalicelib.accounts.sessions import (
     session_hashes,
 )
 from chalicelib.core.clock import Clock, isoformat, utcnow
-from chalicelib.core.db import cancellation_codes, get_or_none, transaction
+from chalicelib.core.db import cancellation_codes, get_many, get_or_none, transaction
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
 from chalicelib.core.settings import get_settings
 
@@ -143,8 +143,8 @@ def login(account: str, password: str, *, remember: bool = False, client_ip: str
     account_counter = (f"login-fail#user#{user_id}" if user_id
                        else f"login-fail#account#{login_key(account)}")
     ip_counter = f"login-fail#ip#{client_ip or 'unknown'}"
-    user, failures, ip_failures = get_many((User, user_id) if user_id else None,
-                                           (LimitCounter, account_counter), (LimitCounter, ip_counter))
+    user, failures, ip_failures = get_many([(User, user_id) if user_id else None,
+                                            (LimitCounter, account_counter), (LimitCounter, ip_counter)])
     for counter, limit, what in ((failures, settings.login_max_failures_per_account, "this account"),
                                  (ip_failures, settings.login_max_failures_per_ip, "this address")):
         wait = limits.counter_wait(counter, limit, now)

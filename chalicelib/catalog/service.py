@@ -48,13 +48,12 @@ from chalicelib.catalog.schemas import (
 from chalicelib.catalog.store import (
     Cancelled,
     Tx,
-    batch_get,
     checked_start_key,
     query_page,
     string_key,
 )
 from chalicelib.core.clock import Clock, isoformat, utcnow
-from chalicelib.core.db import get_or_none
+from chalicelib.core.db import get_many, get_or_none
 from chalicelib.core.errors import (
     Conflict,
     Forbidden,
@@ -228,7 +227,7 @@ def load_testcase(user: dict, testcase_id: str) -> StoredTestcase:
     """A test case whose module is live in a project of the user's; else 404.
     A GetItem, then one BatchGetItem for its module and project."""
     testcase = _load_testcase(testcase_id)
-    module, project = batch_get([(Module, testcase.module_id), (Project, testcase.project_id)])
+    module, project = get_many([(Module, testcase.module_id), (Project, testcase.project_id)])
     if module is None or module.status != ACTIVE or not _visible(project, user["id"]):
         raise not_found("testcase")
     return testcase
@@ -408,8 +407,8 @@ def _project_and_account(user: dict, project_id: str, username: str) -> tuple[Pr
     """One BatchGetItem: the project (owner only) and the account key of `username`."""
     from chalicelib.accounts.models import AccountKey
 
-    project, account = batch_get([(Project, _checked_id(project_id, "project")),
-                                  (AccountKey, f"username#{username.lower()}")])
+    project, account = get_many([(Project, _checked_id(project_id, "project")),
+                                 (AccountKey, f"username#{username.lower()}")])
     if not _visible(project, user["id"]):
         raise not_found("project")
     if project.owner_id != user["id"]:

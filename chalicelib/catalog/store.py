@@ -1,8 +1,9 @@
-"""DynamoDB helpers of the catalog: labelled transactions, one-Query pages, multi-table gets.
+"""DynamoDB helpers of the catalog: labelled transactions and one-Query pages (multi-table
+gets are core/db.py's `get_many`).
 
 Each helper issues a known number of calls, so a route's count is visible in its code:
 `Tx.commit` is one TransactWriteItems (plus `retries` more only on a TransactionConflict),
-`query_page` one Query, `batch_get` one BatchGetItem (more only for throttled keys).
+`query_page` one Query.
 """
 from __future__ import annotations
 
@@ -168,33 +169,3 @@ def query_page(results_for: Callable[..., Any], model: type[Model], *, limit: in
         items = items[:limit]
         return items, key_of(items[-1])
     return items, raw.get("LastEvaluatedKey")
-
-
-def batch_get(wanted: list[tuple[type[Model], str]], *, consistent: bool = True) -> list[Model | None]:
-    """Items of several tables (hash keys only) in one BatchGetItem, in the order asked."""
-    from chalicelib.core.aws import get_client
-
-    request: dict[str, dict] = {}
-    for model, key in wanted:
-        table = request.setdefault(model.Meta.table_name, {"Keys": [], "ConsistentRead": consistent})
-        table["Keys"].append(string_key(**{model._hash_keyname: key}))
-    found: dict[tuple[str, str], dict] = {}
-    client = get_client("dynamodb")
-    while request:
-        answer = client.batch_get_item(RequestItems=request)
-        for table, items in answer.get("Responses", {}).items():
-            for item in items:
-                found[(table, _hash_value(table, item, wanted))] = item
-        request = answer.get("UnprocessedKeys") or {}
-    out = []
-    for model, key in wanted:
-        raw = found.get((model.Meta.table_name, key))
-        out.append(model.from_raw_data(raw) if raw else None)
-    return out
-
-
-def _hash_value(table: str, item: dict, wanted: list[tuple[type[Model], str]]) -> str:
-    for model, _ in wanted:
-        if model.Meta.table_name == table:
-            return item[model._hash_keyname]["S"]
-    raise KeyError(table)

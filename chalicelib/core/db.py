@@ -1,10 +1,21 @@
-"""PynamoDB plumbing: table names carry the stage; one way to make a transaction."""
+"""PynamoDB plumbing: table names carry the stage; one way to make a transaction; one way
+to read many items (BatchGetItem)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
+from chalicelib.core.aws import get_client
+from chalicelib.core.errors import ServiceUnavailable
 from chalicelib.core.settings import load_settings
+
+if TYPE_CHECKING:
+    from pynamodb.models import Model
+
+BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
+BATCH_GET_TRIES = 5  # calls per 100 keys while DynamoDB leaves some unprocessed
 
 _connections: dict[tuple, object] = {}
 
@@ -57,3 +68,62 @@ def get_or_none(model: type, hash_key: object, range_key: object = None, *, cons
         return model.get(hash_key, range_key, consistent_read=consistent_read)
     except model.DoesNotExist:
         return None
+
+
+def batch_get_items(keys: Sequence[tuple[str, Mapping[str, Mapping[str, str]]]], *, consistent: bool = True,
+                    sleep: Callable[[float], None] = time.sleep) -> list[dict | None]:
+    """Raw items by key, across tables: `keys` are (table name, key in wire form) pairs,
+    e.g. ("dev-users", {"id": {"S": "x"}}) (numbers as DynamoDB writes them: str(int)).
+
+    The answer follows `keys`: per key the item as DynamoDB sends it, or None where there is
+    none. One BatchGetItem per 100 distinct keys (a key asked twice is sent once; no keys, no
+    call). Keys DynamoDB leaves unprocessed (throttling, its 16 MB answer limit) are asked
+    again after 0.1 s, doubling, up to 5 calls per 100 keys; keys still left then are a
+    ServiceUnavailable ("busy", 503), as throttling past botocore's retries is.
+    """
+    unique = {_key_id(table, key): (table, key) for table, key in keys}
+    names = {table: tuple(key) for table, key in keys}  # a table's keys all name the same attributes
+    pending = list(unique.values())
+    found: dict[tuple, dict] = {}
+    for start in range(0, len(pending), BATCH_GET_KEYS):
+        request: dict[str, dict] = {}
+        for table, key in pending[start:start + BATCH_GET_KEYS]:
+            request.setdefault(table, {"Keys": [], "ConsistentRead": consistent})["Keys"].append(dict(key))
+        for attempt in range(BATCH_GET_TRIES):
+            if attempt:
+                sleep(0.05 * 2 ** attempt)
+            answer = get_client("dynamodb").batch_get_item(RequestItems=request)
+            for table, items in answer.get("Responses", {}).items():
+                for item in items:
+                    found[_key_id(table, {name: item[name] for name in names[table]})] = item
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            raise ServiceUnavailable("the service is busy; retry shortly", retry_after_seconds=1, code="busy")
+    return [found.get(_key_id(table, key)) for table, key in keys]
+
+
+def _key_id(table: str, key: Mapping[str, Mapping[str, str]]) -> tuple:
+    return table, tuple(sorted((name, *value.items()) for name, value in key.items()))
+
+
+def get_many(wanted: Sequence[tuple[type[Model], str] | None], *,
+             consistent: bool = True) -> list[Model | None]:
+    """Items of any tables by (model, string hash key), through `batch_get_items` (one
+    BatchGetItem per 100 keys, strongly consistent unless asked otherwise).
+
+    The answer follows `wanted`: per entry the model instance, or None where there is no
+    item or the entry itself is None.
+    """
+    asked = [entry for entry in wanted if entry is not None]
+    raw = iter(batch_get_items([(model.Meta.table_name, {model._hash_keyname: {"S": key}})
+                                for model, key in asked], consistent=consistent))
+    out: list[Model | None] = []
+    for entry in wanted:
+        if entry is None:
+            out.append(None)
+            continue
+        item = next(raw)
+        out.append(entry[0].from_raw_data(item) if item is not None else None)
+    return out

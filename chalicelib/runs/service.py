@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.catalog.models import ACTIVE, Membership, Module, Project, StoredTestcase
 from chalicelib.catalog.service import load_module, load_project
-from chalicelib.catalog.store import batch_get, checked_start_key, query_page, string_key
+from chalicelib.catalog.store import checked_start_key, query_page, string_key
 from chalicelib.core.clock import Clock, isoformat, utcnow
-from chalicelib.core.db import get_or_none
+from chalicelib.core.db import get_many, get_or_none
 from chalicelib.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chalicelib.core.jobs import enqueue, run_once
 from chalicelib.core.pagination import page
@@ -226,7 +226,7 @@ def run_testcase(user: dict, testcase_id: str, body: Any, *, clock: Clock = utcn
     testcase = get_or_none(StoredTestcase, _checked_id(testcase_id, "testcase"), consistent_read=True)
     if testcase is None:
         raise _not_found("testcase")
-    module, project = batch_get([(Module, testcase.module_id), (Project, testcase.project_id)])
+    module, project = get_many([(Module, testcase.module_id), (Project, testcase.project_id)])
     if module is None or module.status != ACTIVE or not _visible(project, user["id"]):
         raise _not_found("testcase")
     return _queued(project, environment=body.environment, trigger="manual", name=testcase.name,
@@ -800,10 +800,7 @@ def dashboard(user: dict, tz: str | None = None, *, clock: Clock = utcnow) -> di
     the same whatever the number of reports. Up to 50 projects keep it at these 3 calls."""
     zone = _zone(tz or user.get("timezone"))
     ids = [row.project_id for row in Membership.query(user["id"], attributes_to_get=["project_id"])]
-    projects = []
-    for start in range(0, len(ids), 100):
-        projects += [p for p in batch_get([(Project, pid) for pid in ids[start:start + 100]])
-                     if _visible(p, user["id"])]
+    projects = [p for p in get_many([(Project, pid) for pid in ids]) if _visible(p, user["id"])]
     bounds = day_bounds(clock(), zone)
     starts = [q for _, q in bounds]
     first, end = starts[0], starts[-1]

@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timedelta
 
 from chalicelib.core.aws import get_client
+from chalicelib.core.db import batch_get_items
 from chalicelib.core.settings import get_settings
 from chalicelib.runs.models import PERIOD_QUARTERS, QUARTER_SECONDS, RUNNING, Report, RunStats
 
@@ -70,18 +71,12 @@ def stats_update(project_id: str, moment: datetime, tests_run: int, successes: i
 
 
 def read_stats(keys: list[tuple[str, int]]) -> list[dict]:
-    """Raw run-stats items for (project_id, period) keys: one BatchGetItem per 100 keys."""
-    client = get_client("dynamodb")
+    """Raw run-stats items for (project_id, period) keys, those that exist, in the keys' order:
+    one eventually consistent BatchGetItem per 100 keys."""
     table = RunStats.Meta.table_name
-    found: list[dict] = []
-    for start in range(0, len(keys), 100):
-        request = {table: {"Keys": [{"project_id": {"S": p}, "period": {"N": str(n)}}
-                                    for p, n in keys[start:start + 100]]}}
-        while request:
-            answer = client.batch_get_item(RequestItems=request)
-            found += answer.get("Responses", {}).get(table, [])
-            request = answer.get("UnprocessedKeys") or {}
-    return found
+    items = batch_get_items([(table, {"project_id": {"S": p}, "period": {"N": str(n)}}) for p, n in keys],
+                            consistent=False)
+    return [item for item in items if item is not None]
 
 
 # --- the finishing transaction --------------------------------------------------------------------------

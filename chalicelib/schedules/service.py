@@ -23,7 +23,7 @@ from chalicelib.catalog.models import ACTIVE, Membership, Module, Project
 from chalicelib.catalog.service import load_project
 from chalicelib.catalog.store import Cancelled, Tx
 from chalicelib.core.clock import Clock, isoformat, utcnow
-from chalicelib.core.db import get_or_none
+from chalicelib.core.db import batch_get_items, get_many, get_or_none
 from chalicelib.core.errors import Conflict, HatError, NotFound, ValidationFailed
 from chalicelib.core.pagination import decode_cursor, encode_cursor
 from chalicelib.core.settings import get_settings
@@ -56,7 +56,6 @@ logger = logging.getLogger("hat.schedules")
 NEXT_RUNS = 3
 NAME_FILTER_READ_AHEAD = 200
 TASKS_PER_PROJECT = 1000  # keeps a project's index item far below DynamoDB's 400 KB
-BATCH_GET_KEYS = 100  # BatchGetItem's limit
 MISSING = "MISSING"
 _ID = re.compile(r"[0-9a-f]{32}")
 
@@ -304,29 +303,13 @@ def _query_project(project_id: str, before: str | None, prefix: str | None,
     return tasks, last["sort_key"]["S"] if last else None
 
 
-def _batch_get_raw(table: str, key_name: str, keys: list[str]) -> dict[str, dict]:
-    """Items by hash key, raw: one BatchGetItem per 100 keys (more only for throttled keys)."""
-    from chalicelib.core.aws import get_client
-
-    client = get_client("dynamodb")
-    found: dict[str, dict] = {}
-    for start in range(0, len(keys), BATCH_GET_KEYS):
-        chunk = list(dict.fromkeys(keys[start:start + BATCH_GET_KEYS]))
-        request = {table: {"Keys": [{key_name: {"S": key}} for key in chunk], "ConsistentRead": True}}
-        while request:
-            answer = client.batch_get_item(RequestItems=request)
-            for item in answer.get("Responses", {}).get(table, []):
-                found[item[key_name]["S"]] = item
-            request = answer.get("UnprocessedKeys") or {}
-    return found
-
-
 def _index_entries(project_ids: list[str]) -> list[tuple[str, str, str]]:
     """(sort_key, task id, folded name) of every task of these projects: one BatchGetItem of
     their index items per 100 projects."""
-    items = _batch_get_raw(TaskIndex.Meta.table_name, "key", [index_key(pid) for pid in project_ids])
+    table = TaskIndex.Meta.table_name
+    items = batch_get_items([(table, {"key": {"S": index_key(pid)}}) for pid in project_ids])
     entries = []
-    for item in items.values():
+    for item in filter(None, items):
         for attribute, value in item.items():
             task_id = attribute[len(ENTRY_PREFIX):]
             if attribute.startswith(ENTRY_PREFIX) and _ID.fullmatch(task_id) and "S" in value:
@@ -342,11 +325,10 @@ def _list_across(project_ids: list[str], before: str | None, prefix: str | None,
                       if (before is None or entry[0] < before)
                       and (prefix is None or entry[2].startswith(prefix))), reverse=True)
     page = entries[:limit]
-    found = _batch_get_raw(Task.Meta.table_name, "id", [task_id for _, task_id, _ in page]) if page else {}
     allowed = set(project_ids)
-    tasks = [Task.from_raw_data(found[task_id]) for _, task_id, _ in page if task_id in found]
     # deleted since the index was read, or (never) of a project not the caller's: left out
-    tasks = [task for task in tasks if task.project_id in allowed]
+    tasks = [task for task in get_many([(Task, task_id) for _, task_id, _ in page])
+             if task is not None and task.project_id in allowed]
     return tasks, page[-1][0] if len(entries) > limit else None
 
 
