@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-RUNS = 9
+RUNS = 15  # a fresh interpreter per run wanders by +-20% here: the median of many
 BUDGET_RATIO = 1.3
 TIMER = "import time; t = time.perf_counter(); {imports}; print(time.perf_counter() - t)"
 BASELINE = "import chalice, chalice.app, boto3, pynamodb.models, pynamodb.attributes"
@@ -36,7 +36,7 @@ def main() -> int:
     print(f"import chalice+boto3+pynamodb: {base_ms:.0f} ms (median of {RUNS})")
     print(f"import app:                    {app_ms:.0f} ms (median of {RUNS})")
     print(f"ratio: {ratio:.2f}x  ({verdict} the {BUDGET_RATIO}x budget)")
-    return 0
+    return 0 if ratio <= BUDGET_RATIO else 1  # `make bench` names the benches that missed
 
 
 if __name__ == "__main__":
