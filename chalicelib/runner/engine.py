@@ -279,13 +279,14 @@ class _Run:
                 jobs.append((_RUN, model, combo, parameterised))
         total = len(jobs)
         done = 0
-        semaphore = asyncio.Semaphore(concurrency)
+        cases: list[Any] = [None] * total
+        # `concurrency` workers take the jobs in order from one iterator: a big run makes
+        # that many tasks, not one per testcase waiting on a semaphore
+        queue = iter(enumerate(jobs))
 
-        async def guarded(kind: str, *job: Any) -> dict[str, Any]:
-            # the testcase runs right here rather than in a coroutine awaited from here:
-            # every level between the task and the socket is crossed at each suspension
+        async def worker() -> None:
             nonlocal done
-            async with semaphore:
+            for position, (kind, *job) in queue:
                 if kind is _RUN:
                     result = await self._case(*job)
                 elif kind is _LOAD:
@@ -298,12 +299,12 @@ class _Run:
                         result = await self._case(model, {}, False)
                 else:
                     result = job[0]
-            done += 1
-            if on_progress:
-                on_progress(done, total)
-            return result
+                cases[position] = result
+                done += 1
+                if on_progress:
+                    on_progress(done, total)
 
-        cases = await asyncio.gather(*(guarded(*job) for job in jobs))
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, total))))
         successes = sum(1 for case in cases if case["success"])
         return {
             "success": successes == len(cases),
@@ -311,7 +312,7 @@ class _Run:
             "successes": successes,
             "failures": len(cases) - successes,
             "duration_ms": _ms(self.clock() - started),
-            "testcases": list(cases),
+            "testcases": cases,
         }
 
     async def _case(

@@ -622,6 +622,25 @@ def test_concurrency_is_bounded() -> None:
     assert fake.max_in_flight == 3
 
 
+def test_a_big_run_keeps_its_order_with_only_concurrency_tasks() -> None:
+    # later testcases answer sooner, so they end out of order; the report keeps the input's
+    tasks: list[int] = []
+    progress: list[tuple[int, int]] = []
+
+    async def later_first(request: OutboundRequest) -> InboundResponse:
+        tasks.append(len(asyncio.all_tasks()))
+        await asyncio.sleep((40 - int(request.url.rsplit("/", 1)[1])) * 0.0002)
+        return echo(request)
+
+    docs = [case(get(f"/c/{i}"), name=f"case {i}") for i in range(40)]
+    report = run(docs, FakeTransport(later_first), concurrency=4,
+                 on_progress=lambda done, total: progress.append((done, total)))
+    assert [c["name"] for c in report["testcases"]] == [f"case {i}" for i in range(40)]
+    assert report["tests_run"] == 40 and report["success"]
+    assert max(tasks) <= 4 + 1  # the workers and the run's own task, not one per testcase
+    assert progress == [(done, 40) for done in range(1, 41)]
+
+
 def test_an_invalid_testcase_is_a_failed_testcase_not_a_crashed_run() -> None:
     report = run([{"config": {"name": "broken"}, "teststeps": [{"name": "x"}]}, case(get())])
     broken, fine = report["testcases"]
