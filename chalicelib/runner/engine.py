@@ -71,7 +71,13 @@ _JSON_START = frozenset(b'{["-0123456789tfn')
 _CHARSET = re.compile(r"charset=([\w.:-]+)", re.I)
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote_plus leaves as it is
-_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps(..., ensure_ascii=False)
+# json.dumps(..., ensure_ascii=False)'s C encoder, made once rather than on every call, and
+# without the check for circular references: a rendered body is made of values read from
+# JSON, which cannot form a cycle (too deep a value still fails, as with json.dumps)
+_ENCODE_JSON = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    None, json.JSONEncoder().default, json.encoder.encode_basestring,
+    None, ": ", ", ", False, False, True,
+)
 _SCAN_JSON = json.JSONDecoder().scan_once  # json.loads without its per-call checks
 
 ResolveTestcase = Callable[[str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
@@ -575,7 +581,7 @@ class _Run:
                 headers[key.lower()] = (key, value)
         body: bytes | None = None
         if request.has_json():
-            body = _JSON_ENCODER.encode(render(request.json_body, lookup, ctx)).encode()
+            body = "".join(_ENCODE_JSON(render(request.json_body, lookup, ctx), 0)).encode()
             headers.setdefault("content-type", ("Content-Type", "application/json"))
         elif isinstance(request.data, dict):
             form = render(request.data, lookup, ctx)

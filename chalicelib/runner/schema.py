@@ -582,13 +582,18 @@ def _number(value: Any, low: float, high: float, low_inclusive: bool) -> float:
 def _fast_validator(item: Any) -> RunValidator:
     if type(item) is not dict or len(item) != 1:
         raise _NotFast  # the legacy {"check", "comparator", "expect"} form included
-    name, values = next(iter(item.items()))
-    if name == "check" or type(values) is not list or len(values) not in (2, 3):
+    [(name, values)] = item.items()
+    if name == "check" or type(values) is not list:
         raise _NotFast
-    message = values[2] if len(values) == 3 else ""
-    if type(message) is not str:
+    if len(values) == 2:
+        check, expect = values
+        message = ""
+    elif len(values) == 3:
+        check, expect, message = values
+        if type(message) is not str:
+            raise _NotFast
+    else:
         raise _NotFast
-    check, expect = values[0], values[1]
     # testcases repeat the same checks endlessly: a validator of plain values is built once
     # (the types are part of the key: 1, 1.0 and True are equal but not the same check)
     try:
@@ -622,9 +627,12 @@ def _fast_request(doc: Any) -> RunRequest:
         raise _NotFast
     request = RunRequest()
     method = doc.get("method")
-    if type(method) is not str or method.upper() not in METHODS:
+    if type(method) is not str:
         raise _NotFast
-    request.method = method.upper()
+    method = method.upper()
+    if method not in METHODS:
+        raise _NotFast
+    request.method = method
     request.url = _text(doc.get("url"), empty_ok=False)
     request.params = _optional(doc, "params")
     request.headers = _optional(doc, "headers")

@@ -56,6 +56,16 @@ def test_request_is_built_from_the_step() -> None:
     assert step["request"]["headers"]["Cookie"] == "pref=dark"
 
 
+def test_json_bodies_are_sent_as_json_dumps_writes_them() -> None:
+    value = {"text": "ünïcode \"quoted\"\n", "n": [1, 2.5, 1e100, 10**30, None, True],
+             "nested": {"empty": {}, "list": [[]]}, "who": "$who"}
+    fake = FakeTransport()
+    run([case(get(request={"method": "POST", "json": value}), variables={"who": ["a", 1]})],
+        fake)
+    expected = json.dumps({**value, "who": ["a", 1]}, ensure_ascii=False).encode()
+    assert fake.sent[0].body == expected
+
+
 def test_form_and_raw_data_bodies() -> None:
     fake = FakeTransport()
     run([case(
