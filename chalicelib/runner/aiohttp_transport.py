@@ -181,7 +181,7 @@ class AiohttpTransport:
         deadlines.watch(task, request.timeout)
         cancelling = task.cancelling()
         try:
-            async with session.request(
+            response = await session.request(
                 request.method,
                 target,
                 headers=request.headers,
@@ -189,7 +189,10 @@ class AiohttpTransport:
                 allow_redirects=False,
                 ssl=None if request.verify else False,
                 skip_auto_headers=_skip_auto_headers(request),
-            ) as response:
+            )
+            # released here rather than by `async with`: the body is read whole before the
+            # response is used, so there is nothing for its exit to wait for
+            try:
                 headers = response.headers
                 length = response.content_length
                 if length is not None and length <= self._max_bytes and (
@@ -198,7 +201,9 @@ class AiohttpTransport:
                     body = await response.read()  # the common case: known and small
                 else:
                     body = await self._read(response)
-                return InboundResponse(response.status, list(headers.items()), body)
+            finally:
+                response.release()
+            return InboundResponse(response.status, list(headers.items()), body)
         except asyncio.CancelledError:
             # ours, unless the task was also cancelled from outside (then that wins)
             if deadlines.expired(task) and task.uncancel() <= cancelling:
