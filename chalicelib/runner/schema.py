@@ -77,6 +77,7 @@ _FUNCTION_VARIABLES = (
 )
 
 
+@text_cache(maxsize=4096)
 def _extract_path(expr: str) -> str:
     problem = path_problem(expr)
     if problem:
@@ -546,20 +547,12 @@ def _variables(doc: dict[str, Any], key: str) -> dict[str, Any]:
     if type(value) is not dict:
         raise _NotFast
     for name in value:
-        # names repeat from testcase to testcase: each is matched once
-        if name not in _NAMES_SEEN:
-            if type(name) is not str or not _ASCII_NAME.fullmatch(name):
-                raise _NotFast
-            if len(_NAMES_SEEN) >= _MAX_NAMES_SEEN:
-                _NAMES_SEEN.clear()
-            _NAMES_SEEN.add(name)
+        if type(name) is not str or not _ASCII_NAME.fullmatch(name):
+            raise _NotFast
     return value
 
 
 _ABSENT = object()
-_NAMES_SEEN: set[str] = set()  # variable names known to be plain ASCII identifiers
-_EXTRACTS_SEEN: set[str] = set()  # extract paths known to be valid
-_MAX_NAMES_SEEN = 4096
 
 
 def _names(value: Any) -> list[str]:
@@ -668,14 +661,10 @@ def _fast_step(doc: Any) -> RunStep:
     for path in extract.values():
         if type(path) is not str:
             raise _NotFast
-        if path not in _EXTRACTS_SEEN:
-            try:
-                _extract_path(path)
-            except ValueError:
-                raise _NotFast from None
-            if len(_EXTRACTS_SEEN) >= _MAX_NAMES_SEEN:
-                _EXTRACTS_SEEN.clear()
-            _EXTRACTS_SEEN.add(path)
+        try:
+            _extract_path(path)  # cached: paths repeat from testcase to testcase
+        except ValueError:
+            raise _NotFast from None
     validators = doc.get("validate", _ABSENT)
     if validators is _ABSENT:
         step.validators = []
