@@ -193,17 +193,10 @@ class AiohttpTransport:
             # released here rather than by `async with`: the body is read whole before the
             # response is used, so there is nothing for its exit to wait for
             try:
-                headers = response.headers
-                length = response.content_length
-                if length is not None and length <= self._max_bytes and (
-                    "Content-Encoding" not in headers
-                ):
-                    body = await response.read()  # the common case: known and small
-                else:
-                    body = await self._read(response)
+                body = await self._read(response)
             finally:
                 response.release()
-            return InboundResponse(response.status, list(headers.items()), body)
+            return InboundResponse(response.status, list(response.headers.items()), body)
         except asyncio.CancelledError:
             # ours, unless the task was also cancelled from outside (then that wins)
             if deadlines.expired(task) and task.uncancel() <= cancelling:
