@@ -401,9 +401,9 @@ class _Run:
         extracted: dict[str, Any],
         jar: CookieJar,
     ) -> dict[str, Any]:
-        # the attempts are awaited here, not in a coroutine of their own: every level
-        # between the task and the socket is crossed again at each suspension
-        # every attempt's report is kept only when the step may retry
+        # the attempts and their exchange (send, cookies, redirects) run here, not in
+        # coroutines of their own: every level between the task and the socket is crossed
+        # again at each suspension. Every attempt's report is kept only when the step may retry.
         attempts: list[dict[str, Any]] | None = [] if step.retry_times else None
         step_extracted: dict[str, Any] = {}
         name = step.name
@@ -416,7 +416,6 @@ class _Run:
                     name = str(scope.render(step.name))
                 except SubstitutionError:
                     name = step.name
-            # one try: report, extracted values, and whether retrying is pointless
             report: dict[str, Any] = {
                 "name": step.name, "success": False, "status_code": None, "elapsed_ms": 0.0,
                 "validators": [],
@@ -429,9 +428,7 @@ class _Run:
                 break  # the request cannot even be built: retrying changes nothing
             outbound, cookies = prepared
             started = self.clock()
-            # the exchange: sent here, redirects followed here (every hop checked by the
-            # guard and given the jar's cookies); no coroutine of its own between the step
-            # and the transport, as every level is crossed again at each suspension
+            # every hop is checked by the guard and given the jar's cookies
             set_cookies: dict[str, str] = {}
             current = outbound
             sent = None
@@ -569,11 +566,8 @@ class _Run:
                 if "$" in key:
                     key = str(render(key, lookup, ctx))
                 if type(value) is not str or "$" in value:
-                    if value is None:
-                        headers.pop(key.lower(), None)
-                        continue
-                    value = render(value, lookup, ctx)
-                    if value is None:
+                    value = render(value, lookup, ctx)  # None stays None
+                    if value is None:  # a null header: dropped, the config's one included
                         headers.pop(key.lower(), None)
                         continue
                     if not isinstance(value, str):
@@ -656,13 +650,7 @@ class _Run:
         actual: Any = _UNSET
         try:
             raw = validator.expect
-            kind = type(raw)
-            if kind is str:
-                rendered = "$" in raw
-            elif kind is dict or kind is list:
-                rendered = True
-            else:
-                rendered = isinstance(raw, (dict, list)) or (isinstance(raw, str) and "$" in raw)
+            rendered = "$" in raw if isinstance(raw, str) else isinstance(raw, (dict, list))
             expected = render(raw, lookup, self.ctx) if rendered else raw
             # validators read by load_testcase's fast path come with their path compiled
             path = getattr(validator, "path", DYNAMIC_CHECK)

@@ -123,9 +123,6 @@ def path_problem(expr: str) -> str | None:
     return None
 
 
-_MISSING = object()
-
-
 def header(headers: dict[str, str], name: Any) -> str | None:
     """A response header by name, whatever its case (``headers.content-type``).
 
