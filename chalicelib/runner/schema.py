@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.runner._cache import MAX_CACHED_TEXT_CHARS, text_cache
+from chalicelib.runner._cache import text_cache
 from chalicelib.runner.comparators import ALIASES, COMPARATORS, TYPE_NAMES, canonical_comparator
 from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid
 from chalicelib.runner.functions import SAFE_FUNCTION_NAMES, unknown_function_message
@@ -587,32 +587,19 @@ def _fast_validator(item: Any) -> RunValidator:
             raise _NotFast
     else:
         raise _NotFast
-    # testcases repeat the same checks endlessly: a validator of plain values is built once
-    # (the types are part of the key: 1, 1.0 and True are equal but not the same check)
     try:
-        key = (name, check, type(check), expect, type(expect), message)
-        cached = _VALIDATORS.get(key)
-    except TypeError:  # a list or mapping in the check
-        key, cached = None, None
-    if cached is not None:
-        return cached
-    try:
-        validator = RunValidator(_checked_comparator(name, check, expect), check, expect, message)
+        return _run_validator(name, check, type(check), expect, type(expect), message)
     except ValueError:
         raise _NotFast from None
-    if key is not None and _cacheable_key(key):
-        if len(_VALIDATORS) >= _MAX_CACHED_VALIDATORS:
-            _VALIDATORS.clear()
-        _VALIDATORS[key] = validator
-    return validator
 
 
-_VALIDATORS: dict[tuple[Any, ...], RunValidator] = {}
-_MAX_CACHED_VALIDATORS = 4096
-
-
-def _cacheable_key(key: tuple[Any, ...]) -> bool:
-    return all(not isinstance(v, str) or len(v) <= MAX_CACHED_TEXT_CHARS for v in key)
+@text_cache(maxsize=4096)
+def _run_validator(
+    name: str, check: Any, _check_type: type, expect: Any, _expect_type: type, message: str
+) -> RunValidator:
+    """Testcases repeat the same checks endlessly: a validator of plain values is built once.
+    The types are part of the key: 1, 1.0 and True are equal but not the same check."""
+    return RunValidator(_checked_comparator(name, check, expect), check, expect, message)
 
 
 def _fast_request(doc: Any) -> RunRequest:
