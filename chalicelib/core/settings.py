@@ -92,6 +92,13 @@ class Settings:
     webhook_tolerance_seconds: int = 300
     webhook_previous_secret_seconds: int = 3600  # a rotated-out secret still verifies this long
     daily_stats_retention_days: int = 60
+    # sandbox (chalicelib/sandbox): where a project's debugtalk.py runs
+    sandbox_backend: str = "process"  # process (a local process per run) | lambda
+    sandbox_role_arn: str = ""  # the execution role of every project's function: logs only
+    sandbox_layer_arn: str = ""  # the runner, shared by every project's function
+    sandbox_memory_mb: int = 512
+    sandbox_reserved_concurrency: int = 2  # per project's function
+    sandbox_call_seconds: int = 10  # one debugtalk.py function call
 
     @property
     def prefix(self) -> str:
@@ -161,8 +168,18 @@ def _runs_settings(env: Mapping[str, str]) -> dict:
         "webhook_tolerance_seconds": "HAT_WEBHOOK_TOLERANCE_SECONDS",
         "webhook_previous_secret_seconds": "HAT_WEBHOOK_PREVIOUS_SECRET_SECONDS",
         "daily_stats_retention_days": "HAT_DAILY_STATS_RETENTION_DAYS",
+        "sandbox_memory_mb": "HAT_SANDBOX_MEMORY_MB",
+        "sandbox_reserved_concurrency": "HAT_SANDBOX_RESERVED_CONCURRENCY",
+        "sandbox_call_seconds": "HAT_SANDBOX_CALL_SECONDS",
     }
-    return {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
+    texts = {
+        "sandbox_backend": "HAT_SANDBOX_BACKEND",
+        "sandbox_role_arn": "HAT_SANDBOX_ROLE_ARN",
+        "sandbox_layer_arn": "HAT_SANDBOX_LAYER_ARN",
+    }
+    values: dict = {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
+    values.update({name: env[var].strip() for name, var in texts.items() if env.get(var)})
+    return values
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:

@@ -19,7 +19,8 @@ from chalicelib.runner.engine import (
     run_testcases_sync,
 )
 from chalicelib.runner.errors import RunnerError, TestcaseInvalid, TestcaseNotFound
-from chalicelib.runner.report import to_junit_xml
+from chalicelib.runner.functions import FunctionContext
+from chalicelib.runner.report import to_junit_xml, with_failed_cases
 from chalicelib.runner.schema import parse_testcase_text
 from chalicelib.runner.ssrf import parse_outbound_allow
 
@@ -46,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"testcases run at once (default {DEFAULT_CONCURRENCY})")
     run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="S",
                      help=f"per-request timeout in seconds (default {DEFAULT_TIMEOUT_SECONDS:g})")
+    run.add_argument("--debugtalk", type=Path, metavar="FILE",
+                     help="the project's debugtalk.py (default: the nearest debugtalk.py in "
+                          "the first FILE's folder or above, as HttpRunner finds it)")
     run.add_argument("--allow-private", action="store_true",
                      help="let requests reach loopback and private addresses "
                           "(by default only HAT_OUTBOUND_ALLOW opens them, as on the platform)")
@@ -181,6 +185,14 @@ def summary(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _nearest_debugtalk(path: Path) -> Path | None:
+    folder = path.resolve() if path.is_dir() else path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "debugtalk.py").is_file():
+            return candidate / "debugtalk.py"
+    return None
+
+
 def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
     out = stdout or sys.stdout
     parser = _parser()
@@ -211,6 +223,18 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
             # a file that does not parse still counts, as a failed testcase named after it
             unreadable.append({"name": str(path), "success": False, "error": str(exc),
                                "duration_ms": 0.0, "steps": []})
+    debugtalk = args.debugtalk or _nearest_debugtalk(args.paths[0])
+    functions: dict[str, Any] = {}
+    if debugtalk is not None:
+        from chalicelib.runner.debugtalk import expand_documents, load_functions
+
+        try:
+            # the user's own code on the user's own machine, as HttpRunner runs it
+            functions = load_functions(debugtalk.resolve(), call_seconds=args.timeout)
+        except (OSError, RunnerError) as exc:
+            parser.error(f"{debugtalk}: {exc}")
+        documents, failed = expand_documents(documents, functions, variables)
+        unreadable += failed
     progress = _Progress(sys.stderr)
     report = run_testcases_sync(
         documents,
@@ -222,12 +246,9 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
         allow_private=args.allow_private,
         resolve_testcase=loader.resolve,
         on_progress=progress,
+        function_context=FunctionContext(user_functions=functions),
     )
-    if unreadable:
-        report["testcases"] = unreadable + report["testcases"]
-        report["tests_run"] += len(unreadable)
-        report["failures"] += len(unreadable)
-        report["success"] = False
+    with_failed_cases(report, unreadable)
     progress.clear()
     print(summary(report), file=out)
     if args.json:

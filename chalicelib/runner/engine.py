@@ -24,6 +24,7 @@ from urllib.parse import quote_plus, urlencode, urljoin, urlsplit
 
 from chalicelib.runner.comparators import compare
 from chalicelib.runner.cookies import CookieJar
+from chalicelib.runner.debugtalk import compare_with
 from chalicelib.runner.errors import (
     OutboundRefused,
     RunnerError,
@@ -32,6 +33,13 @@ from chalicelib.runner.errors import (
     TestcaseNotFound,
 )
 from chalicelib.runner.functions import FunctionContext
+from chalicelib.runner.hooks import (
+    HookResponse,
+    request_from_view,
+    request_view,
+    run_hooks,
+    with_names,
+)
 from chalicelib.runner.paths import (
     PathError,
     ResponseData,
@@ -257,6 +265,8 @@ class _Run:
         self.sleep = sleep
         self.deadline = deadline
         self._refs: dict[str, Testcase | str] = {}  # ref -> model, or why it cannot run
+        # the project's debugtalk.py names: its functions may be called and be comparators
+        self.user_names = frozenset(ctx.user_functions) or None
 
     # ---- the run ----
 
@@ -275,7 +285,7 @@ class _Run:
                 jobs.append((_LOAD, doc, index))
                 continue
             try:
-                model = load_testcase(doc)
+                model = load_testcase(doc, self.user_names)
             except TestcaseInvalid as exc:
                 jobs.append((_DONE, _invalid_case(doc, index, exc)))
                 continue
@@ -298,7 +308,7 @@ class _Run:
                 elif kind is _LOAD:
                     doc, index = job
                     try:
-                        model = load_testcase(doc)
+                        model = load_testcase(doc, self.user_names)
                     except TestcaseInvalid as exc:
                         result = _invalid_case(doc, index, exc)
                     else:
@@ -331,10 +341,22 @@ class _Run:
             return _failed_case(model.config.name, str(exc))
         if parameterised and "$" not in model.config.name:
             name = f"{name} [{', '.join(f'{k}={v}' for k, v in params.items())}]"
+        config = model.config
+        try:  # config hooks: before the first step; their {"var": ...} values are config's
+            run_hooks(config.setup_hooks, self._lookup(config_values), self.ctx,
+                      config_values.__setitem__)
+        except RunnerError as exc:
+            return _failed_case(name, f"config.setup_hooks: {exc}")
         steps, extracted, success = await self._steps(
             model, config_values, base_url, CookieJar(), ()
         )
         case: dict[str, Any] = {"name": name, "success": success}
+        if config.teardown_hooks:
+            try:
+                run_hooks(config.teardown_hooks, self._lookup({**config_values, **extracted}),
+                          self.ctx, extracted.__setitem__)
+            except RunnerError as exc:
+                case.update(success=False, error=f"config.teardown_hooks: {exc}")
         if params:
             case["parameters"] = params
         if success and model.config.export:
@@ -346,6 +368,14 @@ class _Run:
         case["duration_ms"] = _ms(self.clock() - started)
         case["steps"] = steps
         return case
+
+    def _lookup(self, values: Mapping[str, Any]) -> Callable[[str], Any]:
+        def find(name: str) -> Any:
+            if name in values:
+                return values[name]
+            raise SubstitutionError(f"variable ${name} is not defined")
+
+        return find
 
     def _config(
         self, config: Config, overrides: Mapping[str, Any], caller_base_url: str
@@ -424,6 +454,8 @@ class _Run:
                 attempts.append(report)
             step_extracted = {}
             prepared = self._prepare(report, request, config, base_url, scope)
+            if prepared is not None and step.setup_hooks:
+                prepared = self._setup_hooks(report, step, scope, prepared)
             if prepared is None:
                 break  # the request cannot even be built: retrying changes nothing
             outbound, cookies = prepared
@@ -492,11 +524,38 @@ class _Run:
         try:
             outbound, cookies = self._build(request, config, base_url, scope)
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
-            report.update(error=str(exc), error_type="variable")
+            report.update(error=str(exc), error_type=getattr(exc, "error_type", "variable"))
             return None
         if remaining is not None:
             outbound.timeout = min(outbound.timeout, remaining)
         return outbound, cookies
+
+    def _setup_hooks(
+        self,
+        report: dict[str, Any],
+        step: Step,
+        scope: Scope,
+        prepared: tuple[OutboundRequest, list[tuple[str, str]]],
+    ) -> tuple[OutboundRequest, list[tuple[str, str]]] | None:
+        """The request after the step's setup hooks changed it; None (the report says why)
+        when a hook failed."""
+        outbound, cookies = prepared
+        view, snapshot = request_view(outbound)
+        try:
+            run_hooks(step.setup_hooks, with_names(scope.lookup, {"request": view}), self.ctx,
+                      scope.define)
+            changed = request_from_view(view, outbound, snapshot)
+            self.policy.check_url(changed.url)  # the guard sees what a hook made of the URL
+        except RunnerError as exc:
+            report.update(request=self._request_report(outbound), error=f"setup_hooks: {exc}",
+                          error_type=getattr(exc, "error_type", "variable"))
+            return None
+        except (TypeError, ValueError) as exc:  # the hook made the request unsendable
+            report.update(request=self._request_report(outbound),
+                          error=f"setup_hooks: the request cannot be sent: {exc}",
+                          error_type="user_code")
+            return None
+        return changed, cookies
 
     def _check(
         self,
@@ -519,6 +578,15 @@ class _Run:
         if url != outbound.url:
             report["response"]["url"] = url
         errors: list[tuple[str, str]] = []
+        if step.teardown_hooks:
+            response_view = HookResponse(data, text)
+            try:
+                run_hooks(step.teardown_hooks,
+                          with_names(scope.lookup, {"response": response_view}), self.ctx,
+                          scope.define)
+            except RunnerError as exc:
+                errors.append((f"teardown_hooks: {exc}", getattr(exc, "error_type", "variable")))
+            data = response_view.data()
         step_extracted: dict[str, Any] = {}
         for var, path in step.extract.items():
             try:
@@ -661,10 +729,14 @@ class _Run:
             else:
                 actual = evaluate(path, data)
             function = getattr(validator, "compare", None)
-            reason = (
-                function(actual, expected) if function is not None
-                else compare(validator.comparator, actual, expected)
-            )
+            user = self.ctx.user_functions.get(validator.comparator) if function is None else None
+            if user is not None:  # a debugtalk.py function named as the comparator
+                reason = compare_with(user, actual, expected, validator.message)
+            else:
+                reason = (
+                    function(actual, expected) if function is not None
+                    else compare(validator.comparator, actual, expected)
+                )
         except SubstitutionError as exc:
             reason = str(exc)
         except PathError as exc:
@@ -774,7 +846,7 @@ class _Run:
             doc = self.resolve_testcase(ref)
             if inspect.isawaitable(doc):
                 doc = await doc
-            model = load_testcase(doc)
+            model = load_testcase(doc, self.user_names)
         except (TestcaseNotFound, LookupError):
             return f"referenced testcase {ref!r} not found"
         except TestcaseInvalid as exc:

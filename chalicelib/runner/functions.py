@@ -31,6 +31,9 @@ class FunctionContext:
     wall_clock: Callable[[], float] = time.time  # seconds since the epoch
     rng: random.Random = field(default_factory=random.Random)
     environment: Mapping[str, Any] = field(default_factory=dict)
+    # the project's debugtalk.py functions (see runner/debugtalk.py), only ever given inside
+    # the project's sandbox; they win over the builtins of the same name, as in HttpRunner
+    user_functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
 
 
 def _text(value: Any) -> str:
@@ -169,7 +172,11 @@ CSV_FUNCTIONS = frozenset({"parameterize", "P"})
 def call_function(
     name: str, args: list[Any], kwargs: dict[str, Any], ctx: FunctionContext
 ) -> Any:
-    """Call one safe builtin; SubstitutionError for an unknown name or bad arguments."""
+    """Call one safe builtin (or a debugtalk.py function the context holds);
+    SubstitutionError for an unknown name or bad arguments."""
+    user = ctx.user_functions.get(name) if ctx.user_functions else None
+    if user is not None:
+        return user(*args, **kwargs)  # the table's wrapper reports its failures
     func = FUNCTIONS.get(name)
     if func is None:
         raise SubstitutionError(unknown_function_message(name))

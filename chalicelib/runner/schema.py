@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
@@ -35,7 +36,7 @@ from chalicelib.runner.comparators import ALIASES, COMPARATORS, TYPE_NAMES, cano
 from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid
 from chalicelib.runner.functions import SAFE_FUNCTION_NAMES, unknown_function_message
 from chalicelib.runner.paths import ROOTS, check_path, leading_root, path_problem
-from chalicelib.runner.template import Call, iter_references
+from chalicelib.runner.template import Call, iter_references, parse
 
 MAX_DOCUMENT_CHARS = 2_000_000
 MAX_DOCUMENT_NODES = 100_000  # YAML aliases can make a small text a huge tree
@@ -48,10 +49,9 @@ MAX_PARAMETER_COMBINATIONS = 1000
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")
 
-_HOOKS = "hooks run user Python (debugtalk.py), which hat does not support"
+_HOOKS = "hooks run user Python (debugtalk.py), which hat does not support without one"
+HOOK_FIELDS = ("setup_hooks", "teardown_hooks")
 REFUSED_FIELDS = {
-    "setup_hooks": _HOOKS,
-    "teardown_hooks": _HOOKS,
     "validate_script": "validate_script runs user Python, which hat does not support; "
     "use validate with the built-in comparators",
     "upload": "upload sends files from the runner's disk, which hat does not support",
@@ -126,7 +126,7 @@ class Validator(_Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _normalise(cls, data: Any) -> Any:
+    def _normalise(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict):
             raise ValueError(
                 'a validator is {"eq": [check, expected]} or {"check", "comparator", "expect"}'
@@ -154,6 +154,9 @@ class Validator(_Model):
             )
         if not isinstance(message, str):
             raise ValueError("the validator message (third element) must be text")
+        functions = (info.context or {}).get("functions") or ()
+        if name in functions and canonical_comparator(name) is None:
+            return {"comparator": name, "check": check, "expect": expect, "message": message}
         canonical = _checked_comparator(name, check, expect)
         return {"comparator": canonical, "check": check, "expect": expect, "message": message}
 
@@ -202,6 +205,21 @@ class Request(_Model):
 ExtractPath = Annotated[str, AfterValidator(_extract_path)]
 
 
+def _hook(value: Any) -> Any:
+    # HttpRunner's two forms: "${func($request)}" (called for its effect) and
+    # {"var": "${func()}"} (its result becomes the variable $var)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        [(name, content)] = value.items()
+        if isinstance(name, str) and _NAME.fullmatch(name):
+            return value
+    raise ValueError('a hook is "${func(...)}" or {"variable": "${func(...)}"}')
+
+
+Hooks = list[Annotated[Any, AfterValidator(_hook)]]
+
+
 class Step(_Model):
     name: str = Field(min_length=1)
     request: Request | None = None
@@ -212,13 +230,15 @@ class Step(_Model):
     export: list[VariableName] = Field(default_factory=list)
     retry_times: int = Field(default=0, ge=0, le=MAX_RETRY_TIMES)
     retry_interval: float = Field(default=0.0, ge=0, le=MAX_RETRY_INTERVAL_SECONDS)
+    setup_hooks: Hooks = Field(default_factory=list)  # user code: see validate_testcase
+    teardown_hooks: Hooks = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _kind(self) -> Step:
         if (self.request is None) == (self.testcase is None):
             raise ValueError("a step has either request or testcase (exactly one)")
         if self.testcase is not None:
-            for key in ("extract", "validators", "retry_times", "retry_interval"):
+            for key in ("extract", "validators", "retry_times", "retry_interval", *HOOK_FIELDS):
                 if getattr(self, key):
                     shown = "validate" if key == "validators" else key
                     raise ValueError(
@@ -238,6 +258,8 @@ class Config(_Model):
     headers: dict[str, Any] = Field(default_factory=dict)
     verify: bool = False
     export: list[VariableName] = Field(default_factory=list)
+    setup_hooks: Hooks = Field(default_factory=list)  # before the first step, after the last
+    teardown_hooks: Hooks = Field(default_factory=list)
 
     @field_validator("parameters", mode="before")
     @classmethod
@@ -344,7 +366,7 @@ def _format_path(trail: list[str | int]) -> str:
     return _path(tuple(trail))
 
 
-def _scan(doc: Any) -> dict[str, str]:
+def _scan(doc: Any, functions: frozenset[str] | None = None) -> dict[str, str]:
     """Shape and ${function()} problems found by reading every value of the document.
 
     Raises TestcaseInvalid at once for a document too big or too deep to go on reading
@@ -366,7 +388,7 @@ def _scan(doc: Any) -> dict[str, str]:
             )
         if isinstance(value, str):
             if "${" in value:
-                _check_calls(value, trail, errors)
+                _check_calls(value, trail, errors, functions)
         elif isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
@@ -388,18 +410,88 @@ def _scan(doc: Any) -> dict[str, str]:
     return errors
 
 
-def _check_calls(value: str, trail: list[str | int], errors: dict[str, str]) -> None:
+def _check_calls(
+    value: str, trail: list[str | int], errors: dict[str, str], functions: frozenset[str] | None
+) -> None:
     try:
         for ref in iter_references(value):
-            if isinstance(ref, Call) and ref.name not in SAFE_FUNCTION_NAMES:
+            if not isinstance(ref, Call) or ref.name in SAFE_FUNCTION_NAMES:
+                continue
+            if functions is None:
                 errors[_format_path(trail)] = unknown_function_message(ref.name)
+                return
+            if ref.name not in functions:
+                errors[_format_path(trail)] = _not_in_debugtalk(ref.name, functions)
                 return
     except SubstitutionError as exc:
         errors[_format_path(trail)] = str(exc)
 
 
-def validate_testcase(doc: Any) -> Testcase:
-    """Check an HttpRunner v3 testcase document; TestcaseInvalid lists every problem."""
+def _not_in_debugtalk(name: str, functions: frozenset[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(functions), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    defined = ", ".join(sorted(functions)) or "none"
+    return (f"${{{name}()}} is neither a safe builtin nor a function of the project's "
+            f"debugtalk.py (it defines: {defined}){hint}")
+
+
+def _single_call(value: Any) -> Call | None:
+    """The call of a value that is exactly one ``${func(...)}``, else None."""
+    if not isinstance(value, str) or "${" not in value:
+        return None
+    try:
+        parts = parse(value)
+    except SubstitutionError:
+        return None
+    return parts[0] if len(parts) == 1 and isinstance(parts[0], Call) else None
+
+
+def _user_code_fields(
+    doc: dict[str, Any], functions: frozenset[str] | None, errors: dict[str, str]
+) -> dict[str, Any]:
+    """What only a project with a debugtalk.py may use: hooks (refused without one), and
+    config variables or parameters computed by a function, which the sandbox computes before
+    the run (so here they are checked, then stand in the document as placeholders)."""
+    config = doc.get("config")
+    steps = doc.get("teststeps")
+    places = [("config", config)] + (
+        [(f"teststeps[{i}]", step) for i, step in enumerate(steps)] if isinstance(steps, list)
+        else []
+    )
+    if functions is None:
+        for path, where in places:
+            for field in HOOK_FIELDS:
+                if isinstance(where, dict) and field in where:
+                    errors[f"{path}.{field}"] = _HOOKS
+        return doc
+    if not isinstance(config, dict):
+        return doc
+    config = dict(config)
+    if isinstance(config.get("variables"), str):
+        if _single_call(config["variables"]) is None:
+            errors["config.variables"] = 'a mapping, or one call "${func(...)}" returning one'
+        config["variables"] = {}
+    parameters = config.get("parameters")
+    if isinstance(parameters, dict):
+        parameters = dict(parameters)
+        for key, values in parameters.items():
+            if isinstance(values, str):
+                if _single_call(values) is None:
+                    errors[f"config.parameters.{key}"] = (
+                        'a list of values, or one call "${func(...)}" returning them'
+                    )
+                parameters[key] = [[None] * len(str(key).split("-"))] if "-" in str(key) else [None]
+        config["parameters"] = parameters
+    return {**doc, "config": config}
+
+
+def validate_testcase(doc: Any, functions: frozenset[str] | None = None) -> Testcase:
+    """Check an HttpRunner v3 testcase document; TestcaseInvalid lists every problem.
+
+    ``functions``: the names the project's debugtalk.py defines, or None when it has none.
+    With them, ``${func()}`` may call them, hooks are accepted, a function name may be a
+    comparator, and config variables and parameters may be computed by one call.
+    """
     if isinstance(doc, list):
         raise TestcaseInvalid(
             {"": "this looks like the HttpRunner 2 format (a list); hat reads HttpRunner 3 "
@@ -407,9 +499,10 @@ def validate_testcase(doc: Any) -> Testcase:
         )
     if not isinstance(doc, dict):
         raise TestcaseInvalid({"": "a testcase is a mapping with config and teststeps"})
-    errors = _scan(doc)
+    errors = _scan(doc, functions)
+    doc = _user_code_fields(doc, functions, errors)
     try:
-        model = Testcase.model_validate(doc)
+        model = Testcase.model_validate(doc, context={"functions": functions or frozenset()})
     except ValidationError as exc:
         for error in exc.errors():
             path = _path(error["loc"])
@@ -424,7 +517,39 @@ def validate_testcase(doc: Any) -> Testcase:
     return model
 
 
-def load_testcase(doc: Any) -> Testcase | RunTestcase:
+_CALLED = re.compile(r"\$\{([A-Za-z_]\w*)\(")
+
+
+def needs_user_code(doc: Any) -> bool:
+    """Whether running a (saved, valid) testcase needs the project's debugtalk.py: hooks, a
+    call outside the safe builtins, a custom comparator, variables or parameters computed by
+    a function. Cheap enough for the worker to ask of every testcase of a run."""
+    if not isinstance(doc, dict):
+        return False
+    text = json.dumps(doc, separators=(",", ":"), default=str)
+    if '"setup_hooks"' in text or '"teardown_hooks"' in text:
+        return True
+    if any(name not in SAFE_FUNCTION_NAMES for name in _CALLED.findall(text)):
+        return True
+    config = doc.get("config")
+    if isinstance(config, dict):
+        parameters = config.get("parameters")
+        if isinstance(config.get("variables"), str) or (
+            isinstance(parameters, dict) and any(isinstance(v, str) for v in parameters.values())
+        ):
+            return True
+    steps = doc.get("teststeps")
+    for step in steps if isinstance(steps, list) else ():
+        validators = step.get("validate") if isinstance(step, dict) else None
+        for item in validators if isinstance(validators, list) else ():
+            if isinstance(item, dict):
+                name = item.get("comparator", "eq") if "check" in item else next(iter(item), "eq")
+                if isinstance(name, str) and canonical_comparator(name) is None:
+                    return True
+    return False
+
+
+def load_testcase(doc: Any, functions: frozenset[str] | None = None) -> Testcase | RunTestcase:
     """The model of a testcase for running it: the structural checks only.
 
     Runs re-read documents that were checked in full when saved; reading every value
@@ -441,9 +566,9 @@ def load_testcase(doc: Any) -> Testcase | RunTestcase:
     if fast is not None:
         return fast
     try:
-        return Testcase.model_validate(doc)
+        return Testcase.model_validate(doc, context={"functions": functions or frozenset()})
     except ValidationError:
-        return validate_testcase(doc)
+        return validate_testcase(doc, functions)
 
 
 # ---- the run-time reading of well-formed documents ----
@@ -503,10 +628,14 @@ class RunRequest:
 class RunStep:
     __slots__ = ("name", "request", "testcase", "variables", "extract", "validators",
                  "export", "retry_times", "retry_interval")
+    setup_hooks: tuple[Any, ...] = ()  # documents with hooks go through the models
+    teardown_hooks: tuple[Any, ...] = ()
 
 
 class RunConfig:
     __slots__ = ("name", "base_url", "variables", "parameters", "headers", "verify", "export")
+    setup_hooks: tuple[Any, ...] = ()
+    teardown_hooks: tuple[Any, ...] = ()
 
     def parameter_combinations(self) -> list[dict[str, Any]]:
         return [{}]
@@ -772,6 +901,7 @@ __all__ = [
     "TestcaseInvalid",
     "Validator",
     "load_testcase",
+    "needs_user_code",
     "parse_testcase_text",
     "validate_testcase",
 ]

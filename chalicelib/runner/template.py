@@ -262,6 +262,10 @@ class Scope:
             return value
         raise SubstitutionError(f"variable ${name} is not defined")
 
+    def define(self, name: str, value: Any) -> None:
+        """Set a variable from outside the document (a hook's ``{"var": ...}`` result)."""
+        self._done[name] = value
+
     def resolve_all(self) -> dict[str, Any]:
         """Every variable visible here, rendered: outer values overlaid by raw ones."""
         merged = dict(self._outer)

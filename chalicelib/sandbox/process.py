@@ -1,0 +1,118 @@
+"""What runs INSIDE a project's sandbox: the runner, given the project's debugtalk.py.
+
+Two entry points, one body (``run_payload``):
+- ``main()``: the local sandbox, a fresh process per invocation (``gateway.LocalSandbox``):
+  the payload on stdin, the report on stdout; whatever the user's code prints goes to stderr.
+- ``handler(event, context)``: the project's Lambda function (the runner in a shared layer,
+  debugtalk.py in the function's own code); the report goes back through the presigned S3
+  PUT URL the worker made, since it can outgrow Lambda's response (6 MB); the function's
+  role can do nothing but write its logs.
+
+This module imports only the runner and the standard library: no settings, no AWS clients,
+nothing of the platform's, because nothing of the platform's is in here to use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEBUGTALK_FILE = "debugtalk.py"
+VERSION_FILE = "debugtalk.version"  # beside debugtalk.py in a Lambda function's code
+
+
+async def inline_resolver(host: str, port: int) -> list[str]:
+    """getaddrinfo on the loop's own thread: the sandbox may not start threads (or
+    processes), and the default resolver runs in a thread pool."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _failed_cases(docs: list[Any], error: str) -> list[dict[str, Any]]:
+    cases = []
+    for doc in docs:
+        config = doc.get("config") if isinstance(doc, Mapping) else None
+        cases.append({"name": str((config or {}).get("name") or "testcase"), "success": False,
+                      "error": error, "error_type": "user_code", "duration_ms": 0.0,
+                      "steps": []})
+    return cases
+
+
+def run_payload(payload: Mapping[str, Any], debugtalk: Path) -> dict[str, Any]:
+    """Run the payload's testcases with the functions of ``debugtalk``; the report."""
+    from chalicelib.runner.debugtalk import expand_documents, load_functions
+    from chalicelib.runner.engine import run_testcases_sync
+    from chalicelib.runner.errors import RunnerError, TestcaseNotFound
+    from chalicelib.runner.functions import FunctionContext
+    from chalicelib.runner.report import with_failed_cases
+
+    docs = list(payload.get("testcases") or [])
+    environment = dict(payload.get("environment") or {})
+    variables = dict(environment.get("variables") or {})
+    try:
+        functions = load_functions(debugtalk, call_seconds=payload.get("call_seconds"))
+    except RunnerError as exc:
+        failed = _failed_cases(docs, str(exc))
+        return {"success": False, "tests_run": len(failed), "successes": 0,
+                "failures": len(failed), "duration_ms": 0.0, "testcases": failed}
+    ready, failed = expand_documents(docs, functions, variables)
+    references = dict(payload.get("references") or {})
+
+    def resolve(ref: str) -> Any:
+        if ref not in references:
+            raise TestcaseNotFound(f"no test case {ref!r} in this project")
+        expanded, problems = expand_documents([references[ref]], functions, variables)
+        if problems:
+            raise TestcaseNotFound(problems[0]["error"])
+        return expanded[0]
+
+    report = run_testcases_sync(
+        ready,
+        environment=environment,
+        concurrency=int(payload.get("concurrency") or 10),
+        outbound_allow=list(payload.get("outbound_allow") or []),
+        resolve_testcase=resolve,
+        deadline_seconds=payload.get("deadline_seconds"),
+        host_resolver=inline_resolver,
+        function_context=FunctionContext(user_functions=functions),
+    )
+    return with_failed_cases(report, failed)
+
+
+def main() -> int:
+    """The local sandbox's process: payload on stdin, report on stdout."""
+    report_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # the user's prints must not mix with the report
+    payload = json.loads(sys.stdin.read())
+    report = run_payload(payload, Path.cwd() / DEBUGTALK_FILE)
+    report_out.write(json.dumps(report, default=str))
+    report_out.flush()
+    return 0
+
+
+def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """The project's Lambda function: runs, then PUTs the report to ``report_url``."""
+    import urllib.request
+
+    root = Path(os.environ.get("LAMBDA_TASK_ROOT") or Path.cwd())
+    report = run_payload(event, root / DEBUGTALK_FILE)
+    version_file = root / VERSION_FILE
+    if version_file.is_file():
+        report["debugtalk_version"] = int(version_file.read_text().strip() or 0)
+    body = json.dumps(report, default=str).encode()
+    put = urllib.request.Request(  # noqa: S310 - the worker's presigned https URL
+        str(event["report_url"]), data=body, method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(put, timeout=30) as answer:  # noqa: S310
+        answer.read()
+    return {"ok": True, "bytes": len(body)}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
