@@ -13,6 +13,7 @@ from chalicelib.notify.jobs import notify_jobs
 from chalicelib.notify.routes import notify_routes
 from chalicelib.runs.jobs import runs_jobs
 from chalicelib.runs.routes import runs_routes
+from chalicelib.sandbox.routes import sandbox_routes
 from chalicelib.schedules.jobs import schedules_jobs
 from chalicelib.schedules.routes import schedules_routes
 
@@ -32,5 +33,6 @@ app.register_blueprint(schedules_routes)
 app.register_blueprint(schedules_jobs)
 app.register_blueprint(runs_routes)
 app.register_blueprint(runs_jobs)
+app.register_blueprint(sandbox_routes)
 # Last: AWS throttling past the retries becomes a 503 in every view registered above.
 translate_throttling(app)

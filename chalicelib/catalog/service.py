@@ -20,6 +20,7 @@ import logging
 import re
 import uuid
 from datetime import datetime
+from collections.abc import Callable
 
 from chalicelib.catalog.models import (
     ACTIVE,
@@ -609,22 +610,32 @@ def document_size(document: object) -> int:
     return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str).encode())
 
 
-def checked_document(document: object, *, prefix: str = "") -> tuple[object, int, int]:
+def checked_document(document: object, *, prefix: str = "",
+                     functions_of: Callable[[], frozenset[str] | None] | None = None,
+                     ) -> tuple[object, int, int]:
     """(document, size in bytes, step count) of a valid HttpRunner v3 testcase; 413 when too
-    big, 400 naming each bad path (under `prefix`) otherwise."""
-    from chalicelib.runner.schema import TestcaseInvalid, validate_testcase
+    big, 400 naming each bad path (under `prefix`) otherwise. `functions_of()`: the names of the
+    project's debugtalk.py (None: it has none), asked only of a testcase that needs them."""
+    from chalicelib.runner.schema import TestcaseInvalid, needs_user_code, validate_testcase
 
     limit = get_settings().testcase_max_bytes
     size = document_size(document)
     if size > limit:
         raise PayloadTooLarge(f"the test case is {size} bytes; at most {limit}", code="testcase_too_large")
     try:
-        model = validate_testcase(document)
+        functions = functions_of() if functions_of and needs_user_code(document) else None
+        model = validate_testcase(document, functions)
     except TestcaseInvalid as invalid:
         fields = {(f"{prefix}.{path}" if path else prefix) if prefix else (path or "body"): message
                   for path, message in invalid.fields.items()}
         raise ValidationFailed(fields, message=str(invalid)) from None
     return document, size, len(model.teststeps)
+
+
+def _project_functions(project_id: str) -> frozenset[str] | None:
+    from chalicelib.sandbox.service import project_functions  # the sandbox imports catalog
+
+    return project_functions(project_id)
 
 
 def _testcase_name(name: str | None, document: dict, *, field: str) -> str:
@@ -639,9 +650,15 @@ def _testcase_name(name: str | None, document: dict, *, field: str) -> str:
 def create_testcase(user: dict, module_id: str, body: TestcaseBody, *, clock: Clock = utcnow) -> dict:
     """GetItem (module), one TransactWriteItems: the test case, its name claim, and +1 on
     the module's and the project's counts (if the module is live and the user a member)."""
-    document, size, steps = checked_document(body.testcase, prefix="testcase")
+    document, size, steps = checked_document(body.testcase, prefix="testcase",
+                                             functions_of=_module_functions(module_id))
     name = _testcase_name(body.name, document, field="testcase.config.name")
     return _store_testcase(user, module_id, name, document, size, steps, clock)
+
+
+def _module_functions(module_id: str) -> Callable[[], frozenset[str] | None]:
+    """The debugtalk.py function names of a module's project (two GetItems, when asked)."""
+    return lambda: _project_functions(_load_module(module_id).project_id)
 
 
 def import_testcase(user: dict, module_id: str, raw_body: bytes | None, content_type: str,
@@ -660,7 +677,7 @@ def import_testcase(user: dict, module_id: str, raw_body: bytes | None, content_
     except TestcaseInvalid as invalid:
         raise ValidationFailed({path or "body": message for path, message in invalid.fields.items()},
                                message=str(invalid)) from None
-    document, size, steps = checked_document(parsed)
+    document, size, steps = checked_document(parsed, functions_of=_module_functions(module_id))
     if name is not None:
         try:
             name = _name(name)
@@ -720,8 +737,9 @@ def get_testcase(user: dict, testcase_id: str) -> dict:
 def replace_testcase(user: dict, testcase_id: str, body: TestcaseBody, *, clock: Clock = utcnow) -> dict:
     """GetItem, one TransactWriteItems (the new document; checks that the module is live and
     the user a member; a moved name claim if renamed). The name stays unless given."""
-    document, size, steps = checked_document(body.testcase, prefix="testcase")
     testcase = _load_testcase(testcase_id)
+    document, size, steps = checked_document(
+        body.testcase, prefix="testcase", functions_of=lambda: _project_functions(testcase.project_id))
     name = body.name if body.name is not None else testcase.name
     old_lc, new_lc, now = testcase.name_lc, fold(name), clock()
     tx = Tx()

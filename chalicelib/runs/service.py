@@ -321,9 +321,13 @@ def _run(project: Project, environment: dict, testcases: list[StoredTestcase], r
     budget = RUN_BUDGET_SECONDS.get()
     if budget is not None:
         deadline = max(1.0, min(deadline, budget))
-    return runner([t.document for t in testcases], environment=environment,
-                  concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
-                  resolve_testcase=_resolver(project.id), deadline_seconds=deadline)
+    from chalicelib.sandbox.service import run_with_sandbox
+
+    # testcases calling the project's debugtalk.py run in its sandbox, the rest here
+    return run_with_sandbox(project.id, [t.document for t in testcases], runner,
+                            environment=environment, concurrency=settings.run_concurrency,
+                            outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id),
+                            deadline_seconds=deadline)
 
 
 def _counts(result: Mapping) -> tuple[int, int, int]:
@@ -761,14 +765,17 @@ def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dic
     """POST /testcases/debug: GetItem (project); the run inline, bounded; nothing stored
     (a `testcase:` reference costs a read or two more)."""
     from chalicelib.catalog.service import checked_document
+    from chalicelib.sandbox.service import project_functions, run_with_sandbox
 
     project = load_project(user, body.project_id)
     _name, environment = choose_environment(project, body.environment)
-    document, _size, _steps = checked_document(body.testcase, prefix="testcase")
+    document, _size, _steps = checked_document(body.testcase, prefix="testcase",
+                                               functions_of=lambda: project_functions(project.id))
     settings = get_settings()
-    result = runner([document], environment=environment, concurrency=settings.run_concurrency,
-                    outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id),
-                    deadline_seconds=min(25, settings.debug_deadline_seconds))
+    result = run_with_sandbox(project.id, [document], runner, environment=environment,
+                              concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
+                              resolve_testcase=_resolver(project.id),
+                              deadline_seconds=min(25, settings.debug_deadline_seconds))
     tests_run, successes, failures = _counts(result)
     status = PASSED if tests_run and successes == tests_run else FAILED
     return {**result, "status": status, "trigger": "debug", "project_id": project.id}

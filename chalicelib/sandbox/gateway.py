@@ -2,9 +2,10 @@
 
 - ``LocalSandbox`` (``make dev``, tests): a fresh Python process per invocation, with an
   empty environment, a working directory of its own (mode 700, removed afterwards), limits
-  on CPU time, address space, file size and open files, no new processes
+  on CPU time, address space, file size and open files, no new processes or threads
   (``RLIMIT_NPROC`` 0, under a user id of its own when we run as root, since root ignores
-  that limit), a umask of 077, and killed with its process group at the deadline.
+  that limit; taken once the process has loaded the runner), a umask of 077, and killed
+  with its process group at the deadline.
 - ``LambdaSandbox`` (AWS): one Lambda function per project (CreateFunction /
   UpdateFunctionCode when its debugtalk.py is saved, Invoke per run), the runner in a
   shared layer, an execution role that may only write its logs, reserved concurrency; the
@@ -43,7 +44,8 @@ SANDBOX_UIDS = (200_000, 1_000_000)  # user ids the local sandbox runs as, when 
 HANDLER = "chalicelib.sandbox.process.handler"
 # the sandbox process finds the runner by the repository root it is given, not by a
 # PYTHONPATH (its environment is empty) nor by its working directory (the user's)
-_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from chalicelib.sandbox.process import main; sys.exit(main())"
+_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
+         "from chalicelib.sandbox.process import main; sys.exit(main(sys.argv[2]))")
 
 
 class SandboxFailed(Exception):
@@ -133,16 +135,12 @@ class LocalSandbox:
             resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             os.umask(0o077)
-            if uid is not None:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
-            # after setuid (which would refuse to go over it): no fork, no threads
-            resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+            # the user id and RLIMIT_NPROC come later, in the process itself, once it has
+            # loaded what it needs (process.drop_privileges)
 
         payload = json.dumps(run.payload(), default=str).encode()
         process = subprocess.Popen(  # noqa: S603 - our interpreter, our boot line
-            [self.python, "-I", "-c", _BOOT, str(REPO_ROOT)],
+            [self.python, "-I", "-c", _BOOT, str(REPO_ROOT), "-" if uid is None else str(uid)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=workdir, env={}, preexec_fn=confine, start_new_session=True,  # noqa: PLW1509
         )

@@ -84,11 +84,42 @@ def run_payload(payload: Mapping[str, Any], debugtalk: Path) -> dict[str, Any]:
     return with_failed_cases(report, failed)
 
 
-def main() -> int:
+# Loaded before the process gives up root (see drop_privileges): the interpreter may live
+# where only root can read (a pyenv under /root), so what is not imported by then cannot be.
+# The runner's own modules, and the standard library a debugtalk.py usually imports.
+PRELOADED = (
+    "chalicelib.runner.engine", "chalicelib.runner.aiohttp_transport",
+    "chalicelib.runner.debugtalk", "chalicelib.runner.report", "aiohttp",
+    "encodings.idna", "encodings.latin_1", "encodings.ascii", "encodings.utf_16",
+    "base64", "binascii", "calendar", "collections", "copy", "csv", "dataclasses",
+    "datetime", "decimal", "enum", "fractions", "functools", "hashlib", "hmac", "io",
+    "itertools", "json", "logging", "math", "operator", "random", "re", "secrets",
+    "statistics", "string", "struct", "textwrap", "time", "traceback", "typing", "urllib.parse",
+    "uuid", "zlib", "zoneinfo",
+)
+
+
+def drop_privileges(uid: int | None) -> None:
+    """Become ``uid`` (when started as root, which RLIMIT_NPROC does not bind), then allow
+    no new process or thread: fork, subprocess and threads fail from here on."""
+    import importlib
+    import resource
+
+    for name in PRELOADED:
+        importlib.import_module(name)
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+
+
+def main(uid: str = "-") -> int:
     """The local sandbox's process: payload on stdin, report on stdout."""
     report_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # the user's prints must not mix with the report
     payload = json.loads(sys.stdin.read())
+    drop_privileges(None if uid == "-" else int(uid))
     report = run_payload(payload, Path.cwd() / DEBUGTALK_FILE)
     report_out.write(json.dumps(report, default=str))
     report_out.flush()
@@ -114,5 +145,3 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     return {"ok": True, "bytes": len(body)}
 
 
-if __name__ == "__main__":
-    sys.exit(main())
