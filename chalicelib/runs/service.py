@@ -732,6 +732,8 @@ def get_report(user: dict, report_id: str) -> dict:
     view = report_view(report)
     detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
     view["testcases"] = (detail or {}).get("testcases", [])
+    if detail and "debugtalk_version" in detail:  # the project's debugtalk.py it ran with
+        view["debugtalk_version"] = detail["debugtalk_version"]
     if report.has_detail and detail is None:
         view["detail_expired"] = True
     return view

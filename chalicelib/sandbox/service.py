@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib.catalog.service import load_project
-from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.clock import Clock, isoformat, utcnow
 from chalicelib.core.db import get_or_none
 from chalicelib.core.errors import (
     NotFound,
@@ -40,7 +40,7 @@ def _gateway(gateway: Any) -> Any:
 
 def view(item: Debugtalk, *, with_source: bool = False) -> dict:
     out = {"version": int(item.version), "functions": list(item.functions), "sha256": item.sha256,
-           "size": int(item.size_bytes), "updated_at": item.updated_at}
+           "size": int(item.size_bytes), "updated_at": isoformat(item.updated_at)}
     if with_source:
         out["source"] = item.source
     return out
