@@ -84,33 +84,50 @@ def run_payload(payload: Mapping[str, Any], debugtalk: Path) -> dict[str, Any]:
     return with_failed_cases(report, failed)
 
 
-# Loaded before the process gives up root (see drop_privileges): the interpreter may live
-# where only root can read (a pyenv under /root), so what is not imported by then cannot be.
-# The runner's own modules, and the standard library a debugtalk.py usually imports.
+# Loaded before the process gives up root (see drop_privileges): the runner's own modules.
 PRELOADED = (
     "chalicelib.runner.engine", "chalicelib.runner.aiohttp_transport",
     "chalicelib.runner.debugtalk", "chalicelib.runner.report", "aiohttp",
-    "encodings.idna", "encodings.latin_1", "encodings.ascii", "encodings.utf_16",
-    "base64", "binascii", "calendar", "collections", "copy", "csv", "dataclasses",
-    "datetime", "decimal", "enum", "fractions", "functools", "hashlib", "hmac", "io",
-    "itertools", "json", "logging", "math", "operator", "random", "re", "secrets",
-    "statistics", "string", "struct", "textwrap", "time", "traceback", "typing", "urllib.parse",
-    "uuid", "zlib", "zoneinfo",
 )
+_PR_SET_DUMPABLE = 4
+
+
+def _through(path: str, held: dict[str, int]) -> str:
+    """``path`` reached through the descriptor of the import path entry holding it."""
+    for entry, fd in held.items():
+        if path == entry or path.startswith(entry + "/"):
+            return f"/proc/self/fd/{fd}{path[len(entry):]}"
+    return path
 
 
 def drop_privileges(uid: int | None) -> None:
     """Become ``uid`` (when started as root, which RLIMIT_NPROC does not bind), then allow
-    no new process or thread: fork, subprocess and threads fail from here on."""
+    no new process or thread: fork, subprocess and threads fail from here on.
+
+    The interpreter may live where only root may look (a pyenv under /root): the import path
+    is kept open as directory descriptors taken before, so the standard library and the
+    installed packages stay importable, and nothing else of root's becomes readable.
+    """
+    import ctypes
     import importlib
     import resource
 
     for name in PRELOADED:
         importlib.import_module(name)
     if uid is not None:
+        held = {entry.rstrip("/"): os.open(entry, os.O_RDONLY | os.O_DIRECTORY)
+                for entry in sys.path if entry and os.path.isdir(entry)}
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+        # setuid made /proc/self root's; the process may read its own descriptors again
+        ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
+        sys.path[:] = [_through(entry, held) for entry in held]
+        for module in list(sys.modules.values()):  # packages loaded already: their submodules
+            path = getattr(module, "__path__", None)
+            if isinstance(path, list):
+                path[:] = [_through(entry, held) for entry in path]
+        sys.path_importer_cache.clear()
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
 
 
