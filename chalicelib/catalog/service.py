@@ -19,8 +19,8 @@ import json
 import logging
 import re
 import uuid
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 
 from chalicelib.catalog.models import (
     ACTIVE,
