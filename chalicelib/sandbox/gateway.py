@@ -42,6 +42,7 @@ MAX_STDERR_CHARS = 2000  # of the user's prints, kept for a crash message
 GRACE_SECONDS = 5.0  # past the run's deadline before the sandbox is killed
 SANDBOX_UIDS = (200_000, 1_000_000)  # user ids the local sandbox runs as, when we are root
 HANDLER = "chalicelib.sandbox.process.handler"
+REPORTS_PREFIX = "sandbox-reports/"  # in the reports bucket; each report read once, deleted
 # the sandbox process finds the runner by the repository root it is given, not by a
 # PYTHONPATH (its environment is empty) nor by its working directory (the user's)
 _BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
@@ -233,14 +234,7 @@ class LambdaSandbox:
             pass
 
     def invoke(self, project_id: str, run: SandboxRun) -> dict[str, Any]:
-        from chalicelib.core.aws import get_client
-
-        s3 = get_client("s3")
-        key = f"sandbox-reports/{project_id}/{secrets.token_hex(16)}.json"
-        report_url = s3.generate_presigned_url(
-            "put_object", Params={"Bucket": self.reports_bucket, "Key": key,
-                                  "ContentType": "application/json"},
-            ExpiresIn=int(run.deadline_seconds + 120))
+        key, report_url = self.report_upload(project_id, run.deadline_seconds)
         client = self._lambda()
         try:
             answer = client.invoke(
@@ -257,15 +251,41 @@ class LambdaSandbox:
         if answer.get("FunctionError"):
             kind = "timeout" if "Task timed out" in message else (
                 "memory" if "MemoryError" in message or "Runtime exited" in message else "crashed")
+            self._discard(key)
             raise SandboxFailed(f"the sandbox failed: {message}", kind)
+        return self.uploaded_report(key, message)
+
+    def report_upload(self, project_id: str, deadline_seconds: float) -> tuple[str, str]:
+        """(key, presigned PUT URL) where the sandbox puts its report: the URL is all it
+        gets, so it holds no credentials of ours. Signing makes no call."""
+        from chalicelib.core.aws import get_client
+
+        key = f"{REPORTS_PREFIX}{project_id}/{secrets.token_hex(16)}.json"
+        url = get_client("s3").generate_presigned_url(
+            "put_object", Params={"Bucket": self.reports_bucket, "Key": key,
+                                  "ContentType": "application/json"},
+            ExpiresIn=int(deadline_seconds + 120))
+        return key, url
+
+    def uploaded_report(self, key: str, message: str = "") -> dict[str, Any]:
+        """The report the sandbox put at ``key`` (then deleted); SandboxFailed if none."""
+        from chalicelib.core.aws import get_client
+
+        s3 = get_client("s3")
         try:
-            stored = s3.get_object(Bucket=self.reports_bucket, Key=key)
-            body = stored["Body"].read(MAX_REPORT_BYTES + 1)
+            body = s3.get_object(Bucket=self.reports_bucket, Key=key)["Body"].read(
+                MAX_REPORT_BYTES + 1)
         except s3.exceptions.NoSuchKey:
-            raise SandboxFailed("the sandbox finished without a report", "crashed") from None
+            raise SandboxFailed("the sandbox finished without a report"
+                                + (f": {message}" if message else ""), "crashed") from None
         finally:
-            s3.delete_object(Bucket=self.reports_bucket, Key=key)
+            self._discard(key)
         return _report(body, 0, message)
+
+    def _discard(self, key: str) -> None:
+        from chalicelib.core.aws import get_client
+
+        get_client("s3").delete_object(Bucket=self.reports_bucket, Key=key)
 
 
 def default_gateway() -> SandboxGateway:
