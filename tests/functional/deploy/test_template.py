@@ -118,6 +118,22 @@ def test_the_scheduler_role_may_only_send_to_the_runs_queue(packaged):
         "Service": "scheduler.amazonaws.com"}
 
 
+def test_the_sandbox_role_may_only_write_its_own_logs(packaged):
+    """User code (a project's debugtalk.py) runs as this role: nothing of ours is reachable."""
+    _, template = packaged
+    role = template["Resources"]["SandboxRole"]["Properties"]
+    assert not role.get("ManagedPolicyArns") and not role.get("PermissionsBoundary")
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert [(s["Effect"], sorted(s["Action"])) for s in statements] == [
+        ("Allow", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"])]
+    resource = json.dumps(statements[0]["Resource"])
+    assert ":log-group:/aws/lambda/hat-${Stage}-sandbox-*" in resource
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "lambda.amazonaws.com"}
+    functions = resources_of(template, "AWS::Serverless::Function")
+    assert all(f["Properties"]["Role"]["Fn::GetAtt"][0] != "SandboxRole" for f in functions.values())
+
+
 def test_no_policy_grants_a_star_resource_and_each_function_has_its_own_role(packaged):
     _, template = packaged
     roles = resources_of(template, "AWS::IAM::Role")
