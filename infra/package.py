@@ -6,7 +6,9 @@ API and the stateful resources; this then finishes the wiring chalice cannot:
   (chalice only knows a queue's name);
 - each function gets its own role with the hand-written least-privilege policy
   of infra/policies.yaml (logical resource names resolved to exact ARNs; no `*`);
-- the template's Stage parameter defaults to the packaged stage.
+- the template's Stage parameter defaults to the packaged stage;
+- the sandbox's shared layer (sandbox-layer.zip, `SandboxRunnerLayer`): the runner, the
+  sandbox's entry point and the dependencies, out of deployment.zip, under python/.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import zipfile
 
 import yaml
 
@@ -105,7 +109,29 @@ def apply_policies(template: dict, policies: dict) -> None:
     template["Resources"].pop("DefaultRole", None)
 
 
+LAYER_ZIP = "sandbox-layer.zip"
+# of our own code, what the sandbox runs: nothing else of the platform's goes in its layer
+LAYER_OWN_CODE = ("chalicelib/__init__.py", "chalicelib/runner/", "chalicelib/sandbox/__init__.py",
+                  "chalicelib/sandbox/process.py")
+
+
+def build_runner_layer(out_dir: Path) -> Path:
+    """sandbox-layer.zip from deployment.zip: the dependencies and the runner, under python/
+    (where Lambda's Python runtime looks in a layer)."""
+    layer = out_dir / LAYER_ZIP
+    with zipfile.ZipFile(out_dir / "deployment.zip") as app, \
+            zipfile.ZipFile(layer, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in app.infolist():
+            name = item.filename
+            ours = name == "app.py" or name.startswith(("chalicelib/", "infra/", ".chalice/"))
+            if ours and not name.startswith(LAYER_OWN_CODE):
+                continue
+            out.writestr(zipfile.ZipInfo(f"python/{name}", item.date_time), app.read(item))
+    return layer
+
+
 def finish(template_path: Path, stage: str) -> dict:
+    build_runner_layer(template_path.parent)
     template = yaml.safe_load(template_path.read_text())
     bind_queues(template, _queue_names(load_template(), stage))
     apply_policies(template, yaml.safe_load(POLICIES_PATH.read_text()))
