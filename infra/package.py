@@ -17,9 +17,8 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
-
 import zipfile
+from pathlib import Path
 
 import yaml
 

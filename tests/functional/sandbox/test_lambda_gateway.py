@@ -9,8 +9,8 @@ environment, putting its report to the emulator's S3 through the URL the gateway
 """
 from __future__ import annotations
 
-import hashlib
 import base64
+import hashlib
 import io
 import json
 import subprocess
