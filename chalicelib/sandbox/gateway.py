@@ -17,6 +17,8 @@ backend is picked; services take a gateway injected, so tests can hand them eith
 
 from __future__ import annotations
 
+import atexit
+import functools
 import io
 import json
 import logging
@@ -27,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,9 +103,36 @@ class Limits:
 
 
 @dataclass
+class _Started:
+    """A sandbox process started ahead of its run: its own directory and user id."""
+
+    process: subprocess.Popen
+    workdir: Path
+    uid: int | None
+
+    def discard(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@dataclass
 class LocalSandbox:
+    """``spares``: processes started ahead (each serves ONE run, then is gone), so a run
+    does not wait for an interpreter and the runner's imports."""
+
     limits: Limits = field(default_factory=Limits)
     python: str = sys.executable
+    spares: int = 1
+    _ready: list[_Started] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        atexit.register(self.close)
 
     def deploy(self, project_id: str, source: str, version: int) -> None:
         pass  # the source travels with each invocation
@@ -110,21 +140,49 @@ class LocalSandbox:
     def remove(self, project_id: str) -> None:
         pass
 
-    def invoke(self, project_id: str, run: SandboxRun) -> dict[str, Any]:
-        uid = secrets.randbelow(SANDBOX_UIDS[1] - SANDBOX_UIDS[0]) + SANDBOX_UIDS[0]
-        as_root = os.geteuid() == 0
-        workdir = Path(tempfile.mkdtemp(prefix="hat-sandbox-"))
-        try:
-            (workdir / DEBUGTALK_FILE).write_text(run.source, encoding="utf-8")
-            if as_root:
-                for path in (workdir, workdir / DEBUGTALK_FILE):
-                    os.chown(path, uid, uid)
-            os.chmod(workdir, 0o700)
-            return self._run(run, workdir, uid if as_root else None)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+    def close(self) -> None:
+        """End the processes started ahead (at exit: they would wait on their stdin)."""
+        with self._lock:
+            ready, self._ready = self._ready, []
+        for started in ready:
+            started.discard()
 
-    def _run(self, run: SandboxRun, workdir: Path, uid: int | None) -> dict[str, Any]:
+    def invoke(self, project_id: str, run: SandboxRun) -> dict[str, Any]:
+        started = self._take()
+        try:
+            (started.workdir / DEBUGTALK_FILE).write_text(run.source, encoding="utf-8")
+            if started.uid is not None:
+                os.chown(started.workdir / DEBUGTALK_FILE, started.uid, started.uid)
+            return self._finish(started, run)
+        finally:
+            started.discard()
+            self._refill()  # after the run, so the next one's start does not slow it
+
+    def _take(self) -> _Started:
+        with self._lock:
+            while self._ready:
+                started = self._ready.pop(0)
+                if started.process.poll() is None:
+                    return started
+                started.discard()
+        return self._start()
+
+    def _refill(self) -> None:
+        with self._lock:
+            missing = self.spares - len(self._ready)
+        for _ in range(missing):
+            started = self._start()
+            with self._lock:
+                self._ready.append(started)
+
+    def _start(self) -> _Started:
+        as_root = os.geteuid() == 0
+        uid = (secrets.randbelow(SANDBOX_UIDS[1] - SANDBOX_UIDS[0]) + SANDBOX_UIDS[0]
+               if as_root else None)
+        workdir = Path(tempfile.mkdtemp(prefix="hat-sandbox-"))
+        if uid is not None:
+            os.chown(workdir, uid, uid)
+        os.chmod(workdir, 0o700)
         limits = self.limits
 
         def confine() -> None:  # in the child, between fork and exec
@@ -139,12 +197,16 @@ class LocalSandbox:
             # the user id and RLIMIT_NPROC come later, in the process itself, once it has
             # loaded what it needs (process.drop_privileges)
 
-        payload = json.dumps(run.payload(), default=str).encode()
         process = subprocess.Popen(  # noqa: S603 - our interpreter, our boot line
             [self.python, "-I", "-c", _BOOT, str(REPO_ROOT), "-" if uid is None else str(uid)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=workdir, env={}, preexec_fn=confine, start_new_session=True,  # noqa: PLW1509
         )
+        return _Started(process, workdir, uid)
+
+    def _finish(self, started: _Started, run: SandboxRun) -> dict[str, Any]:
+        process = started.process
+        payload = json.dumps(run.payload(), default=str).encode()
         try:
             out, err = process.communicate(payload, timeout=run.deadline_seconds + GRACE_SECONDS)
         except subprocess.TimeoutExpired:
@@ -153,10 +215,6 @@ class LocalSandbox:
             raise SandboxFailed(
                 f"the sandbox did not finish within {run.deadline_seconds + GRACE_SECONDS:g} s "
                 "and was stopped", "timeout") from None
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
         return _report(out, process.returncode, err.decode("utf-8", "replace"))
 
 
@@ -298,4 +356,10 @@ def default_gateway() -> SandboxGateway:
             layer_arn=settings.sandbox_layer_arn, reports_bucket=settings.reports_bucket,
             memory_mb=settings.sandbox_memory_mb,
             reserved_concurrency=settings.sandbox_reserved_concurrency)
-    return LocalSandbox(Limits(memory_bytes=settings.sandbox_memory_mb * 1024 * 1024))
+    return _local_sandbox(settings.sandbox_memory_mb)
+
+
+@functools.lru_cache(maxsize=4)
+def _local_sandbox(memory_mb: int) -> LocalSandbox:
+    # one per process (per limit): its processes started ahead serve every project's runs
+    return LocalSandbox(Limits(memory_bytes=memory_mb * 1024 * 1024))
