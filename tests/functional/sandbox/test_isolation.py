@@ -25,6 +25,12 @@ def read_file(path):
         return f.read()
 
 
+def other_sandboxes():
+    others = [d for d in glob.glob("/tmp/hat-sandbox-*") if d != os.getcwd()]
+    assert others, "no other sandbox to look into"
+    return [os.listdir(d) for d in others]
+
+
 def aws_credentials():
     import boto3
     credentials = boto3.Session().get_credentials()
@@ -112,16 +118,24 @@ def test_the_environment_holds_no_credentials_or_settings(alice, project, monkey
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="another user id per run needs root")
-def test_worker_files_and_another_projects_files_are_unreadable(alice, project, tmp_path):
+def test_worker_files_and_other_sandboxes_are_unreadable(alice, project, tmp_path):
     secret = tmp_path / "credentials"
     secret.write_text("aws_secret_access_key = x")
     secret.chmod(0o600)  # as ~/.aws/credentials and /proc/<worker>/environ are
-    for path in (str(secret), f"/proc/{os.getpid()}/environ"):
-        failed = _debug(alice, project, f"${{read_file({path})}}")
+    from chalicelib.sandbox.gateway import LocalSandbox, SandboxRun
+
+    other = LocalSandbox(spares=1)  # another project's sandbox: its process waits, started ahead
+    other.invoke("b" * 32, SandboxRun(testcases=[], references={}, environment={},
+                                      deadline_seconds=10, concurrency=1, outbound_allow=[],
+                                      call_seconds=1, source="SECRET = 'of project b'\n"))
+    for call in (f"${{read_file({secret})}}", f"${{read_file(/proc/{os.getpid()}/environ)}}",
+                 "${other_sandboxes()}"):
+        failed = _debug(alice, project, call)
         assert failed["success"] is False
         assert failed["error_type"] == "user_code" and "PermissionError" in failed["error"], failed
         assert 'File "debugtalk.py", line' in failed["error"]  # their frames only
         assert "chalicelib" not in failed["error"]
+    other.close()
     _still_serving(alice, project)
 
 
