@@ -342,11 +342,12 @@ class _Run:
         if parameterised and "$" not in model.config.name:
             name = f"{name} [{', '.join(f'{k}={v}' for k, v in params.items())}]"
         config = model.config
-        try:  # config hooks: before the first step; their {"var": ...} values are config's
-            run_hooks(config.setup_hooks, self._lookup(config_values), self.ctx,
-                      config_values.__setitem__)
-        except RunnerError as exc:
-            return _failed_case(name, f"config.setup_hooks: {exc}")
+        if config.setup_hooks:  # before the first step; their {"var": ...} values are config's
+            try:
+                run_hooks(config.setup_hooks, self._lookup(config_values), self.ctx,
+                          config_values.__setitem__)
+            except RunnerError as exc:
+                return _failed_case(name, f"config.setup_hooks: {exc}")
         steps, extracted, success = await self._steps(
             model, config_values, base_url, CookieJar(), ()
         )
