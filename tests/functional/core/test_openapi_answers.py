@@ -147,6 +147,11 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     alice("PUT", f"/testcases/{imported['id']}", {"name": "imported again", "testcase": sample_doc("again")})
     alice("DELETE", f"/testcases/{imported['id']}")
 
+    # The project's debugtalk.py: saved (a version), read; deleted with the rest below.
+    alice("PUT", f"/projects/{pid}/debugtalk", raw="def sign(x):\n    return x\n",
+          content_type="text/x-python")
+    assert alice("GET", f"/projects/{pid}/debugtalk")["functions"] == ["sign"]
+
     # Runs: queued (202), finished reports with detail, JUnit, debug, dashboard, the CI webhook.
     alice("POST", f"/testcases/{passing['id']}/runs", {})
     alice("POST", f"/modules/{mid}/runs", {"environment": "default"})
@@ -177,6 +182,7 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     alice("DELETE", f"/tasks/{task['id']}")
 
     # Deletes, children first.
+    alice("DELETE", f"/projects/{pid}/debugtalk")
     alice("DELETE", f"/testcases/{passing['id']}")
     alice("DELETE", f"/modules/{mid}")
     alice("DELETE", f"/projects/{pid}")
