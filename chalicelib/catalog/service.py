@@ -650,15 +650,28 @@ def _testcase_name(name: str | None, document: dict, *, field: str) -> str:
 def create_testcase(user: dict, module_id: str, body: TestcaseBody, *, clock: Clock = utcnow) -> dict:
     """GetItem (module), one TransactWriteItems: the test case, its name claim, and +1 on
     the module's and the project's counts (if the module is live and the user a member)."""
+    module = _ModuleOnce(module_id)
     document, size, steps = checked_document(body.testcase, prefix="testcase",
-                                             functions_of=_module_functions(module_id))
+                                             functions_of=module.functions)
     name = _testcase_name(body.name, document, field="testcase.config.name")
-    return _store_testcase(user, module_id, name, document, size, steps, clock)
+    return _store_testcase(user, module.get(), name, document, size, steps, clock)
 
 
-def _module_functions(module_id: str) -> Callable[[], frozenset[str] | None]:
-    """The debugtalk.py function names of a module's project (two GetItems, when asked)."""
-    return lambda: _project_functions(_load_module(module_id).project_id)
+class _ModuleOnce:
+    """The module a test case goes into, read once whether its project's debugtalk.py
+    function names were needed to check the test case first or not."""
+
+    def __init__(self, module_id: str) -> None:
+        self.module_id = module_id
+        self._module: Module | None = None
+
+    def get(self) -> Module:
+        if self._module is None:
+            self._module = _load_module(self.module_id)
+        return self._module
+
+    def functions(self) -> frozenset[str] | None:
+        return _project_functions(self.get().project_id)
 
 
 def import_testcase(user: dict, module_id: str, raw_body: bytes | None, content_type: str,
@@ -677,19 +690,19 @@ def import_testcase(user: dict, module_id: str, raw_body: bytes | None, content_
     except TestcaseInvalid as invalid:
         raise ValidationFailed({path or "body": message for path, message in invalid.fields.items()},
                                message=str(invalid)) from None
-    document, size, steps = checked_document(parsed, functions_of=_module_functions(module_id))
+    module = _ModuleOnce(module_id)
+    document, size, steps = checked_document(parsed, functions_of=module.functions)
     if name is not None:
         try:
             name = _name(name)
         except ValueError as error:
             raise ValidationFailed({"name": str(error)}) from None
     name = _testcase_name(name, document, field="config.name")
-    return _store_testcase(user, module_id, name, document, size, steps, clock)
+    return _store_testcase(user, module.get(), name, document, size, steps, clock)
 
 
-def _store_testcase(user: dict, module_id: str, name: str, document: object, size: int, steps: int,
+def _store_testcase(user: dict, module: Module, name: str, document: object, size: int, steps: int,
                     clock: Clock) -> dict:
-    module = _load_module(module_id)
     now, testcase_id = clock(), new_id()
     testcase = StoredTestcase(
         testcase_id, module_id=module.id, project_id=module.project_id, name=name, name_lc=fold(name),

@@ -86,3 +86,28 @@ def test_httprunner_examples_pass_through_the_worker(alice, echo, run_report):
     assert report["testcases"][0]["name"] == "plain"
     assert report["debugtalk_version"] == 1
 
+
+
+def test_the_routes_and_user_code_saves_stay_within_4_dynamodb_calls(alice, target, ddb_calls):
+    shop = _project_with_debugtalk(alice, target)
+    pid, module = shop["project"]["id"], shop["module"]["id"]
+    user_code = {"config": {"name": "signed"},
+                 "teststeps": [step("s", "/x/${get_sign(1)}", setup_hooks=["${sum_two(1, 2)}"])]}
+    spent = {}
+
+    def measure(label, expected, call):
+        ddb_calls.clear()
+        answer = call()
+        assert answer.status == expected, (label, answer.body)
+        spent[label] = list(ddb_calls)
+        return answer
+
+    measure("PUT debugtalk", 200, lambda: put_debugtalk(alice, pid, SOURCE))
+    measure("GET debugtalk", 200, lambda: alice.get(f"/projects/{pid}/debugtalk"))
+    made = measure("POST testcase with user code", 201,
+                   lambda: alice.post(f"/modules/{module}/testcases", {"testcase": user_code}))
+    measure("PUT testcase with user code", 200,
+            lambda: alice.put(f"/testcases/{made.body['id']}", {"testcase": user_code}))
+    measure("DELETE debugtalk", 204, lambda: alice.call("DELETE", f"/projects/{pid}/debugtalk"))
+    over = {label: calls for label, calls in spent.items() if len(calls) > 4 or "Scan" in calls}
+    assert not over, over
