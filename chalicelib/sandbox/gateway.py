@@ -45,6 +45,7 @@ MAX_STDERR_CHARS = 2000  # of the user's prints, kept for a crash message
 GRACE_SECONDS = 5.0  # past the run's deadline before the sandbox is killed
 SANDBOX_UIDS = (200_000, 1_000_000)  # user ids the local sandbox runs as, when we are root
 HANDLER = "chalicelib.sandbox.process.handler"
+REPORT_FILE, PRINTS_FILE = ".report.json", ".prints.log"  # in its directory, written by it
 REPORTS_PREFIX = "sandbox-reports/"  # in the reports bucket; each report read once, deleted
 # the sandbox process finds the runner by the repository root it is given, not by a
 # PYTHONPATH (its environment is empty) nor by its working directory (the user's)
@@ -98,7 +99,7 @@ class SandboxGateway(Protocol):
 class Limits:
     cpu_seconds: int = 60
     memory_bytes: int = 1024 * 1024 * 1024
-    file_bytes: int = 16 * 1024 * 1024
+    file_bytes: int = MAX_REPORT_BYTES  # any file it writes, its report and prints included
     open_files: int = 256
 
 
@@ -109,12 +110,14 @@ class _Started:
     process: subprocess.Popen
     workdir: Path
     uid: int | None
+    report: Any  # the worker's own handles on what it writes: it may unlink the files
+    prints: Any
 
     def discard(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+        for stream in (self.process.stdin, self.report, self.prints):
             if stream is not None:
                 stream.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -184,6 +187,10 @@ class LocalSandbox:
             os.chown(workdir, uid, uid)
         os.chmod(workdir, 0o700)
         limits = self.limits
+        # files, not pipes, so that RLIMIT_FSIZE bounds what the worker reads back: a
+        # process printing without end could otherwise fill the worker's memory
+        report = open(workdir / REPORT_FILE, "w+b")  # noqa: SIM115 - kept in _Started
+        prints = open(workdir / PRINTS_FILE, "w+b")  # noqa: SIM115
 
         def confine() -> None:  # in the child, between fork and exec
             import resource
@@ -199,23 +206,27 @@ class LocalSandbox:
 
         process = subprocess.Popen(  # noqa: S603 - our interpreter, our boot line
             [self.python, "-I", "-c", _BOOT, str(REPO_ROOT), "-" if uid is None else str(uid)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE, stdout=report, stderr=prints,
             cwd=workdir, env={}, preexec_fn=confine, start_new_session=True,  # noqa: PLW1509
         )
-        return _Started(process, workdir, uid)
+        return _Started(process, workdir, uid, report, prints)
 
     def _finish(self, started: _Started, run: SandboxRun) -> dict[str, Any]:
         process = started.process
         payload = json.dumps(run.payload(), default=str).encode()
         try:
-            out, err = process.communicate(payload, timeout=run.deadline_seconds + GRACE_SECONDS)
+            process.communicate(payload, timeout=run.deadline_seconds + GRACE_SECONDS)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
             raise SandboxFailed(
                 f"the sandbox did not finish within {run.deadline_seconds + GRACE_SECONDS:g} s "
                 "and was stopped", "timeout") from None
-        return _report(out, process.returncode, err.decode("utf-8", "replace"))
+        started.report.seek(0)
+        out = started.report.read(MAX_REPORT_BYTES + 1)
+        prints = started.prints
+        prints.seek(max(0, os.fstat(prints.fileno()).st_size - MAX_STDERR_CHARS))
+        return _report(out, process.returncode, prints.read().decode("utf-8", "replace"))
 
 
 def _report(out: bytes, returncode: int, err: str) -> dict[str, Any]:

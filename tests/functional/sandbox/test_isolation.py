@@ -45,7 +45,7 @@ def spin():
 def hog():
     chunks = []
     while True:
-        chunks.append(bytearray(64 * 1024 * 1024))
+        chunks.append(bytearray(128 * 1024 * 1024))
 
 
 def fork():
@@ -71,6 +71,15 @@ def write_tmp(path):
     with open(path, "w") as f:
         f.write("secret of project A")
     return "written"
+
+
+def shout():
+    while True:
+        sys.stderr.write("x" * 65536)
+
+
+def die():
+    os._exit(3)
 
 
 def evade_timer():
@@ -164,6 +173,14 @@ def test_loops_allocations_forks_and_threads_fail_their_step(alice, project, cal
     failed = _debug(alice, project, call)
     assert failed["success"] is False
     assert failed["error_type"] == "user_code" and needle in failed["error"], failed
+    _still_serving(alice, project)
+
+
+def test_a_sandbox_that_dies_or_prints_without_end_fails_its_steps(alice, project):
+    died = _debug(alice, project, "${die()}")
+    assert died["error_type"] == "sandbox_crashed" and "exit status 3" in died["error"], died
+    shouted = _debug(alice, project, "${shout()}")  # its prints are bounded by RLIMIT_FSIZE
+    assert shouted["error_type"] == "user_code" and "File too large" in shouted["error"], shouted
     _still_serving(alice, project)
 
 
