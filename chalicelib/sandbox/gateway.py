@@ -23,6 +23,7 @@ import io
 import json
 import logging
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -192,9 +193,7 @@ class LocalSandbox:
         report = open(workdir / REPORT_FILE, "w+b")  # noqa: SIM115 - kept in _Started
         prints = open(workdir / PRINTS_FILE, "w+b")  # noqa: SIM115
 
-        def confine() -> None:  # in the child, between fork and exec
-            import resource
-
+        def confine() -> None:  # in the child, between fork and exec: no imports, no locks
             resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
             resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
