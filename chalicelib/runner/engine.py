@@ -545,8 +545,8 @@ class _Run:
         try:
             run_hooks(step.setup_hooks, with_names(scope.lookup, {"request": view}), self.ctx,
                       scope.define)
+            # what a hook makes of the URL meets the guard as every hop does (_outgoing)
             changed = request_from_view(view, outbound, snapshot)
-            self.policy.check_url(changed.url)  # the guard sees what a hook made of the URL
         except RunnerError as exc:
             report.update(request=self._request_report(outbound), error=f"setup_hooks: {exc}",
                           error_type=getattr(exc, "error_type", "variable"))

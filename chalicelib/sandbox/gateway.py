@@ -312,6 +312,9 @@ class LambdaSandbox:
         except client.exceptions.ResourceNotFoundException:
             raise SandboxFailed("the project's sandbox function does not exist; save its "
                                 "debugtalk.py again", "unavailable") from None
+        except client.exceptions.ResourceConflictException:  # Pending after a create
+            raise SandboxFailed("the project's sandbox is being created or updated; run again "
+                                "in a few seconds", "unavailable") from None
         except client.exceptions.TooManyRequestsException:
             raise SandboxFailed("the project's sandbox is busy with its other runs "
                                 "(reserved concurrency)", "unavailable") from None
