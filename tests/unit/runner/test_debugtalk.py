@@ -133,7 +133,7 @@ def test_a_hook_cannot_take_a_request_past_the_guard(table, tmp_path):
     context = FunctionContext(user_functions=load_functions(path))
     doc = case(get("/x", setup_hooks=["${to_metadata($request)}"]))
     step = run([doc], function_context=context, base_url=None)["testcases"][0]["steps"][0]
-    assert step["success"] is False and "169.254.169.254" in step["error"]
+    assert step["error_type"] == "outbound_refused" and "169.254.169.254" in step["error"], step
 
 
 def test_variables_and_parameters_from_functions(table):
