@@ -880,5 +880,9 @@ def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Cl
                             runner=runner, clock=clock)
     if kind == "callback":
         return handle_callback(payload["report_id"], runner=runner, clock=clock)
+    if kind == "sandbox":  # a project's debugtalk.py saved or deleted
+        from chalicelib.sandbox.service import sync_sandbox
+
+        return sync_sandbox(payload["project_id"])
     logger.error("unknown runs job kind %r; dropped", kind)
     return None

@@ -18,7 +18,6 @@ from chalicelib.core.db import get_or_none
 from chalicelib.core.errors import (
     NotFound,
     PayloadTooLarge,
-    ServiceUnavailable,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -80,8 +79,9 @@ def checked_source(raw_body: bytes | None, content_type: str) -> tuple[str, list
 
 
 def put_debugtalk(user: dict, project_id: str, raw_body: bytes | None, content_type: str, *,
-                  gateway: Any = None, clock: Clock = utcnow) -> dict:
-    """GetItem (project), UpdateItem (ADD version 1); then the sandbox takes the new code."""
+                  clock: Clock = utcnow) -> dict:
+    """GetItem (project), UpdateItem (ADD version 1); a job then gives the project's sandbox
+    the new code (``sync_sandbox``)."""
     source, names = checked_source(raw_body, content_type)
     project = load_project(user, project_id)
     encoded = source.encode()
@@ -92,21 +92,33 @@ def put_debugtalk(user: dict, project_id: str, raw_body: bytes | None, content_t
         Debugtalk.size_bytes.set(len(encoded)), Debugtalk.updated_at.set(clock()),
         Debugtalk.updated_by.set(user["id"]),
     ])
-    try:
-        _gateway(gateway).deploy(project.id, source, int(item.version))
-    except Exception as failure:  # noqa: BLE001 - the save stands; the sandbox can catch up
-        raise ServiceUnavailable(
-            f"debugtalk.py was saved as version {int(item.version)}, but the project's sandbox "
-            f"did not take it ({failure}); save it again", retry_after_seconds=5,
-            code="sandbox_unavailable") from None
+    _enqueue_sync(project.id)
     return view(item)
 
 
-def delete_debugtalk(user: dict, project_id: str, *, gateway: Any = None) -> None:
-    """GetItem (project), DeleteItem; then the project's sandbox goes."""
+def delete_debugtalk(user: dict, project_id: str) -> None:
+    """GetItem (project), DeleteItem; a job then removes the project's sandbox."""
     project = load_project(user, project_id)
     Debugtalk(project.id).delete()
-    _gateway(gateway).remove(project.id)
+    _enqueue_sync(project.id)
+
+
+def _enqueue_sync(project_id: str) -> None:
+    from chalicelib.core.jobs import enqueue
+
+    enqueue("runs", {"kind": "sandbox", "project_id": project_id})
+
+
+def sync_sandbox(project_id: str, *, gateway: Any = None) -> int | None:
+    """The runs queue's "sandbox" job: the project's sandbox made to match its debugtalk.py
+    as it is now (read again, so a redelivered or late job converges, never goes back);
+    the version deployed, or None when it has none (its sandbox removed). GetItem."""
+    item = get_or_none(Debugtalk, project_id, consistent_read=True)
+    if item is None:
+        _gateway(gateway).remove(project_id)
+        return None
+    _gateway(gateway).deploy(project_id, item.source, int(item.version))
+    return int(item.version)
 
 
 def project_functions(project_id: str) -> frozenset[str] | None:

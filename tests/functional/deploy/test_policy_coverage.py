@@ -203,6 +203,7 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
         _ok(alice.call("PUT", f"/projects/{pid}/debugtalk", raw=f"def v():\n    return {version}\n",
                        content_type="text/x-python"))
     _ok(alice.get(f"/projects/{pid}/debugtalk"))
+    _drain(runs)  # the "sandbox" jobs: the function made, then updated
     user_code = runs_conftest.case("user code")
     user_code["teststeps"][0]["variables"] = {"n": "${v()}"}
     user_case = _ok(alice.post(f"/modules/{mid}/testcases", {"testcase": user_code}), 201)
@@ -289,6 +290,7 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
                                                     "new_password": "a brand new secret"})
     assert reset.status_code == 204, reset.body
     _ok(alice.call("DELETE", f"/projects/{pid}/debugtalk"), 204)
+    _drain(runs)  # the "sandbox" job removes the project's function
     _ok(alice.call("DELETE", f"/projects/{pid}/members?username=bobby"), 204)
     _ok(alice.delete(f"/modules/{mid}"), 204)
     _ok(alice.delete(f"/projects/{pid}"), 204)

@@ -43,9 +43,10 @@ def spin():
 
 
 def hog():
-    chunks = []
-    while True:
-        chunks.append(bytearray(128 * 1024 * 1024))
+    chunks, size = [], 64 * 1024 * 1024
+    while True:  # without end, ever larger (bytes() maps zeroed pages: quick even when busy)
+        chunks.append(bytes(size))
+        size *= 2
 
 
 def fork():

@@ -133,3 +133,28 @@ def test_the_handler_reports_through_the_presigned_url_with_no_credentials(aws, 
     assert report["debugtalk_version"] == 4
     with pytest.raises(SandboxFailed):
         gateway.uploaded_report(key)  # read once: deleted
+
+
+def test_saving_and_deleting_debugtalk_bring_the_function_up_to_date_by_a_job(
+        aws, gateway, alice, run_queue, monkeypatch):
+    from chalicelib.core.settings import reset_settings
+
+    monkeypatch.setenv("HAT_SANDBOX_BACKEND", "lambda")
+    monkeypatch.setenv("HAT_SANDBOX_ROLE_ARN", gateway.role_arn)
+    monkeypatch.setenv("HAT_SANDBOX_LAYER_ARN", gateway.layer_arn)
+    reset_settings()
+    pid = alice.project("lambda")["id"]
+    name = function_name("hat-dev", pid)
+    for version in (1, 2):
+        saved = alice.call("PUT", f"/projects/{pid}/debugtalk", raw=f"def v():\n    return {version}\n",
+                           content_type="text/x-python")
+        assert saved.status == 200 and saved.body["version"] == version
+    run_queue()  # two "sandbox" jobs, each making the function match what is saved now
+    code = aws("lambda").get_function(FunctionName=name)["Configuration"]["CodeSha256"]
+    latest = function_zip("def v():\n    return 2\n", 2)
+    assert code in (base64.b64encode(hashlib.sha256(latest).digest()).decode(),
+                    hashlib.sha256(latest).hexdigest())
+    assert alice.call("DELETE", f"/projects/{pid}/debugtalk").status == 204
+    run_queue()
+    names = [f["FunctionName"] for f in aws("lambda").list_functions()["Functions"]]
+    assert name not in names
