@@ -527,6 +527,9 @@ class _Run:
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
             report.update(error=str(exc), error_type=getattr(exc, "error_type", "variable"))
             return None
+        except (TypeError, ValueError) as exc:  # a debugtalk.py value JSON cannot carry
+            report.update(error=f"the request cannot be built: {exc}", error_type="user_code")
+            return None
         if remaining is not None:
             outbound.timeout = min(outbound.timeout, remaining)
         return outbound, cookies

@@ -51,6 +51,10 @@ def forever():
 def config_vars():
     return {"who": "ann"}
 
+def when():
+    import datetime
+    return datetime.datetime(2026, 1, 1)
+
 def pairs():
     return [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
 
@@ -125,6 +129,14 @@ def test_a_failing_custom_comparator_fails_its_check_and_a_failing_hook_its_step
     config = case(get("/x"), setup_hooks=["${boom()}"])
     failed = run([config], function_context=context)["testcases"][0]
     assert failed["success"] is False and "config.setup_hooks" in failed["error"]
+
+
+def test_a_value_json_cannot_carry_fails_its_step_not_the_run(table):
+    doc = case(get("/x", request={"json": {"at": "${when()}"}}))
+    report = run([doc, case(get("/y"))], function_context=FunctionContext(user_functions=table))
+    step = report["testcases"][0]["steps"][0]
+    assert step["error_type"] == "user_code" and "not JSON serializable" in step["error"], step
+    assert report["testcases"][1]["success"] is True
 
 
 def test_a_hook_cannot_take_a_request_past_the_guard(table, tmp_path):
