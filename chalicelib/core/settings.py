@@ -91,6 +91,7 @@ class Settings:
     debug_deadline_seconds: int = 25  # POST /testcases/debug (API Gateway cuts at 29 s)
     webhook_tolerance_seconds: int = 300
     webhook_previous_secret_seconds: int = 3600  # a rotated-out secret still verifies this long
+    hook_delivery_ttl_seconds: int = 30 * 24 * 3600  # GitHub/GitLab delivery ids are refused again this long
     daily_stats_retention_days: int = 60
 
     @property
@@ -160,6 +161,7 @@ def _runs_settings(env: Mapping[str, str]) -> dict:
         "debug_deadline_seconds": "HAT_DEBUG_DEADLINE_SECONDS",
         "webhook_tolerance_seconds": "HAT_WEBHOOK_TOLERANCE_SECONDS",
         "webhook_previous_secret_seconds": "HAT_WEBHOOK_PREVIOUS_SECRET_SECONDS",
+        "hook_delivery_ttl_seconds": "HAT_HOOK_DELIVERY_TTL_SECONDS",
         "daily_stats_retention_days": "HAT_DAILY_STATS_RETENTION_DAYS",
     }
     return {name: int(env[var]) for name, var in numbers.items() if env.get(var)}

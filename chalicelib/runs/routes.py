@@ -125,3 +125,50 @@ def webhook_run(project_id: str) -> Response:
     request = _request()
     answer = service.webhook_run(project_id, request.headers, request.raw_body or b"")
     return json_response(answer, 202)
+
+
+HOOK_TYPES = ["application/json", "application/x-www-form-urlencoded"]  # GitHub offers both
+
+
+def _provider_hook(provider: str, project_id: str) -> Response:
+    from chalicelib.runs import hooks
+
+    request = _request()
+    answer, status = hooks.receive(provider, project_id, request.headers, request.raw_body or b"")
+    return json_response(answer, status)
+
+
+@runs_routes.route("/hooks/projects/{project_id}/github", methods=["POST"], content_types=HOOK_TYPES)
+@answers(202, "chalicelib.runs.answers:HookRunQueued")
+@answers(200, "chalicelib.runs.answers:HookIgnored")
+def github_hook(project_id: str) -> Response:
+    """GitHub's webhook (X-Hub-Signature-256 with the project's webhook secret): a matching event
+    starts a run (202); ping, other events and deliveries seen before answer 200."""
+    return _provider_hook("github", project_id)
+
+
+@runs_routes.route("/hooks/projects/{project_id}/gitlab", methods=["POST"])
+@answers(202, "chalicelib.runs.answers:HookRunQueued")
+@answers(200, "chalicelib.runs.answers:HookIgnored")
+def gitlab_hook(project_id: str) -> Response:
+    """GitLab's webhook (X-Gitlab-Token: the project's webhook secret); the same answers."""
+    return _provider_hook("gitlab", project_id)
+
+
+@runs_routes.route("/projects/{project_id}/hook-rules", methods=["GET"])
+@answers(200, "chalicelib.runs.answers:HookRules")
+def get_hook_rules(project_id: str) -> dict:
+    """Which GitHub/GitLab events start which run (the project's rules, or the defaults)."""
+    from chalicelib.runs import hooks
+
+    return hooks.get_rules(current_user(_request()), project_id)
+
+
+@runs_routes.route("/projects/{project_id}/hook-rules", methods=["PUT"])
+@answers(200, "chalicelib.runs.answers:HookRules")
+def put_hook_rules(project_id: str) -> dict:
+    """Replace the project's webhook rules; {"rules": null} goes back to the defaults."""
+    from chalicelib.runs import hooks
+
+    request = _request()
+    return hooks.set_rules(current_user(request), project_id, parse_body(request, schemas.HookRules))

@@ -115,6 +115,8 @@ def report_view(report: Report) -> dict:
     }
     if report.error:
         view["error"] = report.error
+    if report.origin:
+        view["origin"] = report.origin
     if report.chunk_count:
         view["chunks"] = {"total": int(report.chunk_count), "done": len(report.chunks_done or ())}
     return view
@@ -125,7 +127,7 @@ def report_view(report: Report) -> dict:
 def _new_report(project: Project, *, trigger: str, name: str, environment: str | None,
                 module_ids: list[str] | None, testcase_ids: list[str] | None, task_id: str | None,
                 notify: dict | None, callback_url: str | None, started_by: str | None,
-                clock: Clock) -> Report:
+                clock: Clock, origin: dict | None = None) -> Report:
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r}")
     now, report_id = clock(), uuid.uuid4().hex
@@ -134,7 +136,7 @@ def _new_report(project: Project, *, trigger: str, name: str, environment: str |
         trigger=trigger, task_id=task_id, started_by=started_by, name=name, environment=environment,
         module_ids=list(module_ids) if module_ids else None,
         testcase_ids=list(testcase_ids) if testcase_ids else None,
-        notify=notify or None, callback_url=callback_url or None, created_at=now,
+        notify=notify or None, callback_url=callback_url or None, origin=origin, created_at=now,
         tests_run=0, successes=0, failures=0, active=QUEUED, active_since=_precise(now))
 
 
@@ -648,20 +650,53 @@ def current_webhook_secrets(project: Project | None, *, clock: Clock = utcnow) -
     return found
 
 
+def is_id(value: object) -> bool:
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: timedelta,
+                      environment: str | None, clock: Clock = utcnow, **fields: Any) -> dict | None:
+    """For webhooks: queue a run of `project` (its defaults applied) whose report commits with a
+    claim on `claim_key` (one TransactWriteItems: a conditional put of the claim, kept for
+    `claim_ttl`, and the report). None when the claim exists: that request was handled before.
+    Without a claim key, the report alone (one PutItem)."""
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.core.db import cancellation_codes, transaction
+    from chalicelib.core.models import IdempotencyRecord
+
+    env_name, _env = choose_environment(project, environment)
+    defaults = dict(trigger="webhook", name=project.name, module_ids=None, testcase_ids=None, task_id=None,
+                    notify=None, callback_url=None, started_by=None)
+    report = _new_report(project, environment=env_name, clock=clock,
+                         **_with_project_defaults(project, {**defaults, **fields}))
+    if claim_key is None:
+        report.save(condition=Report.id.does_not_exist())
+    else:
+        claim = IdempotencyRecord(claim_key, status="COMPLETED", in_progress_until=0,
+                                  expires_at=clock() + claim_ttl)
+        try:
+            with transaction() as tx:
+                tx.save(claim, condition=IdempotencyRecord.key.does_not_exist())
+                tx.save(report, condition=Report.id.does_not_exist())
+        except TransactWriteError as error:
+            if "ConditionalCheckFailed" in cancellation_codes(error):
+                return None
+            raise
+    _enqueue_run(report.id)
+    return {"report_id": report.id, "status": QUEUED}
+
+
 def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
                 clock: Clock = utcnow) -> dict:
     """POST /hooks/projects/{id}/runs: GetItem (project, which holds the secret's salt), one
     TransactWriteItems (the replay claim on the signature and the report). A project that is
     gone or has no secret answers 401 like a bad signature: nothing is revealed unsigned."""
-    from pynamodb.exceptions import TransactWriteError
-
-    from chalicelib.core.db import transaction
-    from chalicelib.core.models import IdempotencyRecord
     from chalicelib.core.signing import verify
     from chalicelib.core.validation import validate
     from chalicelib.runs.schemas import WebhookBody
 
-    if not isinstance(project_id, str) or not _ID.fullmatch(project_id):
+    if not is_id(project_id):
         raise Unauthorized("signature does not match", code="bad_signature")
     tolerance = get_settings().webhook_tolerance_seconds
     project = get_or_none(Project, project_id, consistent_read=True)
@@ -670,31 +705,18 @@ def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
                        tolerance_seconds=tolerance)
     try:
         data = json.loads(raw_body) if raw_body else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         from chalicelib.core.errors import BadRequest
 
         raise BadRequest("request body is not valid JSON", code="invalid_json") from None
     body = validate(WebhookBody, data)
-    env_name, _env = choose_environment(project, body.environment)
-    report = _new_report(project, environment=env_name, **_with_project_defaults(project, dict(
-        trigger="webhook", name=project.name, module_ids=body.module_ids, testcase_ids=None,
-        task_id=None, notify=_notify(body), callback_url=body.callback_url, started_by=None,
-        clock=clock)))
-    now = clock()
-    claim = IdempotencyRecord(f"hook:{project_id}:{signature}", status="COMPLETED", in_progress_until=0,
-                              expires_at=now + timedelta(seconds=2 * tolerance + 60))
-    try:
-        with transaction() as tx:
-            tx.save(claim, condition=IdempotencyRecord.key.does_not_exist())
-            tx.save(report, condition=Report.id.does_not_exist())
-    except TransactWriteError as error:
-        from chalicelib.core.db import cancellation_codes
-
-        if "ConditionalCheckFailed" in cancellation_codes(error):
-            raise Unauthorized("this signed request was already used (replay)", code="replayed") from None
-        raise
-    _enqueue_run(report.id)
-    return {"report_id": report.id, "status": QUEUED}
+    answer = start_claimed_run(project, claim_key=f"hook:{project_id}:{signature}",
+                               claim_ttl=timedelta(seconds=2 * tolerance + 60), environment=body.environment,
+                               module_ids=body.module_ids, notify=_notify(body),
+                               callback_url=body.callback_url, clock=clock)
+    if answer is None:
+        raise Unauthorized("this signed request was already used (replay)", code="replayed")
+    return answer
 
 
 # --- reading reports -----------------------------------------------------------------------------------

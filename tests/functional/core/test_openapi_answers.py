@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 
 from tests.functional.catalog.conftest import sample_doc
 from tests.functional.runs import conftest as runs
+from tests.functional.runs import hook_payloads as hooks
 from tests.functional.runs.conftest import case
 
 target, run_queue = runs.target, runs.run_queue  # the runs suite's fixtures, used here too
@@ -164,6 +165,16 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     stamp = int(time.time())
     anyone("POST", f"/hooks/projects/{pid}/runs", raw=raw, headers={
         "X-Hat-Timestamp": str(stamp), "X-Hat-Signature": signature(secret, stamp, raw)})
+    # GitHub's and GitLab's own webhooks, and the rules they are matched against.
+    alice("GET", f"/projects/{pid}/hook-rules")
+    alice("PUT", f"/projects/{pid}/hook-rules", {"rules": [{"events": ["push"], "branches": ["master"]}]})
+    for event, payload in (("push", hooks.github_push()), ("ping", hooks.github_ping())):
+        raw = hooks.encode(payload)
+        anyone("POST", f"/hooks/projects/{pid}/github", raw=raw,
+               headers=hooks.github_headers(event, raw, secret))
+    for branch in ("master", "feature"):
+        anyone("POST", f"/hooks/projects/{pid}/gitlab", raw=hooks.encode(hooks.gitlab_push(branch)),
+               headers=hooks.gitlab_headers("Push Hook", secret))
 
     # Scheduled tasks.
     task = alice("POST", "/tasks", {"name": "nightly", "project_id": pid, "module_ids": [mid],
