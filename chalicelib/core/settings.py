@@ -92,6 +92,9 @@ class Settings:
     webhook_tolerance_seconds: int = 300
     webhook_previous_secret_seconds: int = 3600  # a rotated-out secret still verifies this long
     hook_delivery_ttl_seconds: int = 30 * 24 * 3600  # GitHub/GitLab delivery ids are refused again this long
+    # keys (chalicelib/keys): requests per key per fixed window
+    api_key_rate_limit: int = 120
+    api_key_rate_window_seconds: int = 60
     daily_stats_retention_days: int = 60
 
     @property
@@ -162,6 +165,8 @@ def _runs_settings(env: Mapping[str, str]) -> dict:
         "webhook_tolerance_seconds": "HAT_WEBHOOK_TOLERANCE_SECONDS",
         "webhook_previous_secret_seconds": "HAT_WEBHOOK_PREVIOUS_SECRET_SECONDS",
         "hook_delivery_ttl_seconds": "HAT_HOOK_DELIVERY_TTL_SECONDS",
+        "api_key_rate_limit": "HAT_API_KEY_RATE_LIMIT",
+        "api_key_rate_window_seconds": "HAT_API_KEY_RATE_WINDOW_SECONDS",
         "daily_stats_retention_days": "HAT_DAILY_STATS_RETENTION_DAYS",
     }
     return {name: int(env[var]) for name, var in numbers.items() if env.get(var)}

@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.catalog.models import ACTIVE, Membership, Module, Project, StoredTestcase
-from chalicelib.catalog.service import load_module, load_project
+from chalicelib.catalog.service import load_module, load_project, visible_to
 from chalicelib.catalog.store import checked_start_key, query_page, string_key
 from chalicelib.core.clock import Clock, isoformat, utcnow
 from chalicelib.core.db import get_many, get_or_none
@@ -229,7 +229,7 @@ def run_testcase(user: dict, testcase_id: str, body: Any, *, clock: Clock = utcn
     if testcase is None:
         raise _not_found("testcase")
     module, project = get_many([(Module, testcase.module_id), (Project, testcase.project_id)])
-    if module is None or module.status != ACTIVE or not _visible(project, user["id"]):
+    if module is None or module.status != ACTIVE or not visible_to(project, user):
         raise _not_found("testcase")
     return _queued(project, environment=body.environment, trigger="manual", name=testcase.name,
                    module_ids=None, testcase_ids=[testcase.id], task_id=None, notify=_notify(body),
@@ -727,7 +727,7 @@ def _load_report(user: dict, report_id: str) -> Report:
     if report is None:
         raise _not_found()
     project = get_or_none(Project, report.project_id, consistent_read=True)
-    if not _visible(project, user["id"]):
+    if not visible_to(project, user):
         raise _not_found()
     return report
 

@@ -176,6 +176,12 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
         anyone("POST", f"/hooks/projects/{pid}/gitlab", raw=hooks.encode(hooks.gitlab_push(branch)),
                headers=hooks.gitlab_headers("Push Hook", secret))
 
+    # API keys: made, listed, used (which key am I?), revoked.
+    made = alice("POST", f"/projects/{pid}/keys", {"name": "ci", "scopes": ["read", "run"]})
+    alice("GET", f"/projects/{pid}/keys")
+    Client(client.http, contract, made["key"])("GET", "/keys/current")
+    alice("DELETE", f"/projects/{pid}/keys/{made['id']}")
+
     # Scheduled tasks.
     task = alice("POST", "/tasks", {"name": "nightly", "project_id": pid, "module_ids": [mid],
                                     "crontab": "30 9 * * 1-5", "timezone": "Asia/Shanghai",
