@@ -25,13 +25,19 @@ def _run_body():
     return parse_body(request, schemas.RunBody) if request.raw_body else schemas.RunBody()
 
 
+def _project_run_body():
+    """As _run_body, with the project run's `module_ids` (a model of its own, for the OpenAPI)."""
+    request = _request()
+    return parse_body(request, schemas.ProjectRunBody) if request.raw_body else schemas.ProjectRunBody()
+
+
 @runs_routes.route("/projects/{project_id}/runs", methods=["POST"])
 @answers(202, "chalicelib.runs.answers:RunQueued")
 def run_project(project_id: str) -> Response:
     """Run every test case of a project; 202 with the queued report's id."""
     from chalicelib.runs import service
 
-    body = _run_body()
+    body = _project_run_body()
     return json_response(service.run_project(current_user(_request()), project_id, body), 202)
 
 

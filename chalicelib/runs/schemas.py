@@ -16,9 +16,15 @@ class RunBody(BaseModel):
     callback_url: Url | None = None
 
 
-class WebhookBody(RunBody):
+class ProjectRunBody(RunBody):
+    """A project's run; `module_ids`: only these modules of it (the `hat run --module` case)."""
+
     module_ids: list[Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]] | None = Field(default=None,
                                                                                       max_length=500)
+
+
+class WebhookBody(ProjectRunBody):
+    pass
 
 
 class DebugBody(BaseModel):

@@ -208,11 +208,12 @@ def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_
 
 
 def run_project(user: dict, project_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
-    """GetItem (project), PutItem (report)."""
+    """GetItem (project), PutItem (report). `body.module_ids`: only those modules (the worker
+    reads the project's own modules, so an id of another project's runs nothing)."""
     project = load_project(user, project_id)
     return _queued(project, environment=body.environment, trigger="manual", name=project.name,
-                   module_ids=None, testcase_ids=None, task_id=None, notify=_notify(body),
-                   callback_url=body.callback_url, started_by=user["id"], clock=clock)
+                   module_ids=getattr(body, "module_ids", None), testcase_ids=None, task_id=None,
+                   notify=_notify(body), callback_url=body.callback_url, started_by=user["id"], clock=clock)
 
 
 def run_module(user: dict, module_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
