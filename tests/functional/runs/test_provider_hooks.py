@@ -207,7 +207,12 @@ def test_ddb_calls_per_delivery(alice, target, ddb_calls):
                                                   delivery="d1")),
             ("github push ignored", lambda: github(alice, project_id, "push", gh.github_push("x"), secret)),
             ("gitlab push run", lambda: gitlab(alice, project_id, "Push Hook", gh.gitlab_push(), secret)),
-            ("gitlab bad token", lambda: gitlab(alice, project_id, "Push Hook", gh.gitlab_push(), "no"))):
+            ("gitlab bad token", lambda: gitlab(alice, project_id, "Push Hook", gh.gitlab_push(), "no")),
+            ("PUT hook-rules", lambda: (alice.put(f"/projects/{project_id}/hook-rules",
+                                                  {"rules": [{"events": ["push"]}]}), None)),
+            ("PUT hook-rules naming a module", lambda: (alice.put(
+                f"/projects/{project_id}/hook-rules",
+                {"rules": [{"events": ["push"], "modules": [shop["module"]["id"]]}]}), None))):
         ddb_calls.clear()
         send()
         spent[label] = list(ddb_calls)
@@ -217,3 +222,5 @@ def test_ddb_calls_per_delivery(alice, target, ddb_calls):
     assert spent["github push replay"] == ["GetItem", "TransactWriteItems"]
     for label in ("github ping", "github push ignored", "gitlab bad token"):
         assert spent[label] == ["GetItem"], label
+    assert spent["PUT hook-rules"] == ["GetItem", "GetItem", "UpdateItem"]
+    assert spent["PUT hook-rules naming a module"] == ["GetItem", "GetItem", "BatchGetItem", "UpdateItem"]
