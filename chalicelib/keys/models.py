@@ -4,7 +4,7 @@
   stored): its project, scopes, expiry, the creator's user snapshot (so a request needs no
   user read), `last_used_at`, and the rate counters `w<window>` (attributes named by data,
   written by raw UpdateItem in service.py). Index `by-project` (project_id, sort_key)
-  lists a project's keys, newest first.
+  lists a project's keys, newest first; `by-user` (created_by, sort_key) a user's.
 - `id#<key id>`: the pointer a revoke names (`DELETE /projects/{id}/keys/{key_id}`), written
   and deleted in the same transaction as its hash item; it has no sort_key, so the index
   never shows it.
@@ -20,7 +20,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.core.db import table_meta
@@ -35,6 +35,15 @@ class KeysByProject(GlobalSecondaryIndex):
         projection = AllProjection()
 
     project_id = UnicodeAttribute(hash_key=True)
+    sort_key = UnicodeAttribute(range_key=True)
+
+
+class KeysByUser(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by-user"
+        projection = IncludeProjection(["id"])
+
+    created_by = UnicodeAttribute(hash_key=True)
     sort_key = UnicodeAttribute(range_key=True)
 
 
@@ -55,3 +64,4 @@ class ApiKey(Model):
     sort_key = UnicodeAttribute(null=True)  # hash items only: "<created>#<id>"
     expires_ttl = TTLAttribute(null=True)
     by_project = KeysByProject()
+    by_user = KeysByUser()

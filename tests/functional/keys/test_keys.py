@@ -264,3 +264,13 @@ def test_ddb_calls_with_a_key_stay_those_of_a_session(alice, shop, ddb_calls):
     assert spent["account route with a key"] == []
     assert spent["another project's route"] == ["UpdateItem"]
     assert all(len(calls) <= 4 and "Scan" not in calls for calls in spent.values()), spent
+
+
+def test_disabling_an_account_revokes_its_keys(alice, shop):
+    from chalicelib.accounts.service import disable_user
+
+    project_id = shop["project"]["id"]
+    keys = [as_key(alice, make_key(alice, project_id, ["read"])["key"]) for _ in range(2)]
+    assert all(key.get(f"/projects/{project_id}").status == 200 for key in keys)
+    disable_user(alice.user["id"])
+    assert [key.get(f"/projects/{project_id}").status for key in keys] == [401, 401]
