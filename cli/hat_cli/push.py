@@ -133,7 +133,8 @@ def show(todo: Plan, *, prune: bool, out: TextIO) -> None:
         print(f"- module {name}{tail}", file=out)
 
 
-def push(client: Client, args: Any, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def push(client: Client, args: Any, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     project = key_project(client, args.project)
     local = read_folder(Path(args.dir), err=err)
     todo, module_ids = plan(client, project, local)

@@ -85,8 +85,9 @@ def wait_for(client: Client, report_id: str, timeout: float, *, err: TextIO,
         delay = min(delay * 1.5, POLL_MAX_SECONDS)
 
 
-def run(client: Client, args: Any, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+def run(client: Client, args: Any, *, out: TextIO | None = None, err: TextIO | None = None,
         sleep: Callable[[float], None] = time.sleep) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     project = key_project(client, args.project)
     body: dict = {}
     if args.env:

@@ -97,3 +97,60 @@ def test_folders_are_modules_and_names_come_from_config(tmp_path):
     with pytest.raises(UsageError, match="not valid JSON"):
         read_folder(tmp_path, err=io.StringIO())
     assert name_of(tmp_path / "x.yml", {"config": {"name": ""}}) == "x"
+
+
+class Recording(Canned):
+    """Canned GETs, and POSTs answered from `posted` while remembering their bodies."""
+
+    def __init__(self, answers: dict, posted: dict) -> None:
+        super().__init__(answers)
+        self.posted, self.sent = posted, []
+
+    def post(self, path: str, body=None):
+        self.sent.append((path, body))
+        return self.posted[path]
+
+    def pages(self, path: str):
+        return self.answers[path]
+
+
+def _args(**fields):
+    import argparse
+
+    defaults = {"project": "shop", "env": None, "module": [], "wait": True, "timeout": 60, "junit": None,
+                "json": None}
+    return argparse.Namespace(**{**defaults, **fields})
+
+
+def test_run_exit_codes_follow_the_report(capsys):
+    from hat_cli.remote import run
+
+    project = {"id": "a" * 32, "name": "shop"}
+    for status, expected in (("passed", 0), ("failed", 1)):
+        passed = status == "passed"
+        client = Recording({"/keys/current": {"project": project},
+                            "/reports/r1": {"status": status, "tests_run": 1, "successes": int(passed),
+                                            "failures": int(not passed), "testcases": []}},
+                           {f"/projects/{project['id']}/runs": {"report_id": "r1", "status": "queued"}})
+        assert run(client, _args(), sleep=lambda s: None) == expected
+    assert "report: https://hat.example.com/ui/#/reports/r1" in capsys.readouterr().out
+    broken = Recording({"/keys/current": {"project": project},
+                        "/reports/r1": {"status": "error", "error": "the project was deleted"}},
+                       {f"/projects/{project['id']}/runs": {"report_id": "r1"}})
+    with pytest.raises(PlatformError, match="the project was deleted") as raised:
+        run(broken, _args(), sleep=lambda s: None)
+    assert raised.value.exit_code == 3
+
+
+def test_run_sends_modules_and_environment():
+    from hat_cli.remote import run
+
+    project = {"id": "a" * 32, "name": "shop"}
+    modules = [{"id": "b" * 32, "name": "Orders"}, {"id": "c" * 32, "name": "smoke"}]
+    client = Recording({"/keys/current": {"project": project}, f"/projects/{project['id']}/modules": modules},
+                       {f"/projects/{project['id']}/runs": {"report_id": "r1"}})
+    assert run(client, _args(module=["orders", "c" * 32], env="staging", wait=False)) == 0
+    assert client.sent == [(f"/projects/{project['id']}/runs",
+                            {"environment": "staging", "module_ids": ["b" * 32, "c" * 32]})]
+    with pytest.raises(UsageError, match="no module 'billing'"):
+        run(client, _args(module=["billing"], wait=False))
