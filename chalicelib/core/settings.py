@@ -92,6 +92,7 @@ class Settings:
     webhook_tolerance_seconds: int = 300
     webhook_previous_secret_seconds: int = 3600  # a rotated-out secret still verifies this long
     hook_delivery_ttl_seconds: int = 30 * 24 * 3600  # GitHub/GitLab delivery ids are refused again this long
+    github_api_url: str = "https://api.github.com"  # commit statuses (runs/github.py)
     # keys (chalicelib/keys): requests per key per fixed window
     api_key_rate_limit: int = 120
     api_key_rate_window_seconds: int = 60
@@ -145,6 +146,7 @@ def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict:
         "scheduler_role_arn": "HAT_SCHEDULER_ROLE_ARN",
         "runs_queue_arn": "HAT_RUNS_QUEUE_ARN",
         "runs_dlq_arn": "HAT_RUNS_DLQ_ARN",
+        "github_api_url": "HAT_GITHUB_API_URL",
     }
     values: dict = {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
     values.update({name: env[var].strip() for name, var in texts.items() if var in env})

@@ -133,3 +133,12 @@ class HookRules(Answer):
     project_id: str
     rules: list[dict[str, Any]]
     default: bool
+    github_token: bool = False  # a token is set: GitHub-started runs post a commit status
+
+
+class GithubTokenSet(Answer):
+    """A GitHub token is set for commit statuses (never shown back)."""
+
+    project_id: str
+    github_token: Literal[True]
+    set_at: Time

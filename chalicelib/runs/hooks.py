@@ -324,7 +324,8 @@ def receive(provider: str, project_id: str, headers: Mapping[str, str], raw_body
 
 def project_rules(project: Project) -> dict:
     """The rules a project's deliveries are matched against (its own, or the defaults)."""
-    return {"project_id": project.id, "rules": rules_of(project), "default": project.hook_rules is None}
+    return {"project_id": project.id, "rules": rules_of(project), "default": project.hook_rules is None,
+            "github_token": project.github_token_at is not None}
 
 
 def get_rules(user: dict, project_id: str) -> dict:

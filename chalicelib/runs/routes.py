@@ -178,3 +178,23 @@ def put_hook_rules(project_id: str) -> dict:
 
     request = _request()
     return hooks.set_rules(current_user(request), project_id, parse_body(request, schemas.HookRules))
+
+
+@runs_routes.route("/projects/{project_id}/github-token", methods=["PUT"])
+@answers(200, "chalicelib.runs.answers:GithubTokenSet")
+def put_github_token(project_id: str) -> dict:
+    """Set the GitHub token (owner; write-only) runs started by GitHub's webhook post commit statuses with."""
+    from chalicelib.runs import github
+
+    request = _request()
+    return github.set_token(current_user(request), project_id, parse_body(request, schemas.GithubToken))
+
+
+@runs_routes.route("/projects/{project_id}/github-token", methods=["DELETE"])
+@answers(204)
+def delete_github_token(project_id: str) -> Response:
+    """Remove the project's GitHub token (owner): no more commit statuses."""
+    from chalicelib.runs import github
+
+    github.delete_token(current_user(_request()), project_id)
+    return Response(body="", status_code=204)

@@ -53,6 +53,12 @@ class HookRule(BaseModel):
     environment: str | None = Field(default=None, max_length=64)  # the project's, to run in
 
 
+class GithubToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")  # printable, no spaces
+
+
 class HookRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

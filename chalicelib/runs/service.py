@@ -511,6 +511,11 @@ def after_finish(report: Report, *, clock: Clock = utcnow) -> None:
     decided once per report (run_once) and queued with fixed job ids."""
     if report.callback_url:
         enqueue("runs", {"kind": "callback", "report_id": report.id, "job_id": f"callback-{report.id}"})
+    from chalicelib.runs.github import wants_status
+
+    if wants_status(report.origin):
+        enqueue("runs", {"kind": "github_status", "report_id": report.id,
+                         "job_id": f"github-status-{report.id}"})
     run_once(f"notify:{report.id}", lambda: _notify_once(report), clock=clock)
 
 
@@ -894,5 +899,9 @@ def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Cl
                             runner=runner, clock=clock)
     if kind == "callback":
         return handle_callback(payload["report_id"], runner=runner, clock=clock)
+    if kind == "github_status":
+        from chalicelib.runs.github import handle_status
+
+        return handle_status(payload["report_id"], runner=runner, clock=clock)
     logger.error("unknown runs job kind %r; dropped", kind)
     return None

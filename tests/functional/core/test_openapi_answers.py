@@ -172,6 +172,8 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
         raw = hooks.encode(payload)
         anyone("POST", f"/hooks/projects/{pid}/github", raw=raw,
                headers=hooks.github_headers(event, raw, secret))
+    alice("PUT", f"/projects/{pid}/github-token", {"token": "ghp_example"})
+    alice("DELETE", f"/projects/{pid}/github-token")
     for branch in ("master", "feature"):
         anyone("POST", f"/hooks/projects/{pid}/gitlab", raw=hooks.encode(hooks.gitlab_push(branch)),
                headers=hooks.gitlab_headers("Push Hook", secret))
