@@ -48,6 +48,8 @@ SANDBOX_UIDS = (200_000, 1_000_000)  # user ids the local sandbox runs as, when 
 HANDLER = "chalicelib.sandbox.process.handler"
 REPORT_FILE, PRINTS_FILE = ".report.json", ".prints.log"  # in its directory, written by it
 REPORTS_PREFIX = "sandbox-reports/"  # in the reports bucket; each report read once, deleted
+RUNS_PREFIX = "sandbox-runs/"  # payloads over Invoke's limit, deleted once the run is over
+MAX_INVOKE_PAYLOAD_BYTES = 5 * 1024 * 1024  # of Lambda's 6 MB for a synchronous Invoke
 # the sandbox process finds the runner by the repository root it is given, not by a
 # PYTHONPATH (its environment is empty) nor by its working directory (the user's)
 _BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
@@ -303,12 +305,16 @@ class LambdaSandbox:
 
     def invoke(self, project_id: str, run: SandboxRun) -> dict[str, Any]:
         key, report_url = self.report_upload(project_id, run.deadline_seconds)
+        payload = json.dumps(run.payload(report_url=report_url), default=str).encode()
+        parked = None
+        if len(payload) > MAX_INVOKE_PAYLOAD_BYTES:  # Lambda takes 6 MB: the rest by URL
+            parked, payload_url = self.payload_upload(project_id, payload, run.deadline_seconds)
+            payload = json.dumps({"payload_url": payload_url}).encode()
         client = self._lambda()
         try:
             answer = client.invoke(
                 FunctionName=function_name(self.prefix, project_id),
-                InvocationType="RequestResponse",
-                Payload=json.dumps(run.payload(report_url=report_url), default=str).encode())
+                InvocationType="RequestResponse", Payload=payload)
         except client.exceptions.ResourceNotFoundException:
             raise SandboxFailed("the project's sandbox function does not exist; save its "
                                 "debugtalk.py again", "unavailable") from None
@@ -318,6 +324,9 @@ class LambdaSandbox:
         except client.exceptions.TooManyRequestsException:
             raise SandboxFailed("the project's sandbox is busy with its other runs "
                                 "(reserved concurrency)", "unavailable") from None
+        finally:
+            if parked:
+                self._discard(parked)
         message = answer["Payload"].read()[:MAX_STDERR_CHARS].decode("utf-8", "replace")
         if answer.get("FunctionError"):
             kind = "timeout" if "Task timed out" in message else (
@@ -335,6 +344,20 @@ class LambdaSandbox:
         url = get_client("s3").generate_presigned_url(
             "put_object", Params={"Bucket": self.reports_bucket, "Key": key,
                                   "ContentType": "application/json"},
+            ExpiresIn=int(deadline_seconds + 120))
+        return key, url
+
+    def payload_upload(self, project_id: str, payload: bytes,
+                       deadline_seconds: float) -> tuple[str, str]:
+        """(key, presigned GET URL) of a payload too big for Invoke, put there by us."""
+        from chalicelib.core.aws import get_client
+
+        s3 = get_client("s3")
+        key = f"{RUNS_PREFIX}{project_id}/{secrets.token_hex(16)}.json"
+        s3.put_object(Bucket=self.reports_bucket, Key=key, Body=payload,
+                      ContentType="application/json")
+        url = s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self.reports_bucket, "Key": key},
             ExpiresIn=int(deadline_seconds + 120))
         return key, url
 
