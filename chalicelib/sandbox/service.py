@@ -217,10 +217,44 @@ def _failed_on_steps(documents: list, message: str, error_type: str) -> dict:
             "duration_ms": 0.0, "testcases": cases}
 
 
+_NUMBER = (int, float)
+
+
+def _well_formed_steps(steps: Any, depth: int = 0) -> bool:
+    """The shape the report's readers (the answers, JUnit) rely on, bounded in depth."""
+    if not isinstance(steps, list) or depth > _REFERENCE_DEPTH + 1:
+        return False
+    for step in steps:
+        if not (isinstance(step, dict) and isinstance(step.get("name"), str)
+                and isinstance(step.get("success"), bool)
+                and isinstance(step.get("elapsed_ms", 0), (*_NUMBER, type(None)))
+                and isinstance(step.get("validators", []), list)
+                and all(isinstance(v, dict) for v in step.get("validators", []))
+                and isinstance(step.get("error", ""), str)
+                and isinstance(step.get("error_type", ""), str)):
+            return False
+        if "steps" in step and not _well_formed_steps(step["steps"], depth + 1):
+            return False
+    return True
+
+
+def _checked_case(case: Any) -> dict:
+    # a sandbox's report is the word of a process running the user's code: what does not
+    # have the shape of a testcase report is replaced, never stored as it came
+    if (isinstance(case, dict) and isinstance(case.get("name"), str)
+            and isinstance(case.get("success"), bool)
+            and isinstance(case.get("duration_ms", 0), _NUMBER)
+            and isinstance(case.get("error", ""), str) and _well_formed_steps(case.get("steps"))):
+        return case
+    name = case.get("name") if isinstance(case, dict) else None
+    return {"name": name if isinstance(name, str) else "testcase", "success": False,
+            "duration_ms": 0.0, "steps": [], "error_type": "sandbox_crashed",
+            "error": "the sandbox's report for this testcase is malformed"}
+
+
 def _merged(reports: list[dict]) -> dict:
     # counted again from the cases: a sandbox's report is the user's process's word
-    cases = [case for report in reports for case in report.get("testcases") or []
-             if isinstance(case, dict)]
+    cases = [_checked_case(case) for report in reports for case in report.get("testcases") or []]
     successes = sum(1 for case in cases if case.get("success") is True)
     merged = {"success": successes == len(cases), "tests_run": len(cases), "successes": successes,
               "failures": len(cases) - successes,

@@ -178,3 +178,4 @@ def test_save_time_checks_with_and_without_a_debugtalk():
     with pytest.raises(TestcaseInvalid) as bad_hook:
         validate_testcase(case(get(setup_hooks=[{"a": 1, "b": 2}])), functions)
     assert "a hook is" in str(bad_hook.value)
+
