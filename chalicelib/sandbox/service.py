@@ -132,10 +132,17 @@ def project_functions(project_id: str) -> frozenset[str] | None:
 def run_with_sandbox(project_id: str, documents: list, runner: Callable[..., dict], *,
                      gateway: Any = None, **options: Any) -> dict:
     """``runner(documents, **options)``, except that the testcases needing the project's
-    debugtalk.py run in its sandbox. Those come after the others in the report."""
+    debugtalk.py (themselves or a testcase they reference) run in its sandbox. Those come
+    after the others in the report."""
     from chalicelib.runner.schema import needs_user_code
 
-    flags = [needs_user_code(doc) for doc in documents]
+    resolve = options.get("resolve_testcase")
+    if resolve is not None:  # looked up once, whether here or by the engine
+        options = {**options, "resolve_testcase": _once(resolve)}
+    flags = [needs_user_code(doc) or (
+        resolve is not None and any(needs_user_code(ref) for ref in
+                                    _references([doc], options["resolve_testcase"]).values()))
+        for doc in documents]
     if not any(flags):
         return runner(documents, **options)
     started = time.monotonic()
@@ -174,6 +181,26 @@ def _sandboxed(project_id: str, documents: list, options: Mapping[str, Any], dea
         report = _failed_on_steps(documents, str(failed), f"sandbox_{failed.kind}")
     report.setdefault("debugtalk_version", int(item.version))
     return report
+
+
+def _once(resolve: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``resolve`` with its answers (and its failures) kept for the run."""
+    from chalicelib.runner.errors import RunnerError
+
+    answers: dict[str, Any] = {}
+
+    def resolved(ref: str) -> Any:
+        if ref not in answers:
+            try:
+                answers[ref] = resolve(ref)
+            except (RunnerError, LookupError) as failure:
+                answers[ref] = failure
+        answer = answers[ref]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return resolved
 
 
 def _references(documents: list, resolve: Callable[[str], Any]) -> dict[str, Any]:

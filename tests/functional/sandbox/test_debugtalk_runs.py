@@ -111,3 +111,16 @@ def test_the_routes_and_user_code_saves_stay_within_4_dynamodb_calls(alice, targ
     measure("DELETE debugtalk", 204, lambda: alice.call("DELETE", f"/projects/{pid}/debugtalk"))
     over = {label: calls for label, calls in spent.items() if len(calls) > 4 or "Scan" in calls}
     assert not over, over
+
+
+def test_a_testcase_referencing_one_with_user_code_runs_in_the_sandbox(alice, echo, run_report):
+    shop = _project_with_debugtalk(alice, echo)
+    signed = example("signed.yml")
+    _add(alice, shop, signed)
+    caller = {"config": {"name": "caller"},
+              "teststeps": [{"name": "sign first", "testcase": "signed request"},
+                            step("then plain", "/json", validate=[{"eq": ["body.ok", True]}])]}
+    _add(alice, shop, caller)
+    report = run_report(alice, shop["project"]["id"])
+    assert report["status"] == "passed", [t.get("steps") for t in report["testcases"]]
+    assert {t["name"] for t in report["testcases"]} == {"signed request", "caller"}
