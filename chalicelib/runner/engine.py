@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import inspect
 import json
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -50,7 +51,7 @@ from chalicelib.runner.schema import (
     load_testcase,
 )
 from chalicelib.runner.ssrf import HostResolver, OutboundPolicy, system_resolver
-from chalicelib.runner.template import Scope, render
+from chalicelib.runner.template import Scope, expanded_size, render
 from chalicelib.runner.transport import (
     InboundResponse,
     OutboundRequest,
@@ -79,6 +80,10 @@ _ENCODE_JSON = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
     None, ": ", ", ", False, False, True,
 )
 _SCAN_JSON = json.JSONDecoder().scan_once  # json.loads without its per-call checks
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110)
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # what no header value may hold (tab may)
+_SHOWN_CHARS = 200  # user text quoted in an error message
+logger = logging.getLogger(__name__)
 
 ResolveTestcase = Callable[[str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
 Progress = Callable[[int, int], None]
@@ -219,6 +224,10 @@ def _param(value: Any) -> str:
     return str(value)
 
 
+class _InvalidRequest(RunnerError):
+    """A request that renders to something HTTP cannot carry (a header with CR or LF)."""
+
+
 class _StepFailed(Exception):
     """An attempt that could not even send its request; carries the report fields."""
 
@@ -293,18 +302,21 @@ class _Run:
         async def worker() -> None:
             nonlocal done
             for position, (kind, *job) in queue:
-                if kind is _RUN:
-                    result = await self._case(*job)
-                elif kind is _LOAD:
-                    doc, index = job
-                    try:
-                        model = load_testcase(doc)
-                    except TestcaseInvalid as exc:
-                        result = _invalid_case(doc, index, exc)
+                try:
+                    if kind is _RUN:
+                        result = await self._case(*job)
+                    elif kind is _LOAD:
+                        doc, index = job
+                        try:
+                            model = load_testcase(doc)
+                        except TestcaseInvalid as exc:
+                            result = _invalid_case(doc, index, exc)
+                        else:
+                            result = await self._case(model, {}, False)
                     else:
-                        result = await self._case(model, {}, False)
-                else:
-                    result = job[0]
+                        result = job[0]
+                except Exception as exc:  # noqa: BLE001 - one testcase's fault stays its own
+                    result = _failed_case(f"testcase #{position + 1}", _internal_error(exc))
                 cases[position] = result
                 done += 1
                 if on_progress:
@@ -377,14 +389,17 @@ class _Run:
             if failed:
                 reports.append(_skipped(step.name))
                 continue
-            if step.request is not None:
-                report = await self._request_step(
-                    step, step.request, model.config, visible, base_url, extracted, jar
-                )
-            else:
-                report = await self._testcase_step(
-                    step, visible, base_url, extracted, jar, chain
-                )
+            try:
+                if step.request is not None:
+                    report = await self._request_step(
+                        step, step.request, model.config, visible, base_url, extracted, jar
+                    )
+                else:
+                    report = await self._testcase_step(
+                        step, visible, base_url, extracted, jar, chain
+                    )
+            except Exception as exc:  # noqa: BLE001 - a runner bug fails its step, not the run
+                report = _crashed_step(step.name, exc)
             reports.append(report)
             failed = not report["success"]
         return reports, extracted, not failed
@@ -491,6 +506,9 @@ class _Run:
             return None
         try:
             outbound, cookies = self._build(request, config, base_url, scope)
+        except _InvalidRequest as exc:
+            report.update(error=str(exc), error_type="invalid_request")
+            return None
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
             report.update(error=str(exc), error_type="variable")
             return None
@@ -524,17 +542,24 @@ class _Run:
             try:
                 step_extracted[var] = evaluate(compile_path(path), data)
             except PathError as exc:
-                errors.append((f"extract {var}: {exc}", "invalid_json"))
+                errors.append((f"extract {var}: {exc}", exc.kind))
         if step.extract:
-            report["extracted"] = step_extracted
+            report["extracted"] = {
+                var: _reported(value, self.max_body) for var, value in step_extracted.items()
+            }
 
-        lookup = scope.lookup
         if step_extracted:
-
-            def lookup(var: str) -> Any:
-                return step_extracted[var] if var in step_extracted else scope.lookup(var)
-
-        results = [self._validate(v, data, lookup, errors) for v in step.validators]
+            scope.overlay(step_extracted)  # this step's checks see its extracts first
+        lookup = scope.lookup
+        deadline = self.deadline
+        results = []
+        for validator in step.validators:
+            # each check is bounded; between them the run's deadline is kept even when the
+            # checks themselves are what takes the time
+            if deadline is not None and self.clock() > deadline:
+                errors.append(("run deadline exceeded during this step's checks", "deadline"))
+                break
+            results.append(self._validate(validator, data, lookup, errors))
         report["validators"] = results
         if errors:
             report["error"] = "; ".join(message for message, _ in errors)
@@ -565,6 +590,8 @@ class _Run:
             for key, value in source.items():
                 if "$" in key:
                     key = str(render(key, lookup, ctx))
+                    if not _HEADER_NAME.fullmatch(key):
+                        raise _InvalidRequest(f"header name {_shown(key)} is not an HTTP token")
                 if type(value) is not str or "$" in value:
                     value = render(value, lookup, ctx)  # None stays None
                     if value is None:  # a null header: dropped, the config's one included
@@ -572,10 +599,17 @@ class _Run:
                         continue
                     if not isinstance(value, str):
                         value = str(value)
+                # CR or LF would start a header of the value's choosing; isprintable() is
+                # the one cheap test the usual value passes (tab and non-ASCII go on)
+                if not value.isprintable() and _CONTROL.search(value):
+                    raise _InvalidRequest(f"header {key}: {header_value_problem(value)}")
                 headers[key.lower()] = (key, value)
         body: bytes | None = None
         if request.has_json():
-            body = "".join(_ENCODE_JSON(render(request.json_body, lookup, ctx), 0)).encode()
+            try:
+                body = "".join(_ENCODE_JSON(render(request.json_body, lookup, ctx), 0)).encode()
+            except RecursionError:  # variables nesting lists in lists past JSON's depth
+                raise _InvalidRequest("the json body is nested too deeply to send") from None
             headers.setdefault("content-type", ("Content-Type", "application/json"))
         elif isinstance(request.data, dict):
             form = render(request.data, lookup, ctx)
@@ -669,16 +703,18 @@ class _Run:
             reason = str(exc)
         except PathError as exc:
             reason = str(exc)
-            errors.append((str(exc), "invalid_json"))
+            errors.append((str(exc), exc.kind))
         message = validator.message
+        limit = self.max_body
         if actual is not _UNSET and not reason and not message:  # the usual entry, at once
             return {"check": validator.check, "comparator": validator.comparator,
-                    "expected": expected, "actual": actual, "result": "pass"}
+                    "expected": _reported(expected, limit), "actual": _reported(actual, limit),
+                    "result": "pass"}
         entry: dict[str, Any] = {"check": validator.check, "comparator": validator.comparator}
         if expected is not _UNSET:
-            entry["expected"] = expected
+            entry["expected"] = _reported(expected, limit)
         if actual is not _UNSET:
-            entry["actual"] = actual
+            entry["actual"] = _reported(actual, limit)
         entry["result"] = "fail" if reason else "pass"
         if reason or message:
             entry["message"] = ": ".join(m for m in (message, reason) if m)
@@ -784,6 +820,32 @@ class _Run:
         return model
 
 
+def _reported(value: Any, limit: int) -> Any:
+    """A value as the report keeps it: as it is, unless it is bigger than a body would be
+    kept (a check of the whole body, repeated by every validator of every step, would
+    otherwise be stored once per check)."""
+    kind = type(value)
+    if kind is str:
+        return value if len(value) <= limit else f"{value[:limit]}... ({len(value)} characters)"
+    if (kind is dict or kind is list) and expanded_size(value, limit) > limit:
+        return f"({'an object' if kind is dict else 'a list'} of over {limit} characters as JSON)"
+    return value
+
+
+def _shown(text: str) -> str:
+    """User text quoted in an error message, cut to a readable length."""
+    return repr(text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "...")
+
+
+def header_value_problem(value: str) -> str:
+    """What is wrong with a header value holding a control character."""
+    char = _CONTROL.search(value).group()  # type: ignore[union-attr]
+    name = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\x00": "a NUL"}.get(
+        char, f"the control character {char!r}"
+    )
+    return f"the value holds {name}, which HTTP does not allow in a header"
+
+
 def _has_parameters(doc: Any) -> bool:
     config = doc.get("config") if isinstance(doc, Mapping) else None
     return isinstance(config, Mapping) and "parameters" in config
@@ -796,6 +858,24 @@ def _invalid_case(doc: Any, index: int, exc: TestcaseInvalid) -> dict[str, Any]:
 
 def _failed_case(name: str, error: str) -> dict[str, Any]:
     return {"name": name, "success": False, "error": error, "duration_ms": 0.0, "steps": []}
+
+
+def _internal_error(exc: BaseException) -> str:
+    # logged in full for the operators; the report names only the kind of failure, never a
+    # message that could carry the worker's paths or internals
+    logger.exception("runner: unexpected error", exc_info=exc)
+    if isinstance(exc, RecursionError):
+        return "the runner could not finish: values nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "the runner could not finish: out of memory"
+    return f"the runner could not finish (internal error: {type(exc).__name__})"
+
+
+def _crashed_step(name: str, exc: BaseException) -> dict[str, Any]:
+    return {
+        "name": name, "success": False, "status_code": None, "elapsed_ms": 0.0,
+        "validators": [], "error": _internal_error(exc), "error_type": "internal",
+    }
 
 
 def _skipped(name: str) -> dict[str, Any]:
@@ -879,6 +959,8 @@ def _response_data(
                 body = _parse_json(text)
             except ValueError as exc:
                 body, error = text, f"response body is not valid JSON: {exc}"
+            except RecursionError:
+                body, error = text, "response body is JSON nested too deeply to read"
         else:
             body = text
             error = f"response body is not JSON (Content-Type: {content_type or 'none'})"

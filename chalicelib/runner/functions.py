@@ -22,6 +22,9 @@ from urllib.parse import quote
 from chalicelib.runner.errors import SubstitutionError
 
 MAX_RANDOM_STRING_CHARS = 4096
+MAX_ZONE_NAME_CHARS = 64  # the longest IANA name is 32 characters
+MAX_FORMAT_CHARS = 256  # a strftime format; "%c" grows ~12x, so the result stays small
+MAX_ROUND_DIGITS = 400  # round(5, -20000000) would compute 10**20000000 on the event loop
 
 
 @dataclass
@@ -48,20 +51,46 @@ def _utc(ctx: FunctionContext, tz: str) -> Any:
     from datetime import datetime
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    if len(tz) > MAX_ZONE_NAME_CHARS:
+        raise SubstitutionError(
+            f"unknown time zone {tz[:MAX_ZONE_NAME_CHARS]!r}...: zone names are at most "
+            f"{MAX_ZONE_NAME_CHARS} characters (e.g. Asia/Shanghai)"
+        )
     try:
         zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise SubstitutionError(f"unknown time zone {tz!r}") from exc
+    # OSError: a name the zone database cannot open as a file (its message would show
+    # the worker's paths, so only the name is repeated)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise SubstitutionError(f"unknown time zone {tz!r} (e.g. UTC, Asia/Shanghai)") from None
     return datetime.fromtimestamp(ctx.wall_clock(), tz=zone)
+
+
+def _strftime(moment: Any, fmt: Any, function: str) -> str:
+    fmt = _text(fmt)
+    if len(fmt) > MAX_FORMAT_CHARS:
+        raise SubstitutionError(f"{function}(fmt): at most {MAX_FORMAT_CHARS} characters")
+    try:
+        return moment.strftime(fmt)
+    except ValueError as exc:  # a NUL in the format
+        raise SubstitutionError(f"{function}(fmt): {exc}") from None
 
 
 def _now(ctx: FunctionContext, tz: str = "UTC", fmt: str = "") -> str:
     moment = _utc(ctx, _text(tz))
-    return moment.strftime(fmt) if fmt else moment.isoformat(timespec="seconds")
+    return _strftime(moment, fmt, "now") if fmt else moment.isoformat(timespec="seconds")
 
 
 def _get_current_date(ctx: FunctionContext, fmt: str = "%Y-%m-%d") -> str:
-    return _utc(ctx, "UTC").strftime(_text(fmt))
+    return _strftime(_utc(ctx, "UTC"), fmt, "get_current_date")
+
+
+def _round(number: Any, ndigits: Any = None) -> Any:
+    if ndigits is not None and (
+        isinstance(ndigits, bool) or not isinstance(ndigits, int)
+        or not -MAX_ROUND_DIGITS <= ndigits <= MAX_ROUND_DIGITS
+    ):
+        raise ValueError(f"ndigits must be an integer -{MAX_ROUND_DIGITS}..{MAX_ROUND_DIGITS}")
+    return round(number, ndigits)
 
 
 def _random_string(ctx: FunctionContext, length: int = 8) -> str:
@@ -125,7 +154,8 @@ def _plain(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args)
         except (TypeError, ValueError, OverflowError) as exc:
-            raise SubstitutionError(f"{func.__name__}{args!r}: {exc}") from exc
+            shown = func.__name__.lstrip("_")
+            raise SubstitutionError(f"{shown}(): {exc}") from None
 
     return call
 
@@ -157,7 +187,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": _plain(abs),
     "min": _plain(min),
     "max": _plain(max),
-    "round": _plain(round),
+    "round": _plain(_round),
 }
 
 SAFE_FUNCTION_NAMES = frozenset(FUNCTIONS)

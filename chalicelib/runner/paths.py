@@ -29,7 +29,12 @@ _PATHLIKE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_][\w-]*|\[\d+\])+")
 
 
 class PathError(Exception):
-    """A path that cannot be evaluated against this response (e.g. body is not JSON)."""
+    """A path that cannot be evaluated against this response (e.g. body is not JSON).
+    ``kind`` is the step's error_type: invalid_json, or too_large for a bound reached."""
+
+    def __init__(self, message: str, kind: str = "invalid_json") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)

@@ -106,10 +106,9 @@ def _checked_comparator(name: Any, check: Any, expect: Any) -> str:
             raise ValueError(problem)
     if isinstance(expect, str) and "$" not in expect:
         if canonical == "regex_match":
-            try:
-                re.compile(expect)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {expect!r}: {exc}") from None
+            from chalicelib.runner.regex import compile_user_regex
+
+            compile_user_regex(expect)  # ValueError says why RE2 cannot run it
         if canonical == "type_match" and expect not in TYPE_NAMES:
             raise ValueError(f"unknown type {expect!r}; use one of {sorted(TYPE_NAMES)}")
     return canonical
