@@ -59,7 +59,7 @@ class GuardedResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         addresses = await self._resolve(host, port)
         try:
-            allowed = self._policy.filter_resolved(host, addresses)
+            allowed = self._policy.filter_resolved(host, addresses, port)
         except OutboundRefused as exc:
             raise _Refused(str(exc)) from None
         return [
@@ -178,7 +178,7 @@ class AiohttpTransport:
             raise TransportError("invalid_url", f"invalid URL: {exc}") from None
         # aiohttp connects to IP literals without asking the resolver: check them here, as
         # aiohttp itself parsed the URL
-        refusal = self._policy.literal_refusal(target.raw_host or "")
+        refusal = self._policy.literal_refusal(target.raw_host or "", target.port)
         if refusal:
             raise TransportError("outbound_refused", refusal)
         deadlines = self._deadlines

@@ -33,6 +33,7 @@ from chalicelib.runner.errors import (
     TestcaseNotFound,
 )
 from chalicelib.runner.functions import FunctionContext
+from chalicelib.runner.headers import CONTROL, HEADER_NAME, header_value_problem
 from chalicelib.runner.paths import (
     PathError,
     ResponseData,
@@ -80,8 +81,6 @@ _ENCODE_JSON = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
     None, ": ", ", ", False, False, True,
 )
 _SCAN_JSON = json.JSONDecoder().scan_once  # json.loads without its per-call checks
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110)
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # what no header value may hold (tab may)
 _SHOWN_CHARS = 200  # user text quoted in an error message
 logger = logging.getLogger(__name__)
 
@@ -590,7 +589,7 @@ class _Run:
             for key, value in source.items():
                 if "$" in key:
                     key = str(render(key, lookup, ctx))
-                    if not _HEADER_NAME.fullmatch(key):
+                    if not HEADER_NAME.fullmatch(key):
                         raise _InvalidRequest(f"header name {_shown(key)} is not an HTTP token")
                 if type(value) is not str or "$" in value:
                     value = render(value, lookup, ctx)  # None stays None
@@ -601,7 +600,7 @@ class _Run:
                         value = str(value)
                 # CR or LF would start a header of the value's choosing; isprintable() is
                 # the one cheap test the usual value passes (tab and non-ASCII go on)
-                if not value.isprintable() and _CONTROL.search(value):
+                if not value.isprintable() and CONTROL.search(value):
                     raise _InvalidRequest(f"header {key}: {header_value_problem(value)}")
                 headers[key.lower()] = (key, value)
         body: bytes | None = None
@@ -641,9 +640,11 @@ class _Run:
     ) -> OutboundRequest:
         """A hop about to be sent: checked by the guard, with its cookies."""
         try:
-            self.policy.check_url(request.url)
+            url = self.policy.check_url(request.url)
         except OutboundRefused as exc:
             raise _StepFailed(str(exc), "outbound_refused") from None
+        if url is not request.url:  # a numeric host respelt as the address it names
+            request = dataclasses.replace(request, url=url)
         return _with_cookies(request, jar.pairs_for(request.url), step_cookies)
 
     def _incoming(
@@ -835,15 +836,6 @@ def _reported(value: Any, limit: int) -> Any:
 def _shown(text: str) -> str:
     """User text quoted in an error message, cut to a readable length."""
     return repr(text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "...")
-
-
-def header_value_problem(value: str) -> str:
-    """What is wrong with a header value holding a control character."""
-    char = _CONTROL.search(value).group()  # type: ignore[union-attr]
-    name = {"\r": "a carriage return (CR)", "\n": "a line feed (LF)", "\x00": "a NUL"}.get(
-        char, f"the control character {char!r}"
-    )
-    return f"the value holds {name}, which HTTP does not allow in a header"
 
 
 def _has_parameters(doc: Any) -> bool:

@@ -175,15 +175,15 @@ def evaluate(path: Path, response: ResponseData) -> Any:
     if path.root == "body" and response.body_error and (path.segments or path.segments is None):
         raise PathError(f"cannot evaluate {path.text}: {response.body_error}")
     if path.segments is None:
-        import jmespath
-
         data = {
             "status_code": response.status_code,
             "headers": response.headers,
             "cookies": response.cookies,
             "body": response.body,
         }
-        return jmespath.search(path.text, data)
+        from chalicelib.runner.jmespath_bounded import search
+
+        return search(path.text, data)
     name = path.root
     if name == "body":
         root: Any = response.body

@@ -34,6 +34,7 @@ from chalicelib.runner._cache import text_cache
 from chalicelib.runner.comparators import ALIASES, COMPARATORS, TYPE_NAMES, canonical_comparator
 from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid
 from chalicelib.runner.functions import SAFE_FUNCTION_NAMES, unknown_function_message
+from chalicelib.runner.headers import static_header_problem
 from chalicelib.runner.paths import ROOTS, check_path, leading_root, path_problem
 from chalicelib.runner.template import Call, iter_references
 
@@ -397,6 +398,24 @@ def _check_calls(value: str, trail: list[str | int], errors: dict[str, str]) -> 
         errors[_format_path(trail)] = str(exc)
 
 
+def _header_problems(doc: dict[str, Any], errors: dict[str, str]) -> None:
+    """Headers written as sent that HTTP cannot carry (CR, LF, NUL; names not tokens).
+    A save-time check: at run time the engine checks every header as rendered."""
+    places: list[tuple[str, Any]] = [("config", doc.get("config"))]
+    steps = doc.get("teststeps")
+    if isinstance(steps, list):
+        places += [(f"teststeps[{i}].request", step.get("request"))
+                   for i, step in enumerate(steps) if isinstance(step, dict)]
+    for where, holder in places:
+        headers = holder.get("headers") if isinstance(holder, dict) else None
+        if not isinstance(headers, dict):
+            continue
+        for name, value in headers.items():
+            problem = static_header_problem(name, value) if isinstance(name, str) else None
+            if problem:
+                errors.setdefault(f"{where}.headers.{name[:100]}", problem)
+
+
 def validate_testcase(doc: Any) -> Testcase:
     """Check an HttpRunner v3 testcase document; TestcaseInvalid lists every problem."""
     if isinstance(doc, list):
@@ -407,6 +426,7 @@ def validate_testcase(doc: Any) -> Testcase:
     if not isinstance(doc, dict):
         raise TestcaseInvalid({"": "a testcase is a mapping with config and teststeps"})
     errors = _scan(doc)
+    _header_problems(doc, errors)
     try:
         model = Testcase.model_validate(doc)
     except ValidationError as exc:
