@@ -336,6 +336,11 @@ class _Run:
         self, model: Testcase, params: dict[str, Any], parameterised: bool
     ) -> dict[str, Any]:
         started = self.clock()
+        if self.deadline is not None and started > self.deadline:
+            # not even its variables are rendered: that too is work the deadline bounds
+            steps = [_deadline_step(step.name) for step in model.teststeps]
+            return {"name": model.config.name, "success": False, "duration_ms": 0.0,
+                    "steps": steps}
         try:
             config_values, base_url, name = self._config(model.config, params, "")
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
@@ -423,7 +428,10 @@ class _Run:
         name = step.name
         for attempt in range(step.retry_times + 1):
             if attempt:
-                await self.sleep(step.retry_interval)
+                interval = step.retry_interval
+                if self.deadline is not None:  # no waiting past the deadline for nothing
+                    interval = max(0.0, min(interval, self.deadline - self.clock()))
+                await self.sleep(interval)
             scope = Scope(step.variables, visible, self.ctx)
             if "$" in step.name:
                 try:
@@ -501,7 +509,7 @@ class _Run:
         when it cannot be sent."""
         remaining = None if self.deadline is None else self.deadline - self.clock()
         if remaining is not None and remaining <= 0:
-            report.update(error="run deadline exceeded before this step", error_type="deadline")
+            report.update(error=_DEADLINE_BEFORE_STEP, error_type="deadline")
             return None
         try:
             outbound, cookies = self._build(request, config, base_url, scope)
@@ -537,7 +545,11 @@ class _Run:
             report["response"]["url"] = url
         errors: list[tuple[str, str]] = []
         step_extracted: dict[str, Any] = {}
+        deadline = self.deadline
         for var, path in step.extract.items():
+            if deadline is not None and self.clock() > deadline:
+                errors.append(("run deadline exceeded during this step's extracts", "deadline"))
+                break
             try:
                 step_extracted[var] = evaluate(compile_path(path), data)
             except PathError as exc:
@@ -550,7 +562,6 @@ class _Run:
         if step_extracted:
             scope.overlay(step_extracted)  # this step's checks see its extracts first
         lookup = scope.lookup
-        deadline = self.deadline
         results = []
         for validator in step.validators:
             # each check is bounded; between them the run's deadline is kept even when the
@@ -863,19 +874,27 @@ def _internal_error(exc: BaseException) -> str:
     return f"the runner could not finish (internal error: {type(exc).__name__})"
 
 
-def _crashed_step(name: str, exc: BaseException) -> dict[str, Any]:
+def _unsent(name: str, error: str, error_type: str) -> dict[str, Any]:
+    """The report of a step that sent nothing."""
     return {
         "name": name, "success": False, "status_code": None, "elapsed_ms": 0.0,
-        "validators": [], "error": _internal_error(exc), "error_type": "internal",
+        "validators": [], "error": error, "error_type": error_type,
     }
+
+
+def _crashed_step(name: str, exc: BaseException) -> dict[str, Any]:
+    return _unsent(name, _internal_error(exc), "internal")
+
+
+_DEADLINE_BEFORE_STEP = "run deadline exceeded before this step"
+
+
+def _deadline_step(name: str) -> dict[str, Any]:
+    return _unsent(name, _DEADLINE_BEFORE_STEP, "deadline")
 
 
 def _skipped(name: str) -> dict[str, Any]:
-    return {
-        "name": name, "success": False, "skipped": True, "status_code": None,
-        "elapsed_ms": 0.0, "validators": [], "error": "skipped: an earlier step failed",
-        "error_type": "skipped",
-    }
+    return {**_unsent(name, "skipped: an earlier step failed", "skipped"), "skipped": True}
 
 
 def _export(

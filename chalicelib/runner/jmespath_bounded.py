@@ -23,7 +23,7 @@ from chalicelib.runner.template import MAX_RENDERED_SIZE, expanded_size
 
 MAX_PATH_STEPS = 500_000  # nodes visited by one evaluation: well under a second
 MAX_PATH_SIZE = MAX_RENDERED_SIZE  # what a result (or a compared value) may expand to
-MAX_PATH_ELEMENTS = 2_000_000  # a list one flatten builds (a 10 MB body holds fewer)
+MAX_PATH_ELEMENTS = 1_000_000  # a list one flatten builds
 
 
 def _too_large(what: str) -> PathError:

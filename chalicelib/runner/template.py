@@ -209,37 +209,66 @@ def _evaluate(part: Var | Call, lookup: Lookup, ctx: FunctionContext) -> Any:
     return scope.charge(result) if type(scope) is Scope else result
 
 
+class _Over(Exception):
+    """expanded_size's walk passed its limit."""
+
+
 def expanded_size(value: Any, limit: int) -> int:
     """About how many characters ``value`` takes as JSON, a shared part counted every time
-    it appears; the walk stops as soon as the count passes ``limit``, so it costs at most
-    ``limit`` steps whatever the value (a list holding itself twice per level included)."""
-    size = 0
-    stack = [value]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item = pop()
+    it appears (a list holding another twice per level doubles per level).
+
+    A container seen before in the same walk adds its known size without being walked
+    again, and the walk stops once the count passes ``limit``: it costs at most the
+    distinct values below the limit, however much they share.
+    """
+    memo: dict[int, int] = {}  # id -> size of the containers walked (alive meanwhile)
+    seen = 0
+
+    def walk(item: Any) -> None:
+        nonlocal seen
         kind = type(item)
         if kind is str:
-            size += len(item) + 2
-        elif kind is list or kind is tuple:
-            size += len(item) + 2  # brackets and separators; checked before the items go in
-            if size > limit:
-                return size
-            stack.extend(item)
-        elif kind is dict:
-            size += 3 * len(item) + 2
-            if size > limit:
-                return size
-            for key, child in item.items():
-                size += len(key) if type(key) is str else 8
-                push(child)
+            seen += len(item) + 2
+        elif kind is list or kind is tuple or kind is dict:
+            known = memo.get(id(item))
+            if known is not None:
+                seen += known
+            else:
+                before = seen
+                if kind is dict:
+                    seen += 3 * len(item) + 2
+                    for key, child in item.items():
+                        seen += len(key) if type(key) is str else 8
+                        if type(child) is str:
+                            seen += len(child) + 2
+                        else:
+                            walk(child)
+                        if seen > limit:
+                            raise _Over
+                else:
+                    seen += len(item) + 2  # brackets and separators
+                    for child in item:
+                        if type(child) is str:
+                            seen += len(child) + 2
+                        else:
+                            walk(child)
+                        if seen > limit:
+                            raise _Over
+                memo[id(item)] = seen - before
         elif kind is int:
-            size += item.bit_length() // 3 + 1  # about its digits
+            seen += item.bit_length() // 3 + 1  # about its digits
         else:
-            size += 8  # a float, true, false, null (or what else a caller hands over)
-        if size > limit:
-            return size
-    return size
+            seen += 8  # a float, true, false, null (or what else a caller hands over)
+        if seen > limit:
+            raise _Over
+
+    try:
+        walk(value)
+    except _Over:
+        return seen
+    except RecursionError:  # nested past what JSON or a comparison could go through
+        return limit + 1
+    return seen
 
 
 def rendered_size_error(limit: int) -> SubstitutionError:
