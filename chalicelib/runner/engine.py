@@ -64,6 +64,10 @@ DEFAULT_TIMEOUT_SECONDS = 30.0  # per request, unless the step sets request.time
 DEFAULT_CONCURRENCY = 10  # testcases in flight at once
 DEFAULT_MAX_BODY_CHARS = 64 * 1024  # request/response bodies kept in the report
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # a bigger response fails its step
+# What a run's report may keep in all (bodies, URLs, headers, checked values): 500 steps of
+# 100 checks of a whole body would otherwise store the body 50 000 times
+DEFAULT_MAX_REPORT_CHARS = 16 * 1024 * 1024
+_OMITTED = "(omitted: the report reached its size limit)"
 MAX_REDIRECTS = 10
 MAX_REFERENCE_DEPTH = 8  # testcase -> referenced testcase -> ... at most this deep
 _RUN, _LOAD, _DONE = "run", "load", "done"  # kinds of jobs of a run
@@ -82,6 +86,7 @@ _ENCODE_JSON = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
 )
 _SCAN_JSON = json.JSONDecoder().scan_once  # json.loads without its per-call checks
 _SHOWN_CHARS = 200  # user text quoted in an error message
+_NAME_CHARS = 1000  # a name rendered from variables, as the report keeps it
 logger = logging.getLogger(__name__)
 
 ResolveTestcase = Callable[[str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
@@ -101,6 +106,7 @@ async def run_testcases(
     deadline_seconds: float | None = None,
     max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    max_report_chars: int = DEFAULT_MAX_REPORT_CHARS,
     base_url: str | None = None,
     host_resolver: HostResolver = system_resolver,
     function_context: FunctionContext | None = None,
@@ -121,7 +127,8 @@ async def run_testcases(
       TestcaseInvalid when it cannot be read. Called once per distinct ref per run.
     - ``transport``: replaces the pooled aiohttp client (tests); the caller closes it.
     - ``max_body_chars``: bodies longer than this are cut in the report (marked
-      ``body_truncated``); ``max_response_bytes``: a bigger response fails its step.
+      ``body_truncated``); ``max_response_bytes``: a bigger response fails its step;
+      ``max_report_chars``: what the whole report keeps, past which values are omitted.
     - ``deadline_seconds``: the whole run's budget; steps not started by then fail with
       error_type "deadline" and requests are cut to the time left.
     - ``clock``/``sleep``/``function_context``: injectable time, sleep (retry_interval) and
@@ -151,6 +158,7 @@ async def run_testcases(
         resolve_testcase=resolve_testcase,
         timeout_seconds=timeout_seconds,
         max_body_chars=max_body_chars,
+        max_report_chars=max_report_chars,
         ctx=ctx,
         clock=clock,
         sleep=sleep,
@@ -172,15 +180,6 @@ def run_testcases_sync(
 
 def _ms(seconds: float) -> float:
     return round(seconds * 10000) / 10  # to 0.1 ms; round(x, 1) costs more on every step
-
-
-def _truncate(into: dict[str, Any], text: str | None, limit: int) -> dict[str, Any]:
-    """Put a body into a report entry, cut at ``limit`` characters and marked if cut."""
-    if text is None or len(text) <= limit:
-        into["body"] = text
-    else:
-        into.update(body=text[:limit], body_truncated=True, body_chars=len(text))
-    return into
 
 
 def _decode(body: bytes, content_type: str) -> str:
@@ -247,6 +246,7 @@ class _Run:
         resolve_testcase: ResolveTestcase | None,
         timeout_seconds: float,
         max_body_chars: int,
+        max_report_chars: int,
         ctx: FunctionContext,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
@@ -260,6 +260,7 @@ class _Run:
         self.resolve_testcase = resolve_testcase
         self.timeout = timeout_seconds
         self.max_body = max_body_chars
+        self._report_left = max_report_chars  # what the report may still keep
         self.ctx = ctx
         self.clock = clock
         self.sleep = sleep
@@ -346,16 +347,17 @@ class _Run:
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
             return _failed_case(model.config.name, str(exc))
         if parameterised and "$" not in model.config.name:
-            name = f"{name} [{', '.join(f'{k}={v}' for k, v in params.items())}]"
+            shown = ", ".join(f"{k}={_cut(str(v))}" for k, v in params.items())
+            name = f"{name} [{shown}]"
         steps, extracted, success = await self._steps(
             model, config_values, base_url, CookieJar(), ()
         )
         case: dict[str, Any] = {"name": name, "success": success}
         if params:
-            case["parameters"] = params
+            case["parameters"] = {k: self._kept(v) for k, v in params.items()}
         if success and model.config.export:
             exported, missing = _export(model.config.export, extracted, config_values)
-            case["export"] = exported
+            case["export"] = {k: self._kept(v) for k, v in exported.items()}
             if missing:
                 case["success"] = False
                 case["error"] = f"export: {', '.join(missing)} not defined by any step"
@@ -372,7 +374,8 @@ class _Run:
         values = scope.resolve_all()
         base_url = self.base_url_override or str(scope.render(config.base_url) or "")
         base_url = base_url or caller_base_url or self.env_base_url
-        name = config.name if "$" not in config.name else str(scope.render(config.name))
+        name = (config.name if "$" not in config.name
+                else _cut(str(scope.render(config.name)), _NAME_CHARS))
         return values, base_url, name
 
     async def _steps(
@@ -435,7 +438,7 @@ class _Run:
             scope = Scope(step.variables, visible, self.ctx)
             if "$" in step.name:
                 try:
-                    name = str(scope.render(step.name))
+                    name = _cut(str(scope.render(step.name)), _NAME_CHARS)
                 except SubstitutionError:
                     name = step.name
             report: dict[str, Any] = {
@@ -538,8 +541,8 @@ class _Run:
         report["request"] = self._request_report(sent)
         data, text = _response_data(response, set_cookies)
         report["status_code"] = response.status
-        report["response"] = _truncate(
-            {"status_code": response.status, "headers": data.headers}, text, self.max_body
+        report["response"] = self._with_body(
+            {"status_code": response.status, "headers": data.headers}, text
         )
         if url != outbound.url:
             report["response"]["url"] = url
@@ -556,7 +559,7 @@ class _Run:
                 errors.append((f"extract {var}: {exc}", exc.kind))
         if step.extract:
             report["extracted"] = {
-                var: _reported(value, self.max_body) for var, value in step_extracted.items()
+                var: self._kept(value) for var, value in step_extracted.items()
             }
 
         if step_extracted:
@@ -717,16 +720,15 @@ class _Run:
             reason = str(exc)
             errors.append((str(exc), exc.kind))
         message = validator.message
-        limit = self.max_body
         if actual is not _UNSET and not reason and not message:  # the usual entry, at once
             return {"check": validator.check, "comparator": validator.comparator,
-                    "expected": _reported(expected, limit), "actual": _reported(actual, limit),
+                    "expected": self._kept(expected), "actual": self._kept(actual),
                     "result": "pass"}
         entry: dict[str, Any] = {"check": validator.check, "comparator": validator.comparator}
         if expected is not _UNSET:
-            entry["expected"] = _reported(expected, limit)
+            entry["expected"] = self._kept(expected)
         if actual is not _UNSET:
-            entry["actual"] = _reported(actual, limit)
+            entry["actual"] = self._kept(actual)
         entry["result"] = "fail" if reason else "pass"
         if reason or message:
             entry["message"] = ": ".join(m for m in (message, reason) if m)
@@ -749,8 +751,56 @@ class _Run:
 
     def _request_report(self, request: OutboundRequest) -> dict[str, Any]:
         body = None if request.body is None else request.body.decode("utf-8", errors="replace")
-        entry = {"method": request.method, "url": request.url, "headers": dict(request.headers)}
-        return _truncate(entry, body, self.max_body)
+        url = request.url
+        size = len(url)
+        headers = {}
+        for key, value in request.headers:
+            headers[key] = value
+            size += len(value)
+        if size > self.max_body or self._report_left < size:  # rendered from big values
+            url = self._kept(url)
+            headers = {key: self._kept(value) for key, value in headers.items()}
+        else:
+            self._report_left -= size
+        entry = {"method": request.method, "url": url, "headers": headers}
+        return self._with_body(entry, body)
+
+    def _with_body(self, into: dict[str, Any], text: str | None) -> dict[str, Any]:
+        """Put a body into a report entry, cut at max_body_chars (or what the report has
+        left) and marked if cut."""
+        if text is None:
+            into["body"] = text
+            return into
+        limit = min(self.max_body, max(self._report_left, 0))
+        if len(text) <= limit:
+            into["body"] = text
+            self._report_left -= len(text)
+        else:
+            into.update(body=text[:limit], body_truncated=True, body_chars=len(text))
+            self._report_left -= limit
+        return into
+
+    def _kept(self, value: Any) -> Any:
+        """A value as the report keeps it: as it is, unless it is bigger than a body would
+        be kept, or the report is full (a check of the whole body, repeated by every
+        validator of every step, would otherwise be stored once per check)."""
+        kind = type(value)
+        limit = self.max_body
+        if kind is str:
+            size = len(value)
+            if size > limit:
+                value, size = f"{value[:limit]}... ({size} characters)", limit
+        elif kind is dict or kind is list:
+            size = expanded_size(value, limit)
+            if size > limit:
+                noun = "an object" if kind is dict else "a list"
+                return f"({noun} of over {limit} characters as JSON)"
+        else:
+            return value  # a number, true, false or null
+        if size > self._report_left:
+            return _OMITTED
+        self._report_left -= size
+        return value
 
     # ---- a testcase step (a referenced testcase) ----
 
@@ -800,7 +850,7 @@ class _Run:
         if success:
             exported, missing = _export(step.export or model.config.export, sub_extracted,
                                         sub_values)
-            report["exported"] = exported
+            report["exported"] = {k: self._kept(v) for k, v in exported.items()}
             extracted.update(exported)
             visible.update(exported)
             if missing:
@@ -832,21 +882,13 @@ class _Run:
         return model
 
 
-def _reported(value: Any, limit: int) -> Any:
-    """A value as the report keeps it: as it is, unless it is bigger than a body would be
-    kept (a check of the whole body, repeated by every validator of every step, would
-    otherwise be stored once per check)."""
-    kind = type(value)
-    if kind is str:
-        return value if len(value) <= limit else f"{value[:limit]}... ({len(value)} characters)"
-    if (kind is dict or kind is list) and expanded_size(value, limit) > limit:
-        return f"({'an object' if kind is dict else 'a list'} of over {limit} characters as JSON)"
-    return value
+def _cut(text: str, limit: int = _SHOWN_CHARS) -> str:
+    """User text shown in a name or an error message, cut to a readable length."""
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _shown(text: str) -> str:
-    """User text quoted in an error message, cut to a readable length."""
-    return repr(text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "...")
+    return repr(_cut(text))
 
 
 def _has_parameters(doc: Any) -> bool:

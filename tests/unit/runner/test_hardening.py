@@ -251,6 +251,19 @@ def test_report_values_are_capped_so_repeated_big_checks_are_not_stored_again_an
     assert len(json.dumps(report)) < 50_000
 
 
+def test_the_whole_report_is_bounded_however_many_steps_keep_big_values() -> None:
+    text = "a" * 5000
+    fake = FakeTransport(lambda request: json_response({"text": text}))
+    steps = [get(name=f"s{i}", validate=[{"startswith": ["body.text", "a"]}] * 10)
+             for i in range(50)]
+    report = run([case(*steps)], fake, max_report_chars=200_000)
+    assert report["success"] is True
+    assert len(json.dumps(report)) < 400_000  # 50 steps x 11 copies of 5000 characters: 2.75 MB
+    last = report["testcases"][0]["steps"][-1]
+    assert last["validators"][0]["actual"] == "(omitted: the report reached its size limit)"
+    assert last["response"]["body_truncated"] is True
+
+
 def test_a_response_nested_too_deeply_is_a_step_error() -> None:
     deep = b"[" * 100_000 + b"]" * 100_000
     fake = FakeTransport(lambda request: InboundResponse(200, [], deep))
