@@ -68,6 +68,9 @@ DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # a bigger response fails its ste
 # 100 checks of a whole body would otherwise store the body 50 000 times
 DEFAULT_MAX_REPORT_CHARS = 16 * 1024 * 1024
 _OMITTED = "(omitted: the report reached its size limit)"
+# what the report counts for a step entry and for a check entry besides the big values in
+# them (keys, numbers, text up to _SMALL_CHARS, which is not counted one by one)
+_STEP_CHARS, _ENTRY_CHARS, _SMALL_CHARS = 300, 200, 64
 MAX_REDIRECTS = 10
 MAX_REFERENCE_DEPTH = 8  # testcase -> referenced testcase -> ... at most this deep
 _RUN, _LOAD, _DONE = "run", "load", "done"  # kinds of jobs of a run
@@ -354,10 +357,10 @@ class _Run:
         )
         case: dict[str, Any] = {"name": name, "success": success}
         if params:
-            case["parameters"] = {k: self._kept(v) for k, v in params.items()}
+            case["parameters"] = self._kept_values(params)
         if success and model.config.export:
             exported, missing = _export(model.config.export, extracted, config_values)
-            case["export"] = {k: self._kept(v) for k, v in exported.items()}
+            case["export"] = self._kept_values(exported)
             if missing:
                 case["success"] = False
                 case["error"] = f"export: {', '.join(missing)} not defined by any step"
@@ -478,7 +481,7 @@ class _Run:
             except _StepFailed as exc:
                 report.update(
                     elapsed_ms=_ms(self.clock() - started),
-                    request=self._request_report(outbound),
+                    request=self._request_report(outbound, scope),
                     error=str(exc),
                     error_type=exc.error_type,
                 )
@@ -514,6 +517,9 @@ class _Run:
         if remaining is not None and remaining <= 0:
             report.update(error=_DEADLINE_BEFORE_STEP, error_type="deadline")
             return None
+        if self._report_left <= 0:  # the run has reported all it may keep: it ends here
+            report.update(error=_REPORT_FULL, error_type="too_large")
+            return None
         try:
             outbound, cookies = self._build(request, config, base_url, scope)
         except _InvalidRequest as exc:
@@ -538,7 +544,7 @@ class _Run:
         sent: OutboundRequest,
     ) -> dict[str, Any]:
         """Fill the report of an attempt that got a response; returns the extracted values."""
-        report["request"] = self._request_report(sent)
+        report["request"] = self._request_report(sent, scope)
         data, text = _response_data(response, set_cookies)
         report["status_code"] = response.status
         report["response"] = self._with_body(
@@ -558,13 +564,12 @@ class _Run:
             except PathError as exc:
                 errors.append((f"extract {var}: {exc}", exc.kind))
         if step.extract:
-            report["extracted"] = {
-                var: self._kept(value) for var, value in step_extracted.items()
-            }
+            report["extracted"] = self._kept_values(step_extracted)
 
         if step_extracted:
             scope.overlay(step_extracted)  # this step's checks see its extracts first
         lookup = scope.lookup
+        self._report_left -= _STEP_CHARS + _ENTRY_CHARS * len(step.validators)
         results = []
         for validator in step.validators:
             # each check is bounded; between them the run's deadline is kept even when the
@@ -721,9 +726,15 @@ class _Run:
             errors.append((str(exc), exc.kind))
         message = validator.message
         if actual is not _UNSET and not reason and not message:  # the usual entry, at once
+            # numbers and short text are counted in the entry's _ENTRY_CHARS
+            kind = type(expected)
+            if kind is str and len(expected) > _SMALL_CHARS or kind is list or kind is dict:
+                expected = self._kept(expected)
+            kind = type(actual)
+            if kind is str and len(actual) > _SMALL_CHARS or kind is list or kind is dict:
+                actual = self._kept(actual)
             return {"check": validator.check, "comparator": validator.comparator,
-                    "expected": self._kept(expected), "actual": self._kept(actual),
-                    "result": "pass"}
+                    "expected": expected, "actual": actual, "result": "pass"}
         entry: dict[str, Any] = {"check": validator.check, "comparator": validator.comparator}
         if expected is not _UNSET:
             entry["expected"] = self._kept(expected)
@@ -749,19 +760,15 @@ class _Run:
             return check  # HttpRunner compares anything else as a literal
         return evaluate(path, data)
 
-    def _request_report(self, request: OutboundRequest) -> dict[str, Any]:
+    def _request_report(self, request: OutboundRequest, scope: Scope) -> dict[str, Any]:
         body = None if request.body is None else request.body.decode("utf-8", errors="replace")
         url = request.url
-        size = len(url)
-        headers = {}
-        for key, value in request.headers:
-            headers[key] = value
-            size += len(value)
-        if size > self.max_body or self._report_left < size:  # rendered from big values
+        headers = dict(request.headers)
+        # URL and headers are the document's text plus what the scope substituted: only
+        # when that was much are they counted one by one (and cut, past max_body_chars)
+        if scope.substituted() > _SMALL_CHARS or len(url) > self.max_body:
             url = self._kept(url)
             headers = {key: self._kept(value) for key, value in headers.items()}
-        else:
-            self._report_left -= size
         entry = {"method": request.method, "url": url, "headers": headers}
         return self._with_body(entry, body)
 
@@ -771,14 +778,28 @@ class _Run:
         if text is None:
             into["body"] = text
             return into
-        limit = min(self.max_body, max(self._report_left, 0))
-        if len(text) <= limit:
+        size = len(text)
+        left = self._report_left
+        if size <= self.max_body and size <= left:
             into["body"] = text
-            self._report_left -= len(text)
+            self._report_left = left - size
+            return into
+        limit = min(self.max_body, max(left, 0))
+        if size <= limit:
+            into["body"] = text
+            self._report_left -= size
         else:
             into.update(body=text[:limit], body_truncated=True, body_chars=len(text))
             self._report_left -= limit
         return into
+
+    def _kept_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``_kept`` of every value; the same dict when each is a number or short text."""
+        for value in values.values():
+            kind = type(value)
+            if kind is str and len(value) > _SMALL_CHARS or kind is list or kind is dict:
+                return {name: self._kept(item) for name, item in values.items()}
+        return values
 
     def _kept(self, value: Any) -> Any:
         """A value as the report keeps it: as it is, unless it is bigger than a body would
@@ -850,7 +871,7 @@ class _Run:
         if success:
             exported, missing = _export(step.export or model.config.export, sub_extracted,
                                         sub_values)
-            report["exported"] = {k: self._kept(v) for k, v in exported.items()}
+            report["exported"] = self._kept_values(exported)
             extracted.update(exported)
             visible.update(exported)
             if missing:
@@ -929,6 +950,7 @@ def _crashed_step(name: str, exc: BaseException) -> dict[str, Any]:
 
 
 _DEADLINE_BEFORE_STEP = "run deadline exceeded before this step"
+_REPORT_FULL = "not run: the run's report reached its size limit"
 
 
 def _deadline_step(name: str) -> dict[str, Any]:

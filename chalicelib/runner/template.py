@@ -359,6 +359,10 @@ class Scope:
             raise rendered_size_error(MAX_RENDERED_SIZE)
         return value
 
+    def substituted(self) -> int:
+        """How much the references of this scope brought in so far (see charge)."""
+        return MAX_RENDERED_SIZE - self._left
+
     def overlay(self, values: Mapping[str, Any]) -> None:
         """Values (a step's extracts) that win over every other name from now on."""
         self._done.update(values)
