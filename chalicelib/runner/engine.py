@@ -352,8 +352,9 @@ class _Run:
         if parameterised and "$" not in model.config.name:
             shown = ", ".join(f"{k}={_cut(str(v))}" for k, v in params.items())
             name = f"{name} [{shown}]"
+        own = frozenset(model.config.variables) | frozenset(params)
         steps, extracted, success = await self._steps(
-            model, config_values, base_url, CookieJar(), ()
+            model, config_values, own, base_url, CookieJar(), ()
         )
         case: dict[str, Any] = {"name": name, "success": success}
         if params:
@@ -385,10 +386,13 @@ class _Run:
         self,
         model: Testcase,
         config_values: dict[str, Any],
+        own: frozenset[str],
         base_url: str,
         jar: CookieJar,
         chain: tuple[str, ...],
     ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
+        """Run the steps of a testcase. ``config_values`` are its variables over the
+        environment's; ``own`` names those that are not the environment's alone."""
         extracted: dict[str, Any] = {}
         # what steps see below their own variables: config values overlaid by extracted
         # ones, kept up to date as steps extract (not merged again for every step)
@@ -406,7 +410,7 @@ class _Run:
                     )
                 else:
                     report = await self._testcase_step(
-                        step, visible, base_url, extracted, jar, chain
+                        step, visible, own, base_url, extracted, jar, chain
                     )
             except Exception as exc:  # noqa: BLE001 - a runner bug fails its step, not the run
                 report = _crashed_step(step.name, exc)
@@ -829,6 +833,7 @@ class _Run:
         self,
         step: Step,
         visible: dict[str, Any],
+        own: frozenset[str],
         base_url: str,
         extracted: dict[str, Any],
         jar: CookieJar,
@@ -857,20 +862,25 @@ class _Run:
             return report
         try:
             scope = Scope(step.variables, visible, self.ctx)
-            overrides = {k: scope.lookup(k) for k in step.variables}
+            # as HttpRunner: the caller's variables (step > extracted > its config) override
+            # the referenced config's; the environment's stay below them
+            overrides = {k: scope.lookup(k) for k in (*own, *extracted) if k in visible}
+            overrides.update({k: scope.lookup(k) for k in step.variables})
             sub_values, sub_base_url, _ = self._config(model.config, overrides, base_url)
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
             report.update(error=str(exc), error_type="variable")
             return report
+        sub_own = frozenset(model.config.variables) | frozenset(overrides)
         steps, sub_extracted, success = await self._steps(
-            model, sub_values, sub_base_url, jar, (*chain, ref)
+            model, sub_values, sub_own, sub_base_url, jar, (*chain, ref)
         )
         report["steps"] = steps
         report["elapsed_ms"] = round(sum(s.get("elapsed_ms") or 0 for s in steps), 1)
         report["success"] = success
         if success:
-            exported, missing = _export(step.export or model.config.export, sub_extracted,
-                                        sub_values)
+            # as HttpRunner: the step's export and the referenced config's, both
+            names = list(dict.fromkeys([*model.config.export, *step.export]))
+            exported, missing = _export(names, sub_extracted, sub_values)
             report["exported"] = self._kept_values(exported)
             extracted.update(exported)
             visible.update(exported)

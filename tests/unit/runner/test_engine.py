@@ -435,7 +435,7 @@ def test_referenced_testcase_gets_step_variables_and_exports_back() -> None:
     assert dict(fake.sent[1].headers)["T"] == "ann"
 
 
-def test_step_export_overrides_config_export_and_async_resolvers_work() -> None:
+def test_step_export_adds_to_config_export_and_async_resolvers_work() -> None:
     async def resolve(ref: str) -> dict:
         await asyncio.sleep(0)
         return LOGIN
@@ -445,7 +445,7 @@ def test_step_export_overrides_config_export_and_async_resolvers_work() -> None:
     fake = FakeTransport()
     report = run([doc], fake, resolve_testcase=resolve)
     assert report["success"], report
-    assert only_step(report)["exported"] == {"internal": "/login"}
+    assert only_step(report)["exported"] == {"token": "default", "internal": "/login"}
     assert fake.sent[1].url == f"{BASE}/after//login"
 
 
@@ -703,3 +703,24 @@ def test_progress_is_reported_per_testcase() -> None:
     seen: list[tuple[int, int]] = []
     run([case(get()), case(get()), {"config": {}}], on_progress=lambda d, t: seen.append((d, t)))
     assert sorted(seen) == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_a_referenced_testcase_sees_the_callers_variables_over_its_own() -> None:
+    """HttpRunner 3 hands it the caller's merged variables (step > extracted > config);
+    the environment's stay below the referenced config's (issue 17, item 1)."""
+    shared = {"config": {"name": "shared", "variables": {"token": "its own", "who": "its own",
+                                                         "env_var": "its own"}},
+              "teststeps": [get("/shared", request={"headers": {
+                  "T": "$token", "W": "$who", "E": "$env_var", "C": "$only_caller"}})]}
+    doc = case(get("/login", extract={"token": "body.path"}),
+               {"name": "call", "testcase": "shared", "variables": {"who": "the step"}},
+               variables={"only_caller": "the caller's config"})
+    fake = FakeTransport()
+    report = run([doc], fake, resolve_testcase={"shared": shared}.__getitem__,
+                 environment={"variables": {"env_var": "the environment"}})
+    assert report["success"], report
+    headers = dict(fake.sent[1].headers)
+    assert headers["T"] == "/login"  # extracted by the caller
+    assert headers["W"] == "the step"
+    assert headers["E"] == "its own"  # the environment is below the referenced config
+    assert headers["C"] == "the caller's config"
