@@ -16,10 +16,13 @@ from typing import Any
 from chalicelib.runner._cache import text_cache
 
 ROOTS = ("status_code", "headers", "cookies", "body")
+# HttpRunner 2's names of the body, which HttpRunner 3.1.11 still reads as ``body`` (and
+# har2case writes): ``content.token`` is ``body.token``
+ROOT_ALIASES = {"content": "body", "json": "body"}
 
 # Root names of HttpRunner 2 and usual slips; HttpRunner 3 silently compares them as text.
 _SLIPS = {
-    "content": "body", "json": "body", "text": "body", "response": "body", "resp": "body",
+    "text": "body", "response": "body", "resp": "body",
     "status": "status_code", "statuscode": "status_code", "code": "status_code",
     "status_code_": "status_code", "header": "headers", "cookie": "cookies",
 }
@@ -46,9 +49,13 @@ class Path:
 
 @text_cache(maxsize=4096)
 def leading_root(expr: str) -> str | None:
-    """The root a check expression starts with exactly, if any."""
+    """The root a check expression starts with exactly, if any (``content``/``json``
+    read as ``body``)."""
     match = _HEAD.match(expr)
-    return match.group(0) if match and match.group(0) in ROOTS else None
+    if not match:
+        return None
+    head = match.group(0)
+    return head if head in ROOTS else ROOT_ALIASES.get(head)
 
 
 @text_cache(maxsize=4096)
@@ -57,6 +64,8 @@ def compile_path(expr: str) -> Path:
     root = leading_root(expr)
     if root is None:
         raise ValueError(f"{expr!r} does not start with one of {', '.join(ROOTS)}")
+    if not expr.startswith(root):  # an alias: the path as HttpRunner 3 reads it
+        expr = root + expr[len(_HEAD.match(expr).group(0)):]  # type: ignore[union-attr]
     pos = len(root)
     segments: list[str | int] = []
     while pos < len(expr):

@@ -724,3 +724,16 @@ def test_a_referenced_testcase_sees_the_callers_variables_over_its_own() -> None
     assert headers["W"] == "the step"
     assert headers["E"] == "its own"  # the environment is below the referenced config
     assert headers["C"] == "the caller's config"
+
+
+def test_content_and_json_paths_read_the_body_as_httprunner_3_does() -> None:
+    """HttpRunner 2's `content.x` / `json.x` (what har2case writes): issue 17, item 2."""
+    fake = FakeTransport(lambda request: json_response({"data": {"items": [{"id": 7}]}}))
+    doc = case(get(extract={"a": "content.data.items[0].id", "b": "json.data"},
+                   validate=[{"eq": ["content.data.items[0].id", 7]},
+                             {"eq": ["json.data.items | length(@)", 1]},
+                             {"eq": ["content", {"data": {"items": [{"id": 7}]}}]}]))
+    report = run([doc], fake)
+    step = only_step(report)
+    assert step["success"], step
+    assert step["extracted"] == {"a": 7, "b": {"items": [{"id": 7}]}}

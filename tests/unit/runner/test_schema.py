@@ -154,8 +154,8 @@ def test_bad_validators_are_refused_at_their_path(validator: object, needle: str
         ("status_code2", "status_code2"),  # starts like status_code: flagged, no rewrite
         ("header.Content-Type", "headers.Content-Type"),
         ("cookie.sid", "cookies.sid"),
-        ("content.data.id", "body.data.id"),
-        ("json.id", "body.id"),
+        ("response.data.id", "body.data.id"),
+        ("resp.id", "body.id"),
         ("text", "body"),
         ("bdy.id", "body.id"),
         ("bodyx.a", "body"),
@@ -193,7 +193,7 @@ def test_invalid_jmespath_after_a_root_is_flagged() -> None:
 
 def test_extract_paths_must_be_response_paths() -> None:
     fields = errors_of(
-        with_step(extract={"a": "content.token", "b": "token", "c": "body.ok", "d-e": "body"})
+        with_step(extract={"a": "response.token", "b": "token", "c": "body.ok", "d-e": "body"})
     )
     assert "did you mean 'body.token'" in fields["teststeps[0].extract.a"]
     assert "extract paths start with" in fields["teststeps[0].extract.b"]
