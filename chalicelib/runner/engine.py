@@ -209,14 +209,27 @@ def _quote(text: str) -> str:
 def _with_query(url: str, params: Mapping[str, Any]) -> str:
     if not params:
         return url
-    query = "&".join([
-        f"{_quote(str(k))}={_quote(_param(v))}" for k, v in params.items() if v is not None
-    ])
+    query = "&".join([f"{_quote(k)}={_quote(v)}" for k, v in _pairs(params)])
     if not query:
         return url
     base, _, fragment = url.partition("#")
     joined = f"{base}{'&' if '?' in base else '?'}{query}"
     return f"{joined}#{fragment}" if fragment else joined
+
+
+def _pairs(mapping: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Query or form fields as requests (so HttpRunner) sends them: a list repeats its key
+    (``ids=1&ids=2``), null values and items are left out; an object goes as JSON."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in mapping.items():
+        name = key if type(key) is str else str(key)
+        if type(value) is str:
+            pairs.append((name, value))
+        elif type(value) is list:
+            pairs.extend((name, _param(item)) for item in value if item is not None)
+        elif value is not None:
+            pairs.append((name, _param(value)))
+    return pairs
 
 
 def _param(value: Any) -> str:
@@ -564,9 +577,13 @@ class _Run:
                 errors.append(("run deadline exceeded during this step's extracts", "deadline"))
                 break
             try:
+                if "$" in path:  # body.args.$key: the variable's value, then the path
+                    path = str(scope.render(path))
                 step_extracted[var] = evaluate(compile_path(path), data)
             except PathError as exc:
                 errors.append((f"extract {var}: {exc}", exc.kind))
+            except (SubstitutionError, ValueError) as exc:  # ValueError: not a path
+                errors.append((f"extract {var}: {exc}", "variable"))
         if step.extract:
             report["extracted"] = self._kept_values(step_extracted)
 
@@ -635,7 +652,7 @@ class _Run:
             headers.setdefault("content-type", ("Content-Type", "application/json"))
         elif isinstance(request.data, dict):
             form = render(request.data, lookup, ctx)
-            body = urlencode([(str(k), _param(v)) for k, v in form.items()]).encode()
+            body = urlencode(_pairs(form)).encode()
             headers.setdefault(
                 "content-type", ("Content-Type", "application/x-www-form-urlencoded")
             )

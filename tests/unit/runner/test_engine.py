@@ -74,7 +74,7 @@ def test_form_and_raw_data_bodies() -> None:
             variables={"v": 2}),
     )], fake)
     form, raw = fake.sent
-    assert form.body == b"a=1&b=%5B1%2C2%5D"
+    assert form.body == b"a=1&b=1&b=2"  # a list repeats its key, as requests sends it
     assert dict(form.headers)["Content-Type"] == "application/x-www-form-urlencoded"
     assert raw.body == b"raw 2"
     assert dict(raw.headers)["Content-Type"] == "text/x"
@@ -737,3 +737,24 @@ def test_content_and_json_paths_read_the_body_as_httprunner_3_does() -> None:
     step = only_step(report)
     assert step["success"], step
     assert step["extracted"] == {"a": 7, "b": {"items": [{"id": 7}]}}
+
+
+def test_list_values_repeat_their_key_in_params_and_forms_as_requests_does() -> None:
+    """Issue 17, item 5: `ids=1&ids=2` on the wire, not `ids=[1,2]`; nulls left out."""
+    fake = FakeTransport()
+    run([case(get("/q", request={"params": {"ids": [1, "a b", None], "one": 1, "none": None,
+                                            "obj": {"k": 1}}}),
+              get("/f", request={"method": "POST", "data": {"ids": "$ids", "none": None}},
+                  variables={"ids": [3, 4]}))], fake)
+    query, form = fake.sent
+    assert query.url == f"{BASE}/q?ids=1&ids=a+b&one=1&obj=%7B%22k%22%3A1%7D"
+    assert form.body == b"ids=3&ids=4"
+
+
+def test_a_variable_inside_an_extract_path_is_substituted_first() -> None:
+    fake = FakeTransport(lambda request: json_response({"args": {"color": "red"}}))
+    report = run([case(get(variables={"key": "color"},
+                           extract={"value": "body.args.$key", "bad": "body.$missing"}))], fake)
+    step = only_step(report)
+    assert step["extracted"]["value"] == "red"
+    assert "$missing is not defined" in step["error"]
