@@ -232,6 +232,9 @@ class Step(_Model):
 
 class Config(_Model):
     name: str = Field(min_length=1)
+    # HttpRunner's share of a load test (its locust mode); a run here sends each testcase
+    # once, so it is accepted and has no effect
+    weight: int = Field(default=1, ge=1)
     base_url: str = ""
     variables: Variables = Field(default_factory=dict)
     parameters: dict[str, list[Any]] = Field(default_factory=dict)

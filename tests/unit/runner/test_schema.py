@@ -443,3 +443,14 @@ def test_imports_stay_light(module: str, forbidden: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_config_weight_is_accepted_as_httprunner_3_writes_it() -> None:
+    """Issue 17, item 4: `weight` is a v3 field (load tests); it has no effect on a run."""
+    model = validate_testcase({"config": {"name": "w", "weight": 3},
+                               "teststeps": [{"name": "s", "request": {"method": "GET",
+                                                                       "url": "/x"}}]})
+    assert model.config.weight == 3
+    with pytest.raises(TestcaseInvalid):
+        validate_testcase({"config": {"name": "w", "weight": 0},
+                           "teststeps": [{"name": "s", "request": {"method": "GET", "url": "/x"}}]})
