@@ -132,15 +132,23 @@ class Validator(_Model):
                 'a validator is {"eq": [check, expected]} or {"check", "comparator", "expect"}'
             )
         if "check" in data:
-            unknown = set(data) - {"check", "comparator", "expect", "expected", "message"}
+            # HttpRunner 2's {"check", "comparator", "expect"}, and the spelling HttpRunner
+            # 3 also reads: "assert" for the comparator, "msg" for the message
+            unknown = set(data) - {
+                "check", "comparator", "assert", "expect", "expected", "message", "msg"
+            }
             if unknown:
                 raise ValueError(f"unknown keys in validator: {', '.join(sorted(unknown))}")
             if "expect" not in data and "expected" not in data:
                 raise ValueError("validator has a check but no expect")
-            name = data.get("comparator", "eq")
+            if "comparator" in data and "assert" in data:
+                raise ValueError("a validator names its comparator once: comparator or assert")
+            name = data.get("comparator", data.get("assert", "eq"))
             check = data["check"]
             expect = data["expect"] if "expect" in data else data["expected"]
-            message = data.get("message", "")
+            if "message" in data and "msg" in data:
+                raise ValueError("a validator has one message: message or msg")
+            message = data.get("message", data.get("msg", ""))
         elif len(data) == 1:
             name, values = next(iter(data.items()))
             if not isinstance(values, list) or len(values) not in (2, 3):
@@ -212,6 +220,22 @@ class Step(_Model):
     export: list[VariableName] = Field(default_factory=list)
     retry_times: int = Field(default=0, ge=0, le=MAX_RETRY_TIMES)
     retry_interval: float = Field(default=0.0, ge=0, le=MAX_RETRY_INTERVAL_SECONDS)
+
+    @field_validator("extract", mode="before")
+    @classmethod
+    def _extract_list(cls, value: Any) -> Any:
+        # HttpRunner 2 wrote extract as a list of one-key mappings: [{token: body.token}]
+        if not isinstance(value, list):
+            return value
+        merged: dict[Any, Any] = {}
+        for item in value:
+            if not isinstance(item, dict) or len(item) != 1:
+                raise ValueError("extract is a mapping, or a list of {variable: path} items")
+            [(name, path)] = item.items()
+            if name in merged:
+                raise ValueError(f"{name!r} is extracted twice")
+            merged[name] = path
+        return merged
 
     @model_validator(mode="after")
     def _kind(self) -> Step:

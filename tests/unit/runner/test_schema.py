@@ -454,3 +454,26 @@ def test_config_weight_is_accepted_as_httprunner_3_writes_it() -> None:
     with pytest.raises(TestcaseInvalid):
         validate_testcase({"config": {"name": "w", "weight": 0},
                            "teststeps": [{"name": "s", "request": {"method": "GET", "url": "/x"}}]})
+
+
+def test_httprunner_2_shapes_that_3_still_reads_are_accepted() -> None:
+    """Issue 17, item 8: extract as a list of one-key mappings; assert/msg validators."""
+    model = validate_testcase({"config": {"name": "v2"}, "teststeps": [{
+        "name": "s", "request": {"method": "GET", "url": "/x"},
+        "extract": [{"token": "content.token"}, {"uid": "body.id"}],
+        "validate": [{"check": "status_code", "assert": "eq", "expect": 200, "msg": "ok?"},
+                     {"check": "body.id", "comparator": "gt", "expect": 0}]}]})
+    step = model.teststeps[0]
+    assert step.extract == {"token": "content.token", "uid": "body.id"}
+    assert [(v.comparator, v.check, v.expect, v.message) for v in step.validators] == [
+        ("equal", "status_code", 200, "ok?"), ("greater_than", "body.id", 0, "")]
+    for bad, needle in [
+        ({"extract": [{"a": "body.a"}, {"a": "body.b"}]}, "extracted twice"),
+        ({"extract": [{"a": "body.a", "b": "body.b"}]}, "list of {variable: path}"),
+        ({"validate": [{"check": "body", "assert": "eq", "comparator": "eq", "expect": 1}]},
+         "comparator or assert"),
+    ]:
+        step_doc = {"name": "s", "request": {"method": "GET", "url": "/x"}, **bad}
+        with pytest.raises(TestcaseInvalid) as caught:
+            validate_testcase({"config": {"name": "v2"}, "teststeps": [step_doc]})
+        assert needle in str(caught.value)
