@@ -65,9 +65,11 @@ def _files(paths: list[Path]) -> list[Path]:
 class _Loader:
     """Reads testcase files and the files their ``testcase:`` steps reference.
 
-    A reference is looked up relative to the referencing file first, then relative to the
-    working directory (where HttpRunner projects keep them); it is rewritten to the absolute
-    path it was found at, which is then the key ``resolve`` answers for.
+    A reference is looked up relative to the referencing file first, then to the project
+    root as HttpRunner finds it (the nearest folder up holding debugtalk.py, .env or
+    testcases/), then to the working directory; it is rewritten to the absolute path it was
+    found at, which is then the key ``resolve`` answers for. One found nowhere fails its
+    step naming every path tried.
     """
 
     def __init__(self) -> None:
@@ -100,18 +102,37 @@ class _Loader:
         return self.documents[key]
 
     def _follow(self, referrer: Path, ref: str) -> str:
-        candidates = [referrer.parent / ref, Path.cwd() / ref]
-        target = next((c for c in candidates if c.is_file()), candidates[0])
+        places = [referrer.parent, project_root(referrer), Path.cwd()]
+        candidates = list(dict.fromkeys((place / ref).resolve() for place in places))
+        target = next((c for c in candidates if c.is_file()), None)
+        if target is None:
+            key = f"{ref} (from {referrer})"
+            tried = ", ".join(str(c) for c in candidates)
+            self.errors[key] = TestcaseNotFound(f"testcase {ref!r} not found; tried: {tried}")
+            return key
         try:
             self.load(target)
         except RunnerError:
             pass  # reported on the step that references it, by resolve()
-        return str(target.resolve())
+        return str(target)
 
     def resolve(self, ref: str) -> dict[str, Any]:
         if ref in self.errors:
             raise self.errors[ref]
         return self.documents[ref]
+
+
+_PROJECT_MARKERS = ("debugtalk.py", ".env", "testcases")
+
+
+def project_root(path: Path) -> Path:
+    """The folder HttpRunner takes for a testcase's project: the nearest one up holding
+    debugtalk.py, .env or testcases/; the testcase's own folder when none does."""
+    folder = path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).exists() for marker in _PROJECT_MARKERS):
+            return candidate
+    return folder
 
 
 class _Progress:

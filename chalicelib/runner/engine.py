@@ -921,7 +921,10 @@ class _Run:
             if inspect.isawaitable(doc):
                 doc = await doc
             model = load_testcase(doc)
-        except (TestcaseNotFound, LookupError):
+        except TestcaseNotFound as exc:  # its message may say where it was looked for
+            detail = str(exc)
+            return f"referenced testcase {ref!r} not found" + (f" ({detail})" if detail else "")
+        except LookupError:
             return f"referenced testcase {ref!r} not found"
         except TestcaseInvalid as exc:
             return f"referenced testcase {ref!r} is invalid: {exc}"
