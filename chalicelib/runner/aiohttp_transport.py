@@ -192,7 +192,7 @@ class AiohttpTransport:
                 headers=request.headers,
                 data=request.body,
                 allow_redirects=False,
-                ssl=None if request.verify else False,
+                ssl=request.verify,  # True: the default context, which checks the certificate
                 skip_auto_headers=_skip_auto_headers(request),
             )
             # released here rather than by `async with`: the body is read whole before the

@@ -758,3 +758,19 @@ def test_a_variable_inside_an_extract_path_is_substituted_first() -> None:
     step = only_step(report)
     assert step["extracted"]["value"] == "red"
     assert "$missing is not defined" in step["error"]
+
+
+def test_a_cookie_set_by_a_redirect_is_checkable_and_request_verify_wins() -> None:
+    """Issue 17, item 10: `cookies.sid` after a 302 that set it; `verify: true` per request."""
+    def handler(request: OutboundRequest) -> InboundResponse:
+        if request.url.endswith("/login"):
+            return InboundResponse(302, [("Set-Cookie", "sid=abc; Path=/"),
+                                         ("Location", "/home")], b"")
+        return json_response({"ok": True})
+
+    fake = FakeTransport(handler)
+    report = run([case(get("/login", validate=[{"eq": ["cookies.sid", "abc"]}],
+                           request={"verify": True}), verify=False)], fake)
+    assert only_step(report)["success"], only_step(report)
+    assert [s.verify for s in fake.sent] == [True, True]
+    assert dict(fake.sent[1].headers)["Cookie"] == "sid=abc"
