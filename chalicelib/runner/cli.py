@@ -39,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="testcase files (.json, .yml, .yaml) or folders holding them")
     run.add_argument("--base-url", help="use this base_url instead of the testcases' own")
     run.add_argument("--var", action="append", default=[], metavar="K=V",
-                     help="a variable of the run's environment: $K, ${ENV(K)}; lowest precedence")
+                     help="a variable of the run's environment: $K, ${ENV(K)}; lowest "
+                          "precedence, over the project's .env file (as hrun reads it)")
     run.add_argument("--junit", type=Path, metavar="OUT.xml", help="write a JUnit XML report")
     run.add_argument("--json", type=Path, metavar="OUT.json", help="write the full JSON report")
     run.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N",
@@ -135,6 +136,24 @@ def project_root(path: Path) -> Path:
     return folder
 
 
+def read_dot_env(text: str) -> dict[str, str]:
+    """HttpRunner's .env: ``KEY=VALUE`` (or ``KEY: VALUE``) lines, blanks and # comments
+    skipped; the values become the run's environment, under --var."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        separator = "=" if "=" in line else ":" if ":" in line else None
+        if separator is None:
+            raise ValueError(f"line {number} is not KEY=VALUE")
+        key, value = (part.strip() for part in line.split(separator, 1))
+        if not key:
+            raise ValueError(f"line {number} has no name before {separator!r}")
+        values[key] = value
+    return values
+
+
 class _Progress:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -217,6 +236,12 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
     files = _files(args.paths)
     if not files:
         parser.error("no testcase files found")
+    dot_env = project_root(files[0]) / ".env"
+    if dot_env.is_file():
+        try:
+            variables = {**read_dot_env(dot_env.read_text(encoding="utf-8")), **variables}
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            parser.error(f"{dot_env}: {exc}")
 
     try:
         allow = parse_outbound_allow(os.environ.get("HAT_OUTBOUND_ALLOW"))
