@@ -65,8 +65,9 @@ DEFAULT_CONCURRENCY = 10  # testcases in flight at once
 DEFAULT_MAX_BODY_CHARS = 64 * 1024  # request/response bodies kept in the report
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # a bigger response fails its step
 # What a run's report may keep in all (bodies, URLs, headers, checked values): 500 steps of
-# 100 checks of a whole body would otherwise store the body 50 000 times
-DEFAULT_MAX_REPORT_CHARS = 16 * 1024 * 1024
+# 100 checks of a whole body would otherwise store the body 50 000 times. Past it the run
+# goes on and counts, its report keeps the verdicts and omits the values.
+DEFAULT_MAX_REPORT_CHARS = 64 * 1024 * 1024
 _OMITTED = "(omitted: the report reached its size limit)"
 # what the report counts for a step entry and for a check entry besides the big values in
 # them (keys, numbers, text up to _SMALL_CHARS, which is not counted one by one)
@@ -534,9 +535,6 @@ class _Run:
         if remaining is not None and remaining <= 0:
             report.update(error=_DEADLINE_BEFORE_STEP, error_type="deadline")
             return None
-        if self._report_left <= 0:  # the run has reported all it may keep: it ends here
-            report.update(error=_REPORT_FULL, error_type="too_large")
-            return None
         try:
             outbound, cookies = self._build(request, config, base_url, scope)
         except _InvalidRequest as exc:
@@ -980,7 +978,6 @@ def _crashed_step(name: str, exc: BaseException) -> dict[str, Any]:
 
 
 _DEADLINE_BEFORE_STEP = "run deadline exceeded before this step"
-_REPORT_FULL = "not run: the run's report reached its size limit"
 
 
 def _deadline_step(name: str) -> dict[str, Any]:
