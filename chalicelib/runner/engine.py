@@ -67,7 +67,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # a bigger response fails its ste
 # What a run's report may keep in all (bodies, URLs, headers, checked values): 500 steps of
 # 100 checks of a whole body would otherwise store the body 50 000 times. Past it the run
 # goes on and counts, its report keeps the verdicts and omits the values.
-DEFAULT_MAX_REPORT_CHARS = 64 * 1024 * 1024
+DEFAULT_MAX_REPORT_CHARS = 32 * 1024 * 1024
 _OMITTED = "(omitted: the report reached its size limit)"
 # what the report counts for a step entry and for a check entry besides the big values in
 # them (keys, numbers, text up to _SMALL_CHARS, which is not counted one by one)
