@@ -12,8 +12,10 @@ class ProjectEnvironment(Answer):
 
 
 class Recipients(Answer):
-    """Who hears of a finished run, and when."""
+    """Who hears of a finished run, and when: members by username, addresses (a member's own,
+    or outside ones that confirmed)."""
 
+    users: list[str] = []
     emails: list[str]
     mobiles: list[str]
     when: Literal["never", "failure", "always"]

@@ -262,6 +262,7 @@ def create_project(user: dict, body: ProjectCreate, *, clock: Clock = utcnow) ->
             raise _name_taken("project", body.name) from None
         raise
     secret = webhook_secret(project_id, project.webhook_salt)
+    _ask_recipients(project, user_id)
     return {**project_view(project, user_id), "webhook_secret": secret}
 
 
@@ -321,8 +322,19 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
             if error.cause_response_code == "ConditionalCheckFailedException":
                 raise not_found("project") from None
             raise
-        return project_view(project, user_id)
-    return _rename_project(user_id, project, new_name, actions, now)
+        view = project_view(project, user_id)
+    else:
+        view = _rename_project(user_id, project, new_name, actions, now)
+    if "notify" in sent:
+        _ask_recipients(project, user_id)
+    return view
+
+
+def _ask_recipients(project: Project, user_id: str) -> None:
+    """Outside addresses among the project's default recipients are asked to confirm (a job)."""
+    from chalicelib.notify.recipients import request_confirmations
+
+    request_confirmations(project.id, project.notify, user_id)
 
 
 def _rename_project(user_id: str, project: Project, new_name: str, actions: list, now: datetime) -> dict:

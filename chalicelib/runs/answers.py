@@ -40,6 +40,16 @@ class TestcaseResult(Answer):
     error: str | None = None
 
 
+class Notification(Answer):
+    """One named recipient of a finished report: queued, or why not (`reason`)."""
+
+    channel: Literal["email", "sms"]
+    to: str  # masked address, or a member's username
+    outcome: Literal["queued", "not_a_member", "not_confirmed", "pending_confirmation", "unsubscribed",
+                     "owner_left", "daily_limit"]
+    reason: str | None = None
+
+
 class ReportSummary(Answer):
     """A report without its detail."""
 
@@ -58,6 +68,7 @@ class ReportSummary(Answer):
     finished_at: Time | None
     duration_ms: int | None
     error: str | None = None  # why a report is "error"
+    notifications: list[Notification] = []  # once decided: who was sent what, and who not, why
 
 
 class Report(ReportSummary):

@@ -75,6 +75,7 @@ class Report(Model):
     module_ids = ListAttribute(of=UnicodeAttribute, null=True)
     testcase_ids = ListAttribute(of=UnicodeAttribute, null=True)
     notify = JSONAttribute(null=True)
+    notifications = JSONAttribute(null=True)  # [{"channel", "to" (masked), "outcome"}] once decided
     callback_url = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     started_at = UTCDateTimeAttribute(null=True)

@@ -115,9 +115,19 @@ def report_view(report: Report) -> dict:
     }
     if report.error:
         view["error"] = report.error
+    if report.notifications:
+        view["notifications"] = _notifications_view(report.notifications)
     if report.chunk_count:
         view["chunks"] = {"total": int(report.chunk_count), "done": len(report.chunks_done or ())}
     return view
+
+
+def _notifications_view(outcomes: list[dict]) -> list[dict]:
+    """Each named recipient's outcome, with the reason spelled out where nothing was sent."""
+    from chalicelib.notify.recipients import outcome_reason
+
+    return [{**o, **({"reason": outcome_reason(o["outcome"])} if o["outcome"] != "queued" else {})}
+            for o in outcomes]
 
 
 # --- starting runs ---------------------------------------------------------------------------------
@@ -158,13 +168,23 @@ AlsoUpdate = Callable[[str], tuple[Any, list, Any]]
 def _queued(project: Project, *, environment: str | None, also_update: AlsoUpdate | None = None,
             **fields: Any) -> dict:
     env_name, _env = choose_environment(project, environment)
+    own_notify = fields.get("notify") if fields.get("task_id") is None else None
     report = _new_report(project, environment=env_name, **_with_project_defaults(project, fields))
     if also_update is None:
         report.save(condition=Report.id.does_not_exist())
     else:
         _save_with(report, also_update(report.id))
     _enqueue_run(report.id)
+    _ask_recipients(project, own_notify, report.started_by)
     return {"report_id": report.id, "status": QUEUED}
+
+
+def _ask_recipients(project: Project, notify: dict | None, started_by: str | None) -> None:
+    """A run's own recipients (not its task's or project's, asked when those were set): the
+    outside addresses among them are asked to confirm (a job; no DynamoDB call here)."""
+    from chalicelib.notify.recipients import request_confirmations
+
+    request_confirmations(project.id, notify, started_by)
 
 
 def _save_with(report: Report, update: tuple[Any, list, Any]) -> None:
@@ -508,7 +528,7 @@ def after_finish(report: Report, *, clock: Clock = utcnow) -> None:
     decided once per report (run_once) and queued with fixed job ids."""
     if report.callback_url:
         enqueue("runs", {"kind": "callback", "report_id": report.id, "job_id": f"callback-{report.id}"})
-    run_once(f"notify:{report.id}", lambda: _notify_once(report), clock=clock)
+    run_once(f"notify:{report.id}", lambda: _notify_once(report, clock), clock=clock)
 
 
 def _previous_outcome(report: Report) -> str | None:
@@ -537,30 +557,52 @@ def should_notify(when: str, status: str, previous: str | None) -> bool:
     return when == "always" or (when == "failure" and (failed or recovered))
 
 
-def _notify_once(report: Report) -> int:
+def _notify_once(report: Report, clock: Clock = utcnow) -> int:
+    """Decide once per report who hears of it: members and confirmed recipients only
+    (notify/recipients.py), within the project's daily limit; every named recipient's
+    outcome (masked) is written on the report as `notifications`."""
+    from chalicelib.notify.recipients import (
+        DAILY_LIMIT,
+        QUEUED,
+        resolve,
+        take_daily_messages,
+        unsubscribe_headers,
+    )
     from chalicelib.runs.messages import email_html, email_text, sms_text
 
     previous = _previous_outcome(report)
     notify = report.notify or {}
-    when = notify.get("when", "never")
-    emails, mobiles = list(notify.get("emails") or []), list(notify.get("mobiles") or [])
-    if not (emails or mobiles) or not should_notify(when, report.status, previous):
+    named = notify.get("emails") or notify.get("mobiles") or notify.get("users")
+    if not named or not should_notify(notify.get("when", "never"), report.status, previous):
         return 0
+    from chalicelib.notify.service import mask
+
+    targets, outcomes = resolve(report.project_id, notify, clock=clock)
+    allowed = take_daily_messages(report.project_id, len(targets), clock=clock)
     recovered = report.status == PASSED and previous in (FAILED, ERROR)
-    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
-    subject, body = email_text(report, detail, recovered=recovered)
-    html = email_html(report, detail, recovered=recovered)
+    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail and targets else None
     sms = sms_text(report, recovered=recovered)
-    sent = 0
-    for i, address in enumerate(emails):
-        enqueue("email", {"kind": "message", "to": address, "subject": subject, "body": body,
-                          "html": html, "job_id": f"report-{report.id}-email-{i}"})
-        sent += 1
-    for i, number in enumerate(mobiles):
-        enqueue("sms", {"kind": "message", "to": number, "body": sms,
-                        "job_id": f"report-{report.id}-sms-{i}"})
-        sent += 1
-    return sent
+    for n, target in enumerate(targets):
+        shown = mask(target.address)
+        if n >= allowed:
+            outcomes.append({"channel": target.channel, "to": shown, "outcome": DAILY_LIMIT})
+            continue
+        job = {"kind": "message", "to": target.address,
+               "job_id": f"report-{report.id}-{target.channel}-{target.rid}"}
+        if target.channel == "email":
+            url = target.unsubscribe_url
+            subject, body = email_text(report, detail, recovered=recovered, unsubscribe_url=url)
+            job.update(subject=subject, body=body, headers=unsubscribe_headers(url),
+                       html=email_html(report, detail, recovered=recovered, unsubscribe_url=url))
+        else:
+            job["body"] = sms
+        enqueue(target.channel, job)
+        outcomes.append({"channel": target.channel, "to": shown, "outcome": QUEUED})
+    if allowed < len(targets):
+        logger.warning("report %s: the project's daily message limit held back %d messages",
+                       report.id, len(targets) - allowed)
+    report.update(actions=[Report.notifications.set(outcomes)])
+    return min(allowed, len(targets))
 
 
 # --- outbound callback -------------------------------------------------------------------------------
@@ -694,6 +736,7 @@ def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
             raise Unauthorized("this signed request was already used (replay)", code="replayed") from None
         raise
     _enqueue_run(report.id)
+    _ask_recipients(project, _notify(body), None)
     return {"report_id": report.id, "status": QUEUED}
 
 

@@ -9,6 +9,7 @@ from chalicelib.core.answers import Answer, Page, Time
 
 
 class TaskRecipients(Answer):
+    users: list[str] = []
     emails: list[str]
     mobiles: list[str]
     when: Literal["never", "failure", "always"]

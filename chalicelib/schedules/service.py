@@ -264,7 +264,15 @@ def create_task(user: dict, body: TaskCreate, *, gateway: SchedulerGateway | Non
             tx.commit(retries=1)
         except Cancelled as error:
             _raise_cancelled(error, list(body.module_ids), body.name)
+    _ask_recipients(task, user["id"])
     return task_view(task)
+
+
+def _ask_recipients(task: Task, user_id: str) -> None:
+    """Outside addresses among the task's recipients are asked to confirm (a job, no DynamoDB call)."""
+    from chalicelib.notify.recipients import request_confirmations
+
+    request_confirmations(task.project_id, task.notify, user_id)
 
 
 # --- read ------------------------------------------------------------------------------------------
@@ -436,6 +444,8 @@ def update_task(user: dict, task_id: str, body: TaskPatch, *, gateway: Scheduler
     if moves_schedules:
         task.schedule_names = [schedule_name(task.id, i) for i in range(len(expressions))]
     task.version = int(task.version or 0) + 1
+    if "notify" in changes_to:
+        _ask_recipients(task, user["id"])
     return task_view(task)
 
 
