@@ -299,10 +299,12 @@ def _send_request(project_id: str, rid: str, channel: str, address: str, now: da
 
 @dataclass(frozen=True)
 class Target:
-    """One message to send: where, and the recipient's own unsubscribe link."""
+    """One message to send: where, as the report shows it (masked, or a member's username),
+    and the recipient's own unsubscribe link."""
 
     channel: str
     address: str
+    shown: str
     rid: str
     unsubscribe_url: str | None
 
@@ -338,7 +340,7 @@ def resolve(project_id: str, notify: Mapping | None, *,
         if record is not None and record.state == REVOKED:
             skipped.append(_outcome(channel, shown, UNSUBSCRIBED))
         elif member or (record is not None and record.state == CONFIRMED and record.owner_id in members):
-            targets[rid] = Target(channel, address, rid, link(UNSUBSCRIBE, project_id, rid))
+            targets[rid] = Target(channel, address, shown, rid, link(UNSUBSCRIBE, project_id, rid))
         elif record is not None and record.state == CONFIRMED:
             skipped.append(_outcome(channel, shown, OWNER_LEFT))
         elif record is not None and _pending_live(record, now):

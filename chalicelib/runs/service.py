@@ -575,17 +575,14 @@ def _notify_once(report: Report, clock: Clock = utcnow) -> int:
     named = notify.get("emails") or notify.get("mobiles") or notify.get("users")
     if not named or not should_notify(notify.get("when", "never"), report.status, previous):
         return 0
-    from chalicelib.notify.service import mask
-
     targets, outcomes = resolve(report.project_id, notify, clock=clock)
     allowed = take_daily_messages(report.project_id, len(targets), clock=clock)
     recovered = report.status == PASSED and previous in (FAILED, ERROR)
     detail = store.get_detail(store.detail_key(report.id)) if report.has_detail and targets else None
     sms = sms_text(report, recovered=recovered)
     for n, target in enumerate(targets):
-        shown = mask(target.address)
         if n >= allowed:
-            outcomes.append({"channel": target.channel, "to": shown, "outcome": DAILY_LIMIT})
+            outcomes.append({"channel": target.channel, "to": target.shown, "outcome": DAILY_LIMIT})
             continue
         job = {"kind": "message", "to": target.address,
                "job_id": f"report-{report.id}-{target.channel}-{target.rid}"}
@@ -597,7 +594,7 @@ def _notify_once(report: Report, clock: Clock = utcnow) -> int:
         else:
             job["body"] = sms
         enqueue(target.channel, job)
-        outcomes.append({"channel": target.channel, "to": shown, "outcome": QUEUED})
+        outcomes.append({"channel": target.channel, "to": target.shown, "outcome": QUEUED})
     if allowed < len(targets):
         logger.warning("report %s: the project's daily message limit held back %d messages",
                        report.id, len(targets) - allowed)
