@@ -27,8 +27,10 @@ def test_recipient_routes_and_routes_with_recipients_stay_within_budget(alice, t
         spent.append((label, len(ddb_calls), list(ddb_calls)))
 
     measure("PATCH /projects/{id} (notify)", 200, lambda: alice.patch(f"/projects/{p}", {"notify": OUTSIDE}))
-    measure("POST /projects/{id}/runs (notify)", 202, lambda: alice.post(f"/projects/{p}/runs", {"notify": OUTSIDE}))
-    measure("POST /modules/{id}/runs (notify)", 202, lambda: alice.post(f"/modules/{m}/runs", {"notify": OUTSIDE}))
+    measure("POST /projects/{id}/runs (notify)", 202,
+            lambda: alice.post(f"/projects/{p}/runs", {"notify": OUTSIDE}))
+    measure("POST /modules/{id}/runs (notify)", 202,
+            lambda: alice.post(f"/modules/{m}/runs", {"notify": OUTSIDE}))
     measure("POST /testcases/{id}/runs (notify)", 202,
             lambda: alice.post(f"/testcases/{t}/runs", {"notify": OUTSIDE}))
     task = {"name": "nightly", "project_id": p, "crontab": "0 3 * * *", "notify": OUTSIDE}
@@ -48,8 +50,8 @@ def test_recipient_routes_and_routes_with_recipients_stay_within_budget(alice, t
     measure("GET /hooks/recipients/unsubscribe", 200,
             lambda: client.http.get(f"{UNSUBSCRIBE_PATH}?token={unsubscribe}"))
     measure("POST /hooks/recipients/unsubscribe", 200,
-            lambda: client.http.post(f"{UNSUBSCRIBE_PATH}?token={unsubscribe}", body=b"List-Unsubscribe=One-Click",
-                                     headers=form))
+            lambda: client.http.post(f"{UNSUBSCRIBE_PATH}?token={unsubscribe}",
+                                     body=b"List-Unsubscribe=One-Click", headers=form))
 
     report = "\n".join(f"{label:40} {count}  {' '.join(calls)}" for label, count, calls in spent)
     print("\nDynamoDB calls per route (auth GetItem included):\n" + report)

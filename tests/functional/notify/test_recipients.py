@@ -56,7 +56,8 @@ def test_an_outside_address_gets_one_request_with_no_user_text_then_only_what_it
     # One request each, and nothing of the report: no project name, no test case name.
     mails = _mails_to(notify, "ext@example.org")
     assert len(mails) == 1 and "List-Unsubscribe" in mails[0]
-    texts = [_body(mails[0]), mails[0]["Subject"]] + [i["body"] for i in notify.outbox if i["channel"] == "sms"]
+    texts = [_body(mails[0]), mails[0]["Subject"]]
+    texts += [i["body"] for i in notify.outbox if i["channel"] == "sms"]
     assert len([i for i in notify.outbox if i["to"] == "+8613800138999"]) == 1
     assert all("WIN A PRIZE" not in t and "checkout" not in t and "alice" not in t for t in texts)
 
@@ -118,7 +119,8 @@ def test_links_are_signed_per_action_and_a_request_expires(alice, target, notify
     assert alice.get(f"/projects/{pid}/recipients").body["items"][0]["state"] == "pending"
 
 
-def test_confirmation_requests_are_limited_per_project_and_per_address(alice, bob, target, notify, monkeypatch):
+def test_confirmation_requests_are_limited_per_project_and_per_address(alice, bob, target, notify,
+                                                                       monkeypatch):
     from chalicelib.core.settings import reset_settings
 
     monkeypatch.setenv("HAT_CONFIRMATIONS_PER_PROJECT_DAILY", "2")
@@ -160,7 +162,8 @@ def test_members_are_named_by_user_and_removal_ends_their_delivery(alice, bob, t
     sent = len(notify.smtp.messages)
     run = alice.post(f"/tasks/{task.body['id']}/runs").body["report_id"]
     notify.deliver(rounds=3)
-    assert sorted(m["To"] for m in notify.smtp.messages[sent:]) == ["bobby@example.com", "bobs-ext@example.org"]
+    assert sorted(m["To"] for m in notify.smtp.messages[sent:]) == ["bobby@example.com",
+                                                                    "bobs-ext@example.org"]
     assert {n["outcome"] for n in alice.get(f"/reports/{run}").body["notifications"]} == {"queued"}
 
     assert alice.delete(f"/projects/{pid}/members", {"username": "bobby"}).status == 204

@@ -65,7 +65,8 @@ def test_a_chunk_redelivered_before_the_others_land_is_counted_once(alice, targe
     assert (report["tests_run"], report["successes"]) == (3, 3)
 
 
-def _run(alice, project_id: str, run_queue, aws, notify: dict, confirm_outside) -> tuple[str, list[dict], list[dict]]:
+def _run(alice, project_id: str, run_queue, aws, notify: dict,
+         confirm_outside) -> tuple[str, list[dict], list[dict]]:
     report_id = alice.post(f"/projects/{project_id}/runs", {"notify": notify}).body["report_id"]
     confirm_outside()  # before the run finishes: outside addresses get nothing until they confirm
     run_queue()
