@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer
 
 from chalicelib.core.fields import Email, Mobile, Url, invalid
+from chalicelib.notify.schemas import Alerts
 
 MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 2000
@@ -116,6 +117,7 @@ class ProjectCreate(_Body):
     environments: Environments = Field(default_factory=dict)
     notify: Notify | None = None  # the default for runs that name no recipients of their own
     callback_url: Url | None = None  # the default for runs that give none
+    alerts: Alerts | None = None  # alert channels, the default for its tasks
 
 
 class ProjectPatch(_Body):
@@ -126,6 +128,7 @@ class ProjectPatch(_Body):
     environments: Environments | None = None
     notify: Notify | None = None
     callback_url: Url | None = None
+    alerts: Alerts | None = None  # replaces the list; a kept id without `secret` keeps its secret
 
 
 class MemberBody(_Body):

@@ -64,6 +64,7 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.pagination import page
 from chalicelib.core.settings import get_settings
+from chalicelib.notify.alerts import channels_view, stored_alerts
 
 logger = logging.getLogger("hat.catalog")
 
@@ -149,6 +150,7 @@ def project_view(project: Project, user_id: str) -> dict:
         "environments": project.environments or {},
         "notify": project.notify,
         "callback_url": project.callback_url,
+        "alerts": channels_view(project.alerts),
         "created_at": isoformat(project.created_at),
         "updated_at": isoformat(project.updated_at),
     }
@@ -247,6 +249,7 @@ def create_project(user: dict, body: ProjectCreate, *, clock: Clock = utcnow) ->
         owner_id=user_id, member_ids={user_id}, members_version=0, module_count=0, testcase_count=0,
         environments=environments_document(body.environments),
         notify=body.notify.model_dump() if body.notify else None, callback_url=body.callback_url,
+        alerts=stored_alerts(body.alerts, None),
         webhook_salt=new_salt(), created_at=now, updated_at=now, sort_key=key, status=ACTIVE,
     )
     tx = Tx()
@@ -306,6 +309,9 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
     if "notify" in sent:
         project.notify = body.notify.model_dump() if body.notify else None
         actions.append(Project.notify.set(project.notify) if project.notify else Project.notify.remove())
+    if "alerts" in sent:
+        project.alerts = stored_alerts(body.alerts, project.alerts)
+        actions.append(Project.alerts.set(project.alerts) if project.alerts else Project.alerts.remove())
     if "callback_url" in sent:
         project.callback_url = body.callback_url
         actions.append(Project.callback_url.set(body.callback_url) if body.callback_url

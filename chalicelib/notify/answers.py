@@ -22,3 +22,14 @@ class RecipientState(Answer):
 
 class RecipientPage(Page[RecipientState]):
     """A project's outside recipients."""
+
+
+class AlertTest(Answer):
+    """A test message's fate: delivered (chat channels, with the provider's status), queued
+    (email, SMS), failed (with why), or why an address may not receive it."""
+
+    alert_id: str
+    type: str
+    outcome: str
+    status_code: int | None = None
+    error: str | None = None

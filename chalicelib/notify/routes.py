@@ -151,3 +151,13 @@ def list_recipients(project_id: str) -> dict:
     request = notify_routes.current_request
     limit, start = page_params(request.query_params)
     return listed(current_user(request), project_id, limit, start)
+
+
+@notify_routes.route("/projects/{project_id}/alerts/{alert_id}/test", methods=["POST"])
+@answers(200, "chalicelib.notify.answers:AlertTest")
+def test_alert(project_id: str, alert_id: str) -> dict:
+    """Send a test message on one of the project's alert channels; says whether it was taken."""
+    from chalicelib.core.auth import current_user
+    from chalicelib.notify.alerts import send_test
+
+    return send_test(current_user(notify_routes.current_request), project_id, alert_id)

@@ -50,6 +50,16 @@ class Notification(Answer):
     reason: str | None = None
 
 
+class AlertOutcome(Answer):
+    """What became of one alert channel's message for this report."""
+
+    alert_id: str
+    type: str
+    outcome: Literal["queued", "delivered", "failed", "suppressed", "removed", "not_a_member",
+                     "not_confirmed", "pending_confirmation", "unsubscribed", "owner_left", "daily_limit"]
+    error: str | None = None
+
+
 class ReportSummary(Answer):
     """A report without its detail."""
 
@@ -69,6 +79,7 @@ class ReportSummary(Answer):
     duration_ms: int | None
     error: str | None = None  # why a report is "error"
     notifications: list[Notification] = []  # once decided: who was sent what, and who not, why
+    alerts: list[AlertOutcome] = []  # per alert channel: queued, delivered, failed, suppressed
 
 
 class Report(ReportSummary):

@@ -19,6 +19,7 @@ from __future__ import annotations
 from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -76,6 +77,7 @@ class Report(Model):
     testcase_ids = ListAttribute(of=UnicodeAttribute, null=True)
     notify = JSONAttribute(null=True)
     notifications = JSONAttribute(null=True)  # [{"channel", "to" (masked), "outcome"}] once decided
+    alerts = MapAttribute(null=True)  # alert channel id -> {"type", "outcome", "at"?, "error"?}
     callback_url = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     started_at = UTCDateTimeAttribute(null=True)
@@ -106,9 +108,15 @@ class RunStats(Model):
 
 
 class RunSetting(Model):
+    """"outcome#<task or project>": a stream's last outcomes and its failure streak;
+    "alert#<stream>#<channel id>": when that alert channel last alerted (quiet windows)."""
+
     Meta = table_meta("run-settings")
 
     key = UnicodeAttribute(hash_key=True)
     last_report_id = UnicodeAttribute(null=True)  # outcome streams
     last_status = UnicodeAttribute(null=True)
     previous_status = UnicodeAttribute(null=True)
+    failures = NumberAttribute(null=True)  # consecutive failed reports, this one included
+    previous_failures = NumberAttribute(null=True)  # the streak before this report
+    last_alert_at = UTCDateTimeAttribute(null=True)  # alert channels

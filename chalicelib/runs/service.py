@@ -117,6 +117,9 @@ def report_view(report: Report) -> dict:
         view["error"] = report.error
     if report.notifications:
         view["notifications"] = _notifications_view(report.notifications)
+    if report.alerts:
+        view["alerts"] = [{"alert_id": alert_id, **dict(outcome)}
+                          for alert_id, outcome in sorted(report.alerts.as_dict().items())]
     if report.chunk_count:
         view["chunks"] = {"total": int(report.chunk_count), "done": len(report.chunks_done or ())}
     return view
@@ -531,15 +534,19 @@ def after_finish(report: Report, *, clock: Clock = utcnow) -> None:
     run_once(f"notify:{report.id}", lambda: _notify_once(report, clock), clock=clock)
 
 
-def _previous_outcome(report: Report) -> str | None:
-    """Record this report as its stream's latest outcome; returns the one before it."""
+def _record_outcome(report: Report) -> tuple[str | None, int, int]:
+    """Record this report as its stream's latest outcome and move its failure streak on;
+    returns (the outcome before it, the streak with it, the streak before it)."""
     from pynamodb.exceptions import UpdateError
 
     key = f"outcome#{report.task_id or report.project_id}"
     setting = RunSetting(key)
+    streak = (RunSetting.failures | 0) + 1 if report.status in (FAILED, ERROR) else 0
     try:
         setting.update(actions=[RunSetting.previous_status.set(RunSetting.last_status | "none"),
                                 RunSetting.last_status.set(report.status),
+                                RunSetting.previous_failures.set(RunSetting.failures | 0),
+                                RunSetting.failures.set(streak),
                                 RunSetting.last_report_id.set(report.id)],
                        condition=RunSetting.last_report_id.does_not_exist()
                        | (RunSetting.last_report_id != report.id))
@@ -548,7 +555,8 @@ def _previous_outcome(report: Report) -> str | None:
             raise
         setting = RunSetting.get(key, consistent_read=True)  # recorded by an earlier try
     previous = setting.previous_status
-    return None if previous in (None, "none") else previous
+    return (None if previous in (None, "none") else previous, int(setting.failures or 0),
+            int(setting.previous_failures or 0))
 
 
 def should_notify(when: str, status: str, previous: str | None) -> bool:
@@ -558,9 +566,23 @@ def should_notify(when: str, status: str, previous: str | None) -> bool:
 
 
 def _notify_once(report: Report, clock: Clock = utcnow) -> int:
-    """Decide once per report who hears of it: members and confirmed recipients only
-    (notify/recipients.py), within the project's daily limit; every named recipient's
-    outcome (masked) is written on the report as `notifications`."""
+    """Decide once per report who hears of it: `notify` (members and confirmed recipients only,
+    notify/recipients.py) and the alert channels that are due (notify/alerts.py)."""
+    previous, failures, previous_failures = _record_outcome(report)
+    notify = report.notify or {}
+    named = notify.get("emails") or notify.get("mobiles") or notify.get("users")
+    sent = 0
+    if named and should_notify(notify.get("when", "never"), report.status, previous):
+        outcomes, sent = _send_messages(report, notify, previous, clock)
+        report.update(actions=[Report.notifications.set(outcomes)])
+    _queue_alerts(report, previous, failures, previous_failures, clock)
+    return sent
+
+
+def _send_messages(report: Report, notify: Mapping, previous: str | None,
+                   clock: Clock) -> tuple[list[dict], int]:
+    """Email and SMS to the recipients `notify` names that may have them, within the project's
+    daily limit: (each named recipient's outcome, masked; how many were queued)."""
     from chalicelib.notify.recipients import (
         DAILY_LIMIT,
         QUEUED,
@@ -570,11 +592,6 @@ def _notify_once(report: Report, clock: Clock = utcnow) -> int:
     )
     from chalicelib.runs.messages import email_html, email_text, sms_text
 
-    previous = _previous_outcome(report)
-    notify = report.notify or {}
-    named = notify.get("emails") or notify.get("mobiles") or notify.get("users")
-    if not named or not should_notify(notify.get("when", "never"), report.status, previous):
-        return 0
     targets, outcomes = resolve(report.project_id, notify, clock=clock)
     allowed = take_daily_messages(report.project_id, len(targets), clock=clock)
     recovered = report.status == PASSED and previous in (FAILED, ERROR)
@@ -598,8 +615,104 @@ def _notify_once(report: Report, clock: Clock = utcnow) -> int:
     if allowed < len(targets):
         logger.warning("report %s: the project's daily message limit held back %d messages",
                        report.id, len(targets) - allowed)
-    report.update(actions=[Report.notifications.set(outcomes)])
-    return min(allowed, len(targets))
+    return outcomes, min(allowed, len(targets))
+
+
+# --- alert channels (notify/alerts.py) ------------------------------------------------------------
+
+def _channels(report: Report) -> tuple[list[dict], Project | None, Any]:
+    """The report's alert channels: its task's, if the task has any, else the project's."""
+    from chalicelib.schedules.models import Task
+
+    wanted = [(Project, report.project_id), (Task, report.task_id) if report.task_id else None]
+    project, task = get_many(wanted)
+    channels = (task.alerts if task is not None and task.alerts else None) or \
+        (project.alerts if project is not None else None) or []
+    return list(channels), project, task
+
+
+def _queue_alerts(report: Report, previous: str | None, failures: int, previous_failures: int,
+                  clock: Clock) -> None:
+    from chalicelib.notify.alerts import due
+
+    channels, _project, _task = _channels(report)
+    if not channels:
+        return
+    now, outcomes, due_now = clock(), {}, []
+    for channel in channels:
+        key = f"alert#{report.task_id or report.project_id}#{channel['id']}"
+        last = get_or_none(RunSetting, key, consistent_read=True)
+        if not due(channel, status=report.status, previous=previous, failures=failures,
+                   previous_failures=previous_failures, last_alert_at=last.last_alert_at if last else None,
+                   now=now):
+            if report.status in (FAILED, ERROR) and "failure" in (channel.get("when") or ()):
+                outcomes[channel["id"]] = {"type": channel["type"], "outcome": "suppressed"}
+            continue
+        if report.status in (FAILED, ERROR):
+            RunSetting(key).update(actions=[RunSetting.last_alert_at.set(now)])
+        outcomes[channel["id"]] = {"type": channel["type"], "outcome": "queued"}
+        due_now.append(channel["id"])
+    if outcomes:
+        report.update(actions=[Report.alerts.set(outcomes)])
+    for alert_id in due_now:
+        enqueue("runs", {"kind": "alert", "report_id": report.id, "alert_id": alert_id,
+                         "job_id": f"alert-{report.id}-{alert_id}"})
+
+
+def handle_alert(report_id: str, alert_id: str, *, runner: Runner = _default_runner,
+                 clock: Clock = utcnow) -> bool:
+    """The runs queue's "alert" job: send one channel's message for one report, once."""
+    report = get_or_none(Report, report_id, consistent_read=True)
+    if report is None or report.status not in FINAL:
+        return False
+    channels, project, task = _channels(report)
+    channel = next((c for c in channels if c["id"] == alert_id), None)
+    if channel is None or project is None:
+        _alert_outcome(report, alert_id, {"type": "unknown", "outcome": "removed"})
+        return False
+    ran, _ = run_once(f"alert:{report_id}:{alert_id}",
+                      lambda: _send_alert(report, channel, project, task, runner, clock), clock=clock)
+    return ran
+
+
+def _alert_outcome(report: Report, alert_id: str, outcome: dict) -> None:
+    report.update(actions=[Report.alerts[alert_id].set(outcome)])
+
+
+def _send_alert(report: Report, channel: Mapping, project: Project, task: Any, runner: Runner,
+                clock: Clock) -> None:
+    from chalicelib.notify.alerts import AlertFailed, post, request_for, summary
+
+    outcome, previous = {"type": channel["type"]}, _previous_of(report)
+    if channel["type"] in ("email", "sms"):  # the recipients' rules and the daily limit apply
+        notify = {"emails" if channel["type"] == "email" else "mobiles": [channel["target"]]}
+        sent, _count = _send_messages(report, notify, previous, clock)
+        if sent:
+            _alert_outcome(report, channel["id"],
+                           {**outcome, "to": sent[0]["to"], "outcome": sent[0]["outcome"]})
+        return
+    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
+    facts = summary(report, detail, project_name=project.name, task_name=task.name if task else None,
+                    recovered=report.status == PASSED and previous in (FAILED, ERROR))
+    secrets_now = current_webhook_secrets(project, clock=clock)
+    signing = secrets_now[0] if secrets_now else None
+    url, headers, body, checks = request_for(channel, facts, report_view(report), webhook_secret=signing,
+                                             clock=clock)
+    try:
+        status = post(url, headers, body, checks, runner)
+    except AlertFailed as failure:
+        _alert_outcome(report, channel["id"], {**outcome, "outcome": "failed", "error": str(failure),
+                                               "at": isoformat(clock())})
+        raise
+    _alert_outcome(report, channel["id"], {**outcome, "outcome": "delivered", "status_code": status,
+                                           "at": isoformat(clock())})
+
+
+def _previous_of(report: Report) -> str | None:
+    setting = get_or_none(RunSetting, f"outcome#{report.task_id or report.project_id}", consistent_read=True)
+    ours = setting is not None and setting.last_report_id == report.id
+    previous = setting.previous_status if ours else None
+    return None if previous in (None, "none") else previous
 
 
 # --- outbound callback -------------------------------------------------------------------------------
@@ -911,5 +1024,7 @@ def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Cl
                             runner=runner, clock=clock)
     if kind == "callback":
         return handle_callback(payload["report_id"], runner=runner, clock=clock)
+    if kind == "alert":
+        return handle_alert(payload["report_id"], str(payload["alert_id"]), runner=runner, clock=clock)
     logger.error("unknown runs job kind %r; dropped", kind)
     return None
