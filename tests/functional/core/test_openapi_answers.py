@@ -131,6 +131,9 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     alice("GET", f"/projects/{pid}")
     alice("PATCH", f"/projects/{pid}", {"notify": {"emails": ["ops@example.com"], "when": "failure"}})
     alice("GET", f"/projects/{pid}/recipients")
+    ci_hook = {"id": "ci", "type": "webhook", "target": f"{target.url}/hook"}
+    alice("PATCH", f"/projects/{pid}", {"alerts": [ci_hook]})
+    assert alice("POST", f"/projects/{pid}/alerts/ci/test")["outcome"] == "delivered"
     # A recipient's links (no account): the unsubscribe page and its one-click POST, then the
     # confirm page and POST (a recipient may change their mind).
     from chalicelib.notify.recipients import CONFIRM, UNSUBSCRIBE, make_token, recipient_id

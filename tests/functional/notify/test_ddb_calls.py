@@ -53,6 +53,14 @@ def test_recipient_routes_and_routes_with_recipients_stay_within_budget(alice, t
             lambda: client.http.post(f"{UNSUBSCRIBE_PATH}?token={unsubscribe}",
                                      body=b"List-Unsubscribe=One-Click", headers=form))
 
+    alerts = [{"id": "ci", "type": "webhook", "target": f"{target.url}/hook"},
+              {"id": "mail", "type": "email", "target": "ext@example.org"}]
+    measure("PATCH /projects/{id} (alerts)", 200, lambda: alice.patch(f"/projects/{p}", {"alerts": alerts}))
+    measure("POST /projects/{id}/alerts/{id}/test (webhook)", 200,
+            lambda: alice.post(f"/projects/{p}/alerts/ci/test"))
+    measure("POST /projects/{id}/alerts/{id}/test (email)", 200,
+            lambda: alice.post(f"/projects/{p}/alerts/mail/test"))
+
     report = "\n".join(f"{label:40} {count}  {' '.join(calls)}" for label, count, calls in spent)
     print("\nDynamoDB calls per route (auth GetItem included):\n" + report)
     request.node.user_properties.append(("ddb_calls", json.dumps(spent)))
