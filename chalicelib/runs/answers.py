@@ -89,6 +89,22 @@ class Report(ReportSummary):
     detail_expired: bool = False
 
 
+class Outcome(Answer):
+    report_id: str
+    status: Literal["passed", "failed", "error"]
+    duration_ms: int
+    finished_at: Time | None
+
+
+class History(Answer):
+    """The last 50 outcomes, newest first; `flaky`: both outcomes among the last 10 of the same
+    test case version; `failing_since`: the first finish of the current failing streak."""
+
+    items: list[Outcome] = Field(max_length=50)
+    flaky: bool
+    failing_since: Time | None
+
+
 class ReportPage(Page[ReportSummary]):
     """A project's reports, newest first."""
 

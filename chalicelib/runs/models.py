@@ -120,3 +120,6 @@ class RunSetting(Model):
     failures = NumberAttribute(null=True)  # consecutive failed reports, this one included
     previous_failures = NumberAttribute(null=True)  # the streak before this report
     last_alert_at = UTCDateTimeAttribute(null=True)  # alert channels
+    entries = JSONAttribute(null=True)  # "history#<task|testcase>#<id>": the last 50 outcomes, newest first
+    failing_since = UnicodeAttribute(null=True)  # the current failing streak's first finish
+    history_version = NumberAttribute(null=True)  # every history write checks and bumps it

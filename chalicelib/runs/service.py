@@ -32,7 +32,7 @@ from chalicelib.core.errors import Conflict, NotFound, Unauthorized, ValidationF
 from chalicelib.core.jobs import enqueue, run_once
 from chalicelib.core.pagination import page
 from chalicelib.core.settings import get_settings
-from chalicelib.runs import store
+from chalicelib.runs import history, store
 from chalicelib.runs.models import (
     ERROR,
     FAILED,
@@ -422,6 +422,7 @@ def _execute(report: Report, runner: Runner, clock: Clock) -> None:
         return
     finished = clock()
     tests_run, successes, failures = _counts(result)
+    history.tag_results(result, testcases)
     detail = {**result, "id": report.id}
     store.put_detail(store.detail_key(report.id), detail)
     status = PASSED if tests_run and successes == tests_run else FAILED
@@ -479,12 +480,14 @@ def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock
     except _CannotRun as cannot:
         _finish_error(report, str(cannot), clock())
         return
+    testcases = _documents(ids, project.id)
     try:
-        result = _run(project, environment, _documents(ids, project.id), runner)
+        result = _run(project, environment, testcases, runner)
     except Exception as failure:
         logger.exception("report %s chunk %d: the run failed", report.id, chunk)
         _finish_error(report, f"chunk {chunk} could not complete: {failure}", clock())
         return
+    history.tag_results(result, testcases)
     store.put_detail(store.detail_key(report.id, chunk), result)
     tests_run, successes, failures = _counts(result)
     try:
@@ -532,6 +535,12 @@ def after_finish(report: Report, *, clock: Clock = utcnow) -> None:
     if report.callback_url:
         enqueue("runs", {"kind": "callback", "report_id": report.id, "job_id": f"callback-{report.id}"})
     run_once(f"notify:{report.id}", lambda: _notify_once(report, clock), clock=clock)
+    run_once(f"history:{report.id}", lambda: _record_history(report), clock=clock)
+
+
+def _record_history(report: Report) -> int:
+    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
+    return history.record(report, detail)
 
 
 def _record_outcome(report: Report) -> tuple[str | None, int, int]:
