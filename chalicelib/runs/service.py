@@ -664,12 +664,12 @@ def _queue_alerts(report: Report, previous: str | None, failures: int, previous_
     if outcomes:
         report.update(actions=[Report.alerts.set(outcomes)])
     for alert_id in due_now:
-        enqueue("runs", {"kind": "alert", "report_id": report.id, "alert_id": alert_id,
+        enqueue("runs", {"kind": "alert", "report_id": report.id, "alert_id": alert_id, "previous": previous,
                          "job_id": f"alert-{report.id}-{alert_id}"})
 
 
-def handle_alert(report_id: str, alert_id: str, *, runner: Runner = _default_runner,
-                 clock: Clock = utcnow) -> bool:
+def handle_alert(report_id: str, alert_id: str, *, previous: str | None = None,
+                 runner: Runner = _default_runner, clock: Clock = utcnow) -> bool:
     """The runs queue's "alert" job: send one channel's message for one report, once."""
     report = get_or_none(Report, report_id, consistent_read=True)
     if report is None or report.status not in FINAL:
@@ -680,7 +680,8 @@ def handle_alert(report_id: str, alert_id: str, *, runner: Runner = _default_run
         _alert_outcome(report, alert_id, {"type": "unknown", "outcome": "removed"})
         return False
     ran, _ = run_once(f"alert:{report_id}:{alert_id}",
-                      lambda: _send_alert(report, channel, project, task, runner, clock), clock=clock)
+                      lambda: _send_alert(report, channel, project, task, previous, runner, clock),
+                      clock=clock)
     return ran
 
 
@@ -688,11 +689,11 @@ def _alert_outcome(report: Report, alert_id: str, outcome: dict) -> None:
     report.update(actions=[Report.alerts[alert_id].set(outcome)])
 
 
-def _send_alert(report: Report, channel: Mapping, project: Project, task: Any, runner: Runner,
-                clock: Clock) -> None:
+def _send_alert(report: Report, channel: Mapping, project: Project, task: Any, previous: str | None,
+                runner: Runner, clock: Clock) -> None:
     from chalicelib.notify.alerts import AlertFailed, post, request_for, summary
 
-    outcome, previous = {"type": channel["type"]}, _previous_of(report)
+    outcome = {"type": channel["type"]}
     if channel["type"] in ("email", "sms"):  # the recipients' rules and the daily limit apply
         notify = {"emails" if channel["type"] == "email" else "mobiles": [channel["target"]]}
         sent, _count = _send_messages(report, notify, previous, clock)
@@ -715,13 +716,6 @@ def _send_alert(report: Report, channel: Mapping, project: Project, task: Any, r
         raise
     _alert_outcome(report, channel["id"], {**outcome, "outcome": "delivered", "status_code": status,
                                            "at": isoformat(clock())})
-
-
-def _previous_of(report: Report) -> str | None:
-    setting = get_or_none(RunSetting, f"outcome#{report.task_id or report.project_id}", consistent_read=True)
-    ours = setting is not None and setting.last_report_id == report.id
-    previous = setting.previous_status if ours else None
-    return None if previous in (None, "none") else previous
 
 
 # --- outbound callback -------------------------------------------------------------------------------
@@ -1034,6 +1028,7 @@ def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Cl
     if kind == "callback":
         return handle_callback(payload["report_id"], runner=runner, clock=clock)
     if kind == "alert":
-        return handle_alert(payload["report_id"], str(payload["alert_id"]), runner=runner, clock=clock)
+        return handle_alert(payload["report_id"], str(payload["alert_id"]), previous=payload.get("previous"),
+                            runner=runner, clock=clock)
     logger.error("unknown runs job kind %r; dropped", kind)
     return None

@@ -161,3 +161,25 @@ def test_a_task_overrides_the_project_and_alerts_after_n_failures(alice, target,
     run_queue()
     assert [a["outcome"] for a in alice.get(f"/reports/{second}").body["alerts"]] == ["delivered"]
     assert [r.provider for r in chat.received] == ["wecom"]  # never the project's Slack
+
+
+def test_recovery_tells_once_and_a_task_can_fall_back_to_the_projects_channels(alice, target, run_queue,
+                                                                                 notify, chat):
+    shop = alice.shop(target.url, FAILING)
+    pid, tid = shop["project"]["id"], shop["testcases"][0]["id"]
+    alice.patch(f"/projects/{pid}", {"alerts": [{"id": "w", "type": "wecom", "target": f"{chat.url}/wecom"}]})
+    alice.post(f"/projects/{pid}/runs")
+    run_queue()
+    assert alice.put(f"/testcases/{tid}", {"testcase": case("checkout")}).status == 200
+    fixed = alice.post(f"/projects/{pid}/runs").body["report_id"]
+    run_queue()
+    alice.post(f"/projects/{pid}/runs")  # passing again: quiet
+    run_queue()
+    texts = [r.json["markdown"]["content"] for r in chat.of("wecom")]
+    assert len(texts) == 2 and "FAILED" in texts[0] and "FIXED" in texts[1]
+    assert [a["outcome"] for a in alice.get(f"/reports/{fixed}").body["alerts"]] == ["delivered"]
+
+    task = alice.post("/tasks", {"name": "t", "project_id": pid, "crontab": "0 3 * * *", "alerts": [
+        {"id": "s", "type": "slack", "target": f"{chat.url}/slack", "when": ["always"]}]}).body
+    cleared = alice.patch(f"/tasks/{task['id']}", {"alerts": None})
+    assert cleared.status == 200 and cleared.body["alerts"] == [], cleared.body
