@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -183,3 +184,25 @@ def test_recovery_tells_once_and_a_task_can_fall_back_to_the_projects_channels(a
         {"id": "s", "type": "slack", "target": f"{chat.url}/slack", "when": ["always"]}]}).body
     cleared = alice.patch(f"/tasks/{task['id']}", {"alerts": None})
     assert cleared.status == 200 and cleared.body["alerts"] == [], cleared.body
+
+
+def test_a_quiet_window_holds_repeats_by_the_injected_clock(alice, target, run_queue, notify, chat, aws,
+                                                            clock):
+    from chalicelib.runs import service
+    from tests.functional.runs.conftest import queue_messages
+
+    shop = alice.shop(target.url, FAILING)
+    pid = shop["project"]["id"]
+    alice.patch(f"/projects/{pid}", {"alerts": [
+        {"id": "w", "type": "wecom", "target": f"{chat.url}/wecom", "quiet_minutes": 30}]})
+    outcomes, start = [], clock.now
+    for minutes in (0, 10, 20, 31):
+        clock.now = start + timedelta(minutes=minutes)
+        report_id = service.start_run(pid, module_ids=None, environment=None, trigger="manual",
+                                      clock=clock)["report_id"]
+        queue_messages(aws, "runs")  # the run job: run here, on the test's clock
+        assert service.handle_run(report_id, clock=clock) == "failed"
+        run_queue()  # the alert jobs
+        outcomes.append(alice.get(f"/reports/{report_id}").body["alerts"][0]["outcome"])
+    assert outcomes == ["delivered", "suppressed", "suppressed", "delivered"]
+    assert len(chat.of("wecom")) == 2
