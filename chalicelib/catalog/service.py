@@ -331,16 +331,17 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
         view = project_view(project, user_id)
     else:
         view = _rename_project(user_id, project, new_name, actions, now)
-    if "notify" in sent:
+    if "notify" in sent or "alerts" in sent:
         _ask_recipients(project, user_id)
     return view
 
 
 def _ask_recipients(project: Project, user_id: str) -> None:
-    """Outside addresses among the project's default recipients are asked to confirm (a job)."""
+    """Outside addresses among the project's default recipients and email/SMS alert channels are
+    asked to confirm (a job)."""
     from chalicelib.notify.recipients import request_confirmations
 
-    request_confirmations(project.id, project.notify, user_id)
+    request_confirmations(project.id, project.notify, user_id, project.alerts)
 
 
 def _rename_project(user_id: str, project: Project, new_name: str, actions: list, now: datetime) -> dict:

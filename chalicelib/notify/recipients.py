@@ -131,11 +131,13 @@ def _account_key(channel: str, address: str) -> str:
 
 # --- the routes' side: no DynamoDB call -----------------------------------------------------------
 
-def request_confirmations(project_id: str, notify: Mapping | None, requested_by: str | None) -> None:
-    """After a route stored or used `notify`: one job asks its new outside addresses to
-    confirm (members' own contacts need no consent). `requested_by`: the member (None for a
-    signed webhook: the project's owner stands for it)."""
-    wanted = _wanted(notify)
+def request_confirmations(project_id: str, notify: Mapping | None, requested_by: str | None,
+                          alerts: list[Mapping] | None = None) -> None:
+    """After a route stored or used `notify` (or email/SMS alert channels): one job asks their
+    new outside addresses to confirm (members' own contacts need no consent). `requested_by`:
+    the member (None for a signed webhook: the project's owner stands for it)."""
+    wanted = _wanted(notify) + [("email" if c["type"] == "email" else "sms", c["target"])
+                                for c in alerts or [] if c["type"] in ("email", "sms")]
     if not wanted:
         return
     from chalicelib.core.jobs import enqueue

@@ -642,6 +642,8 @@ def _channels(report: Report) -> tuple[list[dict], Project | None, Any]:
 
 def _queue_alerts(report: Report, previous: str | None, failures: int, previous_failures: int,
                   clock: Clock) -> None:
+    """Once per report: each channel that is due (notify/alerts.py `due`) is written `queued` on
+    the report and gets an `alert` job; a failure held back by its quiet window, `suppressed`."""
     from chalicelib.notify.alerts import due
 
     channels, _project, _task = _channels(report)

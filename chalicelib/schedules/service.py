@@ -272,10 +272,11 @@ def create_task(user: dict, body: TaskCreate, *, gateway: SchedulerGateway | Non
 
 
 def _ask_recipients(task: Task, user_id: str) -> None:
-    """Outside addresses among the task's recipients are asked to confirm (a job, no DynamoDB call)."""
+    """Outside addresses among the task's recipients and email/SMS alert channels are asked to
+    confirm (a job, no DynamoDB call)."""
     from chalicelib.notify.recipients import request_confirmations
 
-    request_confirmations(task.project_id, task.notify, user_id)
+    request_confirmations(task.project_id, task.notify, user_id, task.alerts)
 
 
 # --- read ------------------------------------------------------------------------------------------
@@ -449,7 +450,7 @@ def update_task(user: dict, task_id: str, body: TaskPatch, *, gateway: Scheduler
     if moves_schedules:
         task.schedule_names = [schedule_name(task.id, i) for i in range(len(expressions))]
     task.version = int(task.version or 0) + 1
-    if "notify" in changes_to:
+    if "notify" in changes_to or "alerts" in changes_to:
         _ask_recipients(task, user["id"])
     return task_view(task)
 

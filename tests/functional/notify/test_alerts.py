@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.core.signing import signature
+from chalicelib.notify.recipients import CONFIRM_PATH
 from tests.functional.notify.chat_stand_in import ChatStandIn
 from tests.functional.runs.conftest import case
 
@@ -206,3 +207,21 @@ def test_a_quiet_window_holds_repeats_by_the_injected_clock(alice, target, run_q
         outcomes.append(alice.get(f"/reports/{report_id}").body["alerts"][0]["outcome"])
     assert outcomes == ["delivered", "suppressed", "suppressed", "delivered"]
     assert len(chat.of("wecom")) == 2
+
+
+def test_an_email_alert_channel_follows_the_recipients_rules(alice, target, run_queue, notify, client):
+    from tests.functional.notify.test_recipients import _confirm_link_of, _form_post
+
+    shop = alice.shop(target.url, FAILING)
+    pid = shop["project"]["id"]
+    alice.patch(f"/projects/{pid}", {"alerts": [{"id": "m", "type": "email", "target": "qa@example.org"}]})
+    notify.deliver(rounds=2)  # asked once, when the channel was saved
+    first = alice.post(f"/projects/{pid}/runs").body["report_id"]
+    notify.deliver(rounds=3)
+    assert alice.get(f"/reports/{first}").body["alerts"][0]["outcome"] == "pending_confirmation"
+    assert _form_post(client, CONFIRM_PATH, _confirm_link_of(notify, "qa@example.org")).status_code == 200
+    second = alice.post(f"/projects/{pid}/runs").body["report_id"]
+    notify.deliver(rounds=3)
+    assert alice.get(f"/reports/{second}").body["alerts"][0]["outcome"] == "queued"
+    subjects = [m["Subject"] for m in notify.smtp.messages if m["To"] == "qa@example.org"]
+    assert len(subjects) == 2 and "FAILED" in subjects[1]  # the request, then the alert
