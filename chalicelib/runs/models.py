@@ -10,8 +10,10 @@
                  16 days of quarters. Any time zone's midnight falls on a quarter hour, so a
                  user's 12 local days are exact unions of quarters (half-open), read from at
                  most 2 items per project, whatever the number of reports.
-- `run-settings` key -> the last outcome per notification stream ("outcome#<task or
-                 project>") for recovery notices. (The CI webhook secret's salt is on the
+- `run-settings` key -> the last outcome and failure streak per notification stream
+                 ("outcome#<task or project>") for recovery notices and alert policies, when
+                 each alert channel last alerted ("alert#<stream>#<channel>"), and the last 50
+                 outcomes per task and test case ("history#<task|testcase>#<id>", runs/history.py). (The CI webhook secret's salt is on the
                  project item: one GetItem verifies a webhook.)
 """
 from __future__ import annotations
