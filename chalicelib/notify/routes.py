@@ -111,7 +111,7 @@ def confirm_page() -> Response:
 
 
 @notify_routes.route("/hooks/recipients/confirm", methods=["POST"],
-                     content_types=["application/x-www-form-urlencoded", "application/json"])
+                     content_types=["application/x-www-form-urlencoded"])
 @answers(200, media_type="text/html", description="confirmed")
 def confirm_recipient() -> Response:
     """Confirm: the address receives the project's alerts from now on (each with an unsubscribe link)."""
@@ -130,7 +130,7 @@ def unsubscribe_page() -> Response:
 
 
 @notify_routes.route("/hooks/recipients/unsubscribe", methods=["POST"],
-                     content_types=["application/x-www-form-urlencoded", "application/json"])
+                     content_types=["application/x-www-form-urlencoded"])
 @answers(200, media_type="text/html", description="unsubscribed")
 def unsubscribe_recipient() -> Response:
     """Unsubscribe (also RFC 8058's one-click POST): nothing more is sent; the project cannot ask again."""

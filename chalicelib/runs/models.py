@@ -13,8 +13,9 @@
 - `run-settings` key -> the last outcome and failure streak per notification stream
                  ("outcome#<task or project>") for recovery notices and alert policies, when
                  each alert channel last alerted ("alert#<stream>#<channel>"), and the last 50
-                 outcomes per task and test case ("history#<task|testcase>#<id>", runs/history.py). (The CI webhook secret's salt is on the
-                 project item: one GetItem verifies a webhook.)
+                 outcomes per task and test case ("history#<task|testcase>#<id>",
+                 runs/history.py). (The CI webhook secret's salt is on the project item: one
+                 GetItem verifies a webhook.)
 """
 from __future__ import annotations
 
@@ -81,6 +82,8 @@ class Report(Model):
     notifications = JSONAttribute(null=True)  # [{"channel", "to" (masked), "outcome"}] once decided
     alerts = MapAttribute(null=True)  # alert channel id -> {"type", "outcome", "at"?, "error"?}
     callback_url = UnicodeAttribute(null=True)
+    # What started a GitHub/GitLab webhook run: provider, event, delivery, repository, ref, sha.
+    origin = JSONAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)
