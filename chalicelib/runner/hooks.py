@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from chalicelib.runner.errors import RunnerError
 from chalicelib.runner.functions import FunctionContext
+from chalicelib.runner.headers import HEADER_NAME, header_value_problem
 from chalicelib.runner.paths import ResponseData
 from chalicelib.runner.template import render
 from chalicelib.runner.transport import OutboundRequest
@@ -74,7 +76,7 @@ def request_from_view(
 ) -> OutboundRequest:
     """The request to send after the hooks changed its view (bodies re-encoded if changed)."""
     body = original.body
-    headers = {str(k): str(v) for k, v in dict(view.get("headers") or {}).items()}
+    headers = _checked_headers(dict(view.get("headers") or {}))
     if _body_snapshot(view) != snapshot:
         body = _encoded_body(view, headers)
         headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
@@ -100,6 +102,27 @@ def _encoded_body(view: dict[str, Any], headers: dict[str, str]) -> bytes | None
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         return urlencode({str(k): str(v) for k, v in data.items()}).encode()
     return None if data is None else str(data).encode()
+
+
+class HookedRequestInvalid(RunnerError):
+    """A request a setup hook left in a state HTTP cannot carry."""
+
+    error_type = "invalid_request"
+
+
+def _checked_headers(headers: Mapping[Any, Any]) -> dict[str, str]:
+    # the checks the engine makes of rendered headers: a hook's CR or LF must not start a
+    # header of its choosing either
+    checked = {}
+    for key, value in headers.items():
+        name, text = str(key), str(value)
+        if not HEADER_NAME.fullmatch(name):
+            raise HookedRequestInvalid(f"header name {name[:100]!r} is not an HTTP token")
+        problem = header_value_problem(text)
+        if problem:
+            raise HookedRequestInvalid(f"header {name}: {problem}")
+        checked[name] = text
+    return checked
 
 
 class HookResponse:

@@ -179,3 +179,12 @@ def test_save_time_checks_with_and_without_a_debugtalk():
         validate_testcase(case(get(setup_hooks=[{"a": 1, "b": 2}])), functions)
     assert "a hook is" in str(bad_hook.value)
 
+
+
+def test_a_hook_cannot_smuggle_a_header_line(tmp_path):
+    path = tmp_path / "smuggle.py"
+    path.write_text("def smuggle(request):\n    request['headers']['X-A'] = 'v\\r\\nX-Admin: 1'\n")
+    context = FunctionContext(user_functions=load_functions(path))
+    step = run([case(get("/x", setup_hooks=["${smuggle($request)}"]))],
+               function_context=context)["testcases"][0]["steps"][0]
+    assert step["error_type"] == "invalid_request" and "carriage return" in step["error"], step
