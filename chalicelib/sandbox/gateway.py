@@ -77,13 +77,15 @@ class SandboxRun:
     call_seconds: float  # one debugtalk.py call's budget
     source: str = ""  # debugtalk.py (the local sandbox gets it per run)
     version: int = 0
+    max_report_chars: int | None = None  # the engine's bound on the report, if the run has one
 
     def payload(self, **extra: Any) -> dict[str, Any]:
         return {
             "testcases": self.testcases, "references": self.references,
             "environment": self.environment, "deadline_seconds": self.deadline_seconds,
             "concurrency": self.concurrency, "outbound_allow": self.outbound_allow,
-            "call_seconds": self.call_seconds, **extra,
+            "call_seconds": self.call_seconds, "max_report_chars": self.max_report_chars,
+            **extra,
         }
 
 

@@ -80,6 +80,8 @@ def run_payload(payload: Mapping[str, Any], debugtalk: Path) -> dict[str, Any]:
         deadline_seconds=payload.get("deadline_seconds"),
         host_resolver=inline_resolver,
         function_context=FunctionContext(user_functions=functions),
+        **({"max_report_chars": payload["max_report_chars"]}
+           if payload.get("max_report_chars") else {}),
     )
     return with_failed_cases(report, failed)
 

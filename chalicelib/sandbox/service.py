@@ -174,6 +174,7 @@ def _sandboxed(project_id: str, documents: list, options: Mapping[str, Any], dea
         call_seconds=float(get_settings().sandbox_call_seconds),
         source=item.source,
         version=int(item.version),
+        max_report_chars=options.get("max_report_chars"),
     )
     try:
         report = gateway.invoke(project_id, run)
