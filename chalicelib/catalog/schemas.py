@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from chalicelib.core.fields import Email, Mobile, Url, invalid
+from chalicelib.core.fields import URL, Email, Mobile, Url, invalid
 
 MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 2000
@@ -18,6 +18,10 @@ _VARIABLE_NAME = re.compile(r"[A-Za-z_]\w{0,127}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _USERNAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_RECIPIENTS = 20
+MAX_ENVIRONMENT_NAME_CHARS = 64
+MAX_VARIABLE_NAME_CHARS = 128
+MAX_USERNAME_CHARS = 64
+MAX_BASE_URL_CHARS = 2048
 
 
 def _name(value: str) -> str:
@@ -32,22 +36,22 @@ def _name(value: str) -> str:
 
 
 def _environment_name(value: str) -> str:
-    if not _ENVIRONMENT_NAME.fullmatch(value):
+    if len(value) > MAX_ENVIRONMENT_NAME_CHARS or not _ENVIRONMENT_NAME.fullmatch(value):
         raise invalid(f"{value!r}: 1-64 of letters, digits, '_', '.', '-', "
                          "starting with a letter or digit")
     return value
 
 
 def _variable_name(value: str) -> str:
-    if not _VARIABLE_NAME.fullmatch(value):
+    if len(value) > MAX_VARIABLE_NAME_CHARS or not _VARIABLE_NAME.fullmatch(value):
         raise invalid(f"{value!r} is not a variable name (letters, digits and _)")
     return value
 
 
 def _base_url(value: str) -> str:
     value = value.strip()
-    if value and not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value):
-        raise invalid("an http:// or https:// URL")
+    if len(value) > MAX_BASE_URL_CHARS or (value and not URL.fullmatch(value)):
+        raise invalid(f"an http:// or https:// URL (at most {MAX_BASE_URL_CHARS} characters)")
     return value
 
 
@@ -61,7 +65,7 @@ def _environments(value: dict) -> dict:
 
 def _username(value: str) -> str:
     value = value.strip()
-    if not _USERNAME.fullmatch(value):
+    if len(value) > MAX_USERNAME_CHARS or not _USERNAME.fullmatch(value):
         raise invalid("a username (letters, digits, '_' and '-')")
     return value
 
@@ -77,7 +81,7 @@ class _Body(BaseModel):
 
 
 class Environment(_Body):
-    base_url: Annotated[str, Field(max_length=2048), AfterValidator(_base_url)] = ""
+    base_url: Annotated[str, Field(max_length=MAX_BASE_URL_CHARS), AfterValidator(_base_url)] = ""
     variables: dict[VariableName, Any] = Field(default_factory=dict)
 
 

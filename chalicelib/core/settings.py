@@ -14,6 +14,10 @@ DEFAULT_STAGE = "dev"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_TESTCASE_MAX_BYTES = 256 * 1024  # one stored test case (its JSON), catalog
+# Nesting of any JSON or YAML a client sends (core/parsing.py). A test case body is about
+# 6 levels around the request JSON it carries; 64 leaves that JSON 58, and stays far under
+# json's ~1,000-level recursion limit and libyaml's C stack.
+DEFAULT_MAX_JSON_DEPTH = 64
 DEFAULT_JOB_RETRY_DELAYS_SECONDS = (5, 30)
 DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 24 * 3600
 DEFAULT_IN_PROGRESS_EXPIRES_AFTER_SECONDS = 15 * 60
@@ -41,6 +45,7 @@ class Settings:
     secret_key: str = INSECURE_DEV_SECRET_KEY
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     testcase_max_bytes: int = DEFAULT_TESTCASE_MAX_BYTES
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     reports_bucket: str = ""
     job_retry_delays_seconds: tuple[int, ...] = DEFAULT_JOB_RETRY_DELAYS_SECONDS
     idempotency_expires_after_seconds: int = DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS
@@ -175,6 +180,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         secret_key=env.get("HAT_SECRET_KEY", INSECURE_DEV_SECRET_KEY),
         max_body_bytes=int(env.get("HAT_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
         testcase_max_bytes=int(env.get("HAT_TESTCASE_MAX_BYTES", DEFAULT_TESTCASE_MAX_BYTES)),
+        max_json_depth=int(env.get("HAT_MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH)),
         reports_bucket=env.get("HAT_REPORTS_BUCKET", f"hat-{stage}-reports"),
         job_retry_delays_seconds=_seconds_list(env["HAT_JOB_RETRY_DELAYS_SECONDS"])
         if "HAT_JOB_RETRY_DELAYS_SECONDS" in env

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from chalicelib.catalog.models import ACTIVE, Membership, Module, Project, StoredTestcase
 from chalicelib.catalog.service import load_module, load_project
 from chalicelib.catalog.store import checked_start_key, query_page, string_key
-from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.clock import MAX_TIMEZONE_CHARS, Clock, isoformat, utcnow
 from chalicelib.core.db import get_many, get_or_none
 from chalicelib.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chalicelib.core.jobs import enqueue, run_once
@@ -657,6 +657,7 @@ def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
 
     from chalicelib.core.db import transaction
     from chalicelib.core.models import IdempotencyRecord
+    from chalicelib.core.parsing import load_json_bounded
     from chalicelib.core.signing import verify
     from chalicelib.core.validation import validate
     from chalicelib.runs.schemas import WebhookBody
@@ -668,12 +669,7 @@ def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
     candidates = current_webhook_secrets(project, clock=clock)
     signature = verify(candidates or [secrets.token_hex(16)], headers, raw_body, clock=clock,
                        tolerance_seconds=tolerance)
-    try:
-        data = json.loads(raw_body) if raw_body else {}
-    except ValueError:
-        from chalicelib.core.errors import BadRequest
-
-        raise BadRequest("request body is not valid JSON", code="invalid_json") from None
+    data = load_json_bounded(raw_body) if raw_body else {}
     body = validate(WebhookBody, data)
     env_name, _env = choose_environment(project, body.environment)
     report = _new_report(project, environment=env_name, **_with_project_defaults(project, dict(
@@ -777,9 +773,12 @@ def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dic
 # --- dashboard ---------------------------------------------------------------------------------------
 
 def _zone(name: str | None) -> ZoneInfo:
+    # The length first: ZoneInfo looks the name up as a file (OSError past the OS's name limit).
+    if name and len(name) > MAX_TIMEZONE_CHARS:
+        raise ValidationFailed({"tz": f"a time zone name is at most {MAX_TIMEZONE_CHARS} characters"})
     try:
         return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationFailed({"tz": f"unknown time zone {name!r}"}) from None
 
 
