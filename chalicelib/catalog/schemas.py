@@ -51,7 +51,7 @@ def _variable_name(value: str) -> str:
 def _base_url(value: str) -> str:
     value = value.strip()
     if len(value) > MAX_BASE_URL_CHARS or (value and not URL.fullmatch(value)):
-        raise invalid(f"an http:// or https:// URL (at most {MAX_BASE_URL_CHARS} characters)")
+        raise invalid("an http:// or https:// URL")
     return value
 
 
