@@ -59,15 +59,18 @@ class Settings:
     # accounts: verification codes (Twilio Verify's limits as the reference) and login throttling
     public_url: str = ""  # what the outside world calls: scheme://host[/stage] (Twilio callbacks)
     code_ttl_seconds: int = 300
-    code_max_attempts: int = 5
+    code_max_attempts: int = 5  # per client (hashed IP) and code
+    code_max_attempts_all_clients: int = 15  # per code: another client's typos cannot use up yours
     code_resend_seconds: int = 60
     code_window_seconds: int = 600
     code_window_limit: int = 5
     code_daily_limit_per_destination: int = 10
     code_daily_limit_per_ip: int = 50
-    login_window_seconds: int = 900
-    login_max_failures_per_account: int = 5
-    login_max_failures_per_ip: int = 20
+    login_window_seconds: int = 900  # also the longest delay a failure can set
+    login_max_failures_per_client: int = 5  # per account and client pair: then growing delays
+    login_max_failures_per_account: int = 50  # all clients together: then growing delays
+    login_max_failures_per_ip: int = 20  # all accounts from one client: 429 until the window ends
+    login_first_delay_seconds: int = 30  # doubles with each failure past a limit
     # notify: SMS through Twilio, email through SMTP or SES
     twilio_account_sid: str = ""
     twilio_auth_token: str = field(default="", repr=False)
@@ -118,13 +121,16 @@ def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict:
     numbers = {
         "code_ttl_seconds": "HAT_CODE_TTL_SECONDS",
         "code_max_attempts": "HAT_CODE_MAX_ATTEMPTS",
+        "code_max_attempts_all_clients": "HAT_CODE_MAX_ATTEMPTS_ALL_CLIENTS",
         "code_resend_seconds": "HAT_CODE_RESEND_SECONDS",
         "code_window_seconds": "HAT_CODE_WINDOW_SECONDS",
         "code_window_limit": "HAT_CODE_WINDOW_LIMIT",
         "code_daily_limit_per_destination": "HAT_CODE_DAILY_LIMIT_PER_DESTINATION",
         "code_daily_limit_per_ip": "HAT_CODE_DAILY_LIMIT_PER_IP",
         "login_window_seconds": "HAT_LOGIN_WINDOW_SECONDS",
+        "login_max_failures_per_client": "HAT_LOGIN_MAX_FAILURES_PER_CLIENT",
         "login_max_failures_per_account": "HAT_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        "login_first_delay_seconds": "HAT_LOGIN_FIRST_DELAY_SECONDS",
         "login_max_failures_per_ip": "HAT_LOGIN_MAX_FAILURES_PER_IP",
         "smtp_port": "HAT_SMTP_PORT",
         "send_timeout_seconds": "HAT_SEND_TIMEOUT_SECONDS",
