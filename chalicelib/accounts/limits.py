@@ -110,12 +110,17 @@ def live_count(counter: LimitCounter | None, now: datetime) -> int:
     return counter.count if counter is not None and counter.window_ends > now.timestamp() else 0
 
 
+def _entry(values: object, pair: str) -> float | None:
+    """pairs[pair] of a counter: a read item holds a MapAttribute, a new one a dict."""
+    entries = values.as_dict() if hasattr(values, "as_dict") else (values or {})
+    return entries.get(pair)
+
+
 def pair_count(counter: LimitCounter | None, pair: str, now: datetime) -> int:
     """A pair's failures in this client's counter while its window is open, else 0."""
     if not live_count(counter, now):
         return 0
-    return int((counter.pairs.as_dict() if hasattr(counter.pairs, "as_dict") else counter.pairs or {})
-               .get(pair, 0))
+    return int(_entry(counter.pairs, pair) or 0)
 
 
 def wait_until(until: float | None, now: datetime) -> int | None:
@@ -126,10 +131,7 @@ def wait_until(until: float | None, now: datetime) -> int | None:
 
 
 def pair_wait(counter: LimitCounter | None, pair: str, now: datetime) -> int | None:
-    if counter is None:
-        return None
-    untils = counter.pair_until.as_dict() if hasattr(counter.pair_until, "as_dict") else counter.pair_until
-    return wait_until((untils or {}).get(pair), now)
+    return wait_until(_entry(counter.pair_until, pair), now) if counter is not None else None
 
 
 def hit(key: str, window_seconds: int, now: datetime, *, seen: LimitCounter | None = None,
