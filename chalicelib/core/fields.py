@@ -23,7 +23,8 @@ MAX_MOBILE_CHARS = 32  # E.164 is at most 16 characters; spaces around are strip
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # A host, then nothing or a path/query/fragment: the two parts cannot trade characters.
 URL = re.compile(r"https?://[^\s/?#]+(?:[/?#]\S*)?")
-_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+# Possessive: a dot-atom's parts never give characters back (no backtracking stack either).
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]++(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]++)*+")
 _DOMAIN_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 
 
