@@ -606,7 +606,10 @@ def delete_module(user: dict, module_id: str, *, clock: Clock = utcnow) -> None:
 # --- test cases ----------------------------------------------------------------------------------
 
 def document_size(document: object) -> int:
-    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+    """Bytes of the document's JSON; ValueError for what JSON cannot hold (NaN and infinities
+    from YAML's .nan / .inf, or a lone surrogate)."""
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str,
+                          allow_nan=False).encode())
 
 
 def checked_document(document: object, *, prefix: str = "") -> tuple[object, int, int]:
@@ -615,7 +618,11 @@ def checked_document(document: object, *, prefix: str = "") -> tuple[object, int
     from chalicelib.runner.schema import TestcaseInvalid, validate_testcase
 
     limit = get_settings().testcase_max_bytes
-    size = document_size(document)
+    try:
+        size = document_size(document)
+    except ValueError:  # UnicodeEncodeError included
+        raise ValidationFailed({prefix or "body": "NaN, infinities and lone surrogates are not JSON"}) \
+            from None
     if size > limit:
         raise PayloadTooLarge(f"the test case is {size} bytes; at most {limit}", code="testcase_too_large")
     try:

@@ -106,3 +106,15 @@ def test_a_long_callback_url_is_refused_by_its_length(alice):
     for bad in ("http://a b", "http:///path", "ftp://x.example.com"):
         assert alice.post("/projects", {"name": "No", "callback_url": bad}).status == 400, bad
 
+
+
+@pytest.mark.parametrize("text, content_type", [
+    ("config: {name: x, variables: {n: .nan}}\nteststeps: []\n", "application/yaml"),
+    ("config: {name: x, variables: {n: -.inf}}\nteststeps: []\n", "application/yaml"),
+    ('{"config": {"name": "x", "variables": {"n": NaN}}, "teststeps": []}', "application/json"),
+])
+def test_an_imported_testcase_with_nan_is_a_400(alice, text, content_type):
+    module = alice.module(alice.project("Shop")["id"])
+    answer = alice.post(f"/modules/{module['id']}/testcases/import", raw=text, content_type=content_type)
+    assert answer.status == 400, answer.body
+    assert "NaN" in answer.error["message"]
