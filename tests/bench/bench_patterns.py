@@ -28,6 +28,8 @@ from chalicelib.catalog import schemas as catalog_schemas  # noqa: E402
 from chalicelib.catalog import service as catalog_service  # noqa: E402
 from chalicelib.core import fields, logs, parsing  # noqa: E402
 from chalicelib.core.settings import DEFAULT_MAX_BODY_BYTES  # noqa: E402
+from chalicelib.keys import service as keys_service  # noqa: E402
+from chalicelib.runs import github  # noqa: E402
 
 BUDGET_RATIO = 250.0  # a case-insensitive alternation tried at every position: ~170x
 BUDGET_GROWTH = 8.0  # ratio at 1 MiB / ratio at 16 KiB: ~1 when linear (noise to ~2.5), 64 if quadratic
@@ -51,7 +53,10 @@ PATTERNS: list[tuple[str, re.Pattern, str]] = [
     ("catalog variable name", catalog_schemas._VARIABLE_NAME, "fullmatch"),
     ("catalog control characters", catalog_schemas._CONTROL, "search"),
     ("catalog member username", catalog_schemas._USERNAME, "fullmatch"),
-    ("ids (catalog, runs, schedules)", catalog_service._ID, "fullmatch"),
+    ("ids (catalog, runs, schedules, keys)", catalog_service._ID, "fullmatch"),
+    ("keys API key shape", keys_service._KEY_SHAPE, "fullmatch"),
+    ("runs GitHub repository", github._REPOSITORY, "fullmatch"),
+    ("runs GitHub commit sha", github._SHA, "fullmatch"),
     ("accounts username", accounts_schemas.USERNAME, "fullmatch"),
     ("accounts code", accounts_schemas.CODE, "fullmatch"),
     ("core.logs secret pairs", logs._PAIRS, "sub"),
