@@ -190,7 +190,13 @@ def clear(key: str) -> None:
 
 def forget_pair(key: str, pair: str) -> None:
     """A success: this pair's failures and delay in the client's counter are gone."""
-    LimitCounter(key).update(actions=pair_removals([pair]), condition=LimitCounter.key.exists())
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        LimitCounter(key).update(actions=pair_removals([pair]), condition=LimitCounter.key.exists())
+    except UpdateError as error:  # the counter expired meanwhile: nothing left to forget
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def pair_removals(pairs: list[str]) -> list:
