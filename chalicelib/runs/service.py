@@ -781,6 +781,10 @@ def report_junit(user: dict, report_id: str) -> str:
 
 # --- debug ------------------------------------------------------------------------------------------
 
+# the report is the HTTP answer: well inside what a Lambda may return (6 MB)
+DEBUG_MAX_REPORT_CHARS = 2_000_000
+
+
 def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dict:
     """POST /testcases/debug: GetItem (project); the run inline, bounded; nothing stored
     (a `testcase:` reference costs a read or two more)."""
@@ -792,7 +796,8 @@ def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dic
     settings = get_settings()
     result = runner([document], environment=environment, concurrency=settings.run_concurrency,
                     outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id),
-                    deadline_seconds=min(25, settings.debug_deadline_seconds))
+                    deadline_seconds=min(25, settings.debug_deadline_seconds),
+                    max_report_chars=DEBUG_MAX_REPORT_CHARS)
     tests_run, successes, failures = _counts(result)
     status = PASSED if tests_run and successes == tests_run else FAILED
     return {**result, "status": status, "trigger": "debug", "project_id": project.id}

@@ -121,3 +121,25 @@ def test_ci_webhook_with_the_creation_secret_and_the_projects_email_in_the_outbo
         time.sleep(0.2)
     assert len(mails) == 1 and "FAILED" in mails[0]["subject"]
     assert "expected 200, actual 500" in mails[0]["body"]
+
+
+def test_a_debug_step_cannot_reach_the_stacks_own_services(stack, http, target):
+    """Loopback is open for the developer's API (`target`), not for the emulator's tables,
+    the SMS stand-in or this API itself (issue 14, item 12)."""
+    headers = signed_in(stack, http)
+    project = http.post(f"{stack.url}/projects", headers=headers, timeout=5, json={
+        "name": f"guard {os.urandom(2).hex()}"}).json()
+    own = {"emulator": stack.emulator_url, "api": stack.url,
+           "emulator, spelt as a number": stack.emulator_url.replace("127.0.0.1", "2130706433")}
+    for what, base in [*own.items(), ("target", target)]:
+        testcase = {"config": {"name": what, "base_url": base}, "teststeps": [{
+            "name": "probe", "request": {"method": "GET", "url": "/status/200"}}]}
+        answer = http.post(f"{stack.url}/testcases/debug", headers=headers, timeout=30,
+                           json={"project_id": project["id"], "testcase": testcase})
+        assert answer.status_code == 200, answer.text
+        step = answer.json()["testcases"][0]["steps"][0]
+        if what == "target":
+            assert step["status_code"] == 200, step
+        else:
+            assert step["error_type"] == "outbound_refused", (what, step)
+            assert "reserved for the platform's own services" in step["error"]
