@@ -29,7 +29,9 @@ from chalicelib.catalog import service as catalog_service  # noqa: E402
 from chalicelib.core import fields, logs, parsing  # noqa: E402
 from chalicelib.core.settings import DEFAULT_MAX_BODY_BYTES  # noqa: E402
 from chalicelib.keys import service as keys_service  # noqa: E402
-from chalicelib.runs import github  # noqa: E402
+from chalicelib.notify import recipients  # noqa: E402
+from chalicelib.notify import schemas as notify_schemas  # noqa: E402
+from chalicelib.runs import github, messages  # noqa: E402
 
 BUDGET_RATIO = 250.0  # a case-insensitive alternation tried at every position: ~170x
 BUDGET_GROWTH = 8.0  # ratio at 1 MiB / ratio at 16 KiB: ~1 when linear (noise to ~2.5), 64 if quadratic
@@ -57,6 +59,9 @@ PATTERNS: list[tuple[str, re.Pattern, str]] = [
     ("keys API key shape", keys_service._KEY_SHAPE, "fullmatch"),
     ("runs GitHub repository", github._REPOSITORY, "fullmatch"),
     ("runs GitHub commit sha", github._SHA, "fullmatch"),
+    ("notify recipient link token", recipients._TOKEN, "fullmatch"),
+    ("notify alert id", notify_schemas._ALERT_ID, "fullmatch"),
+    ("runs message unsafe characters", messages._UNSAFE, "sub"),
     ("accounts username", accounts_schemas.USERNAME, "fullmatch"),
     ("accounts code", accounts_schemas.CODE, "fullmatch"),
     ("core.logs secret pairs", logs._PAIRS, "sub"),
