@@ -124,7 +124,7 @@ def due(
 
 def report_link(report_id: str) -> str | None:
     base = get_settings().public_url.rstrip("/")
-    return f"{base}/ui/#/reports/{report_id}" if base else None
+    return f"{base}/ui/reports/{report_id}" if base else None
 
 
 def summary(

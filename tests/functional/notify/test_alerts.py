@@ -75,7 +75,7 @@ def test_every_channel_gets_its_providers_payload_once_through_a_500(alice, targ
     assert "expected 200, actual 500" in slack["blocks"][1]["text"]["text"]
     assert "&lt;b&gt;" in slack["blocks"][1]["text"]["text"]  # Slack's own escaping of <, >, &
     link = next(b for b in slack["blocks"] if b["type"] == "actions")["elements"][0]["url"]
-    assert link.endswith(f"/ui/#/reports/{report_id}")
+    assert link.endswith(f"/ui/reports/{report_id}")
 
     teams = chat.of("teams")[0].json
     assert teams["type"] == "message"
