@@ -8,7 +8,9 @@ API and the stateful resources; this then finishes the wiring chalice cannot:
   of infra/policies.yaml (logical resource names resolved to exact ARNs; no `*`);
 - the template's Stage parameter defaults to the packaged stage;
 - the sandbox's shared layer (sandbox-layer.zip, `SandboxRunnerLayer`): the runner, the
-  sandbox's entry point and the dependencies, out of deployment.zip, under python/.
+  sandbox's entry point and the dependencies, out of deployment.zip, under python/;
+- a method and path no route serves answers 404 in the API's error shape (a gateway
+  response), not API Gateway's 403 "Missing Authentication Token".
 """
 from __future__ import annotations
 
@@ -129,11 +131,29 @@ def build_runner_layer(out_dir: Path) -> Path:
     return layer
 
 
+def add_unknown_route_response(template: dict) -> None:
+    """API Gateway answers an unknown method/path as MISSING_AUTHENTICATION_TOKEN; make it
+    the 404 the local server gives (one body, chalicelib/core/http.py)."""
+    from chalicelib.core.http import UNKNOWN_ROUTE_BODY, UNKNOWN_ROUTE_STATUS
+
+    template["Resources"]["UnknownRouteResponse"] = {
+        "Type": "AWS::ApiGateway::GatewayResponse",
+        "Properties": {
+            "RestApiId": {"Ref": "RestAPI"},
+            "ResponseType": "MISSING_AUTHENTICATION_TOKEN",
+            "StatusCode": str(UNKNOWN_ROUTE_STATUS),
+            "ResponseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+            "ResponseTemplates": {"application/json": json.dumps(UNKNOWN_ROUTE_BODY)},
+        },
+    }
+
+
 def finish(template_path: Path, stage: str) -> dict:
     build_runner_layer(template_path.parent)
     template = yaml.safe_load(template_path.read_text())
     bind_queues(template, _queue_names(load_template(), stage))
     apply_policies(template, yaml.safe_load(POLICIES_PATH.read_text()))
+    add_unknown_route_response(template)
     template["Parameters"]["Stage"]["Default"] = stage
     template_path.write_text(yaml.safe_dump(template, sort_keys=False))
     return template
