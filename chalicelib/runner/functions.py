@@ -272,8 +272,9 @@ def call_function(
 def unknown_function_message(name: str) -> str:
     if name in CSV_FUNCTIONS:
         return (
-            f"${{{name}(...)}} reads a CSV file from disk, which hat does not support; "
-            "list the parameter values inline instead"
+            f"${{{name}(...)}} reads a project's CSV file, and only as the whole value of a "
+            f'config.parameters entry: parameters: {{"username-password": "${{{name}(data/users.csv)}}"}}; '
+            "elsewhere list the values inline"
         )
     return (
         f"${{{name}()}} is not a safe builtin: user Python (debugtalk.py) is not supported; "

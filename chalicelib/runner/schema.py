@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Mapping
 from itertools import product
 from typing import Annotated, Any
 
@@ -32,7 +33,9 @@ from pydantic import (
 
 from chalicelib.runner._cache import text_cache
 from chalicelib.runner.comparators import ALIASES, COMPARATORS, TYPE_NAMES, canonical_comparator
-from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid
+from chalicelib.runner.errors import RunnerError, SubstitutionError, TestcaseInvalid
+from chalicelib.runner.files import csv_path, csv_rows, looks_like_path
+from chalicelib.runner.files import path_problem as file_path_problem
 from chalicelib.runner.functions import SAFE_FUNCTION_NAMES, unknown_function_message
 from chalicelib.runner.headers import static_header_problem
 from chalicelib.runner.paths import ROOTS, check_path, leading_root, path_problem
@@ -55,7 +58,6 @@ REFUSED_FIELDS = {
     "teardown_hooks": _HOOKS,
     "validate_script": "validate_script runs user Python, which hat does not support; "
     "use validate with the built-in comparators",
-    "upload": "upload sends files from the runner's disk, which hat does not support",
     "api": "`api:` references are HttpRunner 2; reference a testcase with `testcase:`",
     "testcases": "testsuites are not supported; run the testcases of a module instead",
 }
@@ -182,6 +184,9 @@ class Request(_Model):
     timeout: float | None = Field(default=None, gt=0, le=MAX_REQUEST_TIMEOUT_SECONDS)
     allow_redirects: bool = True
     verify: bool | None = None
+    # HttpRunner's multipart form: a value naming a project file (text with a /) is sent as
+    # that file, any other value as a text field
+    upload: dict[str, Any] | None = None
 
     @field_validator("method", mode="before")
     @classmethod
@@ -197,10 +202,29 @@ class Request(_Model):
             raise ValueError("data is text (sent as is) or a mapping (sent as a form)")
         return value
 
+    @field_validator("upload")
+    @classmethod
+    def _upload(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("upload is a mapping of field: file path or text")
+        for field, item in value.items():
+            if looks_like_path(item):
+                problem = file_path_problem(item)
+                if problem:
+                    raise ValueError(f"upload.{field}: {problem}")
+            elif not isinstance(item, (str, int, float, bool)):
+                raise ValueError(f"upload.{field}: a file path (data/x.csv) or a text value")
+        return value
+
     @model_validator(mode="after")
     def _one_body(self) -> Request:
-        if self.data is not None and "json_body" in self.model_fields_set:
-            raise ValueError("set either json or data, not both")
+        bodies = [name for name, given in (("json", "json_body" in self.model_fields_set),
+                                           ("data", self.data is not None),
+                                           ("upload", self.upload is not None)) if given]
+        if len(bodies) > 1:
+            raise ValueError(f"set either {' or '.join(bodies)}, not both (one body per request)")
         return self
 
     def has_json(self) -> bool:
@@ -261,7 +285,7 @@ class Config(_Model):
     weight: int = Field(default=1, ge=1)
     base_url: str = ""
     variables: Variables = Field(default_factory=dict)
-    parameters: dict[str, list[Any]] = Field(default_factory=dict)
+    parameters: dict[str, list[Any] | str] = Field(default_factory=dict)  # str: ${P(path)}
     headers: dict[str, Any] = Field(default_factory=dict)
     verify: bool = False
     export: list[VariableName] = Field(default_factory=list)
@@ -278,10 +302,17 @@ class Config(_Model):
             if bad:
                 raise ValueError(f"{key!r}: {bad[0]!r} is not a variable name")
             if isinstance(values, str):
-                raise ValueError(
-                    f"{key}: values must be listed inline; CSV files and functions that "
-                    "return parameters need files or user Python, which hat does not support"
-                )
+                path = csv_path(values)
+                if path is None:
+                    raise ValueError(
+                        f"{key}: values are listed inline, or read from a project file "
+                        f"with ${{P(data/{names[0]}.csv)}}; functions that return "
+                        "parameters need user Python"
+                    )
+                problem = file_path_problem(path)
+                if problem:
+                    raise ValueError(f"{key}: {problem}")
+                continue  # its size is known when the file is read
             if not isinstance(values, list) or not values:
                 raise ValueError(f"{key}: a non-empty list of values")
             if len(names) > 1:
@@ -301,15 +332,32 @@ class Config(_Model):
             )
         return value
 
-    def parameter_combinations(self) -> list[dict[str, Any]]:
-        """HttpRunner's Cartesian product: one dict of values per testcase to run."""
+    def file_paths(self) -> list[str]:
+        """The project files its CSV parameters name."""
+        return [path for path in map(csv_path, self.parameters.values()) if path]
+
+    def parameter_combinations(
+        self, csv_files: Mapping[str, bytes] | None = None
+    ) -> list[dict[str, Any]]:
+        """HttpRunner's Cartesian product: one dict of values per testcase to run.
+        ``csv_files``: the bytes of the files ``${P(path)}`` values name (see file_paths)."""
         axes: list[list[dict[str, Any]]] = []
         for key, values in self.parameters.items():
             names = key.split("-")
-            if len(names) == 1:
+            if isinstance(values, str):
+                path = csv_path(values) or ""
+                axes.append(csv_rows((csv_files or {})[path], names, path))
+            elif len(names) == 1:
                 axes.append([{key: v} for v in values])
             else:
                 axes.append([dict(zip(names, item, strict=True)) for item in values])
+        total = 1
+        for axis in axes:
+            total *= len(axis)
+        if total > MAX_PARAMETER_COMBINATIONS:
+            raise RunnerError(
+                f"{total} parameter combinations; at most {MAX_PARAMETER_COMBINATIONS}"
+            )
         return [
             {k: v for part in combo for k, v in part.items()} for combo in product(*axes)
         ]
@@ -392,7 +440,9 @@ def _scan(doc: Any) -> dict[str, str]:
                 {_format_path(trail): f"nested deeper than {MAX_DOCUMENT_DEPTH} levels"}
             )
         if isinstance(value, str):
-            if "${" in value:
+            # a CSV parameters entry is read by the runner (files.py), not called
+            if "${" in value and not (len(trail) == 3 and trail[:2] == ["config", "parameters"]
+                                      and csv_path(value) is not None):
                 _check_calls(value, trail, errors)
         elif isinstance(value, dict):
             for key, item in value.items():
@@ -540,7 +590,7 @@ DYNAMIC_CHECK = object()
 
 class RunRequest:
     __slots__ = ("method", "url", "params", "headers", "json_body", "data", "cookies",
-                 "timeout", "allow_redirects", "verify", "_has_json")
+                 "timeout", "allow_redirects", "verify", "upload", "_has_json")
 
     def has_json(self) -> bool:
         return self._has_json
@@ -554,7 +604,10 @@ class RunStep:
 class RunConfig:
     __slots__ = ("name", "base_url", "variables", "parameters", "headers", "verify", "export")
 
-    def parameter_combinations(self) -> list[dict[str, Any]]:
+    def file_paths(self) -> list[str]:
+        return []
+
+    def parameter_combinations(self, csv_files: Any = None) -> list[dict[str, Any]]:
         return [{}]
 
 
@@ -669,6 +722,7 @@ def _fast_request(doc: Any) -> RunRequest:
     if data is not None and (type(data) not in (str, dict) or request._has_json):
         raise _NotFast
     request.data = data
+    request.upload = None
     timeout = doc.get("timeout")
     request.timeout = (
         None if timeout is None else _number(timeout, 0, MAX_REQUEST_TIMEOUT_SECONDS, False)

@@ -204,13 +204,13 @@ def test_extract_paths_must_be_response_paths() -> None:
 @pytest.mark.parametrize(
     ("where", "field"),
     [("config", "setup_hooks"), ("step", "setup_hooks"), ("step", "teardown_hooks"),
-     ("step", "validate_script"), ("request", "upload")],
+     ("step", "validate_script")],
 )
 def test_features_needing_user_code_are_refused_by_name(where: str, field: str) -> None:
     doc = with_step()
     target = {"config": doc["config"], "step": doc["teststeps"][0],
               "request": doc["teststeps"][0]["request"]}[where]
-    target[field] = ["${setup()}"] if field != "upload" else {"file": "a.txt"}
+    target[field] = ["${setup()}"]
     fields = errors_of(doc)
     path = {"config": "config", "step": "teststeps[0]", "request": "teststeps[0].request"}[where]
     message = fields[f"{path}.{field}"]
@@ -319,7 +319,9 @@ def test_no_parameters_is_one_combination() -> None:
 @pytest.mark.parametrize(
     ("parameters", "needle"),
     [
-        ({"user": "${P(users.csv)}"}, "listed inline"),
+        ({"user": "${get_users()}"}, "listed inline"),
+        ({"user": "${P(../users.csv)}"}, "no empty, '.' or '..' segment"),
+        ({"user": "${P(/etc/users.csv)}"}, "relative to the project root"),
         ({"user": []}, "non-empty list"),
         ({"user-pw": [["a", "1"], ["b"]]}, "user-pw[1]: each item is a list of 2"),
         ({"user-": [["a", "1"]]}, "is not a variable name"),
