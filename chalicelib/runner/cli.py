@@ -19,6 +19,7 @@ from chalicelib.runner.engine import (
     run_testcases_sync,
 )
 from chalicelib.runner.errors import RunnerError, TestcaseInvalid, TestcaseNotFound
+from chalicelib.runner.files import DirectoryFiles
 from chalicelib.runner.report import to_junit_xml
 from chalicelib.runner.schema import parse_testcase_text
 from chalicelib.runner.ssrf import parse_outbound_allow
@@ -236,7 +237,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
     files = _files(args.paths)
     if not files:
         parser.error("no testcase files found")
-    dot_env = project_root(files[0]) / ".env"
+    root = project_root(files[0])
+    dot_env = root / ".env"
     if dot_env.is_file():
         try:
             variables = {**read_dot_env(dot_env.read_text(encoding="utf-8")), **variables}
@@ -267,6 +269,7 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
         outbound_allow=allow,
         allow_private=args.allow_private,
         resolve_testcase=loader.resolve,
+        read_file=DirectoryFiles(root),  # upload and ${P(path)}: paths from the project root
         on_progress=progress,
     )
     if unreadable:

@@ -211,3 +211,30 @@ def test_read_dot_env_refuses_lines_it_cannot_read() -> None:
     assert read_dot_env("A=1\nB = two words\n# c\nC: 3") == {"A": "1", "B": "two words", "C": "3"}
     with pytest.raises(ValueError, match="line 2"):
         read_dot_env("A=1\nnot a pair")
+
+
+def test_files_are_read_from_the_project_root(server: LocalServer, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """upload and ${P(path)} name files relative to the project root (issue 17, item 11),
+    whatever the working directory; a file that is not there fails its testcase."""
+    (tmp_path / "testcases").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "users.csv").write_text("who,code\nann,200\nbob,200\n")
+    case = tmp_path / "testcases" / "files.json"
+    case.write_text(json.dumps({
+        "config": {"name": "files", "parameters": {"who": "${P(data/users.csv)}"}},
+        "teststeps": [
+            {"name": "by row", "request": {"method": "GET", "url": "/echo", "params": {"u": "$who"}},
+             "validate": [{"eq": ["body.query.u", "$who"]}]},
+            {"name": "upload", "request": {"method": "POST", "url": "/echo",
+                                           "upload": {"file": "data/users.csv", "note": "$who"}},
+             "validate": [{"contains": ["body.body", 'filename="users.csv"']},
+                          {"contains": ["body.body", "who,code\nann,200\nbob,200\n"]},
+                          {"contains": ["body.headers.content-type", "multipart/form-data; boundary="]}]}]}))
+    monkeypatch.chdir(tmp_path / "data")
+    code, out = cli(case, "--base-url", server.url, "--allow-private")
+    assert code == 0, out
+    assert "files [who=ann]" in out and "files [who=bob]" in out
+    (tmp_path / "data" / "users.csv").unlink()
+    code, out = cli(case, "--base-url", server.url, "--allow-private")
+    assert code == 1 and "no file 'data/users.csv' under the project root" in out
