@@ -114,7 +114,7 @@ def _post(report: Any, runner: Any) -> None:
     body = {"state": STATES.get(report.status, "error"), "context": "hat",
             "description": f"hat: {int(report.successes or 0)}/{int(report.tests_run or 0)} testcases passed"}
     if settings.public_url:
-        body["target_url"] = f"{settings.public_url.rstrip('/')}/ui/#/reports/{report.id}"
+        body["target_url"] = f"{settings.public_url.rstrip('/')}/ui/reports/{report.id}"
     # `$` is the runner's variable sign: doubled, every value is sent as it is.
     headers = {"Authorization": f"Bearer {token}".replace("$", "$$"), "Accept": "application/vnd.github+json",
                "X-GitHub-Api-Version": "2022-11-28", "Content-Type": "application/json"}

@@ -43,7 +43,7 @@ def module_ids(client: Client, project: dict, wanted: list[str]) -> list[str]:
 
 
 def report_link(url: str, report_id: str) -> str:
-    return f"{url.rstrip('/')}/ui/#/reports/{report_id}"
+    return f"{url.rstrip('/')}/ui/reports/{report_id}"
 
 
 def summary(report: dict) -> str:

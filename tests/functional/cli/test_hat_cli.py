@@ -133,7 +133,7 @@ def test_run_exit_codes_follow_the_report(capsys):
                                             "failures": int(not passed), "testcases": []}},
                            {f"/projects/{project['id']}/runs": {"report_id": "r1", "status": "queued"}})
         assert run(client, _args(), sleep=lambda s: None) == expected
-    assert "report: https://hat.example.com/ui/#/reports/r1" in capsys.readouterr().out
+    assert "report: https://hat.example.com/ui/reports/r1" in capsys.readouterr().out
     broken = Recording({"/keys/current": {"project": project},
                         "/reports/r1": {"status": "error", "error": "the project was deleted"}},
                        {f"/projects/{project['id']}/runs": {"report_id": "r1"}})

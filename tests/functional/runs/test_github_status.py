@@ -78,7 +78,7 @@ def test_a_github_run_posts_its_commit_status(alice, bob, target, github_api, ru
     assert posted["headers"]["authorization"] == f"Bearer {TOKEN}"
     assert posted["headers"]["x-github-api-version"] == "2022-11-28"
     assert posted["body"] == {"state": "failure", "context": "hat",
-                              "description": "hat: 1/2 testcases passed", "target_url": f"https://hat.example.com/ui/#/reports/{queued['report_id']}"}
+                              "description": "hat: 1/2 testcases passed", "target_url": f"https://hat.example.com/ui/reports/{queued['report_id']}"}
     report = alice.get(f"/reports/{queued['report_id']}").body
     assert TOKEN not in json.dumps(report)
 
