@@ -21,7 +21,7 @@ from chalicelib.runner.engine import (
 from chalicelib.runner.errors import RunnerError, TestcaseInvalid, TestcaseNotFound
 from chalicelib.runner.files import DirectoryFiles
 from chalicelib.runner.report import to_junit_xml
-from chalicelib.runner.schema import parse_testcase_text
+from chalicelib.runner.schema import parse_testcase_text, validate_testcase
 from chalicelib.runner.ssrf import parse_outbound_allow
 
 _TYPES = {".json": "application/json", ".yml": "application/yaml", ".yaml": "application/yaml"}
@@ -88,6 +88,9 @@ class _Loader:
                 if ctype is None:
                     raise TestcaseInvalid({"": f"{path}: not a .json, .yml or .yaml file"})
                 doc = parse_testcase_text(path.read_text(encoding="utf-8"), ctype)
+                # the platform's save-time check, every value included: a file it would
+                # refuse is refused here before anything is sent
+                validate_testcase(doc)
             except FileNotFoundError:
                 self.errors[key] = TestcaseNotFound(f"no such file: {path}")
                 raise self.errors[key] from None
@@ -117,6 +120,23 @@ class _Loader:
         except RunnerError:
             pass  # reported on the step that references it, by resolve()
         return str(target)
+
+    def reference_problem(self, key: str) -> str | None:
+        """Why a loaded file cannot run whole: a testcase it references, directly or
+        through others, is missing or invalid (None: every one is there and valid)."""
+        seen: set[str] = set()
+        pending = [key]
+        while pending:
+            doc = self.documents.get(pending.pop())
+            for step in (doc or {}).get("teststeps") or []:
+                ref = step.get("testcase") if isinstance(step, dict) else None
+                if not isinstance(ref, str) or ref in seen:
+                    continue
+                seen.add(ref)
+                if ref in self.errors:
+                    return f"step {step.get('name')!r}: referenced testcase: {self.errors[ref]}"
+                pending.append(ref)
+        return None
 
     def resolve(self, ref: str) -> dict[str, Any]:
         if ref in self.errors:
@@ -254,9 +274,14 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
     unreadable: list[dict[str, Any]] = []
     for path in files:
         try:
-            documents.append(loader.load(path))
+            document = loader.load(path)
+            problem = loader.reference_problem(str(path.resolve()))
+            if problem:
+                raise RunnerError(problem)
+            documents.append(document)
         except RunnerError as exc:
-            # a file that does not parse still counts, as a failed testcase named after it
+            # a file that does not parse or check still counts, as a failed testcase named
+            # after it, and sends nothing
             unreadable.append({"name": str(path), "success": False, "error": str(exc),
                                "duration_ms": 0.0, "steps": []})
     progress = _Progress(sys.stderr)

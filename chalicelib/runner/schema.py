@@ -36,10 +36,15 @@ from chalicelib.runner.comparators import ALIASES, COMPARATORS, TYPE_NAMES, cano
 from chalicelib.runner.errors import RunnerError, SubstitutionError, TestcaseInvalid
 from chalicelib.runner.files import csv_path, csv_rows, looks_like_path
 from chalicelib.runner.files import path_problem as file_path_problem
-from chalicelib.runner.functions import SAFE_FUNCTION_NAMES, unknown_function_message
+from chalicelib.runner.functions import (
+    BUILTINS_NOTE,
+    SAFE_FUNCTION_NAMES,
+    UNKNOWN_FUNCTION,
+    unknown_function_message,
+)
 from chalicelib.runner.headers import static_header_problem
 from chalicelib.runner.paths import ROOTS, check_path, leading_root, path_problem
-from chalicelib.runner.template import Call, iter_references
+from chalicelib.runner.template import Call, call_source, iter_references
 
 MAX_DOCUMENT_CHARS = 2_000_000
 MAX_DOCUMENT_NODES = 100_000  # YAML aliases can make a small text a huge tree
@@ -469,7 +474,8 @@ def _check_calls(value: str, trail: list[str | int], errors: dict[str, str]) -> 
     try:
         for ref in iter_references(value):
             if isinstance(ref, Call) and ref.name not in SAFE_FUNCTION_NAMES:
-                errors[_format_path(trail)] = unknown_function_message(ref.name)
+                errors[_format_path(trail)] = unknown_function_message(
+                    ref.name, call_source(ref), list_builtins=False)
                 return
     except SubstitutionError as exc:
         errors[_format_path(trail)] = str(exc)
@@ -514,10 +520,14 @@ def validate_testcase(doc: Any) -> Testcase:
                 errors[path] = f"{errors[path]}; {message}"
             else:
                 errors.setdefault(path, message)
-        raise TestcaseInvalid(errors) from None
+        raise TestcaseInvalid(errors, _note(errors)) from None
     if errors:
-        raise TestcaseInvalid(errors)
+        raise TestcaseInvalid(errors, _note(errors))
     return model
+
+
+def _note(errors: dict[str, str]) -> str | None:
+    return BUILTINS_NOTE if any(UNKNOWN_FUNCTION in message for message in errors.values()) else None
 
 
 def load_testcase(doc: Any) -> Testcase | RunTestcase:
