@@ -57,6 +57,7 @@ MAX_PARAMETER_COMBINATIONS = 1000
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")
 
+_HOOK_FIELDS = ("setup_hooks", "teardown_hooks")
 _HOOKS = "hooks run user Python (debugtalk.py), which hat does not support"
 REFUSED_FIELDS = {
     "setup_hooks": _HOOKS,
@@ -72,6 +73,14 @@ _NAME = re.compile(r"[A-Za-z_]\w*")
 class _Model(BaseModel):
     # Unknown keys are refused, not ignored: a misspelt "valdiate" must not pass silently.
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _without_empty_hooks(data: Any) -> Any:
+    """HttpRunner files often carry `setup_hooks: []`: no hook, no effect, so accepted
+    (a hook that is there needs user Python; REFUSED_FIELDS says so)."""
+    if isinstance(data, dict) and any(data.get(k) == [] for k in _HOOK_FIELDS):
+        return {k: v for k, v in data.items() if not (k in _HOOK_FIELDS and v == [])}
+    return data
 
 
 # Rust-side checks (a pattern, a plain dict type) rather than Python callbacks: every run
@@ -250,6 +259,11 @@ class Step(_Model):
     retry_times: int = Field(default=0, ge=0, le=MAX_RETRY_TIMES)
     retry_interval: float = Field(default=0.0, ge=0, le=MAX_RETRY_INTERVAL_SECONDS)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_hooks(cls, data: Any) -> Any:
+        return _without_empty_hooks(data)
+
     @field_validator("extract", mode="before")
     @classmethod
     def _extract_list(cls, value: Any) -> Any:
@@ -294,6 +308,11 @@ class Config(_Model):
     headers: dict[str, Any] = Field(default_factory=dict)
     verify: bool = False
     export: list[VariableName] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_hooks(cls, data: Any) -> Any:
+        return _without_empty_hooks(data)
 
     @field_validator("parameters", mode="before")
     @classmethod
