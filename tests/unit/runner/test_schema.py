@@ -479,3 +479,22 @@ def test_httprunner_2_shapes_that_3_still_reads_are_accepted() -> None:
         with pytest.raises(TestcaseInvalid) as caught:
             validate_testcase({"config": {"name": "v2"}, "teststeps": [step_doc]})
         assert needle in str(caught.value)
+
+
+def test_empty_hooks_are_accepted_and_hooks_still_refused() -> None:
+    """`setup_hooks: []` has no effect, so it is no reason to refuse a file (issue 17, item 4)."""
+    doc = with_step(setup_hooks=[], teardown_hooks=[])
+    doc["config"]["setup_hooks"] = []
+    assert validate_testcase(doc).teststeps[0].name
+    assert "not support" in errors_of(with_step(setup_hooks=["${setup()}"]))["teststeps[0].setup_hooks"]
+
+
+def test_a_refused_call_keeps_its_arguments_and_the_builtins_are_listed_once() -> None:
+    doc = with_step(variables={"a": "${sum_two(1, 2)}", "b": "${sum_two(x=$y, z=None)}"})
+    with pytest.raises(TestcaseInvalid) as info:
+        validate_testcase(doc)
+    fields = info.value.fields
+    assert fields["teststeps[0].variables.a"].startswith("${sum_two(1, 2)} is not a safe builtin")
+    assert fields["teststeps[0].variables.b"].startswith("${sum_two(x=$y, z=None)} is not")
+    assert "write the value it returns" in fields["teststeps[0].variables.a"]
+    assert str(info.value).count("the safe builtins:") == 1
