@@ -162,3 +162,15 @@ def run_file_reader(project_id: str) -> Callable[[str], bytes]:
         return data
 
     return read
+
+
+def purge_project_files(project_id: str) -> int:
+    """The catalog cleanup's part for a deleted project: every file, bytes before item, so
+    a job stopped half-way is picked up again by the next delivery. How many it removed."""
+    s3, bucket = get_client("s3"), get_settings().files_bucket
+    removed = 0
+    for item in ProjectFile.query(project_id, consistent_read=True):
+        s3.delete_object(Bucket=bucket, Key=item.object_key)
+        item.delete()
+        removed += 1
+    return removed

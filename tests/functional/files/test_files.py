@@ -151,3 +151,20 @@ def test_save_time_refuses_bad_file_paths(alice, target):
     fields = answer.body["error"]["fields"]
     assert "'..' segment" in fields["testcase.config.parameters"]
     assert "relative to the project root" in fields["testcase.teststeps[0].request.upload"]
+
+
+def test_deleting_the_project_deletes_its_files(alice, project, aws, run_cleanup):
+    from chalicelib.core.settings import get_settings
+
+    pid = project["id"]
+    for path in ("a.csv", "data/b.csv"):
+        assert put(alice, pid, path, USERS).status == 201
+    other = alice.project("kept")
+    assert put(alice, other["id"], "a.csv", b"kept").status == 201
+    assert alice.delete(f"/projects/{pid}").status in (202, 204)
+    run_cleanup()
+    objects = aws("s3").list_objects_v2(Bucket=get_settings().files_bucket).get("Contents", [])
+    assert [o["Key"].split("/")[1] for o in objects] == [other["id"]]
+    items = aws("dynamodb").scan(TableName="hat-dev-project-files")["Items"]
+    assert [i["project_id"]["S"] for i in items] == [other["id"]]
+    assert raw_get(alice, other["id"], "a.csv").body == b"kept"
