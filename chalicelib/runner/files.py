@@ -13,9 +13,8 @@ from __future__ import annotations
 import io
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 from chalicelib.runner.errors import RunnerError
 
@@ -64,28 +63,6 @@ def looks_like_path(value: object) -> bool:
     """An upload value meant as a file: text holding a / (HttpRunner's own test is whether
     the file exists; a bare name there is a field's text)."""
     return isinstance(value, str) and "/" in value and "$" not in value
-
-
-def named_paths(document: Any) -> set[str]:
-    """The file paths a testcase document names literally: its CSV parameters and its
-    steps' upload values that look like paths (what the platform fetches before a run)."""
-    found: set[str] = set()
-    if not isinstance(document, Mapping):
-        return found
-    config = document.get("config")
-    if isinstance(config, Mapping) and isinstance(config.get("parameters"), Mapping):
-        for value in config["parameters"].values():
-            path = csv_path(value)
-            if path and path_problem(path) is None:
-                found.add(path)
-    steps = document.get("teststeps")
-    for step in steps if isinstance(steps, list) else ():
-        request = step.get("request") if isinstance(step, Mapping) else None
-        upload = request.get("upload") if isinstance(request, Mapping) else None
-        for value in upload.values() if isinstance(upload, Mapping) else ():
-            if looks_like_path(value) and path_problem(value) is None:
-                found.add(value)
-    return found
 
 
 def csv_rows(data: bytes, names: list[str], path: str) -> list[dict[str, str]]:

@@ -14,7 +14,6 @@ from chalicelib.runner.files import (
     DirectoryFiles,
     FileMissing,
     csv_rows,
-    named_paths,
     path_problem,
 )
 from chalicelib.runner.schema import validate_testcase
@@ -82,13 +81,6 @@ def test_save_time_refuses_bad_upload_and_csv_paths() -> None:
     validate_testcase(case(upload_step({"file": "data/x.csv", "note": "hello", "n": 3})))
     validate_testcase(case({"name": "s", "request": {"method": "GET", "url": "/"}},
                            parameters={"username-password": "${P(data/users.csv)}"}))
-
-
-def test_named_paths_are_what_a_run_needs() -> None:
-    doc = case(upload_step({"file": "data/a.png", "note": "plain", "other": "${x}/y"}),
-               parameters={"u": "${P(data/users.csv)}", "n": [1, 2], "bad": "${P(../x)}"})
-    assert named_paths(doc) == {"data/a.png", "data/users.csv"}
-    assert named_paths("not a testcase") == set()
 
 
 def _parts(request: OutboundRequest) -> dict[str, tuple[str | None, str | None, bytes]]:
