@@ -168,3 +168,15 @@ def test_deleting_the_project_deletes_its_files(alice, project, aws, run_cleanup
     items = aws("dynamodb").scan(TableName="hat-dev-project-files")["Items"]
     assert [i["project_id"]["S"] for i in items] == [other["id"]]
     assert raw_get(alice, other["id"], "a.csv").body == b"kept"
+
+
+def test_the_debug_route_reads_the_projects_files(alice, target):
+    shop = alice.shop(target.url, [])
+    pid = shop["project"]["id"]
+    assert put(alice, pid, "data/users.csv", USERS).status == 201
+    doc = {"config": {"name": "debug", "parameters": {"code": "${P(data/users.csv)}"}},
+           "teststeps": [{"name": "get", "request": {"method": "GET", "url": "/status/$code"}}]}
+    answer = alice.post("/testcases/debug", {"project_id": pid, "testcase": doc})
+    assert answer.status == 200, answer.body
+    assert answer.body["tests_run"] == 2
+    assert sorted(h for h in target.hits if h.startswith("/status/")) == ["/status/200", "/status/201"]
