@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: dev test unit functional e2e bench lint package deploy clean cli
+.PHONY: dev test unit functional e2e bench lint package deploy clean cli compat
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or make PYTHON=python3 ...)"; exit 1; }
@@ -32,6 +32,9 @@ e2e: $(STAMP)
 bench: $(STAMP)  ## benchmarks: ratios against peers measured in the same run
 	@missed=""; for f in tests/bench/bench_*.py; do echo "== $$f"; $(PY) $$f || missed="$$missed $$f"; done; \
 	if [ -n "$$missed" ]; then echo "budget missed or bench failed:$$missed"; exit 1; fi
+
+compat: $(STAMP)  ## the HttpRunner compatibility suite: hat and hrun 3.1.11 (own venv, in .bench/) side by side
+	$(PY) tests/compat/compare.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -47,6 +47,11 @@ class Settings:
     testcase_max_bytes: int = DEFAULT_TESTCASE_MAX_BYTES
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     reports_bucket: str = ""
+    # project files (chalicelib/files): the bucket, one file's size, files per project
+    files_bucket: str = ""
+    project_file_max_bytes: int = 1024 * 1024
+    project_files_max: int = 100
+    run_files_max_bytes: int = 8 * 1024 * 1024  # what one run may read of its project's files
     job_retry_delays_seconds: tuple[int, ...] = DEFAULT_JOB_RETRY_DELAYS_SECONDS
     idempotency_expires_after_seconds: int = DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS
     in_progress_expires_after_seconds: int = DEFAULT_IN_PROGRESS_EXPIRES_AFTER_SECONDS
@@ -223,6 +228,10 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         testcase_max_bytes=int(env.get("HAT_TESTCASE_MAX_BYTES", DEFAULT_TESTCASE_MAX_BYTES)),
         max_json_depth=int(env.get("HAT_MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH)),
         reports_bucket=env.get("HAT_REPORTS_BUCKET", f"hat-{stage}-reports"),
+        files_bucket=env.get("HAT_FILES_BUCKET", f"hat-{stage}-files"),
+        project_file_max_bytes=int(env.get("HAT_PROJECT_FILE_MAX_BYTES", Settings.project_file_max_bytes)),
+        project_files_max=int(env.get("HAT_PROJECT_FILES_MAX", Settings.project_files_max)),
+        run_files_max_bytes=int(env.get("HAT_RUN_FILES_MAX_BYTES", Settings.run_files_max_bytes)),
         job_retry_delays_seconds=_seconds_list(env["HAT_JOB_RETRY_DELAYS_SECONDS"])
         if "HAT_JOB_RETRY_DELAYS_SECONDS" in env
         else DEFAULT_JOB_RETRY_DELAYS_SECONDS,

@@ -13,6 +13,7 @@ Variable precedence, as in HttpRunner: step variables > variables extracted by e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import inspect
 import json
@@ -33,6 +34,8 @@ from chalicelib.runner.errors import (
     TestcaseInvalid,
     TestcaseNotFound,
 )
+from chalicelib.runner.files import FileMissing, FileSource, looks_like_path, multipart_body, no_files
+from chalicelib.runner.files import path_problem as file_path_problem
 from chalicelib.runner.functions import FunctionContext
 from chalicelib.runner.headers import CONTROL, HEADER_NAME, header_value_problem
 from chalicelib.runner.hooks import (
@@ -113,6 +116,7 @@ async def run_testcases(
     outbound_allow: Iterable[str] = (),
     allow_private: bool = False,
     resolve_testcase: ResolveTestcase | None = None,
+    read_file: FileSource = no_files,
     transport: Transport | None = None,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     deadline_seconds: float | None = None,
@@ -137,6 +141,9 @@ async def run_testcases(
     - ``resolve_testcase(ref)``: returns the document a ``testcase: ref`` step points to
       (sync or async); raise TestcaseNotFound (or KeyError) when there is none, and
       TestcaseInvalid when it cannot be read. Called once per distinct ref per run.
+    - ``read_file(path)``: the bytes of a project file an ``upload`` or ``${P(path)}``
+      names (sync or async; see files.py); raise FileMissing when there is none. Called
+      once per distinct path per run.
     - ``transport``: replaces the pooled aiohttp client (tests); the caller closes it.
     - ``max_body_chars``: bodies longer than this are cut in the report (marked
       ``body_truncated``); ``max_response_bytes``: a bigger response fails its step;
@@ -168,6 +175,7 @@ async def run_testcases(
         env_base_url=str(env.get("base_url") or ""),
         base_url_override=base_url,
         resolve_testcase=resolve_testcase,
+        read_file=read_file,
         timeout_seconds=timeout_seconds,
         max_body_chars=max_body_chars,
         max_report_chars=max_report_chars,
@@ -269,6 +277,7 @@ class _Run:
         env_base_url: str,
         base_url_override: str | None,
         resolve_testcase: ResolveTestcase | None,
+        read_file: FileSource,
         timeout_seconds: float,
         max_body_chars: int,
         max_report_chars: int,
@@ -283,6 +292,8 @@ class _Run:
         self.env_base_url = env_base_url
         self.base_url_override = base_url_override
         self.resolve_testcase = resolve_testcase
+        self.read_file = read_file
+        self._files: dict[str, bytes | FileMissing] = {}  # path -> its bytes, or why not
         self.timeout = timeout_seconds
         self.max_body = max_body_chars
         self._report_left = max_report_chars  # what the report may still keep
@@ -315,7 +326,12 @@ class _Run:
             except TestcaseInvalid as exc:
                 jobs.append((_DONE, _invalid_case(doc, index, exc)))
                 continue
-            combos = model.config.parameter_combinations()
+            try:
+                csv_files = {path: await self._file(path) for path in model.config.file_paths()}
+                combos = model.config.parameter_combinations(csv_files)
+            except RunnerError as exc:  # a missing file, a bad CSV, too many combinations
+                jobs.append((_DONE, _failed_case(model.config.name, str(exc))))
+                continue
             parameterised = len(combos) > 1
             for combo in combos:
                 jobs.append((_RUN, model, combo, parameterised))
@@ -502,6 +518,8 @@ class _Run:
             if attempts is not None:
                 attempts.append(report)
             step_extracted = {}
+            if request.upload:
+                await self._load_uploads(request.upload, scope)
             prepared = self._prepare(report, request, config, base_url, scope)
             if prepared is not None and step.setup_hooks:
                 prepared = self._setup_hooks(report, step, scope, prepared)
@@ -574,6 +592,9 @@ class _Run:
             outbound, cookies = self._build(request, config, base_url, scope)
         except _InvalidRequest as exc:
             report.update(error=str(exc), error_type="invalid_request")
+            return None
+        except FileMissing as exc:
+            report.update(error=str(exc), error_type="file")
             return None
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
             report.update(error=str(exc), error_type=getattr(exc, "error_type", "variable"))
@@ -731,6 +752,10 @@ class _Run:
             )
         elif request.data is not None:
             body = str(render(request.data, lookup, ctx)).encode()
+        elif request.upload is not None:
+            body, content_type = multipart_body(self._upload_parts(render(request.upload, lookup, ctx)))
+            # the boundary is this body's: a content type the testcase set cannot be kept
+            headers["content-type"] = ("Content-Type", content_type)
         cookies = (
             [(str(k), str(v)) for k, v in render(request.cookies, lookup, ctx).items()]
             if request.cookies else []
@@ -744,6 +769,53 @@ class _Run:
             request.verify if request.verify is not None else config.verify,
         )
         return outbound, cookies
+
+    async def _file(self, path: str) -> bytes:
+        """A project file's bytes, read once per run; FileMissing (also remembered) when
+        there is none."""
+        found = self._files.get(path)
+        if found is None:
+            try:
+                data = self.read_file(path)
+                if inspect.isawaitable(data):
+                    data = await data
+                found = bytes(data)
+            except FileMissing as exc:
+                found = exc
+            except LookupError:
+                found = FileMissing(f"no file {path!r} in this project")
+            self._files[path] = found
+        if isinstance(found, FileMissing):
+            raise found
+        return found
+
+    async def _load_uploads(self, upload: Mapping[str, Any], scope: Scope) -> None:
+        """Reads the files an upload names, before the (synchronous) request is built."""
+        for value in upload.values():
+            try:
+                value = scope.render(value) if isinstance(value, str) and "$" in value else value
+            except RunnerError:
+                continue  # building the request reports it
+            if looks_like_path(value) and value not in self._files:
+                with contextlib.suppress(FileMissing):
+                    await self._file(value)
+
+    def _upload_parts(self, upload: Mapping[str, Any]) -> list[tuple[str, str | tuple[str, bytes]]]:
+        parts: list[tuple[str, str | tuple[str, bytes]]] = []
+        for field, value in upload.items():
+            if looks_like_path(value):
+                problem = file_path_problem(value)
+                if problem:
+                    raise FileMissing(f"upload.{field}: {problem}")
+                found = self._files.get(value)
+                if isinstance(found, FileMissing):
+                    raise FileMissing(f"upload.{field}: {found}")
+                if found is None:  # cannot happen: _load_uploads read every path
+                    raise FileMissing(f"upload.{field}: {value!r} was not read")
+                parts.append((str(field), (value.rsplit("/", 1)[-1], found)))
+            else:
+                parts.append((str(field), "" if value is None else str(value)))
+        return parts
 
     def _outgoing(
         self,

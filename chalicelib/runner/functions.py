@@ -276,13 +276,21 @@ def call_function(
         raise SubstitutionError(f"{name}(): {exc}") from exc
 
 
-def unknown_function_message(name: str) -> str:
+BUILTINS_NOTE = f"the safe builtins: {', '.join(sorted(SAFE_FUNCTION_NAMES))}"
+UNKNOWN_FUNCTION = "is not a safe builtin"
+
+
+def unknown_function_message(name: str, shown: str | None = None, *, list_builtins: bool = True) -> str:
+    """Why ``${name(...)}`` cannot run, and what to write instead. ``shown``: the call as
+    written; ``list_builtins``: False where one message lists them for many calls."""
     if name in CSV_FUNCTIONS:
         return (
-            f"${{{name}(...)}} reads a CSV file from disk, which hat does not support; "
-            "list the parameter values inline instead"
+            f"${{{name}(...)}} reads a project's CSV file, and only as the whole value of a "
+            f'config.parameters entry: parameters: {{"username-password": "${{{name}(data/users.csv)}}"}}; '
+            "elsewhere list the values inline"
         )
-    return (
-        f"${{{name}()}} is not a safe builtin: user Python (debugtalk.py) is not supported; "
-        f"available: {', '.join(sorted(SAFE_FUNCTION_NAMES))}"
+    message = (
+        f"{shown or f'${{{name}()}}'} {UNKNOWN_FUNCTION}: user Python (debugtalk.py) is not "
+        "supported; write the value it returns, or compute it with a safe builtin"
     )
+    return f"{message} ({BUILTINS_NOTE})" if list_builtins else message

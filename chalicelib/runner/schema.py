@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Mapping
 from itertools import product
 from typing import Annotated, Any
 
@@ -33,11 +34,19 @@ from pydantic import (
 
 from chalicelib.runner._cache import text_cache
 from chalicelib.runner.comparators import ALIASES, COMPARATORS, TYPE_NAMES, canonical_comparator
-from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid
-from chalicelib.runner.functions import SAFE_FUNCTION_NAMES, unknown_function_message
+from chalicelib.runner.errors import RunnerError, SubstitutionError, TestcaseInvalid
+from chalicelib.runner.files import csv_path, csv_rows, looks_like_path
+from chalicelib.runner.files import path_problem as file_path_problem
+from chalicelib.runner.functions import (
+    BUILTINS_NOTE,
+    CSV_FUNCTIONS,
+    SAFE_FUNCTION_NAMES,
+    UNKNOWN_FUNCTION,
+    unknown_function_message,
+)
 from chalicelib.runner.headers import static_header_problem
 from chalicelib.runner.paths import ROOTS, check_path, leading_root, path_problem
-from chalicelib.runner.template import Call, iter_references, parse
+from chalicelib.runner.template import Call, call_source, iter_references, parse
 
 MAX_DOCUMENT_CHARS = 2_000_000
 MAX_DOCUMENT_NODES = 100_000  # YAML aliases can make a small text a huge tree
@@ -55,7 +64,6 @@ HOOK_FIELDS = ("setup_hooks", "teardown_hooks")
 REFUSED_FIELDS = {
     "validate_script": "validate_script runs user Python, which hat does not support; "
     "use validate with the built-in comparators",
-    "upload": "upload sends files from the runner's disk, which hat does not support",
     "api": "`api:` references are HttpRunner 2; reference a testcase with `testcase:`",
     "testcases": "testsuites are not supported; run the testcases of a module instead",
 }
@@ -65,6 +73,14 @@ _NAME = re.compile(r"[A-Za-z_]\w*")
 class _Model(BaseModel):
     # Unknown keys are refused, not ignored: a misspelt "valdiate" must not pass silently.
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _without_empty_hooks(data: Any) -> Any:
+    """HttpRunner files often carry `setup_hooks: []`: no hook, no effect, so accepted
+    (a hook that is there needs user Python; REFUSED_FIELDS says so)."""
+    if isinstance(data, dict) and any(data.get(k) == [] for k in HOOK_FIELDS):
+        return {k: v for k, v in data.items() if not (k in HOOK_FIELDS and v == [])}
+    return data
 
 
 # Rust-side checks (a pattern, a plain dict type) rather than Python callbacks: every run
@@ -185,6 +201,9 @@ class Request(_Model):
     timeout: float | None = Field(default=None, gt=0, le=MAX_REQUEST_TIMEOUT_SECONDS)
     allow_redirects: bool = True
     verify: bool | None = None
+    # HttpRunner's multipart form: a value naming a project file (text with a /) is sent as
+    # that file, any other value as a text field
+    upload: dict[str, Any] | None = None
 
     @field_validator("method", mode="before")
     @classmethod
@@ -200,10 +219,29 @@ class Request(_Model):
             raise ValueError("data is text (sent as is) or a mapping (sent as a form)")
         return value
 
+    @field_validator("upload")
+    @classmethod
+    def _upload(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("upload is a mapping of field: file path or text")
+        for field, item in value.items():
+            if looks_like_path(item):
+                problem = file_path_problem(item)
+                if problem:
+                    raise ValueError(f"upload.{field}: {problem}")
+            elif not isinstance(item, (str, int, float, bool)):
+                raise ValueError(f"upload.{field}: a file path (data/x.csv) or a text value")
+        return value
+
     @model_validator(mode="after")
     def _one_body(self) -> Request:
-        if self.data is not None and "json_body" in self.model_fields_set:
-            raise ValueError("set either json or data, not both")
+        bodies = [name for name, given in (("json", "json_body" in self.model_fields_set),
+                                           ("data", self.data is not None),
+                                           ("upload", self.upload is not None)) if given]
+        if len(bodies) > 1:
+            raise ValueError(f"set either {' or '.join(bodies)}, not both (one body per request)")
         return self
 
     def has_json(self) -> bool:
@@ -240,6 +278,11 @@ class Step(_Model):
     retry_interval: float = Field(default=0.0, ge=0, le=MAX_RETRY_INTERVAL_SECONDS)
     setup_hooks: Hooks = Field(default_factory=list)  # user code: see validate_testcase
     teardown_hooks: Hooks = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_hooks(cls, data: Any) -> Any:
+        return _without_empty_hooks(data)
 
     @field_validator("extract", mode="before")
     @classmethod
@@ -281,12 +324,17 @@ class Config(_Model):
     weight: int = Field(default=1, ge=1)
     base_url: str = ""
     variables: Variables = Field(default_factory=dict)
-    parameters: dict[str, list[Any]] = Field(default_factory=dict)
+    parameters: dict[str, list[Any] | str] = Field(default_factory=dict)  # str: ${P(path)}
     headers: dict[str, Any] = Field(default_factory=dict)
     verify: bool = False
     export: list[VariableName] = Field(default_factory=list)
     setup_hooks: Hooks = Field(default_factory=list)  # before the first step, after the last
     teardown_hooks: Hooks = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_hooks(cls, data: Any) -> Any:
+        return _without_empty_hooks(data)
 
     @field_validator("parameters", mode="before")
     @classmethod
@@ -300,10 +348,17 @@ class Config(_Model):
             if bad:
                 raise ValueError(f"{key!r}: {bad[0]!r} is not a variable name")
             if isinstance(values, str):
-                raise ValueError(
-                    f"{key}: values must be listed inline; CSV files and functions that "
-                    "return parameters need files or user Python, which hat does not support"
-                )
+                path = csv_path(values)
+                if path is None:
+                    raise ValueError(
+                        f"{key}: values are listed inline, or read from a project file "
+                        f"with ${{P(data/{names[0]}.csv)}}; functions that return "
+                        "parameters need user Python"
+                    )
+                problem = file_path_problem(path)
+                if problem:
+                    raise ValueError(f"{key}: {problem}")
+                continue  # its size is known when the file is read
             if not isinstance(values, list) or not values:
                 raise ValueError(f"{key}: a non-empty list of values")
             if len(names) > 1:
@@ -323,15 +378,32 @@ class Config(_Model):
             )
         return value
 
-    def parameter_combinations(self) -> list[dict[str, Any]]:
-        """HttpRunner's Cartesian product: one dict of values per testcase to run."""
+    def file_paths(self) -> list[str]:
+        """The project files its CSV parameters name."""
+        return [path for path in map(csv_path, self.parameters.values()) if path]
+
+    def parameter_combinations(
+        self, csv_files: Mapping[str, bytes] | None = None
+    ) -> list[dict[str, Any]]:
+        """HttpRunner's Cartesian product: one dict of values per testcase to run.
+        ``csv_files``: the bytes of the files ``${P(path)}`` values name (see file_paths)."""
         axes: list[list[dict[str, Any]]] = []
         for key, values in self.parameters.items():
             names = key.split("-")
-            if len(names) == 1:
+            if isinstance(values, str):
+                path = csv_path(values) or ""
+                axes.append(csv_rows((csv_files or {})[path], names, path))
+            elif len(names) == 1:
                 axes.append([{key: v} for v in values])
             else:
                 axes.append([dict(zip(names, item, strict=True)) for item in values])
+        total = 1
+        for axis in axes:
+            total *= len(axis)
+        if total > MAX_PARAMETER_COMBINATIONS:
+            raise RunnerError(
+                f"{total} parameter combinations; at most {MAX_PARAMETER_COMBINATIONS}"
+            )
         return [
             {k: v for part in combo for k, v in part.items()} for combo in product(*axes)
         ]
@@ -414,7 +486,9 @@ def _scan(doc: Any, functions: frozenset[str] | None = None) -> dict[str, str]:
                 {_format_path(trail): f"nested deeper than {MAX_DOCUMENT_DEPTH} levels"}
             )
         if isinstance(value, str):
-            if "${" in value:
+            # a CSV parameters entry is read by the runner (files.py), not called
+            if "${" in value and not (len(trail) == 3 and trail[:2] == ["config", "parameters"]
+                                      and csv_path(value) is not None):
                 _check_calls(value, trail, errors, functions)
         elif isinstance(value, dict):
             for key, item in value.items():
@@ -445,7 +519,8 @@ def _check_calls(
             if not isinstance(ref, Call) or ref.name in SAFE_FUNCTION_NAMES:
                 continue
             if functions is None:
-                errors[_format_path(trail)] = unknown_function_message(ref.name)
+                errors[_format_path(trail)] = unknown_function_message(
+                    ref.name, call_source(ref), list_builtins=False)
                 return
             if ref.name not in functions:
                 errors[_format_path(trail)] = _not_in_debugtalk(ref.name, functions)
@@ -557,9 +632,9 @@ def validate_testcase(doc: Any, functions: frozenset[str] | None = None) -> Test
                 errors[path] = f"{errors[path]}; {message}"
             else:
                 errors.setdefault(path, message)
-        raise TestcaseInvalid(errors) from None
+        raise TestcaseInvalid(errors, _note(errors)) from None
     if errors:
-        raise TestcaseInvalid(errors)
+        raise TestcaseInvalid(errors, _note(errors))
     return model
 
 
@@ -572,19 +647,23 @@ def needs_user_code(doc: Any) -> bool:
     a function. Cheap enough for the worker to ask of every testcase of a run."""
     if not isinstance(doc, dict):
         return False
-    text = json.dumps(doc, separators=(",", ":"), default=str)
-    if '"setup_hooks"' in text or '"teardown_hooks"' in text:
-        return True
-    if any(name not in SAFE_FUNCTION_NAMES for name in _CALLED.findall(text)):
-        return True
     config = doc.get("config")
+    steps = doc.get("teststeps")
+    sections = [config, *(steps if isinstance(steps, list) else ())]
+    if any(isinstance(section, dict) and section.get(field) for section in sections
+           for field in HOOK_FIELDS):  # empty hook lists have no effect (and are accepted)
+        return True
+    text = json.dumps(doc, separators=(",", ":"), default=str)
+    if any(name not in SAFE_FUNCTION_NAMES and name not in CSV_FUNCTIONS
+           for name in _CALLED.findall(text)):
+        return True
     if isinstance(config, dict):
         parameters = config.get("parameters")
         if isinstance(config.get("variables"), str) or (
-            isinstance(parameters, dict) and any(isinstance(v, str) for v in parameters.values())
+            isinstance(parameters, dict) and any(
+                isinstance(v, str) and csv_path(v) is None for v in parameters.values())
         ):
             return True
-    steps = doc.get("teststeps")
     for step in steps if isinstance(steps, list) else ():
         validators = step.get("validate") if isinstance(step, dict) else None
         for item in validators if isinstance(validators, list) else ():
@@ -593,6 +672,10 @@ def needs_user_code(doc: Any) -> bool:
                 if isinstance(name, str) and canonical_comparator(name) is None:
                     return True
     return False
+
+
+def _note(errors: dict[str, str]) -> str | None:
+    return BUILTINS_NOTE if any(UNKNOWN_FUNCTION in message for message in errors.values()) else None
 
 
 def load_testcase(doc: Any, functions: frozenset[str] | None = None) -> Testcase | RunTestcase:
@@ -665,7 +748,7 @@ DYNAMIC_CHECK = object()
 
 class RunRequest:
     __slots__ = ("method", "url", "params", "headers", "json_body", "data", "cookies",
-                 "timeout", "allow_redirects", "verify", "_has_json")
+                 "timeout", "allow_redirects", "verify", "upload", "_has_json")
 
     def has_json(self) -> bool:
         return self._has_json
@@ -683,7 +766,10 @@ class RunConfig:
     setup_hooks: tuple[Any, ...] = ()
     teardown_hooks: tuple[Any, ...] = ()
 
-    def parameter_combinations(self) -> list[dict[str, Any]]:
+    def file_paths(self) -> list[str]:
+        return []
+
+    def parameter_combinations(self, csv_files: Any = None) -> list[dict[str, Any]]:
         return [{}]
 
 
@@ -798,6 +884,7 @@ def _fast_request(doc: Any) -> RunRequest:
     if data is not None and (type(data) not in (str, dict) or request._has_json):
         raise _NotFast
     request.data = data
+    request.upload = None
     timeout = doc.get("timeout")
     request.timeout = (
         None if timeout is None else _number(timeout, 0, MAX_REQUEST_TIMEOUT_SECONDS, False)

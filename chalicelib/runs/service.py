@@ -32,6 +32,7 @@ from chalicelib.core.errors import Conflict, NotFound, Unauthorized, ValidationF
 from chalicelib.core.jobs import enqueue, run_once
 from chalicelib.core.pagination import page
 from chalicelib.core.settings import get_settings
+from chalicelib.files.service import run_file_reader
 from chalicelib.runs import history, store
 from chalicelib.runs.models import (
     ERROR,
@@ -353,7 +354,7 @@ def _run(project: Project, environment: dict, testcases: list[StoredTestcase], r
     return run_with_sandbox(project.id, [t.document for t in testcases], runner,
                             environment=environment, concurrency=settings.run_concurrency,
                             outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id),
-                            deadline_seconds=deadline)
+                            read_file=run_file_reader(project.id), deadline_seconds=deadline)
 
 
 def _counts(result: Mapping) -> tuple[int, int, int]:
@@ -963,6 +964,7 @@ def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dic
     result = run_with_sandbox(project.id, [document], runner, environment=environment,
                               concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
                               resolve_testcase=_resolver(project.id),
+                              read_file=run_file_reader(project.id),
                               deadline_seconds=min(25, settings.debug_deadline_seconds),
                               max_report_chars=DEBUG_MAX_REPORT_CHARS)
     tests_run, successes, failures = _counts(result)
