@@ -563,7 +563,7 @@ def _user_code_fields(
     if functions is None:
         for path, where in places:
             for field in HOOK_FIELDS:
-                if isinstance(where, dict) and field in where:
+                if isinstance(where, dict) and where.get(field, []) != []:  # [] has no effect
                     errors[f"{path}.{field}"] = _HOOKS
         return doc
     if not isinstance(config, dict):
@@ -577,7 +577,7 @@ def _user_code_fields(
     if isinstance(parameters, dict):
         parameters = dict(parameters)
         for key, values in parameters.items():
-            if isinstance(values, str):
+            if isinstance(values, str) and csv_path(values) is None:  # CSV: read by files.py
                 if _single_call(values) is None:
                     errors[f"config.parameters.{key}"] = (
                         'a list of values, or one call "${func(...)}" returning them'
