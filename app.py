@@ -9,6 +9,7 @@ from chalicelib.core.auth import register_auth_middleware
 from chalicelib.core.http import register_http_middleware, translate_throttling
 from chalicelib.core.logs import configure_logging
 from chalicelib.core.routes import core_routes
+from chalicelib.imports.routes import imports_routes
 from chalicelib.notify.jobs import notify_jobs
 from chalicelib.notify.routes import notify_routes
 from chalicelib.runs.jobs import runs_jobs
@@ -32,5 +33,6 @@ app.register_blueprint(schedules_routes)
 app.register_blueprint(schedules_jobs)
 app.register_blueprint(runs_routes)
 app.register_blueprint(runs_jobs)
+app.register_blueprint(imports_routes)
 # Last: AWS throttling past the retries becomes a 503 in every view registered above.
 translate_throttling(app)

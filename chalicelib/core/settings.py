@@ -92,6 +92,9 @@ class Settings:
     webhook_tolerance_seconds: int = 300
     webhook_previous_secret_seconds: int = 3600  # a rotated-out secret still verifies this long
     daily_stats_retention_days: int = 60
+    # imports (chalicelib/imports): test cases and modules one import may create
+    import_max_testcases: int = 200
+    import_max_modules: int = 50
 
     @property
     def prefix(self) -> str:
@@ -161,6 +164,8 @@ def _runs_settings(env: Mapping[str, str]) -> dict:
         "webhook_tolerance_seconds": "HAT_WEBHOOK_TOLERANCE_SECONDS",
         "webhook_previous_secret_seconds": "HAT_WEBHOOK_PREVIOUS_SECRET_SECONDS",
         "daily_stats_retention_days": "HAT_DAILY_STATS_RETENTION_DAYS",
+        "import_max_testcases": "HAT_IMPORT_MAX_TESTCASES",
+        "import_max_modules": "HAT_IMPORT_MAX_MODULES",
     }
     return {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
 
