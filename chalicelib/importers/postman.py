@@ -1,10 +1,13 @@
 """Postman collections v2.0 and v2.1 to HttpRunner v3 testcases.
 
-- Folders: with `folders="testcases"` each folder is one testcase whose steps are its
-  requests in order (what a Newman run does: a value one request's script sets is there for
-  the next); with `folders="modules"` each folder is a group (a module on a project import)
-  and each request a testcase of one step. Nested folders are flattened, their path in the
-  name ("Users / Admin"); requests outside any folder belong to the collection's name.
+- Folders: `folders="testcases"`: each top-level folder is one testcase whose steps are its
+  requests in order, deeper folders naming the steps ("Admin / Get order"); requests
+  outside any folder make a testcase named after the collection. `folders="modules"`: each
+  folder (nested ones flattened, their path in the name: "Orders / Admin") is a group (a
+  module on a project import), each request a testcase of one step. `folders="collection"`:
+  the whole collection is one testcase, as a Newman run is: a value one request's script
+  sets is there for every later request (hat does not carry values between testcases, and
+  the report says where another mode would lose one).
 - Variables: the collection's, then each folder's, then an environment file's (Postman's
   precedence) become the testcase's config variables; `{{name}}` becomes `${name}`.
 - Auth (bearer, basic, API key; inherited from folder and collection, `noauth` stops it)
@@ -30,7 +33,7 @@ from chalicelib.importers.common import (
 )
 from chalicelib.importers.scripts import translate
 
-FOLDER_MODES = ("testcases", "modules")
+FOLDER_MODES = ("testcases", "modules", "collection")
 MAX_FOLDER_DEPTH = 20
 _SCHEMA_MARK = "schema.getpostman.com/json/collection/v2"
 HOP_HEADERS = {"content-length", "host", "connection", "transfer-encoding"}
@@ -102,31 +105,83 @@ class _Converter:
         return test, prerequest
 
     def run(self) -> Conversion:
-        root_vars = self._variables(self.collection, "collection variables")
-        env_vars = {self.templater.name(k): self.templater.value(v, "environment")
-                    for k, v in self.environment.items()}
-        if env_vars:
+        self.root_vars = self._variables(self.collection, "collection variables")
+        self.env_vars = {self.templater.name(k): self.templater.value(v, "environment")
+                         for k, v in self.environment.items()}
+        if self.env_vars:
             self.report.done("the environment's variables", "config variables of every testcase")
         test, prerequest = self._tests(self.collection)
-        self._folder(self.collection, [], root_vars, env_vars, self.collection.get("auth"),
-                     test, prerequest, 0)
-        defined = set(root_vars) | set(env_vars)
-        for item in self.conversion.testcases:
-            defined |= set(item.document["config"].get("variables") or {})
-            for step in item.document["teststeps"]:
-                defined |= set(step.get("extract") or {})
-        for name, source in self.templater.used.items():
-            if name not in defined:
-                self.report.warn(f"variable {source!r}", "used but defined nowhere in the collection; "
-                                 "give it a value in the project environment")
+        requests: list[tuple[list[str], dict[str, Any], dict[str, Any]]] = []
+        self._folder(self.collection, [], {}, self.collection.get("auth"), test, prerequest, 0, requests)
+        self._group(requests)
+        self._check_variables()
         return finish(self.conversion)
 
-    def _folder(self, node: dict[str, Any], path: list[str], variables: dict[str, Any],
-                env_vars: dict[str, Any], auth: Any, test: str, prerequest: str, depth: int) -> None:
+    def _group(self, requests: list[tuple[list[str], dict[str, Any], dict[str, Any]]]) -> None:
+        """Steps into testcases by the `folders` mode; folder variables ride on their steps."""
+        config_vars = {**self.root_vars, **self.env_vars}
+        if self.folders == "modules":
+            for path, step, folder_vars in requests:
+                group = " / ".join(path) if path else self.name
+                self.conversion.add(step["name"], testcase_document(
+                    step["name"], [step], variables={**config_vars, **folder_vars}), group)
+            return
+        testcases: dict[str, list[dict[str, Any]]] = {}
+        for path, step, folder_vars in requests:
+            if self.folders == "collection":
+                title, inner = self.name, path
+            else:  # a top-level folder is a testcase; deeper folders name its steps
+                title, inner = (path[0], path[1:]) if path else (self.name, [])
+            if inner:
+                step["name"] = clean_name(" / ".join([*inner, step["name"]]))
+            if folder_vars:
+                step["variables"] = folder_vars
+            testcases.setdefault(title, []).append(step)
+        for title, steps in testcases.items():
+            self.conversion.add(title, testcase_document(title, steps, variables=dict(config_vars)))
+
+    def _check_variables(self) -> None:
+        """Name what a run could not resolve: variables defined nowhere, and (outside the
+        collection mode) values one testcase's script sets for another, which hat does not
+        carry across testcases. A value a script sets before it is first used in the same
+        testcase is declared empty, as Postman would send it unresolved."""
+        extracted_in: dict[str, str] = {}
+        for item in self.conversion.testcases:
+            for step in item.document["teststeps"]:
+                for name in step.get("extract") or {}:
+                    extracted_in.setdefault(name, item.name)
+        defined = set(self.root_vars) | set(self.env_vars)
+        warned: set[tuple[str, str]] = set()
+        for item in self.conversion.testcases:
+            config = item.document["config"]
+            own = set(config.get("variables") or {})
+            set_here: set[str] = set()
+            for step in item.document["teststeps"]:
+                own |= set(step.get("variables") or {})
+                for name in _references(step.get("request")):
+                    if name in own or name in set_here or (name, item.name) in warned:
+                        continue
+                    if name in extracted_in and extracted_in[name] == item.name:
+                        config.setdefault("variables", {})[name] = ""
+                    elif name in extracted_in:
+                        self.report.warn(f"variable {self.templater.used.get(name, name)!r} in {item.name!r}",
+                                         f"set by a script in {extracted_in[name]!r}; hat does not carry values "
+                                         "between testcases (import with folders=collection to keep them)")
+                    elif name not in defined:
+                        self.report.warn(f"variable {self.templater.used.get(name, name)!r}",
+                                         "used but defined nowhere in the collection; give it a value in the "
+                                         "project environment")
+                        defined.add(name)
+                    warned.add((name, item.name))
+                set_here |= set(step.get("extract") or {})
+
+    def _folder(self, node: dict[str, Any], path: list[str], folder_vars: dict[str, Any], auth: Any,
+                test: str, prerequest: str, depth: int,
+                out: list[tuple[list[str], dict[str, Any], dict[str, Any]]]) -> None:
+        """Every request under `node`, in the collection's order, with its folder path."""
         if depth > MAX_FOLDER_DEPTH:
             self.report.skip(f"folder {' / '.join(path)!r}", f"nested more than {MAX_FOLDER_DEPTH} deep")
             return
-        requests: list[dict[str, Any]] = []
         items = node.get("item") or []
         if not isinstance(items, list):
             raise SourceInvalid({"item": "a list of requests and folders"})
@@ -136,26 +191,14 @@ class _Converter:
             name = clean_name(item.get("name"), "request")
             if isinstance(item.get("item"), list):
                 own_test, own_pre = self._tests(item)
-                self._folder(item, [*path, name], {**variables, **self._variables(item, f"folder {name!r}")},
-                             env_vars, item.get("auth") or auth, test + own_test, prerequest + own_pre,
-                             depth + 1)
+                self._folder(item, [*path, name], {**folder_vars, **self._variables(item, f"folder {name!r}")},
+                             item.get("auth") or auth, test + own_test, prerequest + own_pre, depth + 1, out)
             elif "request" in item:
                 step = self._step(item, name, auth, test, prerequest, path)
                 if step is not None:
-                    requests.append(step)
+                    out.append((path, step, folder_vars))
             else:
                 self.report.skip(f"item {name!r}", "neither a request nor a folder")
-        if not requests:
-            return
-        group = " / ".join(path) if path else self.name
-        config_vars = {**variables, **env_vars}
-        if self.folders == "testcases":
-            document = testcase_document(group, requests, variables=config_vars)
-            self.conversion.add(group, document)
-        else:
-            for step in requests:
-                self.conversion.add(step["name"], testcase_document(step["name"], [step], variables=config_vars),
-                                    group)
 
     # --- one request ---
 
@@ -355,3 +398,21 @@ def convert(document: Any, *, environment: dict[str, Any] | None = None,
 
 
 __all__ = ["FOLDER_MODES", "convert", "looks_like"]
+
+
+def _references(value: Any) -> list[str]:
+    """The ${name} references in a request, in order (a linear scan of its JSON)."""
+    import json
+
+    text = json.dumps(value)
+    names, position = [], 0
+    while (start := text.find("${", position)) >= 0:
+        end = text.find("}", start)
+        if end < 0:
+            break
+        inner = text[start + 2:end]
+        doubled = start > 0 and text[start - 1] == "$" and (start < 2 or text[start - 2] != "$")
+        if inner.isidentifier() and not doubled:
+            names.append(inner)
+        position = end + 1
+    return names

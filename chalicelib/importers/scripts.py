@@ -214,8 +214,6 @@ class _Reader:
                 base, rest = "body", rest[1:]
             elif name == "code" and args is None:
                 base, rest = "status_code", rest[1:]
-            elif name == "text" and args == []:
-                base, rest = "body", rest[1:]
             elif name == "headers" and len(rest) > 1 and rest[1][0] == "get" and rest[1][1] \
                     and len(rest[1][1]) == 1:
                 header = literal_value(rest[1][1][0])
@@ -292,7 +290,7 @@ class _Reader:
             if not isinstance(header, str):
                 raise _Unsupported
             if len(args) == 2:
-                self.out.validators.append({"equal": [f"headers.{header}", literal_value(args[1])]})
+                self.out.validators.append({"equal": [f"headers.{header}", self.expected(args[1])]})
             else:
                 self.out.validators.append({"not_equal": [f"headers.{header}", None]})
             return
@@ -301,6 +299,19 @@ class _Reader:
             self.out.validators.append({"less_than": ["status_code", 300]})
             return
         raise _Unsupported
+
+    def expected(self, text: str) -> Any:
+        """An expected value: a literal, or pm.environment.get("x") (any scope) as ${x}."""
+        parts = chain(text.strip()) if text.strip()[:3] == "pm." else []
+        if len(parts) == 3 and parts[1][0] in _SETTERS and parts[2][0] == "get" and parts[2][1] \
+                and len(parts[2][1]) == 1:
+            name = literal_value(parts[2][1][0])
+            if isinstance(name, str) and name:
+                from chalicelib.importers.common import variable_name
+
+                return "${" + variable_name(name) + "}"
+        value = literal_value(text)
+        return _escaped(value)
 
     def _expectation(self, subject: str, words: list) -> None:
         check = self.path(subject)
@@ -319,9 +330,9 @@ class _Reader:
                 raise _Unsupported
             comparator, expected = "type_match", _TYPES[kind]
         elif name in _EQUAL:
-            comparator, expected = ("not_equal" if negated else "equal"), literal_value(args[0])
+            comparator, expected = ("not_equal" if negated else "equal"), self.expected(args[0])
         elif name in _COMPARISONS and not negated:
-            comparator, expected = _COMPARISONS[name], literal_value(args[0])
+            comparator, expected = _COMPARISONS[name], self.expected(args[0])
         else:
             raise _Unsupported
         values = [check, expected] + ([message] if isinstance(message, str) and message else [])
@@ -337,7 +348,7 @@ class _Reader:
             left, sep, right = expression.partition("==")
         if not sep:
             raise _Unsupported
-        self.out.validators.append({"equal": [self.path(left), literal_value(right)]})
+        self.out.validators.append({"equal": [self.path(left), self.expected(right)]})
 
     def read(self, text: str, depth: int = 0) -> None:
         for statement in split_statements(text):
@@ -359,3 +370,16 @@ def translate(script: str) -> Translated:
         return reader.out
     reader.read(script)
     return reader.out
+
+
+def _escaped(value: Any) -> Any:
+    """A literal expected value with its `$` doubled, so the runner reads it as written."""
+    from chalicelib.importers.common import literal
+
+    if isinstance(value, str):
+        return literal(value)
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {literal(k): _escaped(v) for k, v in value.items()}
+    return value
