@@ -281,8 +281,12 @@ def tokenize_cmd(text: str) -> _Words:
 
 
 def looks_like(text: str) -> bool:
-    head = text.lstrip()
-    return head.startswith(("curl ", "curl\t", "$ curl ", "curl.exe ")) or head == "curl"
+    """The first line that is not blank or a # comment starts a curl command."""
+    for line in text[:100_000].splitlines():
+        head = line.strip()
+        if head and not head.startswith(("#", "rem ", "REM ", "::")):
+            return head.removeprefix("$ ").startswith(("curl ", "curl\t", "curl.exe ", "curl^")) or head == "curl"
+    return False
 
 
 def _is_cmd(text: str) -> bool:

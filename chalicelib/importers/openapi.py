@@ -351,6 +351,9 @@ class _Converter:
             if where == "body":
                 body = _escaped(self._example(parameter, parameter.get("schema")))
                 continue
+            if where == "formData" and parameter.get("type") == "file":
+                self.report.skip(f"{what}: file parameter {name!r}", "file uploads need project files")
+                continue
             required = bool(parameter.get("required")) or where == "path"
             has_example = "example" in parameter or "examples" in parameter or (
                 isinstance(schema, dict) and ("example" in schema or "default" in schema))
@@ -372,10 +375,7 @@ class _Converter:
             elif where == "cookie":
                 cookies[literal(name)] = literal(str(value))
             elif where == "formData":
-                if parameter.get("type") == "file":
-                    self.report.skip(f"{what}: file parameter {name!r}", "file uploads need project files")
-                else:
-                    form[literal(name)] = literal(str(value))
+                form[literal(name)] = literal(str(value))
         content_type = None
         if not self.doc.swagger and operation.get("requestBody") is not None:
             body, form, content_type = self._request_body(operation["requestBody"], what)

@@ -64,10 +64,8 @@ class ShopHandler(BaseHTTPRequestHandler):
         body = self._body()
         if path == "/health":
             self._json(200, {"status": "ok"})
-        elif path in ("/echo", "/anything") or path.startswith("/echo/"):
-            self._json(200, {"method": method, "path": path, "query": query,
-                             "headers": {k.lower(): v for k, v in self.headers.items()},
-                             "body": body.decode("utf-8", "replace"), "cookies": self._cookies()})
+        elif path.startswith("/echo"):
+            self._echo(method, path, query, body)
         elif path == "/login" and method == "POST":
             data = self._form_or_json(body)
             user = data.get("user") or data.get("username") or ""
@@ -111,11 +109,19 @@ class ShopHandler(BaseHTTPRequestHandler):
             self._send(200, b"<html><body>shop</body></html>", [("Content-Type", "text/html")])
         elif path.startswith("/v1/"):
             self._pets(path[3:], method, query, body)
-        else:
-            self._json(404, {"error": f"no route {method} {path}"})
+        else:  # what the cURL lines from API docs reach: their request, echoed
+            self._echo(method, path, query, body)
+
+    def _echo(self, method: str, path: str, query: dict, body: bytes) -> None:
+        self._json(200, {"method": method, "path": path, "query": query,
+                         "headers": {k.lower(): v for k, v in self.headers.items()},
+                         "body": body.decode("utf-8", "replace"), "cookies": self._cookies()})
 
     def _pets(self, path: str, method: str, query: dict, body: bytes) -> None:
         broken = query.get("broken") == "1" or self.headers.get("X-Break-Schema") == "1"
+        if path == "/health":
+            self._send(204, b"")
+            return
         if self.headers.get("X-API-Key") != "key-123" and not self._token():
             self._json(401, {"code": 401, "message": "no key"})
             return
@@ -127,6 +133,10 @@ class ShopHandler(BaseHTTPRequestHandler):
         elif path == "/pets" and method == "POST":
             data = json.loads(body or b"{}")
             self._json(201, {**pet, **{k: v for k, v in data.items() if k in ("name", "tag")}})
+        elif path.startswith("/pets/") and path.endswith("/photo") and method == "POST":
+            self._json(200, {"stored": len(body)})
+        elif path == "/external":
+            self._json(200, {"thing": True})
         elif path.startswith("/pets/") and method == "GET":
             self._json(200, {**pet, "id": int(path.split("/")[2]) if path.split("/")[2].isdigit() else pet["id"]}
                        if not broken else pet)
