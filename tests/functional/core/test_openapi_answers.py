@@ -176,6 +176,15 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     alice("PATCH", f"/tasks/{task['id']}", {"enabled": False})
     alice("DELETE", f"/tasks/{task['id']}")
 
+    # Imports: cURL lines into a module, a Postman collection into the project (each previewed first).
+    curl = "curl -X POST https://api.example.com/orders -H 'Content-Type: application/json' -d '{\"sku\": 1}'"
+    alice("POST", f"/modules/{mid}/import?dry_run=1", raw=curl, content_type="text/plain")
+    alice("POST", f"/modules/{mid}/import", raw=curl, content_type="text/plain")
+    collection = json.dumps({"info": {"name": "shop", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/"},
+                             "item": [{"name": "Orders", "item": [{"name": "list", "request": "https://api.example.com/o"}]}]})
+    alice("POST", f"/projects/{pid}/import?dry_run=1", raw=collection)
+    alice("POST", f"/projects/{pid}/import", raw=collection)
+
     # Deletes, children first.
     alice("DELETE", f"/testcases/{passing['id']}")
     alice("DELETE", f"/modules/{mid}")
