@@ -853,8 +853,8 @@ class _Batch:
         tx = Tx()
         for module in self.modules:
             tx.put(f"module:{module.id}", module, Module.id.does_not_exist())
-            tx.put(f"module_name:{module.id}", NameClaim(module_claim(project_id, module.name_lc),
-                                                          target_id=module.id), NameClaim.key.does_not_exist())
+            claim = NameClaim(module_claim(project_id, module.name_lc), target_id=module.id)
+            tx.put(f"module_name:{module.id}", claim, NameClaim.key.does_not_exist())
         for testcase in self.testcases:
             tx.put(f"testcase:{testcase.id}", testcase, StoredTestcase.id.does_not_exist())
             tx.put(f"name:{testcase.id}", NameClaim(testcase_claim(testcase.module_id, testcase.name_lc),
@@ -921,7 +921,8 @@ def _batched(modules: list[Module], testcases: list[tuple[StoredTestcase, int]])
     return [b for b in batches if b.items()]
 
 
-def _new_testcase(module: Module, name: str, checked: tuple[object, int, int], now: datetime) -> StoredTestcase:
+def _new_testcase(module: Module, name: str, checked: tuple[object, int, int],
+                  now: datetime) -> StoredTestcase:
     document, size, steps = checked
     testcase_id = new_id()
     return StoredTestcase(testcase_id, module_id=module.id, project_id=module.project_id, name=name,
@@ -944,8 +945,9 @@ def create_testcases(user: dict, module_id: str, items: list[tuple[str, object]]
     return [testcase_summary(t) for t, _ in testcases]
 
 
-def create_modules_with_testcases(user: dict, project_id: str, groups: list[tuple[str, list[tuple[str, object]]]],
-                                  *, clock: Clock = utcnow) -> list[dict]:
+def create_modules_with_testcases(user: dict, project_id: str,
+                                  groups: list[tuple[str, list[tuple[str, object]]]], *,
+                                  clock: Clock = utcnow) -> list[dict]:
     """New modules, each with its test cases: `groups` are (module name, [(name, document)]),
     module names unique among themselves, test case names unique within their module.
     GetItem (project), BatchGetItem of the module names (two if some clash), then one
@@ -959,8 +961,8 @@ def create_modules_with_testcases(user: dict, project_id: str, groups: list[tupl
     modules, testcases, views = [], [], []
     for name, (_, items), checks in zip(names, groups, checked, strict=True):
         module_id = new_id()
-        module = Module(module_id, project_id=project.id, name=name, name_lc=fold(name), description="imported",
-                        testcase_count=len(items), created_at=now, updated_at=now,
+        module = Module(module_id, project_id=project.id, name=name, name_lc=fold(name),
+                        description="imported", testcase_count=len(items), created_at=now, updated_at=now,
                         sort_key=sort_key(now, module_id), status=ACTIVE)
         own = [(_new_testcase(module, tc_name, check, now), check[1])
                for (tc_name, _), check in zip(items, checks, strict=True)]

@@ -3,6 +3,7 @@ testcases that `run` accepts, and the conversion report.
 
 Exit status: 0 when something was converted, 2 when the source cannot be read.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,15 +17,30 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def add_convert_command(commands: Any) -> None:
-    convert = commands.add_parser("convert", help="convert a Postman, HAR, OpenAPI or cURL source to testcases")
+    convert = commands.add_parser(
+        "convert", help="convert a Postman, HAR, OpenAPI or cURL source to testcases"
+    )
     convert.add_argument("source", type=Path, metavar="SOURCE", help="the file to convert ('-' reads stdin)")
-    convert.add_argument("--from", dest="format", choices=FORMATS, help="the source's format (default: detected)")
-    convert.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder the YAML testcases go to")
-    convert.add_argument("--option", action="append", default=[], metavar="K=V",
-                         help="a converter option: " + "; ".join(f"{k} ({', '.join(f)}: {v})"
-                                                                 for k, (f, v) in OPTIONS.items()))
-    convert.add_argument("--environment", type=Path, metavar="FILE",
-                         help="a Postman environment file, for a Postman collection")
+    convert.add_argument(
+        "--from", dest="format", choices=FORMATS, help="the source's format (default: detected)"
+    )
+    convert.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="folder the YAML testcases go to"
+    )
+    convert.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="a converter option: "
+        + "; ".join(f"{k} ({', '.join(f)}: {v})" for k, (f, v) in OPTIONS.items()),
+    )
+    convert.add_argument(
+        "--environment",
+        type=Path,
+        metavar="FILE",
+        help="a Postman environment file, for a Postman collection",
+    )
 
 
 def _file_name(name: str) -> str:
@@ -52,8 +68,12 @@ def convert_command(args: argparse.Namespace, out: TextIO) -> int:
         if args.environment is not None:
             if args.format not in (None, "postman"):
                 raise SourceInvalid({"environment": "applies to Postman collections"})
-            text = json.dumps({"collection": json.loads(text),
-                               "environment": json.loads(args.environment.read_text(encoding="utf-8"))})
+            text = json.dumps(
+                {
+                    "collection": json.loads(text),
+                    "environment": json.loads(args.environment.read_text(encoding="utf-8")),
+                }
+            )
         conversion = convert_text(text, args.format, options)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         print(f"cannot read the source: {exc}", file=sys.stderr)
@@ -80,8 +100,11 @@ def convert_command(args: argparse.Namespace, out: TextIO) -> int:
 def render_report(format_name: str, written: list[Path], report: dict[str, list[dict[str, str]]]) -> str:
     lines = [f"{format_name}: {len(written)} testcase(s) written"]
     lines += [f"  {path}" for path in written]
-    for title, key, second in (("converted", "converted", "into"), ("warnings", "warnings", "message"),
-                               ("not converted", "not_converted", "why")):
+    for title, key, second in (
+        ("converted", "converted", "into"),
+        ("warnings", "warnings", "message"),
+        ("not converted", "not_converted", "why"),
+    ):
         entries = report[key]
         if entries:
             lines.append(f"{title} ({len(entries)}):")

@@ -7,6 +7,7 @@ document with the runner's `validate_testcase`: one that fails is moved to
 `not_converted` with the validator's reasons, so nothing is ever dropped silently and
 nothing invalid is ever handed on.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,8 +52,7 @@ class Report:
         self._add(self.not_converted, {"what": what, "why": why})
 
     def as_dict(self) -> dict[str, list[dict[str, str]]]:
-        return {"converted": self.converted, "warnings": self.warnings,
-                "not_converted": self.not_converted}
+        return {"converted": self.converted, "warnings": self.warnings, "not_converted": self.not_converted}
 
 
 @dataclass
@@ -86,10 +86,13 @@ class Conversion:
         return list(dict.fromkeys(t.group for t in self.testcases))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"format": self.format, "title": self.title,
-                "testcases": [{"name": t.name, "group": t.group, "testcase": t.document}
-                              for t in self.testcases],
-                "environment": self.environment, "report": self.report.as_dict()}
+        return {
+            "format": self.format,
+            "title": self.title,
+            "testcases": [{"name": t.name, "group": t.group, "testcase": t.document} for t in self.testcases],
+            "environment": self.environment,
+            "report": self.report.as_dict(),
+        }
 
 
 def finish(conversion: Conversion) -> Conversion:
@@ -102,7 +105,9 @@ def finish(conversion: Conversion) -> Conversion:
         try:
             validate_testcase(item.document)
         except TestcaseInvalid as invalid:
-            reasons = "; ".join(f"{path or 'testcase'}: {message}" for path, message in invalid.fields.items())
+            reasons = "; ".join(
+                f"{path or 'testcase'}: {message}" for path, message in invalid.fields.items()
+            )
             conversion.report.skip(f"testcase {item.name!r}", f"not a valid testcase: {reasons}")
             continue
         item.name = names.take(item.name, item.group)
@@ -125,7 +130,7 @@ class UniqueNames:
         while candidate.casefold() in taken:
             number += 1
             suffix = f" ({number})"
-            candidate = base[:MAX_NAME_CHARS - len(suffix)] + suffix
+            candidate = base[: MAX_NAME_CHARS - len(suffix)] + suffix
         taken.add(candidate.casefold())
         return candidate
 
@@ -193,18 +198,19 @@ class Templater:
                 out.append(literal(text[position:]))
                 return "".join(out)
             out.append(literal(text[position:start]))
-            inner = text[start + 2:end].strip()
+            inner = text[start + 2 : end].strip()
             if inner.startswith("$"):
                 replacement = DYNAMIC_VARIABLES.get(inner)
                 if replacement is None:
-                    self.report.warn(what, f"Postman's dynamic variable {{{{{inner}}}}} has no "
-                                           "equivalent; sent as written")
-                    replacement = literal(text[start:end + 2])
+                    self.report.warn(
+                        what, f"Postman's dynamic variable {{{{{inner}}}}} has no equivalent; sent as written"
+                    )
+                    replacement = literal(text[start : end + 2])
                 out.append(replacement)
             elif inner:
                 out.append("${" + self.name(inner) + "}")
             else:
-                out.append(literal(text[start:end + 2]))
+                out.append(literal(text[start : end + 2]))
             position = end + 2
 
     def value(self, value: Any, what: str) -> Any:
@@ -214,8 +220,9 @@ class Templater:
         if isinstance(value, list):
             return [self.value(item, what) for item in value]
         if isinstance(value, dict):
-            return {self.text(k, what) if isinstance(k, str) else k: self.value(v, what)
-                    for k, v in value.items()}
+            return {
+                self.text(k, what) if isinstance(k, str) else k: self.value(v, what) for k, v in value.items()
+            }
         return value
 
 
@@ -225,8 +232,8 @@ def split_origin(url: str) -> tuple[str, str]:
     if url.startswith("${"):
         end = url.find("}")
         if end > 0:
-            rest = url[end + 1:]
-            return url[:end + 1], rest if rest.startswith(("/", "?", "")) else "/" + rest
+            rest = url[end + 1 :]
+            return url[: end + 1], rest if rest.startswith(("/", "?", "")) else "/" + rest
     scheme = url.find("://")
     if scheme > 0 and url[:scheme].lower() in ("http", "https"):
         cut = min((i for i in (url.find(c, scheme + 3) for c in "/?#") if i >= 0), default=len(url))
@@ -251,8 +258,14 @@ def with_base_url(config: dict[str, Any], steps: list[dict[str, Any]]) -> None:
             step["request"]["url"] = rest or "/"
 
 
-def testcase_document(name: str, steps: list[dict[str, Any]], *, variables: dict[str, Any] | None = None,
-                      base_url: str = "", verify: bool | None = None) -> dict[str, Any]:
+def testcase_document(
+    name: str,
+    steps: list[dict[str, Any]],
+    *,
+    variables: dict[str, Any] | None = None,
+    base_url: str = "",
+    verify: bool | None = None,
+) -> dict[str, Any]:
     config: dict[str, Any] = {"name": clean_name(name)}
     if base_url:
         config["base_url"] = base_url

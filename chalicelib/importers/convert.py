@@ -1,4 +1,5 @@
 """One entry point for every format: detection, options, and the bounded parse."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -43,8 +44,11 @@ def _flag(options: Mapping[str, str], name: str) -> bool:
     raise SourceInvalid({name: "1 or 0"})
 
 
-def convert_text(text: str, format: str | None = None,  # noqa: A002 - the API's own word
-                 options: Mapping[str, str] | None = None) -> Conversion:
+def convert_text(
+    text: str,
+    format: str | None = None,  # noqa: A002 - the API's own word
+    options: Mapping[str, str] | None = None,
+) -> Conversion:
     """Convert a source; SourceInvalid (naming the field) when it cannot be."""
     from chalicelib.importers import curl, har, openapi, postman
     from chalicelib.importers.loading import load_structured
@@ -69,8 +73,12 @@ def convert_text(text: str, format: str | None = None,  # noqa: A002 - the API's
         return postman.convert(document, folders=options.get("folders") or "testcases")
     if format == "har":
         hosts = [h.strip().lower() for h in str(options.get("hosts") or "").split(",") if h.strip()]
-        return har.convert(document, hosts=hosts or None, include_static=_flag(options, "include_static"),
-                           body_validators=_flag(options, "body_validators"))
+        return har.convert(
+            document,
+            hosts=hosts or None,
+            include_static=_flag(options, "include_static"),
+            body_validators=_flag(options, "body_validators"),
+        )
     if format == "openapi":
         return openapi.convert(document, per=options.get("per") or "operation")
     return curl.convert(text, shell=options.get("shell") or None)

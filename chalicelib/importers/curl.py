@@ -13,6 +13,7 @@ becomes basic auth, -b cookies, -A/-e the User-Agent/Referer headers, -F text pa
 either), -k turns TLS verification off. Output-only options (-s, -v, -o, ...) change nothing
 sent and are ignored; anything else, and file arguments (@file), is reported.
 """
+
 from __future__ import annotations
 
 import base64
@@ -24,23 +25,103 @@ from chalicelib.importers.common import Conversion, SourceInvalid, finish, liter
 MAX_COMMANDS = 200
 MAX_WORDS = 2000
 _NAME_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
-_ANSI = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b",
-         "e": "\x1b", "f": "\f", "v": "\v", "0": "\0"}
+_ANSI = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "f": "\f",
+    "v": "\v",
+    "0": "\0",
+}
 
 # option -> (takes an argument, canonical long name)
-_SHORT = {"X": "request", "H": "header", "d": "data", "u": "user", "b": "cookie", "A": "user-agent",
-          "e": "referer", "F": "form", "G": "get", "I": "head", "L": "location", "k": "insecure",
-          "s": "silent", "S": "show-error", "v": "verbose", "i": "include", "o": "output",
-          "O": "remote-name", "f": "fail", "g": "globoff", "m": "max-time", "w": "write-out",
-          "x": "proxy", "#": "progress-bar", "N": "no-buffer", "q": "disable"}
-_WITH_ARGUMENT = {"request", "header", "data", "data-raw", "data-binary", "data-ascii", "data-urlencode",
-                  "json", "user", "cookie", "user-agent", "referer", "form", "form-string", "url",
-                  "output", "max-time", "write-out", "proxy", "connect-timeout", "retry", "cacert",
-                  "cert", "key", "resolve", "connect-to", "cookie-jar", "c", "oauth2-bearer"}
-_OUTPUT_ONLY = {"silent", "show-error", "verbose", "include", "output", "remote-name", "fail",
-                "globoff", "write-out", "progress-bar", "no-buffer", "disable", "compressed",
-                "http1.1", "http2", "no-progress-meter", "fail-with-body", "cookie-jar", "retry",
-                "trace-ascii"}
+_SHORT = {
+    "X": "request",
+    "H": "header",
+    "d": "data",
+    "u": "user",
+    "b": "cookie",
+    "A": "user-agent",
+    "e": "referer",
+    "F": "form",
+    "G": "get",
+    "I": "head",
+    "L": "location",
+    "k": "insecure",
+    "s": "silent",
+    "S": "show-error",
+    "v": "verbose",
+    "i": "include",
+    "o": "output",
+    "O": "remote-name",
+    "f": "fail",
+    "g": "globoff",
+    "m": "max-time",
+    "w": "write-out",
+    "x": "proxy",
+    "#": "progress-bar",
+    "N": "no-buffer",
+    "q": "disable",
+}
+_WITH_ARGUMENT = {
+    "request",
+    "header",
+    "data",
+    "data-raw",
+    "data-binary",
+    "data-ascii",
+    "data-urlencode",
+    "json",
+    "user",
+    "cookie",
+    "user-agent",
+    "referer",
+    "form",
+    "form-string",
+    "url",
+    "output",
+    "max-time",
+    "write-out",
+    "proxy",
+    "connect-timeout",
+    "retry",
+    "cacert",
+    "cert",
+    "key",
+    "resolve",
+    "connect-to",
+    "cookie-jar",
+    "c",
+    "oauth2-bearer",
+}
+_OUTPUT_ONLY = {
+    "silent",
+    "show-error",
+    "verbose",
+    "include",
+    "output",
+    "remote-name",
+    "fail",
+    "globoff",
+    "write-out",
+    "progress-bar",
+    "no-buffer",
+    "disable",
+    "compressed",
+    "http1.1",
+    "http2",
+    "no-progress-meter",
+    "fail-with-body",
+    "cookie-jar",
+    "retry",
+    "trace-ascii",
+}
 
 
 class _Words:
@@ -83,7 +164,7 @@ def _shell_variable(text: str, i: int, out: _Words) -> int:
     """At a '$': read $NAME or ${NAME} into `out`; the index after it (literal '$' if neither)."""
     if text.startswith("${", i):
         end = text.find("}", i + 2)
-        name = text[i + 2:end] if end > 0 else ""
+        name = text[i + 2 : end] if end > 0 else ""
         if name and all(ch in _NAME_CHARS for ch in name) and not name[0].isdigit():
             out.variable(name)
             return end + 1
@@ -91,7 +172,7 @@ def _shell_variable(text: str, i: int, out: _Words) -> int:
     while j < len(text) and text[j] in _NAME_CHARS:
         j += 1
     if j > i + 1 and not text[i + 1].isdigit():
-        out.variable(text[i + 1:j])
+        out.variable(text[i + 1 : j])
         return j
     out.add("$")
     return i + 1
@@ -139,7 +220,7 @@ def tokenize_bash(text: str) -> _Words:
             end = text.find("'", i + 1)
             if end < 0:
                 raise SourceInvalid({"body": "a ' quote is not closed"})
-            out.add(text[i + 1:end])
+            out.add(text[i + 1 : end])
             i = end + 1
         elif ch == "$" and text.startswith("$'", i):
             i = _ansi_quoted(text, i + 2, out)
@@ -191,7 +272,7 @@ def _ansi_quoted(text: str, i: int, out: _Words) -> int:
         if ch == "\\" and i + 1 < n:
             escape = text[i + 1]
             if escape == "x":
-                digits = text[i + 2:i + 4]
+                digits = text[i + 2 : i + 4]
                 try:
                     out.add(chr(int(digits, 16)))
                     i += 4
@@ -220,9 +301,12 @@ def _cmd_unescaped(text: str) -> str:
             else:
                 out.append(text[i + 1])
                 i += 2
-        elif ch == "%" and (end := text.find("%", i + 1)) > i + 1 and \
-                all(c in _NAME_CHARS for c in text[i + 1:end]):
-            out.append("\x00" + text[i + 1:end] + "\x00")
+        elif (
+            ch == "%"
+            and (end := text.find("%", i + 1)) > i + 1
+            and all(c in _NAME_CHARS for c in text[i + 1 : end])
+        ):
+            out.append("\x00" + text[i + 1 : end] + "\x00")
             i = end + 1
         else:
             out.append(ch)
@@ -263,7 +347,7 @@ def tokenize_cmd(text: str) -> _Words:
             i += 1
         elif ch == "\x00":
             end = text.find("\x00", i + 1)
-            out.variable(text[i + 1:end])
+            out.variable(text[i + 1 : end])
             i = end + 1
         elif ch in " \t\r" and not quoted:
             out.end_word()
@@ -285,7 +369,10 @@ def looks_like(text: str) -> bool:
     for line in text[:100_000].splitlines():
         head = line.strip()
         if head and not head.startswith(("#", "rem ", "REM ", "::")):
-            return head.removeprefix("$ ").startswith(("curl ", "curl\t", "curl.exe ", "curl^")) or head == "curl"
+            return (
+                head.removeprefix("$ ").startswith(("curl ", "curl\t", "curl.exe ", "curl^"))
+                or head == "curl"
+            )
     return False
 
 
@@ -326,15 +413,18 @@ class _Command:
             if name != "data-raw" and plain.startswith("@"):
                 self.report.skip(f"{self.what}: --{name} {plain}", "bodies read from files are not converted")
                 return
-            self.data.append(value.replace("\n", "").replace("\r", "") if name in ("data", "data-ascii")
-                             else value)
+            self.data.append(
+                value.replace("\n", "").replace("\r", "") if name in ("data", "data-ascii") else value
+            )
             self.json = self.json or name == "json"
         elif name == "data-urlencode":
             self.data.append(self._urlencoded(value))
         elif name == "user":
             pair = base64.b64encode(plain.encode()).decode() if "${" not in value else None
             if pair is None:
-                self.headers["Authorization"] = "Basic ${base64(" + value.replace("${", "$").replace("}", "") + ")}"
+                self.headers["Authorization"] = (
+                    "Basic ${base64(" + value.replace("${", "$").replace("}", "") + ")}"
+                )
             else:
                 self.headers["Authorization"] = f"Basic {pair}"
         elif name == "oauth2-bearer":
@@ -356,7 +446,9 @@ class _Command:
             if not sep:
                 self.report.skip(f"{self.what}: -F {plain}", "not a name=value part")
             elif name == "form" and form_value.startswith(("@", "<")):
-                self.report.skip(f"{self.what}: -F {plain}", "file parts need project files, which hat does not have yet")
+                self.report.skip(
+                    f"{self.what}: -F {plain}", "file parts need project files, which hat does not have yet"
+                )
             else:
                 self.form[key] = form_value
         elif name == "url":
@@ -371,10 +463,14 @@ class _Command:
             self.insecure = True
         elif name in _OUTPUT_ONLY or name in ("max-time", "connect-timeout"):
             if name == "compressed":
-                self.report.done(f"{self.what}: --compressed", "nothing: hat always accepts compressed answers")
+                self.report.done(
+                    f"{self.what}: --compressed", "nothing: hat always accepts compressed answers"
+                )
         else:
-            self.report.skip(f"{self.what}: --{name}" + (f" {plain}" if plain is not None else ""),
-                             "not an option hat converts")
+            self.report.skip(
+                f"{self.what}: --{name}" + (f" {plain}" if plain is not None else ""),
+                "not an option hat converts",
+            )
 
     def _urlencoded(self, value: str) -> str:
         """curl's --data-urlencode forms: 'content', '=content', 'name=content' (encoded)."""
@@ -410,7 +506,7 @@ class _Command:
                 name, sep, inline = plain[2:].partition("=")
                 if name in _WITH_ARGUMENT:
                     if sep:
-                        value = word[len(word) - len(inline):] if inline else ""
+                        value = word[len(word) - len(inline) :] if inline else ""
                     elif i < len(words):
                         value, i = words[i], i + 1
                     else:
@@ -427,7 +523,7 @@ class _Command:
                     self.report.skip(f"{self.what}: -{letter}", "not an option hat converts")
                     continue
                 if name in _WITH_ARGUMENT:
-                    rest = word[len(word) - len(cluster) + position + 1:]
+                    rest = word[len(word) - len(cluster) + position + 1 :]
                     if rest:
                         self.option(name, rest)
                     elif i < len(words):
@@ -451,7 +547,9 @@ class _Command:
         if self.get and data is not None:
             url += ("&" if "?" in url else "?") + data
             data = None
-        method = self.method or ("HEAD" if self.head else "POST" if (data is not None or self.form) else "GET")
+        method = self.method or (
+            "HEAD" if self.head else "POST" if (data is not None or self.form) else "GET"
+        )
         url, params = _split_query(url)
         request["method"], request["url"] = method, url
         if params:
@@ -543,8 +641,10 @@ def convert(text: str, *, shell: str | None = None, name: str | None = None) -> 
         raise SourceInvalid({"body": "no curl command found"})
     variables = words_of.variables
     if variables:
-        conversion.report.warn("shell variables " + ", ".join(sorted(variables)),
-                               "read as runner variables: give them values in the project environment")
+        conversion.report.warn(
+            "shell variables " + ", ".join(sorted(variables)),
+            "read as runner variables: give them values in the project environment",
+        )
     title = name or steps[0]["name"]
     conversion.add(title, testcase_document(title, steps))
     return finish(conversion)

@@ -13,6 +13,7 @@ Entries become steps in order, with what a replay needs and nothing a browser ad
 - a value of a JSON answer (or of a token/CSRF response header) that a later request sends
   exactly becomes an extract on the answering step and `${name}` in the later request.
 """
+
 from __future__ import annotations
 
 import base64
@@ -31,20 +32,92 @@ from chalicelib.importers.common import (
 )
 from chalicelib.runner.schema import MAX_STEPS
 
-_STATIC_TYPES = {"script", "stylesheet", "image", "font", "media", "manifest", "texttrack", "ping",
-                 "csp_violation_report", "beacon"}
-_STATIC_MIME = ("image/", "font/", "audio/", "video/", "text/css", "javascript", "application/font",
-                "application/x-font", "application/wasm")
-_STATIC_EXTENSIONS = (".js", ".mjs", ".css", ".map", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".ico",
-                      ".webp", ".avif", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".mp4", ".webm", ".mp3")
-TRACKING_HOSTS = ("google-analytics.com", "googletagmanager.com", "doubleclick.net", "analytics.google.com",
-                  "facebook.net", "connect.facebook.net", "hotjar.com", "segment.io", "segment.com",
-                  "mixpanel.com", "amplitude.com", "clarity.ms", "bat.bing.com", "sentry.io",
-                  "newrelic.com", "nr-data.net", "fullstory.com", "intercom.io", "stats.g.doubleclick.net")
-BROWSER_HEADERS = {"host", "connection", "content-length", "accept-encoding", "cookie", "keep-alive",
-                   "upgrade-insecure-requests", "pragma", "cache-control", "priority", "dnt", "te",
-                   "if-none-match", "if-modified-since", "purpose", "sec-gpc", "proxy-connection",
-                   "transfer-encoding"}
+_STATIC_TYPES = {
+    "script",
+    "stylesheet",
+    "image",
+    "font",
+    "media",
+    "manifest",
+    "texttrack",
+    "ping",
+    "csp_violation_report",
+    "beacon",
+}
+_STATIC_MIME = (
+    "image/",
+    "font/",
+    "audio/",
+    "video/",
+    "text/css",
+    "javascript",
+    "application/font",
+    "application/x-font",
+    "application/wasm",
+)
+_STATIC_EXTENSIONS = (
+    ".js",
+    ".mjs",
+    ".css",
+    ".map",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".gif",
+    ".svg",
+    ".ico",
+    ".webp",
+    ".avif",
+    ".woff",
+    ".woff2",
+    ".ttf",
+    ".otf",
+    ".eot",
+    ".mp4",
+    ".webm",
+    ".mp3",
+)
+TRACKING_HOSTS = (
+    "google-analytics.com",
+    "googletagmanager.com",
+    "doubleclick.net",
+    "analytics.google.com",
+    "facebook.net",
+    "connect.facebook.net",
+    "hotjar.com",
+    "segment.io",
+    "segment.com",
+    "mixpanel.com",
+    "amplitude.com",
+    "clarity.ms",
+    "bat.bing.com",
+    "sentry.io",
+    "newrelic.com",
+    "nr-data.net",
+    "fullstory.com",
+    "intercom.io",
+    "stats.g.doubleclick.net",
+)
+BROWSER_HEADERS = {
+    "host",
+    "connection",
+    "content-length",
+    "accept-encoding",
+    "cookie",
+    "keep-alive",
+    "upgrade-insecure-requests",
+    "pragma",
+    "cache-control",
+    "priority",
+    "dnt",
+    "te",
+    "if-none-match",
+    "if-modified-since",
+    "purpose",
+    "sec-gpc",
+    "proxy-connection",
+    "transfer-encoding",
+}
 _BROWSER_PREFIXES = (":", "sec-fetch-", "sec-ch-")
 _CORRELATED_HEADERS = ("token", "csrf", "xsrf")
 MIN_CORRELATED_CHARS = 6
@@ -53,13 +126,19 @@ MAX_BODY_CHARS = 1_000_000
 
 
 def looks_like(document: Any) -> bool:
-    return isinstance(document, dict) and isinstance(document.get("log"), dict) \
+    return (
+        isinstance(document, dict)
+        and isinstance(document.get("log"), dict)
         and isinstance(document["log"].get("entries"), list)
+    )
 
 
 def _pairs(items: Any) -> list[tuple[str, str]]:
-    return [(str(i["name"]), str(i.get("value", ""))) for i in items or []
-            if isinstance(i, dict) and isinstance(i.get("name"), str)]
+    return [
+        (str(i["name"]), str(i.get("value", "")))
+        for i in items or []
+        if isinstance(i, dict) and isinstance(i.get("name"), str)
+    ]
 
 
 def _host_matches(host: str, names: tuple[str, ...] | list[str]) -> bool:
@@ -88,7 +167,10 @@ class _Correlator:
             elif isinstance(value, list) and depth < 6:
                 stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value[:50]))
         for name, value in headers:
-            if any(mark in name.lower() for mark in _CORRELATED_HEADERS) and len(value) >= MIN_CORRELATED_CHARS:
+            if (
+                any(mark in name.lower() for mark in _CORRELATED_HEADERS)
+                and len(value) >= MIN_CORRELATED_CHARS
+            ):
                 self.values.setdefault(value, (index, f"headers.{name}"))
 
     def use(self, value: str, before: int) -> str | None:
@@ -147,23 +229,34 @@ def _kind(entry: dict[str, Any], url: str) -> str | None:
         return "tracking calls"
     resource = str(entry.get("_resourceType") or "").lower()
     mime = str(((entry.get("response") or {}).get("content") or {}).get("mimeType") or "").lower()
-    if resource in _STATIC_TYPES or mime.startswith(_STATIC_MIME) or any(m in mime for m in _STATIC_MIME[5:]) \
-            or parts.path.lower().endswith(_STATIC_EXTENSIONS):
+    if (
+        resource in _STATIC_TYPES
+        or mime.startswith(_STATIC_MIME)
+        or any(m in mime for m in _STATIC_MIME[5:])
+        or parts.path.lower().endswith(_STATIC_EXTENSIONS)
+    ):
         return "static assets (scripts, styles, images, fonts, media)"
     if parts.scheme not in ("http", "https"):
         return f"{parts.scheme or 'non-HTTP'} URLs"
     return None
 
 
-def convert(document: Any, *, hosts: list[str] | None = None, include_static: bool = False,
-            body_validators: bool = False) -> Conversion:
+def convert(
+    document: Any,
+    *,
+    hosts: list[str] | None = None,
+    include_static: bool = False,
+    body_validators: bool = False,
+) -> Conversion:
     if not looks_like(document):
         raise SourceInvalid({"body": "not a HAR file (log.entries)"})
     log = document["log"]
     conversion = Conversion("har")
     report = conversion.report
     pages = log.get("pages") or []
-    title = clean_name(pages[0].get("title") if pages and isinstance(pages[0], dict) else None, "HAR recording")
+    title = clean_name(
+        pages[0].get("title") if pages and isinstance(pages[0], dict) else None, "HAR recording"
+    )
     conversion.title = title
     left_out: dict[str, list[str]] = {}
     kept: list[dict[str, Any]] = []
@@ -184,7 +277,8 @@ def convert(document: Any, *, hosts: list[str] | None = None, include_static: bo
             kept.append(entry)
     if len(kept) > MAX_STEPS:
         left_out.setdefault(f"entries past the first {MAX_STEPS} (a testcase's limit)", []).extend(
-            str(e["request"].get("url")) for e in kept[MAX_STEPS:])
+            str(e["request"].get("url")) for e in kept[MAX_STEPS:]
+        )
         kept = kept[:MAX_STEPS]
     for reason, urls in left_out.items():
         shown = ", ".join(u[:80] for u in urls[:3]) + (", ..." if len(urls) > 3 else "")
@@ -207,33 +301,51 @@ def convert(document: Any, *, hosts: list[str] | None = None, include_static: bo
         for name, value in _pairs(response.get("headers")):
             if name.lower() == "set-cookie":
                 set_by_run.add(value.split("=", 1)[0].strip())
-        report.done(f"entry {index + 1} ({request.get('method')} {str(request.get('url'))[:80]})",
-                    f"step {steps[-1]['name']!r}")
+        report.done(
+            f"entry {index + 1} ({request.get('method')} {str(request.get('url'))[:80]})",
+            f"step {steps[-1]['name']!r}",
+        )
     for index, extract in correlator.extracts.items():
         steps[index]["extract"] = extract
         for name, path in extract.items():
-            report.done(f"a value of entry {index + 1}'s answer ({path})", f"extract {name}, used later as ${name}")
+            report.done(
+                f"a value of entry {index + 1}'s answer ({path})", f"extract {name}, used later as ${name}"
+            )
     if body_validators:
         dynamic = set(correlator.names)
         for step, body in zip(steps, bodies, strict=True):
             if isinstance(body, dict):
                 for key, value in body.items():
-                    if isinstance(value, (str, int, float, bool)) and value not in dynamic and key.isidentifier():
-                        step["validate"].append({"equal": [f"body.{key}", literal(value) if isinstance(value, str)
-                                                           else value]})
+                    if (
+                        isinstance(value, (str, int, float, bool))
+                        and value not in dynamic
+                        and key.isidentifier()
+                    ):
+                        step["validate"].append(
+                            {"equal": [f"body.{key}", literal(value) if isinstance(value, str) else value]}
+                        )
     conversion.add(title, testcase_document(title, steps))
     return finish(conversion)
 
 
-def _step(entry: dict[str, Any], index: int, entries: list[dict[str, Any]], correlator: _Correlator,
-          set_by_run: set[str], report: Any) -> dict[str, Any]:
+def _step(
+    entry: dict[str, Any],
+    index: int,
+    entries: list[dict[str, Any]],
+    correlator: _Correlator,
+    set_by_run: set[str],
+    report: Any,
+) -> dict[str, Any]:
     request, response = entry["request"], entry.get("response") or {}
     method = str(request.get("method") or "GET").upper()
     url = str(request["url"])
     parts = urlsplit(url)
     what = f"entry {index + 1}"
     path = "/".join(correlator.text(segment, index) if segment else "" for segment in parts.path.split("/"))
-    out: dict[str, Any] = {"method": method, "url": f"{literal(parts.scheme)}://{literal(parts.netloc)}{path or '/'}"}
+    out: dict[str, Any] = {
+        "method": method,
+        "url": f"{literal(parts.scheme)}://{literal(parts.netloc)}{path or '/'}",
+    }
     query = _pairs(request.get("queryString")) or parse_qsl(parts.query, keep_blank_values=True)
     if query:
         if len({k for k, _ in query}) == len(query):
@@ -281,7 +393,9 @@ def _step(entry: dict[str, Any], index: int, entries: list[dict[str, Any]], corr
         if parsed is not None:
             out["json"] = _correlated(parsed, correlator, index)
         else:
-            out["data"] = correlator.text(text, index) if "x-www-form-urlencoded" not in mime else literal(text)
+            out["data"] = (
+                correlator.text(text, index) if "x-www-form-urlencoded" not in mime else literal(text)
+            )
     elif post.get("params"):
         out["data"] = {literal(k): correlator.text(v, index) for k, v in _pairs(post["params"])}
     if headers:

@@ -8,6 +8,7 @@ loaded value is walked with a visit budget before any converter reads it.
 
 When core's bounded loaders land (core/parsing.py), this module is the one place to swap.
 """
+
 from __future__ import annotations
 
 import json

@@ -18,6 +18,7 @@ synthesising and a cycle stops the synthesis there, so a recursive schema gives 
 value. Synthesised values are bounded in depth and size; schemas carried into validators are
 bounded in size (a bigger one is reported, not carried).
 """
+
 from __future__ import annotations
 
 import json
@@ -40,16 +41,30 @@ MAX_SYNTH_DEPTH = 8
 MAX_SYNTH_NODES = 500
 MAX_SCHEMA_BYTES = 64 * 1024
 MAX_OBJECT_PROPERTIES = 50
-_FORMATS = {"email": "user@example.com", "date-time": "2026-01-01T00:00:00Z", "date": "2026-01-01",
-            "time": "00:00:00", "uuid": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "uri": "https://example.com",
-            "url": "https://example.com", "hostname": "example.com", "ipv4": "192.0.2.1", "ipv6": "2001:db8::1",
-            "byte": "aGF0", "password": "secret-password", "binary": "binary"}
+_FORMATS = {
+    "email": "user@example.com",
+    "date-time": "2026-01-01T00:00:00Z",
+    "date": "2026-01-01",
+    "time": "00:00:00",
+    "uuid": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+    "uri": "https://example.com",
+    "url": "https://example.com",
+    "hostname": "example.com",
+    "ipv4": "192.0.2.1",
+    "ipv6": "2001:db8::1",
+    "byte": "aGF0",
+    "password": "secret-password",
+    "binary": "binary",
+}
 _OWN_HEADERS = {"accept", "content-type", "authorization"}
 
 
 def looks_like(document: Any) -> bool:
-    return isinstance(document, dict) and isinstance(document.get("paths"), dict) and (
-        str(document.get("openapi", "")).startswith("3.") or str(document.get("swagger", "")) == "2.0")
+    return (
+        isinstance(document, dict)
+        and isinstance(document.get("paths"), dict)
+        and (str(document.get("openapi", "")).startswith("3.") or str(document.get("swagger", "")) == "2.0")
+    )
 
 
 class _Unresolved(Exception):
@@ -156,7 +171,9 @@ class _Synthesis:
             low = schema.get("minimum")
             if isinstance(low, (int, float)) and not isinstance(low, bool):
                 return low + 1 if schema.get("exclusiveMinimum") is True else low
-            if isinstance(schema.get("exclusiveMinimum"), (int, float)) and not isinstance(schema["exclusiveMinimum"], bool):
+            if isinstance(schema.get("exclusiveMinimum"), (int, float)) and not isinstance(
+                schema["exclusiveMinimum"], bool
+            ):
                 return schema["exclusiveMinimum"] + 1
             return 1 if kind == "integer" else 1.5
         if kind == "boolean":
@@ -189,8 +206,11 @@ class _SchemaBundle:
                     return {"$ref": f"#/$defs/{name}"}
                 out = {}
                 for key, value in node.items():
-                    if not isinstance(key, str) or key.startswith("x-") or key in ("example", "examples", "xml",
-                                                                                  "externalDocs", "discriminator"):
+                    if (
+                        not isinstance(key, str)
+                        or key.startswith("x-")
+                        or key in ("example", "examples", "xml", "externalDocs", "discriminator")
+                    ):
                         continue
                     out[key] = rewrite(value, depth + 1) if key not in ("enum", "const", "default") else value
                 return self._dialect(out)
@@ -205,8 +225,11 @@ class _SchemaBundle:
         if not isinstance(root, dict):
             return None
         if defs:
-            root = {**root, "$defs": {**root.get("$defs", {}), **defs}} if "$ref" not in root \
+            root = (
+                {**root, "$defs": {**root.get("$defs", {}), **defs}}
+                if "$ref" not in root
                 else {"allOf": [root], "$defs": defs}
+            )
         if len(json.dumps(root)) > MAX_SCHEMA_BYTES:
             raise _Unresolved(f"the response schema is over {MAX_SCHEMA_BYTES // 1024} KB")
         return root
@@ -216,7 +239,9 @@ class _SchemaBundle:
         if self.doc.version31:
             return node
         if node.pop("nullable", False) is True and "type" in node:
-            node["type"] = [node["type"], "null"] if isinstance(node["type"], str) else [*node["type"], "null"]
+            node["type"] = (
+                [node["type"], "null"] if isinstance(node["type"], str) else [*node["type"], "null"]
+            )
         for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
             if isinstance(node.get(exclusive), bool):
                 if node.pop(exclusive) and bound in node:
@@ -265,8 +290,9 @@ class _Converter:
         self.conversion.title = clean_name(info.get("title"), "API")
         self.base_url, self.prefix = _base_url(self.doc, document)
         components = document.get("components") if isinstance(document.get("components"), dict) else {}
-        self.schemes = (document.get("securityDefinitions") if self.doc.swagger
-                        else components.get("securitySchemes")) or {}
+        self.schemes = (
+            document.get("securityDefinitions") if self.doc.swagger else components.get("securitySchemes")
+        ) or {}
         self.needs: set[str] = set()
 
     def run(self) -> Conversion:
@@ -281,8 +307,9 @@ class _Converter:
                 continue
             for method, operation in item.items():
                 if method not in METHODS:
-                    if method not in ("parameters", "summary", "description", "servers", "$ref") \
-                            and not str(method).startswith("x-"):
+                    if method not in ("parameters", "summary", "description", "servers", "$ref") and not str(
+                        method
+                    ).startswith("x-"):
                         self.report.skip(f"{str(method).upper()} {path}", "not a method hat sends")
                     continue
                 if not isinstance(operation, dict):
@@ -297,22 +324,36 @@ class _Converter:
                 tag = clean_name(tags[0]) if isinstance(tags, list) and tags else "default"
                 name = clean_name(operation.get("operationId") or operation.get("summary") or what)
                 if self.per == "operation":
-                    self.conversion.add(name, testcase_document(name, [step], variables=variables,
-                                                                base_url=self.base_url), tag)
+                    self.conversion.add(
+                        name,
+                        testcase_document(name, [step], variables=variables, base_url=self.base_url),
+                        tag,
+                    )
                 else:
                     by_tag.setdefault(tag, []).append({"step": step, "variables": variables})
-                self.report.done(what, f"testcase {name!r}" if self.per == "operation" else f"a step of {tag!r}")
+                self.report.done(
+                    what, f"testcase {name!r}" if self.per == "operation" else f"a step of {tag!r}"
+                )
         for tag, entries in by_tag.items():
             variables: dict[str, Any] = {}
             for entry in entries:
                 variables.update(entry["variables"])
-            self.conversion.add(tag, testcase_document(tag, [e["step"] for e in entries], variables=variables,
-                                                       base_url=self.base_url), tag)
+            self.conversion.add(
+                tag,
+                testcase_document(
+                    tag, [e["step"] for e in entries], variables=variables, base_url=self.base_url
+                ),
+                tag,
+            )
         if self.needs:
-            self.report.warn("security variables " + ", ".join(sorted(self.needs)),
-                             "requests send them: give them values in the project environment")
+            self.report.warn(
+                "security variables " + ", ".join(sorted(self.needs)),
+                "requests send them: give them values in the project environment",
+            )
         if not self.base_url:
-            self.report.warn("servers", "no absolute server URL: the runs take base_url from the project environment")
+            self.report.warn(
+                "servers", "no absolute server URL: the runs take base_url from the project environment"
+            )
         return finish(self.conversion)
 
     def _parameters(self, item: dict[str, Any], operation: dict[str, Any]) -> list[dict[str, Any]]:
@@ -335,8 +376,9 @@ class _Converter:
             return examples[0]
         return _Synthesis(self.doc).value(schema)
 
-    def _step(self, path: str, method: str, item: dict[str, Any], operation: dict[str, Any],
-              what: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _step(
+        self, path: str, method: str, item: dict[str, Any], operation: dict[str, Any], what: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         url = self.prefix + path
         request: dict[str, Any] = {"method": method.upper()}
         variables: dict[str, Any] = {}
@@ -355,8 +397,11 @@ class _Converter:
                 self.report.skip(f"{what}: file parameter {name!r}", "file uploads need project files")
                 continue
             required = bool(parameter.get("required")) or where == "path"
-            has_example = "example" in parameter or "examples" in parameter or (
-                isinstance(schema, dict) and ("example" in schema or "default" in schema))
+            has_example = (
+                "example" in parameter
+                or "examples" in parameter
+                or (isinstance(schema, dict) and ("example" in schema or "default" in schema))
+            )
             if not required and not has_example:
                 continue
             value = self._example(parameter, schema)
@@ -408,18 +453,31 @@ class _Converter:
             if ("json" in media) and isinstance(entry, dict):
                 return _escaped(self._example(entry, entry.get("schema"))), {}, media.split(";")[0]
         for media, entry in content.items():
-            if media in ("application/x-www-form-urlencoded", "multipart/form-data") and isinstance(entry, dict):
+            if media in ("application/x-www-form-urlencoded", "multipart/form-data") and isinstance(
+                entry, dict
+            ):
                 value = self._example(entry, entry.get("schema"))
                 if media == "multipart/form-data":
                     self.report.warn(what, "multipart fields are sent urlencoded (hat sends no multipart)")
-                form = {literal(str(k)): literal(v if isinstance(v, str) else json.dumps(v))
-                        for k, v in (value or {}).items()} if isinstance(value, dict) else {}
+                form = (
+                    {
+                        literal(str(k)): literal(v if isinstance(v, str) else json.dumps(v))
+                        for k, v in (value or {}).items()
+                    }
+                    if isinstance(value, dict)
+                    else {}
+                )
                 return None, form, None
         self.report.skip(f"{what}: request body", f"no JSON or form media type ({', '.join(content)})")
         return None, {}, None
 
-    def _security(self, operation: dict[str, Any], headers: dict[str, Any], params: dict[str, Any],
-                  cookies: dict[str, Any]) -> None:
+    def _security(
+        self,
+        operation: dict[str, Any],
+        headers: dict[str, Any],
+        params: dict[str, Any],
+        cookies: dict[str, Any],
+    ) -> None:
         requirements = operation.get("security", self.document.get("security"))
         if not isinstance(requirements, list) or not requirements:
             return
@@ -464,8 +522,14 @@ class _Converter:
                 schema = response.get("schema")
             else:
                 content = response.get("content") or {}
-                schema = next((entry.get("schema") for media, entry in content.items()
-                               if "json" in media and isinstance(entry, dict)), None)
+                schema = next(
+                    (
+                        entry.get("schema")
+                        for media, entry in content.items()
+                        if "json" in media and isinstance(entry, dict)
+                    ),
+                    None,
+                )
         if schema is not None:
             try:
                 bundle = _SchemaBundle(self.doc).build(schema)

@@ -17,6 +17,7 @@
 - Test scripts (the collection's, the folders', the request's, in that order): the shapes
   scripts.py reads become validators and extracts; every other line is reported.
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,7 +47,8 @@ def looks_like(document: Any) -> bool:
         document = document["collection"]
     info = document.get("info")
     return isinstance(info, dict) and (
-        _SCHEMA_MARK in str(info.get("schema", "")) or ("item" in document and "name" in info))
+        _SCHEMA_MARK in str(info.get("schema", "")) or ("item" in document and "name" in info)
+    )
 
 
 def _pairs(items: Any) -> list[tuple[str, Any]]:
@@ -54,8 +56,13 @@ def _pairs(items: Any) -> list[tuple[str, Any]]:
     out = []
     if isinstance(items, list):
         for item in items:
-            if isinstance(item, dict) and not item.get("disabled") and item.get("enabled", True) is not False \
-                    and isinstance(item.get("key"), str) and item["key"]:
+            if (
+                isinstance(item, dict)
+                and not item.get("disabled")
+                and item.get("enabled", True) is not False
+                and isinstance(item.get("key"), str)
+                and item["key"]
+            ):
                 out.append((item["key"], item.get("value", "")))
     elif isinstance(items, dict):  # v2.0 also allowed a plain mapping
         out = [(str(k), v) for k, v in items.items()]
@@ -71,8 +78,7 @@ def _auth_params(auth: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 class _Converter:
-    def __init__(self, collection: dict[str, Any], environment: dict[str, Any] | None,
-                 folders: str) -> None:
+    def __init__(self, collection: dict[str, Any], environment: dict[str, Any] | None, folders: str) -> None:
         self.collection = collection
         self.folders = folders
         self.conversion = Conversion("postman")
@@ -106,8 +112,10 @@ class _Converter:
 
     def run(self) -> Conversion:
         self.root_vars = self._variables(self.collection, "collection variables")
-        self.env_vars = {self.templater.name(k): self.templater.value(v, "environment")
-                         for k, v in self.environment.items()}
+        self.env_vars = {
+            self.templater.name(k): self.templater.value(v, "environment")
+            for k, v in self.environment.items()
+        }
         if self.env_vars:
             self.report.done("the environment's variables", "config variables of every testcase")
         test, prerequest = self._tests(self.collection)
@@ -123,8 +131,11 @@ class _Converter:
         if self.folders == "modules":
             for path, step, folder_vars in requests:
                 group = " / ".join(path) if path else self.name
-                self.conversion.add(step["name"], testcase_document(
-                    step["name"], [step], variables={**config_vars, **folder_vars}), group)
+                self.conversion.add(
+                    step["name"],
+                    testcase_document(step["name"], [step], variables={**config_vars, **folder_vars}),
+                    group,
+                )
             return
         testcases: dict[str, list[dict[str, Any]]] = {}
         for path, step, folder_vars in requests:
@@ -164,20 +175,32 @@ class _Converter:
                     if name in extracted_in and extracted_in[name] == item.name:
                         config.setdefault("variables", {})[name] = ""
                     elif name in extracted_in:
-                        self.report.warn(f"variable {self.templater.used.get(name, name)!r} in {item.name!r}",
-                                         f"set by a script in {extracted_in[name]!r}; hat does not carry values "
-                                         "between testcases (import with folders=collection to keep them)")
+                        self.report.warn(
+                            f"variable {self.templater.used.get(name, name)!r} in {item.name!r}",
+                            f"set by a script in {extracted_in[name]!r}; hat does not carry values "
+                            "between testcases (import with folders=collection to keep them)",
+                        )
                     elif name not in defined:
-                        self.report.warn(f"variable {self.templater.used.get(name, name)!r}",
-                                         "used but defined nowhere in the collection; give it a value in the "
-                                         "project environment")
+                        self.report.warn(
+                            f"variable {self.templater.used.get(name, name)!r}",
+                            "used but defined nowhere in the collection; give it a value in the "
+                            "project environment",
+                        )
                         defined.add(name)
                     warned.add((name, item.name))
                 set_here |= set(step.get("extract") or {})
 
-    def _folder(self, node: dict[str, Any], path: list[str], folder_vars: dict[str, Any], auth: Any,
-                test: str, prerequest: str, depth: int,
-                out: list[tuple[list[str], dict[str, Any], dict[str, Any]]]) -> None:
+    def _folder(
+        self,
+        node: dict[str, Any],
+        path: list[str],
+        folder_vars: dict[str, Any],
+        auth: Any,
+        test: str,
+        prerequest: str,
+        depth: int,
+        out: list[tuple[list[str], dict[str, Any], dict[str, Any]]],
+    ) -> None:
         """Every request under `node`, in the collection's order, with its folder path."""
         if depth > MAX_FOLDER_DEPTH:
             self.report.skip(f"folder {' / '.join(path)!r}", f"nested more than {MAX_FOLDER_DEPTH} deep")
@@ -191,8 +214,16 @@ class _Converter:
             name = clean_name(item.get("name"), "request")
             if isinstance(item.get("item"), list):
                 own_test, own_pre = self._tests(item)
-                self._folder(item, [*path, name], {**folder_vars, **self._variables(item, f"folder {name!r}")},
-                             item.get("auth") or auth, test + own_test, prerequest + own_pre, depth + 1, out)
+                self._folder(
+                    item,
+                    [*path, name],
+                    {**folder_vars, **self._variables(item, f"folder {name!r}")},
+                    item.get("auth") or auth,
+                    test + own_test,
+                    prerequest + own_pre,
+                    depth + 1,
+                    out,
+                )
             elif "request" in item:
                 step = self._step(item, name, auth, test, prerequest, path)
                 if step is not None:
@@ -202,8 +233,9 @@ class _Converter:
 
     # --- one request ---
 
-    def _step(self, item: dict[str, Any], name: str, auth: Any, test: str, prerequest: str,
-              path: list[str]) -> dict[str, Any] | None:
+    def _step(
+        self, item: dict[str, Any], name: str, auth: Any, test: str, prerequest: str, path: list[str]
+    ) -> dict[str, Any] | None:
         what = f"request {' / '.join([*path, name])!r}"
         request = item["request"]
         if isinstance(request, str):
@@ -243,10 +275,15 @@ class _Converter:
         for line in translated.not_converted:
             self.report.skip(f"{what}: script line {line!r}", "not one of the script shapes hat converts")
         if item.get("response"):
-            self.report.skip(f"{what}: {len(item['response'])} saved example response(s)",
-                             "examples are documentation, not checks")
-        self.report.done(what, f"step {name!r}" + (f" with {len(translated.validators)} validator(s)"
-                                                   if translated.validators else ""))
+            self.report.skip(
+                f"{what}: {len(item['response'])} saved example response(s)",
+                "examples are documentation, not checks",
+            )
+        self.report.done(
+            what,
+            f"step {name!r}"
+            + (f" with {len(translated.validators)} validator(s)" if translated.validators else ""),
+        )
         return step
 
     def _url(self, url: Any, what: str) -> tuple[str, dict[str, Any]]:
@@ -273,7 +310,9 @@ class _Converter:
             base = "http://" + base  # Postman's default scheme
         # :name path variables, segment by segment
         parts = base.split("/")
-        for index, part in enumerate(parts[3:] if "://" in base else parts[1:], start=3 if "://" in base else 1):
+        for index, part in enumerate(
+            parts[3:] if "://" in base else parts[1:], start=3 if "://" in base else 1
+        ):
             if part.startswith(":") and len(part) > 1:
                 key = part[1:]
                 if key in variables and variables[key] not in (None, ""):
@@ -287,8 +326,11 @@ class _Converter:
         host = url.get("host")
         host = ".".join(map(str, host)) if isinstance(host, list) else str(host or "")
         path = url.get("path")
-        path = "/".join(str(p.get("value", "") if isinstance(p, dict) else p) for p in path) \
-            if isinstance(path, list) else str(path or "")
+        path = (
+            "/".join(str(p.get("value", "") if isinstance(p, dict) else p) for p in path)
+            if isinstance(path, list)
+            else str(path or "")
+        )
         protocol = url.get("protocol")
         port = f":{url['port']}" if url.get("port") else ""
         prefix = f"{protocol}://" if protocol else ""
@@ -322,8 +364,10 @@ class _Converter:
         else:
             self.report.skip(f"{what}: {kind} auth", "only bearer, basic and API key auth are converted")
             return
-        self.report.done(f"{what}: {kind} auth", "a header" if kind != "apikey" or values.get("in") != "query"
-                         else "a query parameter")
+        self.report.done(
+            f"{what}: {kind} auth",
+            "a header" if kind != "apikey" or values.get("in") != "query" else "a query parameter",
+        )
 
     def _body(self, body: Any, out: dict[str, Any], headers: dict[str, Any], what: str) -> None:
         if not isinstance(body, dict) or body.get("disabled"):
@@ -335,7 +379,11 @@ class _Converter:
                 return
             language = ((body.get("options") or {}).get("raw") or {}).get("language")
             content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
-            if language == "json" or "json" in content_type or (not content_type and raw.lstrip()[:1] in "{["):
+            if (
+                language == "json"
+                or "json" in content_type
+                or (not content_type and raw.lstrip()[:1] in "{[")
+            ):
                 try:
                     from chalicelib.importers.loading import load_json
 
@@ -346,19 +394,24 @@ class _Converter:
                         headers["Content-Type"] = "application/json"
             out["data"] = self.templater.text(raw, what)
         elif mode == "urlencoded":
-            out["data"] = {self.templater.text(k, what): self.templater.text(str(v), what)
-                           for k, v in _pairs(body.get("urlencoded"))}
+            out["data"] = {
+                self.templater.text(k, what): self.templater.text(str(v), what)
+                for k, v in _pairs(body.get("urlencoded"))
+            }
         elif mode == "formdata":
             form = {}
             for field in body.get("formdata") or []:
                 if not isinstance(field, dict) or field.get("disabled") or not field.get("key"):
                     continue
                 if field.get("type") == "file":
-                    self.report.skip(f"{what}: file field {field['key']!r}",
-                                     "file uploads need project files, which hat does not have yet")
+                    self.report.skip(
+                        f"{what}: file field {field['key']!r}",
+                        "file uploads need project files, which hat does not have yet",
+                    )
                     continue
                 form[self.templater.text(str(field["key"]), what)] = self.templater.text(
-                    str(field.get("value", "")), what)
+                    str(field.get("value", "")), what
+                )
             if form:
                 out["data"] = form
                 self.report.warn(what, "form-data fields are sent urlencoded (hat sends no multipart)")
@@ -377,13 +430,16 @@ class _Converter:
                     self.report.warn(what, "GraphQL variables are not JSON; left out")
             out["json"] = document
         elif mode == "file":
-            self.report.skip(f"{what}: file body", "file bodies need project files, which hat does not have yet")
+            self.report.skip(
+                f"{what}: file body", "file bodies need project files, which hat does not have yet"
+            )
         elif mode:
             self.report.skip(f"{what}: {mode} body", "not a body mode hat converts")
 
 
-def convert(document: Any, *, environment: dict[str, Any] | None = None,
-            folders: str = "testcases") -> Conversion:
+def convert(
+    document: Any, *, environment: dict[str, Any] | None = None, folders: str = "testcases"
+) -> Conversion:
     """A parsed collection (or {"collection", "environment"}) to testcases; see the module doc."""
     if folders not in FOLDER_MODES:
         raise SourceInvalid({"folders": f"one of {', '.join(FOLDER_MODES)}"})
@@ -410,7 +466,7 @@ def _references(value: Any) -> list[str]:
         end = text.find("}", start)
         if end < 0:
             break
-        inner = text[start + 2:end]
+        inner = text[start + 2 : end]
         doubled = start > 0 and text[start - 1] == "$" and (start < 2 or text[start - 2] != "$")
         if inner.isidentifier() and not doubled:
             names.append(inner)

@@ -6,6 +6,7 @@ over the script): statements are split at `;` and line ends outside quotes and b
 chain (`pm.expect(x).to.eql(200)` -> pm, expect(x), to, eql(200)). Anything else is
 returned as not converted, so the report lists it.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,19 +17,53 @@ MAX_SCRIPT_CHARS = 100_000
 MAX_NESTING = 4  # pm.test blocks inside pm.test blocks
 _OPEN, _CLOSE = "([{", ")]}"
 # chai's language chains: they read well and mean nothing
-_LANGUAGE = {"to", "be", "been", "is", "that", "which", "and", "has", "have", "with", "at", "of",
-             "same", "but", "does", "still", "deep", "response_"}
+_LANGUAGE = {
+    "to",
+    "be",
+    "been",
+    "is",
+    "that",
+    "which",
+    "and",
+    "has",
+    "have",
+    "with",
+    "at",
+    "of",
+    "same",
+    "but",
+    "does",
+    "still",
+    "deep",
+    "response_",
+}
 _EQUAL = {"eql", "equal", "equals", "eq"}
 _COMPARISONS = {
-    "include": "contains", "includes": "contains", "contain": "contains", "contains": "contains",
-    "above": "greater_than", "gt": "greater_than", "greaterThan": "greater_than",
-    "below": "less_than", "lt": "less_than", "lessThan": "less_than",
-    "least": "greater_or_equals", "gte": "greater_or_equals",
-    "most": "less_or_equals", "lte": "less_or_equals",
-    "lengthOf": "length_equal", "length": "length_equal",
+    "include": "contains",
+    "includes": "contains",
+    "contain": "contains",
+    "contains": "contains",
+    "above": "greater_than",
+    "gt": "greater_than",
+    "greaterThan": "greater_than",
+    "below": "less_than",
+    "lt": "less_than",
+    "lessThan": "less_than",
+    "least": "greater_or_equals",
+    "gte": "greater_or_equals",
+    "most": "less_or_equals",
+    "lte": "less_or_equals",
+    "lengthOf": "length_equal",
+    "length": "length_equal",
 }
-_TYPES = {"string": "str", "number": "number", "object": "dict", "array": "list",
-          "boolean": "bool", "null": "None"}
+_TYPES = {
+    "string": "str",
+    "number": "number",
+    "object": "dict",
+    "array": "list",
+    "boolean": "bool",
+    "null": "None",
+}
 _SETTERS = {"environment", "collectionVariables", "globals", "variables"}
 
 
@@ -144,14 +179,14 @@ def chain(text: str) -> list[tuple[str, list[str] | None]]:
             end = _matching(text, i)
             if end < 0:
                 raise _Unsupported
-            parts.append((text[i:end + 1], None))
+            parts.append((text[i : end + 1], None))
             i = end + 1
             continue
         if ch == "(":
             end = _matching(text, i)
             if end < 0 or not parts or parts[-1][1] is not None:
                 raise _Unsupported
-            parts[-1] = (parts[-1][0], _split_args(text[i + 1:end]))
+            parts[-1] = (parts[-1][0], _split_args(text[i + 1 : end]))
             i = end + 1
             continue
         start = i
@@ -214,8 +249,13 @@ class _Reader:
                 base, rest = "body", rest[1:]
             elif name == "code" and args is None:
                 base, rest = "status_code", rest[1:]
-            elif name == "headers" and len(rest) > 1 and rest[1][0] == "get" and rest[1][1] \
-                    and len(rest[1][1]) == 1:
+            elif (
+                name == "headers"
+                and len(rest) > 1
+                and rest[1][0] == "get"
+                and rest[1][1]
+                and len(rest[1][1]) == 1
+            ):
                 header = literal_value(rest[1][1][0])
                 if not isinstance(header, str):
                     raise _Unsupported
@@ -231,7 +271,7 @@ class _Reader:
     def statement(self, text: str, depth: int) -> None:
         for keyword in ("var ", "let ", "const "):
             if text.startswith(keyword):
-                name, sep, value = text[len(keyword):].partition("=")
+                name, sep, value = text[len(keyword) :].partition("=")
                 name = name.strip()
                 if not sep or not name.isidentifier():
                     raise _Unsupported
@@ -244,8 +284,14 @@ class _Reader:
         if parts[:2] == [("pm", None), ("test", parts[1][1])] and parts[1][1] is not None:
             self._test_block(parts, depth)
             return
-        if parts[:1] == [("pm", None)] and len(parts) == 3 and parts[1][0] in _SETTERS \
-                and parts[2][0] == "set" and parts[2][1] and len(parts[2][1]) == 2:
+        if (
+            parts[:1] == [("pm", None)]
+            and len(parts) == 3
+            and parts[1][0] in _SETTERS
+            and parts[2][0] == "set"
+            and parts[2][1]
+            and len(parts[2][1]) == 2
+        ):
             name = literal_value(parts[2][1][0])
             if not isinstance(name, str) or not name:
                 raise _Unsupported
@@ -257,8 +303,13 @@ class _Reader:
         if words[:2] == [("pm", None), ("response", None)] and len(words) == 3:
             self._response_assertion(words[2])
             return
-        if words[:1] == [("pm", None)] and len(words) >= 3 and words[1][0] == "expect" \
-                and words[1][1] and len(words[1][1]) == 1:
+        if (
+            words[:1] == [("pm", None)]
+            and len(words) >= 3
+            and words[1][0] == "expect"
+            and words[1][1]
+            and len(words[1][1]) == 1
+        ):
             self._expectation(words[1][1][0], words[2:])
             return
         raise _Unsupported
@@ -270,7 +321,7 @@ class _Reader:
         body = args[1].strip()
         for opener in ("function ()", "function()", "() =>", "()=>"):
             if body.startswith(opener):
-                body = body[len(opener):].strip()
+                body = body[len(opener) :].strip()
                 break
         else:
             raise _Unsupported
@@ -303,8 +354,13 @@ class _Reader:
     def expected(self, text: str) -> Any:
         """An expected value: a literal, or pm.environment.get("x") (any scope) as ${x}."""
         parts = chain(text.strip()) if text.strip()[:3] == "pm." else []
-        if len(parts) == 3 and parts[1][0] in _SETTERS and parts[2][0] == "get" and parts[2][1] \
-                and len(parts[2][1]) == 1:
+        if (
+            len(parts) == 3
+            and parts[1][0] in _SETTERS
+            and parts[2][0] == "get"
+            and parts[2][1]
+            and len(parts[2][1]) == 1
+        ):
             name = literal_value(parts[2][1][0])
             if isinstance(name, str) and name:
                 from chalicelib.importers.common import variable_name

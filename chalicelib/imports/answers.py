@@ -1,4 +1,5 @@
 """What the import routes answer (see core/answers.py)."""
+
 from __future__ import annotations
 
 from typing import Any

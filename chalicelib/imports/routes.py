@@ -1,4 +1,5 @@
 """Import routes (API.md, Imports; docs/imports.md): thin; the logic is in service.py."""
+
 from __future__ import annotations
 
 from chalice import Blueprint, Response
@@ -12,8 +13,14 @@ service = lazy_module("chalicelib.imports.service")
 
 imports_routes = Blueprint(__name__)
 # The source as it is: JSON (Postman, HAR, OpenAPI), YAML (OpenAPI), text (cURL).
-SOURCE_TYPES = ["application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/plain",
-                "application/octet-stream"]
+SOURCE_TYPES = [
+    "application/json",
+    "application/yaml",
+    "application/x-yaml",
+    "text/yaml",
+    "text/plain",
+    "application/octet-stream",
+]
 
 
 @imports_routes.route("/modules/{module_id}/import", methods=["POST"], content_types=SOURCE_TYPES)
@@ -23,8 +30,9 @@ def import_into_module(module_id: str) -> Response:
     """Import a Postman collection, HAR, OpenAPI document or cURL commands into a module;
     ?format= (else detected), ?dry_run=1 previews."""
     request = imports_routes.current_request
-    status, body = service.import_into_module(current_user(request), module_id, request.raw_body,
-                                              request.query_params or {})
+    status, body = service.import_into_module(
+        current_user(request), module_id, request.raw_body, request.query_params or {}
+    )
     return json_response(body, status)
 
 
@@ -35,6 +43,7 @@ def import_into_project(project_id: str) -> Response:
     """Import a source into new modules of a project (Postman folders, OpenAPI tags);
     ?format= (else detected), ?dry_run=1 previews."""
     request = imports_routes.current_request
-    status, body = service.import_into_project(current_user(request), project_id, request.raw_body,
-                                               request.query_params or {})
+    status, body = service.import_into_project(
+        current_user(request), project_id, request.raw_body, request.query_params or {}
+    )
     return json_response(body, status)

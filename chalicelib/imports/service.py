@@ -5,6 +5,7 @@ Options come from the query (`format`, `dry_run`, the converters' own: `folders`
 `hosts`, `include_static`, `body_validators`, `shell`). Names that clash with existing
 ones get a " (2)"... suffix (catalog's create_testcases / create_modules_with_testcases).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -31,14 +32,23 @@ def _convert(raw_body: bytes | None, query: Mapping[str, str], *, project: bool)
     from chalicelib.importers.convert import convert_text
 
     if not raw_body:
-        raise ValidationFailed({"body": "send the source (a Postman collection, HAR, OpenAPI document "
-                                        "or cURL commands) as the body"})
+        raise ValidationFailed(
+            {
+                "body": "send the source (a Postman collection, HAR, OpenAPI document "
+                "or cURL commands) as the body"
+            }
+        )
     try:
         text = raw_body.decode("utf-8")
     except UnicodeDecodeError:
         raise ValidationFailed({"body": "the source must be UTF-8 text"}) from None
     format_name, dry_run, options = _options(query)
-    if project and format_name in (None, "postman") and "folders" not in options and _is_postman(text, format_name):
+    if (
+        project
+        and format_name in (None, "postman")
+        and "folders" not in options
+        and _is_postman(text, format_name)
+    ):
         options["folders"] = "modules"  # a project's modules are the collection's folders
     try:
         conversion = convert_text(text, format_name, options)
@@ -47,13 +57,17 @@ def _convert(raw_body: bytes | None, query: Mapping[str, str], *, project: bool)
     _drop_oversized(conversion)
     limit = get_settings().import_max_testcases
     if len(conversion.testcases) > limit:
-        raise ValidationFailed({"body": f"{len(conversion.testcases)} testcases; one import makes at most {limit}"},
-                               code="too_many_testcases")
+        raise ValidationFailed(
+            {"body": f"{len(conversion.testcases)} testcases; one import makes at most {limit}"},
+            code="too_many_testcases",
+        )
     return conversion, dry_run
 
 
 def _is_postman(text: str, format_name: str | None) -> bool:
-    return format_name == "postman" or '"_postman_id"' in text[:4096] or "schema.getpostman.com" in text[:4096]
+    return (
+        format_name == "postman" or '"_postman_id"' in text[:4096] or "schema.getpostman.com" in text[:4096]
+    )
 
 
 def _drop_oversized(conversion: Any) -> None:
@@ -72,13 +86,19 @@ def _drop_oversized(conversion: Any) -> None:
 
 
 def _preview(conversion: Any) -> dict[str, Any]:
-    return {"format": conversion.format, "dry_run": True,
-            "testcases": [{"name": t.name, "group": t.group, "testcase": t.document} for t in conversion.testcases],
-            "report": conversion.report.as_dict()}
+    return {
+        "format": conversion.format,
+        "dry_run": True,
+        "testcases": [
+            {"name": t.name, "group": t.group, "testcase": t.document} for t in conversion.testcases
+        ],
+        "report": conversion.report.as_dict(),
+    }
 
 
-def import_into_module(user: dict, module_id: str, raw_body: bytes | None,
-                       query: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+def import_into_module(
+    user: dict, module_id: str, raw_body: bytes | None, query: Mapping[str, str]
+) -> tuple[int, dict[str, Any]]:
     """(status, answer). DynamoDB: a dry run 2 (module, project); else GetItem (module),
     BatchGetItem (names; +1 if some clash), one TransactWriteItems per 49 test cases."""
     from chalicelib.catalog import service as catalog
@@ -92,11 +112,19 @@ def import_into_module(user: dict, module_id: str, raw_body: bytes | None,
     if dry_run:
         catalog.load_module(user, module_id)
         return 200, _preview(conversion)
-    created = catalog.create_testcases(user, module_id, [(t.name, t.document) for t in conversion.testcases]) \
-        if conversion.testcases else _checked_module(user, module_id)
-    _report_renames(conversion, [t.name for t in conversion.testcases], [c["name"] for c in created], "testcase")
-    return (201 if created else 200), {"format": conversion.format, "testcases": created,
-                                       "report": conversion.report.as_dict()}
+    created = (
+        catalog.create_testcases(user, module_id, [(t.name, t.document) for t in conversion.testcases])
+        if conversion.testcases
+        else _checked_module(user, module_id)
+    )
+    _report_renames(
+        conversion, [t.name for t in conversion.testcases], [c["name"] for c in created], "testcase"
+    )
+    return (201 if created else 200), {
+        "format": conversion.format,
+        "testcases": created,
+        "report": conversion.report.as_dict(),
+    }
 
 
 def _checked_module(user: dict, module_id: str) -> list:
@@ -106,8 +134,9 @@ def _checked_module(user: dict, module_id: str) -> list:
     return []
 
 
-def import_into_project(user: dict, project_id: str, raw_body: bytes | None,
-                        query: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+def import_into_project(
+    user: dict, project_id: str, raw_body: bytes | None, query: Mapping[str, str]
+) -> tuple[int, dict[str, Any]]:
     """(status, answer). Groups (Postman folders, OpenAPI tags) become new modules; testcases
     with no group go in a module named after the source. DynamoDB: a dry run 1 (project);
     else GetItem (project), BatchGetItem (module names; +1 if some clash), one
@@ -128,17 +157,25 @@ def import_into_project(user: dict, project_id: str, raw_body: bytes | None,
         groups.setdefault(group, []).append((item.name, item.document))
     limit = get_settings().import_max_modules
     if len(groups) > limit:
-        raise ValidationFailed({"body": f"{len(groups)} modules; one import makes at most {limit}"},
-                               code="too_many_modules")
+        raise ValidationFailed(
+            {"body": f"{len(groups)} modules; one import makes at most {limit}"}, code="too_many_modules"
+        )
     if dry_run or not groups:
         catalog.load_project(user, project_id)
-        return 200, _preview(conversion) if dry_run else {"format": conversion.format, "modules": [],
-                                                          "testcases": [], "report": conversion.report.as_dict()}
+        return 200, _preview(conversion) if dry_run else {
+            "format": conversion.format,
+            "modules": [],
+            "testcases": [],
+            "report": conversion.report.as_dict(),
+        }
     modules = catalog.create_modules_with_testcases(user, project_id, list(groups.items()))
     _report_renames(conversion, list(groups), [m["name"] for m in modules], "module")
-    return 201, {"format": conversion.format, "modules": [{k: v for k, v in m.items() if k != "testcases"}
-                                                           for m in modules],
-                 "testcases": [t for m in modules for t in m["testcases"]], "report": conversion.report.as_dict()}
+    return 201, {
+        "format": conversion.format,
+        "modules": [{k: v for k, v in m.items() if k != "testcases"} for m in modules],
+        "testcases": [t for m in modules for t in m["testcases"]],
+        "report": conversion.report.as_dict(),
+    }
 
 
 def _report_renames(conversion: Any, wanted: list[str], given: list[str], what: str) -> None:

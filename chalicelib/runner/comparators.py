@@ -194,7 +194,8 @@ def _json_schema(actual: Any, expected: Any) -> str | None:
     if isinstance(validator, str):
         return validator
     try:
-        errors = sorted(validator.iter_errors(actual), key=lambda e: list(e.absolute_path))[:MAX_SCHEMA_ERRORS]
+        errors = sorted(validator.iter_errors(actual), key=lambda e: [str(p) for p in e.absolute_path])
+        errors = errors[:MAX_SCHEMA_ERRORS]
     except Exception as exc:  # noqa: BLE001 - a schema jsonschema cannot apply (bad $ref...) fails the check
         return f"the schema cannot be applied: {_short(str(exc))}"
     if not errors:
@@ -277,7 +278,8 @@ def _additional_properties(validator: Any, extra_schema: Any, instance: Any, sch
         for key in extras:
             yield from validator.descend(instance[key], extra_schema, path=key)
     elif extra_schema is False and extras:
-        yield ValidationError(f"additional properties are not allowed ({', '.join(map(repr, sorted(extras)))})")
+        names = ", ".join(map(repr, sorted(extras)))
+        yield ValidationError(f"additional properties are not allowed ({names})")
 
 
 COMPARATORS: dict[str, Comparator] = {

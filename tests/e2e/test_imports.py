@@ -4,6 +4,7 @@ Every GET operation's smoke testcase passes (status and response schema), once t
 path needs are filled in as a user would; the schema validator catches an answer that
 breaks its schema (a local server that answers wrongly).
 """
+
 from __future__ import annotations
 
 import time
@@ -17,12 +18,18 @@ RUN_TIMEOUT_SECONDS = 60
 def _run(stack, http, headers, testcase_id: str, environment: str) -> dict:
     """A queued run of one stored testcase (the stack's runs worker calls the API back; an
     inline debug run could not: the local server answers one request at a time)."""
-    started = http.post(f"{stack.url}/testcases/{testcase_id}/runs", headers=headers, timeout=10,
-                        json={"environment": environment})
+    started = http.post(
+        f"{stack.url}/testcases/{testcase_id}/runs",
+        headers=headers,
+        timeout=10,
+        json={"environment": environment},
+    )
     assert started.status_code == 202, started.text
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        report = http.get(f"{stack.url}/reports/{started.json()['report_id']}", headers=headers, timeout=10).json()
+        report = http.get(
+            f"{stack.url}/reports/{started.json()['report_id']}", headers=headers, timeout=10
+        ).json()
         if report["status"] not in ("queued", "running"):
             return report
         time.sleep(0.2)
@@ -30,22 +37,39 @@ def _run(stack, http, headers, testcase_id: str, environment: str) -> dict:
 
 
 def _failures(report: dict) -> list:
-    return [(step["name"], step.get("error"), [v.get("message") for v in step.get("validators") or []
-                                               if v.get("result") != "pass"])
-            for case in report["testcases"] for step in case["steps"] if not step["success"]]
+    return [
+        (
+            step["name"],
+            step.get("error"),
+            [v.get("message") for v in step.get("validators") or [] if v.get("result") != "pass"],
+        )
+        for case in report["testcases"]
+        for step in case["steps"]
+        if not step["success"]
+    ]
 
 
 def test_hats_own_openapi_imported_and_run(stack, http):
     headers = signed_in(stack, http)
     document = http.get(f"{stack.url}/openapi.json", timeout=10).json()
-    project = http.post(f"{stack.url}/projects", headers=headers, timeout=10, json={"name": "hat itself"}).json()
+    project = http.post(
+        f"{stack.url}/projects", headers=headers, timeout=10, json={"name": "hat itself"}
+    ).json()
     token = headers["Authorization"].removeprefix("Bearer ")
-    patched = http.patch(f"{stack.url}/projects/{project['id']}", headers=headers, timeout=10, json={
-        "environments": {"local": {"base_url": stack.url, "variables": {"bearer": token}}}})
+    patched = http.patch(
+        f"{stack.url}/projects/{project['id']}",
+        headers=headers,
+        timeout=10,
+        json={"environments": {"local": {"base_url": stack.url, "variables": {"bearer": token}}}},
+    )
     assert patched.status_code == 200, patched.text
 
-    imported = http.post(f"{stack.url}/projects/{project['id']}/import?format=openapi", headers=headers,
-                         timeout=30, json=document)
+    imported = http.post(
+        f"{stack.url}/projects/{project['id']}/import?format=openapi",
+        headers=headers,
+        timeout=30,
+        json=document,
+    )
     assert imported.status_code == 201, imported.text
     body = imported.json()
     assert len(body["testcases"]) == sum(len(item) for item in document["paths"].values())
@@ -65,8 +89,9 @@ def test_hats_own_openapi_imported_and_run(stack, http):
             unfillable.append(summary["name"])  # a report or a task this project does not have
             continue
         testcase["config"]["variables"] = {name: ids[name] for name in variables}
-        put = http.put(f"{stack.url}/testcases/{summary['id']}", headers=headers, timeout=10,
-                       json={"testcase": testcase})
+        put = http.put(
+            f"{stack.url}/testcases/{summary['id']}", headers=headers, timeout=10, json={"testcase": testcase}
+        )
         assert put.status_code == 200, put.text
         report = _run(stack, http, headers, summary["id"], "local")
         assert report["status"] == "passed", (summary["name"], _failures(report))
@@ -79,18 +104,36 @@ def test_hats_own_openapi_imported_and_run(stack, http):
 def test_the_schema_validator_catches_a_wrong_answer(stack, http):
     headers = signed_in(stack, http)
     document = http.get(f"{stack.url}/openapi.json", timeout=10).json()
-    project = http.post(f"{stack.url}/projects", headers=headers, timeout=10, json={"name": "wrong answers"}).json()
+    project = http.post(
+        f"{stack.url}/projects", headers=headers, timeout=10, json={"name": "wrong answers"}
+    ).json()
     with ShopServer() as wrong:  # answers every unknown path with an echo, not a page of projects
-        http.patch(f"{stack.url}/projects/{project['id']}", headers=headers, timeout=10, json={
-            "environments": {"wrong": {"base_url": wrong.url, "variables": {"bearer": "x"}}}})
-        preview = http.post(f"{stack.url}/projects/{project['id']}/import?format=openapi&dry_run=1",
-                            headers=headers, timeout=30, json=document)
+        http.patch(
+            f"{stack.url}/projects/{project['id']}",
+            headers=headers,
+            timeout=10,
+            json={"environments": {"wrong": {"base_url": wrong.url, "variables": {"bearer": "x"}}}},
+        )
+        preview = http.post(
+            f"{stack.url}/projects/{project['id']}/import?format=openapi&dry_run=1",
+            headers=headers,
+            timeout=30,
+            json=document,
+        )
         assert preview.status_code == 200, preview.text
         listing = next(t["testcase"] for t in preview.json()["testcases"] if t["name"] == "get_list_projects")
-        module = http.post(f"{stack.url}/projects/{project['id']}/modules", headers=headers, timeout=10,
-                           json={"name": "listing"}).json()
-        stored = http.post(f"{stack.url}/modules/{module['id']}/testcases", headers=headers, timeout=10,
-                           json={"testcase": listing}).json()
+        module = http.post(
+            f"{stack.url}/projects/{project['id']}/modules",
+            headers=headers,
+            timeout=10,
+            json={"name": "listing"},
+        ).json()
+        stored = http.post(
+            f"{stack.url}/modules/{module['id']}/testcases",
+            headers=headers,
+            timeout=10,
+            json={"testcase": listing},
+        ).json()
         report = _run(stack, http, headers, stored["id"], "wrong")
     assert report["status"] == "failed"
     [(_, error, messages)] = _failures(report)

@@ -1,4 +1,5 @@
 """The shop server the import fixtures talk to, and a way to run converted testcases on it."""
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,16 @@ from tests.functional.importers.shop_server import ShopServer
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "imports"
 # what the project environment would hold for the sources' security variables
-SECRETS = {"api_key": "key-123", "bearer": "tok-admin-1", "basic_username": "admin", "basic_password": "pw",
-           "token": "Bearer tok-ann-1", "SHOP_TOKEN": "tok-ann-1", "TWILIO_ACCOUNT_SID": "AC123",
-           "TWILIO_AUTH_TOKEN": "secret"}
+SECRETS = {
+    "api_key": "key-123",
+    "bearer": "tok-admin-1",
+    "basic_username": "admin",
+    "basic_password": "pw",
+    "token": "Bearer tok-ann-1",
+    "SHOP_TOKEN": "tok-ann-1",
+    "TWILIO_ACCOUNT_SID": "AC123",
+    "TWILIO_AUTH_TOKEN": "secret",
+}
 
 
 def fixture_text(name: str) -> str:
@@ -32,13 +40,17 @@ def run_on(shop):
     from chalicelib.runner.schema import validate_testcase
 
     def run(documents, base_path: str = "", base_url: bool = True, variables: dict | None = None) -> dict:
-        documents = [t.document for t in documents.testcases] if hasattr(documents, "testcases") else documents
+        documents = (
+            [t.document for t in documents.testcases] if hasattr(documents, "testcases") else documents
+        )
         for document in documents:
             validate_testcase(document)
         return run_testcases_sync(
-            json.loads(json.dumps(documents)), allow_private=True,
+            json.loads(json.dumps(documents)),
+            allow_private=True,
             base_url=shop.url + base_path if base_url else None,
-            environment={"variables": {**SECRETS, **(variables or {})}})
+            environment={"variables": {**SECRETS, **(variables or {})}},
+        )
 
     return run
 

@@ -5,6 +5,7 @@ tests/fixtures/imports all talk to these routes, so every converted testcase can
 not only parsed. `/v1/...` is the pet store the OpenAPI document describes; with
 `?broken=1` its answers break their schema (for the json_schema validator).
 """
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,11 @@ class ShopHandler(BaseHTTPRequestHandler):
             if not user or data.get("password") == "wrong":
                 self._json(401, {"error": "bad credentials"})
                 return
-            self._json(200, {"token": f"{TOKEN_PREFIX}{user}-123456", "user": {"id": 7, "name": user}},
-                       [("Set-Cookie", f"sid=s-{user}-session; Path=/"), ("X-Csrf-Token", "csrf-abcdef123")])
+            self._json(
+                200,
+                {"token": f"{TOKEN_PREFIX}{user}-123456", "user": {"id": 7, "name": user}},
+                [("Set-Cookie", f"sid=s-{user}-session; Path=/"), ("X-Csrf-Token", "csrf-abcdef123")],
+            )
         elif path == "/me":
             token = self._token()
             if token is None:
@@ -84,8 +88,14 @@ class ShopHandler(BaseHTTPRequestHandler):
             if self._token() is None and "sid" not in self._cookies():
                 self._json(401, {"error": "no token"})
                 return
-            self._json(200, {"items": [{"id": "ord-000042", "total": 12.5, "status": query.get("status", "open")}],
-                             "count": 1}, [("X-Request-Id", "req-1")])
+            self._json(
+                200,
+                {
+                    "items": [{"id": "ord-000042", "total": 12.5, "status": query.get("status", "open")}],
+                    "count": 1,
+                },
+                [("X-Request-Id", "req-1")],
+            )
         elif path == "/orders" and method == "POST":
             data = self._form_or_json(body)
             self._json(201, {"id": "ord-000043", "status": "open", **data})
@@ -99,12 +109,16 @@ class ShopHandler(BaseHTTPRequestHandler):
                 self._json(200, {"id": order_id, "total": 12.5, "status": "open"})
         elif path == "/graphql":
             document = json.loads(body or b"{}")
-            self._json(200, {"data": {"query": document.get("query"), "variables": document.get("variables")}})
+            self._json(
+                200, {"data": {"query": document.get("query"), "variables": document.get("variables")}}
+            )
         elif path == "/account":
             self._send(302, b"", [("Location", "/account/overview")])
         elif path == "/account/overview":
             sid = self._cookies().get("sid")
-            self._send(200 if sid else 401, f"<h1>account {sid}</h1>".encode(), [("Content-Type", "text/html")])
+            self._send(
+                200 if sid else 401, f"<h1>account {sid}</h1>".encode(), [("Content-Type", "text/html")]
+            )
         elif path == "/":
             self._send(200, b"<html><body>shop</body></html>", [("Content-Type", "text/html")])
         elif path.startswith(("/v1/pets", "/v1/health", "/v1/external")):
@@ -113,9 +127,17 @@ class ShopHandler(BaseHTTPRequestHandler):
             self._echo(method, path, query, body)
 
     def _echo(self, method: str, path: str, query: dict, body: bytes) -> None:
-        self._json(200, {"method": method, "path": path, "query": query,
-                         "headers": {k.lower(): v for k, v in self.headers.items()},
-                         "body": body.decode("utf-8", "replace"), "cookies": self._cookies()})
+        self._json(
+            200,
+            {
+                "method": method,
+                "path": path,
+                "query": query,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": body.decode("utf-8", "replace"),
+                "cookies": self._cookies(),
+            },
+        )
 
     def _pets(self, path: str, method: str, query: dict, body: bytes) -> None:
         broken = query.get("broken") == "1" or self.headers.get("X-Break-Schema") == "1"
@@ -138,8 +160,12 @@ class ShopHandler(BaseHTTPRequestHandler):
         elif path == "/external":
             self._json(200, {"thing": True})
         elif path.startswith("/pets/") and method == "GET":
-            self._json(200, {**pet, "id": int(path.split("/")[2]) if path.split("/")[2].isdigit() else pet["id"]}
-                       if not broken else pet)
+            self._json(
+                200,
+                {**pet, "id": int(path.split("/")[2]) if path.split("/")[2].isdigit() else pet["id"]}
+                if not broken
+                else pet,
+            )
         elif path.startswith("/pets/") and method == "DELETE":
             self._send(204, b"")
         elif path.startswith("/pets/") and method == "PUT":

@@ -1,4 +1,5 @@
 """POST /modules/{id}/import and /projects/{id}/import against the emulator."""
+
 from __future__ import annotations
 
 import json
@@ -34,12 +35,19 @@ def test_a_module_import_creates_testcases_and_answers_the_report(alice, ddb_cal
     project = _project(alice)
     module = _module(alice, project)
     ddb_calls.clear()
-    answer = alice.post(f"/modules/{module}/import?format=postman", raw=fixture_text("shop.postman_collection.json"))
+    answer = alice.post(
+        f"/modules/{module}/import?format=postman", raw=fixture_text("shop.postman_collection.json")
+    )
     assert answer.status == 201, answer.body
     assert [t["name"] for t in answer.body["testcases"]] == ["Auth", "Orders", "Shop API"]
     assert answer.body["format"] == "postman"
     assert {"converted", "warnings", "not_converted"} <= set(answer.body["report"])
-    assert ddb_calls == ["GetItem", "GetItem", "BatchGetItem", "TransactWriteItems"]  # auth, module, names, write
+    assert ddb_calls == [
+        "GetItem",
+        "GetItem",
+        "BatchGetItem",
+        "TransactWriteItems",
+    ]  # auth, module, names, write
     stored = alice.get(f"/testcases/{answer.body['testcases'][1]['id']}").body
     assert [s["name"] for s in stored["testcase"]["teststeps"]][0] == "List open orders"
     module_view = alice.get(f"/modules/{module}").body
@@ -63,8 +71,11 @@ def test_names_that_clash_get_a_suffix(alice):
 def test_dry_run_answers_documents_and_saves_nothing(alice, ddb_calls):
     module = _module(alice, _project(alice))
     ddb_calls.clear()
-    answer = alice.post(f"/modules/{module}/import?dry_run=1", raw=fixture_text("petstore.openapi.yaml"),
-                        content_type="application/yaml")
+    answer = alice.post(
+        f"/modules/{module}/import?dry_run=1",
+        raw=fixture_text("petstore.openapi.yaml"),
+        content_type="application/yaml",
+    )
     assert answer.status == 200, answer.body
     assert ddb_calls == ["GetItem", "GetItem", "GetItem"]  # auth, module, project: no write
     assert answer.body["dry_run"] is True
@@ -86,8 +97,11 @@ def test_a_project_import_makes_modules_from_folders_and_tags(alice, ddb_calls):
     assert ddb_calls == ["GetItem", "GetItem", "BatchGetItem", "BatchGetItem", "TransactWriteItems"]
     view = alice.get(f"/projects/{project}").body
     assert (view["module_count"], view["testcase_count"]) == (5, 9)
-    tags = alice.post(f"/projects/{project}/import?format=openapi&per=tag", raw=fixture_text("petstore.openapi.yaml"),
-                      content_type="application/yaml")
+    tags = alice.post(
+        f"/projects/{project}/import?format=openapi&per=tag",
+        raw=fixture_text("petstore.openapi.yaml"),
+        content_type="application/yaml",
+    )
     assert tags.status == 201, tags.body
     assert sorted(m["name"] for m in tags.body["modules"]) == ["admin", "default", "pets"]
 
@@ -97,8 +111,16 @@ def test_a_big_import_is_a_few_transactions_with_exact_counts(alice, ddb_calls):
     module = _module(alice, project)
     ddb_calls.clear()
     # one curl command per line: one testcase of 120 steps, so make 120 testcases with openapi
-    paths = {f"/items/{i}": {"get": {"operationId": f"item{i}", "tags": [f"t{i % 3}"],
-                                     "responses": {"200": {"description": "ok"}}}} for i in range(120)}
+    paths = {
+        f"/items/{i}": {
+            "get": {
+                "operationId": f"item{i}",
+                "tags": [f"t{i % 3}"],
+                "responses": {"200": {"description": "ok"}},
+            }
+        }
+        for i in range(120)
+    }
     source = json.dumps({"openapi": "3.1.0", "info": {"title": "many"}, "paths": paths})
     answer = alice.post(f"/modules/{module}/import", raw=source)
     assert answer.status == 201, answer.body
@@ -129,20 +151,34 @@ def test_limits_and_bad_sources(alice, monkeypatch):
     assert answer.status == 400 and "nested more than" in answer.error["fields"]["body"]
     answer = alice.post(f"/modules/{module}/import", raw="")
     assert answer.status == 400
-    answer = alice.post(f"/modules/{module}/import?folders=flat", raw=fixture_text("shop.postman_collection.json"))
+    answer = alice.post(
+        f"/modules/{module}/import?folders=flat", raw=fixture_text("shop.postman_collection.json")
+    )
     assert answer.status == 400 and "folders" in answer.error["fields"]
     answer = alice.post(f"/modules/{module}/import?dry_run=maybe", raw="curl http://x/")
     assert answer.status == 400 and "dry_run" in answer.error["fields"]
-    answer = alice.post(f"/modules/{module}/import", raw="curl " + "x" * (1024 * 1024), content_type="text/plain")
+    answer = alice.post(
+        f"/modules/{module}/import", raw="curl " + "x" * (1024 * 1024), content_type="text/plain"
+    )
     assert answer.status == 413
     monkeypatch.setenv("HAT_IMPORT_MAX_TESTCASES", "2")
     monkeypatch.setenv("HAT_IMPORT_MAX_MODULES", "1")
     reset_settings()
     answer = alice.post(f"/modules/{module}/import", raw=fixture_text("shop.postman_collection.json"))
     assert answer.status == 400 and answer.error["code"] == "too_many_testcases"
-    answer = alice.post(f"/projects/{project}/import?format=openapi", raw=json.dumps({
-        "openapi": "3.1.0", "info": {"title": "t"},
-        "paths": {"/a": {"get": {"tags": ["x"], "responses": {}}}, "/b": {"get": {"tags": ["y"], "responses": {}}}}}))
+    answer = alice.post(
+        f"/projects/{project}/import?format=openapi",
+        raw=json.dumps(
+            {
+                "openapi": "3.1.0",
+                "info": {"title": "t"},
+                "paths": {
+                    "/a": {"get": {"tags": ["x"], "responses": {}}},
+                    "/b": {"get": {"tags": ["y"], "responses": {}}},
+                },
+            }
+        ),
+    )
     assert answer.status == 400 and answer.error["code"] == "too_many_modules"
     assert alice.get(f"/modules/{module}").body["testcase_count"] == 0
 
@@ -155,7 +191,9 @@ def test_a_testcase_over_the_size_limit_is_reported_not_imported(alice, monkeypa
     reset_settings()
     answer = alice.post(f"/modules/{module}/import", raw="curl http://x/a\n", content_type="text/plain")
     small = answer.body["testcases"]
-    big = alice.post(f"/modules/{module}/import", raw="curl http://x/a -d " + "y" * 400, content_type="text/plain")
+    big = alice.post(
+        f"/modules/{module}/import", raw="curl http://x/a -d " + "y" * 400, content_type="text/plain"
+    )
     assert answer.status == 201 and len(small) == 1
     assert big.status == 200 and big.body["testcases"] == []
     assert "bytes; a test case is at most 300" in big.body["report"]["not_converted"][-1]["why"]
@@ -165,8 +203,12 @@ def test_strangers_get_404_and_nothing_changes(alice, client, make_user):
     project = _project(alice)
     module = _module(alice, project)
     mallory = Api(client, make_user("mallory"))
-    for path in (f"/modules/{module}/import", f"/projects/{project}/import",
-                 f"/modules/{module}/import?dry_run=1", "/modules/nope/import"):
+    for path in (
+        f"/modules/{module}/import",
+        f"/projects/{project}/import",
+        f"/modules/{module}/import?dry_run=1",
+        "/modules/nope/import",
+    ):
         answer = mallory.post(path, raw="curl http://x/", content_type="text/plain")
         assert answer.status == 404, (path, answer.body)
     assert alice.get(f"/projects/{project}").body["testcase_count"] == 0
@@ -188,10 +230,14 @@ def test_a_name_taken_while_the_import_is_written_undoes_it_all(alice, aws, monk
                 NameClaim(testcase_claim(module, "item60"), target_id="someone else").save()
 
     unhook = hook_dynamodb(monkeypatch, claim_a_name_before_the_second_write)
-    paths = {f"/items/{i}": {"get": {"operationId": f"item{i}", "responses": {"200": {"description": "ok"}}}}
-             for i in range(70)}
-    answer = alice.post(f"/modules/{module}/import", raw=json.dumps({"openapi": "3.1.0", "info": {"title": "t"},
-                                                                       "paths": paths}))
+    paths = {
+        f"/items/{i}": {"get": {"operationId": f"item{i}", "responses": {"200": {"description": "ok"}}}}
+        for i in range(70)
+    }
+    answer = alice.post(
+        f"/modules/{module}/import",
+        raw=json.dumps({"openapi": "3.1.0", "info": {"title": "t"}, "paths": paths}),
+    )
     unhook()
     assert answer.status == 409 and answer.error["code"] == "concurrent_change"
     assert alice.get(f"/modules/{module}").body["testcase_count"] == 0

@@ -1,4 +1,5 @@
 """Every converted fixture validated and run against the shop server it was recorded from."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ def _postman(shop, folders: str):
     collection = json.loads(fixture_text("shop.postman_collection.json"))
     environment = json.loads(fixture_text("shop.postman_environment.json"))
     environment["values"][0]["value"] = shop.url
-    return convert_text(json.dumps({"collection": collection, "environment": environment}),
-                        options={"folders": folders})
+    return convert_text(
+        json.dumps({"collection": collection, "environment": environment}), options={"folders": folders}
+    )
 
 
 def test_the_postman_collection_passes_as_newman_runs_it(shop, run_on):
@@ -38,13 +40,17 @@ def test_modules_mode_runs_each_request_alone(shop, run_on):
     conversion = _postman(shop, "modules")
     report = run_on(conversion, base_url=False, variables={"orderId": "ord-000042"})
     broken = {case["name"] for case in report["testcases"] if not case["success"]}
-    warned = {w["what"].split(" in ")[1].strip("'") for w in conversion.report.warnings if " in '" in w["what"]}
+    warned = {
+        w["what"].split(" in ")[1].strip("'") for w in conversion.report.warnings if " in '" in w["what"]
+    }
     assert broken <= warned  # only requests whose token came from another request's script
 
 
 def test_the_har_recording_replays(run_on):
     for body_validators in ("0", "1"):
-        conversion = convert_text(fixture_text("shop_session.har"), options={"body_validators": body_validators})
+        conversion = convert_text(
+            fixture_text("shop_session.har"), options={"body_validators": body_validators}
+        )
         report = run_on(conversion)
         assert failures(report) == [], body_validators
         steps = report["testcases"][0]["steps"]
@@ -77,16 +83,26 @@ def test_curl_lines_send_what_curl_sends(run_on):
     conversion = convert_text(fixture_text("api_docs.curl"))
     steps = conversion.testcases[0].document["teststeps"]
     expectations = [
-        {"body.method": "POST", "body.body": "name=Jenny Rosen&email=jennyrosen%40example.com",
-         "body.headers.authorization": "Basic c2tfdGVzdF80ZUMzOUhxTHlqV0Rhcmp0VDF6ZHA3ZGM6"},
+        {
+            "body.method": "POST",
+            "body.body": "name=Jenny Rosen&email=jennyrosen%40example.com",
+            "body.headers.authorization": "Basic c2tfdGVzdF80ZUMzOUhxTHlqV0Rhcmp0VDF6ZHA3ZGM6",
+        },
         {"body.query.state": "open", "body.headers.x-github-api-version": "2022-11-28"},
-        {"body.path": "/2010-04-01/Accounts/AC123/Messages.json",
-         "body.body": "Body=Hi+there+%26+welcome&From=%2B15557122661&To=%2B15558675310",
-         "body.headers.authorization": "Basic QUMxMjM6c2VjcmV0"},
+        {
+            "body.path": "/2010-04-01/Accounts/AC123/Messages.json",
+            "body.body": "Body=Hi+there+%26+welcome&From=%2B15557122661&To=%2B15558675310",
+            "body.headers.authorization": "Basic QUMxMjM6c2VjcmV0",
+        },
         {"body.body": '{"text": "Hello, World!"}'},
         {"body.body": "name=ann"},
-        {"body.query.q": "hat tests", "body.query.page": "2", "body.headers.user-agent": "hat/1.0",
-         "body.cookies.theme": "dark", "body.method": "GET"},
+        {
+            "body.query.q": "hat tests",
+            "body.query.page": "2",
+            "body.headers.user-agent": "hat/1.0",
+            "body.cookies.theme": "dark",
+            "body.method": "GET",
+        },
         {"status_code": 200},  # HEAD: no body
         {"body.body": '{"name": "rex", "price": "$5"}', "body.headers.accept": "application/json"},
     ]
@@ -94,8 +110,11 @@ def test_curl_lines_send_what_curl_sends(run_on):
     for step, checks in zip(steps, expectations, strict=True):
         step["validate"] = [{"equal": [path, value]} for path, value in checks.items()]
         host_relative = step["request"]["url"].split("://", 1)[-1]
-        step["request"]["url"] = "/" + host_relative.split("/", 1)[1] if "://" in step["request"]["url"] \
+        step["request"]["url"] = (
+            "/" + host_relative.split("/", 1)[1]
+            if "://" in step["request"]["url"]
             else step["request"]["url"]
+        )
         documents.append({"config": {"name": step["name"]}, "teststeps": [step]})
     assert failures(run_on(documents)) == []
 
@@ -103,6 +122,9 @@ def test_curl_lines_send_what_curl_sends(run_on):
 def test_the_chrome_cmd_line_sends_its_body(run_on):
     conversion = convert_text(fixture_text("chrome_copy_as_curl_cmd.txt"))
     document = conversion.testcases[0].document
-    document["teststeps"][0]["validate"] = [{"equal": ["status_code", 201]}, {"equal": ["body.sku", "SKU-1"]},
-                                            {"equal": ["body.quantity", 2]}]
+    document["teststeps"][0]["validate"] = [
+        {"equal": ["status_code", 201]},
+        {"equal": ["body.sku", "SKU-1"]},
+        {"equal": ["body.quantity", 2]},
+    ]
     assert failures(run_on([document])) == []

@@ -1,4 +1,5 @@
 """Fixtures of the converters' unit tests: the realistic sources in tests/fixtures/imports."""
+
 from __future__ import annotations
 
 import json

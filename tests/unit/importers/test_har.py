@@ -1,4 +1,5 @@
 """HAR 1.2 recordings to one testcase: filters, browser headers, cookies, redirects, correlation."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,11 +21,21 @@ def test_steps_in_order_without_static_assets_tracking_or_preflights(recording):
     validate_testcase(item.document)
     assert item.name == "Shop - my account"
     assert [s["name"] for s in item.document["teststeps"]] == [
-        "GET /", "POST /login", "GET /me", "GET /orders", "GET /orders/ord-000042", "GET /account",
-        "GET /account/overview", "POST /orders/ord-000042/notes"]
+        "GET /",
+        "POST /login",
+        "GET /me",
+        "GET /orders",
+        "GET /orders/ord-000042",
+        "GET /account",
+        "GET /account/overview",
+        "POST /orders/ord-000042/notes",
+    ]
     left_out = {e["what"] for e in conversion.report.not_converted}
-    assert left_out == {"3 entries: static assets (scripts, styles, images, fonts, media)",
-                        "1 entry: tracking calls", "1 entry: CORS preflights (OPTIONS)"}
+    assert left_out == {
+        "3 entries: static assets (scripts, styles, images, fonts, media)",
+        "1 entry: tracking calls",
+        "1 entry: CORS preflights (OPTIONS)",
+    }
     assert item.document["config"]["base_url"] == "http://shop.test"
 
 
@@ -66,8 +77,11 @@ def test_values_from_answers_become_extracts(recording):
 
 def test_body_validators_leave_out_correlated_values(recording):
     steps = har.convert(recording, body_validators=True).testcases[0].document["teststeps"]
-    assert steps[2]["validate"] == [{"equal": ["status_code", 200]}, {"equal": ["body.id", 7]},
-                                    {"equal": ["body.name", "ann"]}]
+    assert steps[2]["validate"] == [
+        {"equal": ["status_code", 200]},
+        {"equal": ["body.id", 7]},
+        {"equal": ["body.name", "ann"]},
+    ]
     assert all("body.token" not in str(v) for v in steps[1]["validate"])
 
 

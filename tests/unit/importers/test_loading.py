@@ -1,4 +1,5 @@
 """Sources are read bounded: depth before the C loaders see it, size, YAML alias bombs."""
+
 from __future__ import annotations
 
 import json
@@ -10,12 +11,15 @@ from chalicelib.importers.convert import convert_text
 from chalicelib.importers.loading import MAX_DEPTH, load_structured
 
 
-@pytest.mark.parametrize("text", [
-    "[" * 100_000,  # would overflow json's C scanner
-    "a:\n" + "".join(" " * i + "- \n" for i in range(1, 300)),
-    "[" * 50_000 + "]" * 50_000,  # YAML flow: libyaml's composer would segfault
-    "{\"a\": " * (MAX_DEPTH + 1) + "1" + "}" * (MAX_DEPTH + 1),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000,  # would overflow json's C scanner
+        "a:\n" + "".join(" " * i + "- \n" for i in range(1, 300)),
+        "[" * 50_000 + "]" * 50_000,  # YAML flow: libyaml's composer would segfault
+        '{"a": ' * (MAX_DEPTH + 1) + "1" + "}" * (MAX_DEPTH + 1),
+    ],
+)
 def test_deep_nesting_is_refused_not_crashed(text):
     with pytest.raises(SourceInvalid) as refused:
         load_structured(text)
@@ -31,7 +35,8 @@ def test_yaml_alias_bombs_and_odd_keys():
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
         f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
-        for i in range(8))
+        for i in range(8)
+    )
     with pytest.raises(SourceInvalid) as refused:
         load_structured(bomb)
     assert "aliases" in refused.value.fields["body"]
@@ -61,7 +66,12 @@ def test_bad_sources_name_the_field():
 def test_names_and_literals():
     names = UniqueNames()
     assert [names.take(n) for n in ["Login", "login", "LOGIN", "x" * 120, "x" * 120]] == [
-        "Login", "login (2)", "LOGIN (3)", "x" * 100, "x" * 96 + " (2)"]
+        "Login",
+        "login (2)",
+        "LOGIN (3)",
+        "x" * 100,
+        "x" * 96 + " (2)",
+    ]
     assert names.take("Login", "other group") == "Login"
     assert clean_name("  a\tb\x00 ") == "a b" and clean_name("") == "unnamed"
     assert variable_name("base-url") == "base_url" and variable_name("1st") == "v_1st"

@@ -1,4 +1,5 @@
 """OpenAPI 3.1 and Swagger 2.0 to smoke testcases: parameters, bodies, security, schemas."""
+
 from __future__ import annotations
 
 import json
@@ -27,15 +28,26 @@ def step(conversion, name: str) -> dict:
 def test_one_testcase_per_operation_grouped_by_tag(petstore):
     assert petstore.format == "openapi"
     assert [(t.name, t.group) for t in petstore.testcases] == [
-        ("listPets", "pets"), ("createPet", "pets"), ("showPetById", "pets"), ("replacePet", "admin"),
-        ("deletePet", "admin"), ("uploadPhoto", "pets"), ("health", "default"), ("external", "default")]
+        ("listPets", "pets"),
+        ("createPet", "pets"),
+        ("showPetById", "pets"),
+        ("replacePet", "admin"),
+        ("deletePet", "admin"),
+        ("uploadPhoto", "pets"),
+        ("health", "default"),
+        ("external", "default"),
+    ]
     assert petstore.testcases[0].document["config"]["base_url"] == "http://petstore.test/v1"
 
 
 def test_per_tag_puts_operations_in_one_testcase():
     conversion = convert_text(fixture_text("petstore.openapi.yaml"), options={"per": "tag"})
     layout = {t.name: [s["request"]["method"] for s in t.document["teststeps"]] for t in conversion.testcases}
-    assert layout == {"pets": ["GET", "POST", "GET", "POST"], "admin": ["PUT", "DELETE"], "default": ["GET", "GET"]}
+    assert layout == {
+        "pets": ["GET", "POST", "GET", "POST"],
+        "admin": ["PUT", "DELETE"],
+        "default": ["GET", "GET"],
+    }
 
 
 def test_parameters_from_examples_defaults_and_schemas(petstore):
@@ -51,7 +63,10 @@ def test_parameters_from_examples_defaults_and_schemas(petstore):
 
 def test_bodies_from_examples_and_synthesised_with_cycles_and_one_of(petstore):
     assert step(petstore, "createPet")["teststeps"][0]["request"]["json"] == {
-        "name": "rex", "tag": "dog", "kind": {"barks": True}}
+        "name": "rex",
+        "tag": "dog",
+        "kind": {"barks": True},
+    }
     replaced = step(petstore, "replacePet")["teststeps"][0]["request"]["json"]
     # allOf merged; id is readOnly; parent (a cycle through oneOf) stops; kind is the first oneOf
     assert replaced == {"name": "string", "tag": "string", "kind": {"lives": 1}, "parent": None}
@@ -60,9 +75,13 @@ def test_bodies_from_examples_and_synthesised_with_cycles_and_one_of(petstore):
 def test_security_becomes_headers_fed_by_variables(petstore):
     assert step(petstore, "listPets")["teststeps"][0]["request"]["headers"]["X-API-Key"] == "${api_key}"
     assert step(petstore, "replacePet")["teststeps"][0]["request"]["headers"] == {
-        "Authorization": "Bearer ${bearer}"}
+        "Authorization": "Bearer ${bearer}"
+    }
     deleted = step(petstore, "deletePet")["teststeps"][0]["request"]["headers"]
-    assert deleted == {"Authorization": "Basic ${base64($basic_username:$basic_password)}", "X-API-Key": "${api_key}"}
+    assert deleted == {
+        "Authorization": "Basic ${base64($basic_username:$basic_password)}",
+        "X-API-Key": "${api_key}",
+    }
     assert "headers" not in step(petstore, "health")["teststeps"][0]["request"]  # security: []
 
 
@@ -79,7 +98,9 @@ def test_status_and_schema_validators(petstore):
     problem = compare("json_schema", bad, plain)
     assert problem is not None and "body" in problem
     assert step(petstore, "health")["teststeps"][0]["validate"] == [
-        {"greater_or_equals": ["status_code", 200]}, {"less_than": ["status_code", 300]}]  # 2XX
+        {"greater_or_equals": ["status_code", 200]},
+        {"less_than": ["status_code", 300]},
+    ]  # 2XX
 
 
 def test_what_is_not_converted(petstore):
@@ -109,21 +130,50 @@ def test_swagger_2():
 def test_ref_cycles_and_depth_are_bounded():
     schemas = {f"S{i}": {"$ref": f"#/components/schemas/S{i + 1}"} for i in range(200)}
     schemas["S200"] = {"$ref": "#/components/schemas/S0"}
-    schemas["Tree"] = {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}},
-                                                        "name": {"type": "string"}}}
-    document = {"openapi": "3.0.3", "info": {"title": "t"}, "components": {"schemas": schemas},
-                "paths": {"/a": {"post": {"requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/S0"}}}},
-                                          "responses": {"200": {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/S0"}}}}}}},
-                          "/t": {"post": {"requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Tree"}}}},
-                                          "responses": {"200": {"description": ""}}}}}}
+    schemas["Tree"] = {
+        "type": "object",
+        "properties": {
+            "kids": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}},
+            "name": {"type": "string"},
+        },
+    }
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": "t"},
+        "components": {"schemas": schemas},
+        "paths": {
+            "/a": {
+                "post": {
+                    "requestBody": {
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/S0"}}}
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/S0"}}},
+                        }
+                    },
+                }
+            },
+            "/t": {
+                "post": {
+                    "requestBody": {
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Tree"}}}
+                    },
+                    "responses": {"200": {"description": ""}},
+                }
+            },
+        },
+    }
     conversion = openapi.convert(document)
     by_name = {t.name: t.document for t in conversion.testcases}
     assert "json" not in by_name["POST /a"]["teststeps"][0]["request"]  # an endless chain synthesises nothing
     # a recursive schema stops where it meets itself again
     assert by_name["POST /t"]["teststeps"][0]["request"]["json"] == {"kids": [], "name": "string"}
     # the cycle stays a cycle in the validator's schema; applying it fails the check, not the run
-    schema = json.loads(json.dumps(by_name["POST /a"]["teststeps"][0]["validate"][1]["json_schema"][1])
-                        .replace("$$", "$"))
+    schema = json.loads(
+        json.dumps(by_name["POST /a"]["teststeps"][0]["validate"][1]["json_schema"][1]).replace("$$", "$")
+    )
     assert len(schema["$defs"]) == 201
     assert compare("json_schema", {}, schema) is not None
 

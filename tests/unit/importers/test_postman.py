@@ -1,4 +1,5 @@
 """Postman collections v2.0 / v2.1 to testcases: folders, variables, auth, bodies, scripts."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,13 @@ def test_top_level_folders_are_testcases_and_deeper_folders_name_the_steps(colle
     layout = {t.name: [s["name"] for s in t.document["teststeps"]] for t in conversion.testcases}
     assert layout == {
         "Auth": ["Log in", "Who am I"],
-        "Orders": ["List open orders", "Create order", "Admin / Get order", "Admin / Add a note",
-                   "Admin / Attach a receipt"],
+        "Orders": [
+            "List open orders",
+            "Create order",
+            "Admin / Get order",
+            "Admin / Add a note",
+            "Admin / Attach a receipt",
+        ],
         "Shop API": ["Search (GraphQL)", "Health (plain text body)"],
     }
     warned = {w["what"]: w["message"] for w in conversion.report.warnings}
@@ -46,15 +52,21 @@ def test_modules_mode_groups_requests_by_folder_path(collection):
     for item in conversion.testcases:
         groups.setdefault(item.group, []).append(item.name)
         assert len(item.document["teststeps"]) == 1
-    assert groups == {"Auth": ["Log in", "Who am I"], "Orders": ["List open orders", "Create order"],
-                      "Orders / Admin": ["Get order", "Add a note", "Attach a receipt"],
-                      "Shop API": ["Search (GraphQL)", "Health (plain text body)"]}
+    assert groups == {
+        "Auth": ["Log in", "Who am I"],
+        "Orders": ["List open orders", "Create order"],
+        "Orders / Admin": ["Get order", "Add a note", "Attach a receipt"],
+        "Shop API": ["Search (GraphQL)", "Health (plain text body)"],
+    }
 
 
 def test_collection_mode_is_one_testcase_in_order(collection):
     [only] = postman.convert(collection, folders="collection").testcases
     assert [s["name"] for s in only.document["teststeps"]][:3] == [
-        "Auth / Log in", "Auth / Who am I", "Orders / List open orders"]
+        "Auth / Log in",
+        "Auth / Who am I",
+        "Orders / List open orders",
+    ]
 
 
 def test_variables_from_collection_folder_and_environment(collection):
@@ -83,13 +95,18 @@ def test_auth_is_inherited_and_noauth_stops_it(collection):
 
 def test_every_body_mode(collection):
     steps = steps_of(postman.convert(collection, folders="collection"))
-    assert steps["Orders / Create order"]["request"]["json"] == {"sku": "SKU-1", "quantity": 2,
-                                                                "note": "costs $$5"}  # $ kept literal
+    assert steps["Orders / Create order"]["request"]["json"] == {
+        "sku": "SKU-1",
+        "quantity": 2,
+        "note": "costs $$5",
+    }  # $ kept literal
     assert steps["Orders / Admin / Add a note"]["request"]["data"] == {"text": "${noteText}", "by": "${user}"}
     assert steps["Orders / Admin / Attach a receipt"]["request"]["data"] == {"kind": "receipt"}
     graphql = steps["Search (GraphQL)"]["request"]["json"]
-    assert graphql == {"query": "query Orders($$s: String) { orders(status: $$s) { id } }",
-                       "variables": {"s": "open"}}
+    assert graphql == {
+        "query": "query Orders($$s: String) { orders(status: $$s) { id } }",
+        "variables": {"s": "open"},
+    }
     text = steps["Health (plain text body)"]["request"]
     assert text["data"] == "ping ${user}" and text["params"] == {"id": "${uuid()}"}  # {{$guid}}
 
@@ -128,8 +145,14 @@ def test_script_shapes_become_validators_and_extracts(collection):
 def test_what_is_not_converted_is_listed(collection):
     report = postman.convert(collection, folders="collection").report
     not_converted = " | ".join(f"{e['what']}: {e['why']}" for e in report.not_converted)
-    for expected in ("postman.setNextRequest(null)", "pm.response.text()", "pm.sendRequest",
-                     "file field 'file'", "oauth2 auth", "saved example response"):
+    for expected in (
+        "postman.setNextRequest(null)",
+        "pm.response.text()",
+        "pm.sendRequest",
+        "file field 'file'",
+        "oauth2 auth",
+        "saved example response",
+    ):
         assert expected in not_converted, expected
     assert 'console.log("logged in")' not in not_converted  # no effect on a verdict
     assert any("urlencoded" in w["message"] for w in report.warnings)
@@ -137,13 +160,27 @@ def test_what_is_not_converted_is_listed(collection):
 
 def test_v2_0_auth_objects_and_string_urls():
     collection = {
-        "info": {"name": "old", "schema": "https://schema.getpostman.com/json/collection/v2.0.0/collection.json"},
+        "info": {
+            "name": "old",
+            "schema": "https://schema.getpostman.com/json/collection/v2.0.0/collection.json",
+        },
         "auth": {"type": "basic", "basic": {"username": "{{user}}", "password": "{{pass}}"}},
-        "variable": [{"key": "user", "value": "ann"}, {"key": "pass", "value": "pw"}, {"key": "base-url", "value": "x"}],
-        "item": [{"name": "ping", "request": "https://api.example.com/{{base-url}}/ping"},
-                 {"name": "key", "request": {"url": "api.example.com/q", "method": "get",
-                                             "auth": {"type": "apikey", "apikey": {"key": "api_key", "value": "k",
-                                                                                   "in": "query"}}}}],
+        "variable": [
+            {"key": "user", "value": "ann"},
+            {"key": "pass", "value": "pw"},
+            {"key": "base-url", "value": "x"},
+        ],
+        "item": [
+            {"name": "ping", "request": "https://api.example.com/{{base-url}}/ping"},
+            {
+                "name": "key",
+                "request": {
+                    "url": "api.example.com/q",
+                    "method": "get",
+                    "auth": {"type": "apikey", "apikey": {"key": "api_key", "value": "k", "in": "query"}},
+                },
+            },
+        ],
     }
     conversion = postman.convert(collection)
     [item] = conversion.testcases
@@ -151,7 +188,9 @@ def test_v2_0_auth_objects_and_string_urls():
     assert ping["request"]["headers"]["Authorization"] == "Basic ${base64($user:$pass)}"
     assert ping["request"]["url"] == "/${base_url}/ping"  # base-url renamed to a runner name
     assert item.document["config"]["variables"]["base_url"] == "x"
-    assert key["request"]["url"] == "http://api.example.com/q" and key["request"]["params"] == {"api_key": "k"}
+    assert key["request"]["url"] == "http://api.example.com/q" and key["request"]["params"] == {
+        "api_key": "k"
+    }
     validate_testcase(item.document)
 
 
@@ -169,10 +208,20 @@ def test_detection_and_refusals(collection):
 
 
 def test_an_invalid_result_is_reported_not_returned():
-    collection = {"info": {"name": "c", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/"},
-                  "item": [{"name": "bad", "request": {"method": "GET", "url": "http://x/{{ok}}",
-                                                       "header": [{"key": "X", "value": "${nope()}"}]}},
-                           {"name": "trace", "request": {"method": "TRACE", "url": "http://x/"}}]}
+    collection = {
+        "info": {"name": "c", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/"},
+        "item": [
+            {
+                "name": "bad",
+                "request": {
+                    "method": "GET",
+                    "url": "http://x/{{ok}}",
+                    "header": [{"key": "X", "value": "${nope()}"}],
+                },
+            },
+            {"name": "trace", "request": {"method": "TRACE", "url": "http://x/"}},
+        ],
+    }
     conversion = postman.convert(collection)
     # a literal "${nope()}" header is escaped, so the document stays valid
     assert conversion.testcases[0].document["teststeps"][0]["request"]["headers"] == {"X": "$${nope()}"}

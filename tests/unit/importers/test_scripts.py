@@ -1,4 +1,5 @@
 """Postman test scripts: the supported shapes, and everything else listed, never guessed."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,25 +7,34 @@ import pytest
 from chalicelib.importers.scripts import split_statements, translate
 
 
-@pytest.mark.parametrize(("line", "validator"), [
-    ("pm.response.to.have.status(201)", {"equal": ["status_code", 201]}),
-    ("pm.expect(pm.response.code).to.eql(200)", {"equal": ["status_code", 200]}),
-    ("pm.expect(pm.response.code).to.equal(200, 'ok?')", {"equal": ["status_code", 200, "ok?"]}),
-    ("pm.expect(pm.response.json().a.b).to.eql('x')", {"equal": ["body.a.b", "x"]}),
-    ("pm.expect(pm.response.json()['a-b'][0]).to.deep.equal({\"k\": [1]})", {"equal": ['body."a-b"[0]', {"k": [1]}]}),
-    ("pm.expect(pm.response.json().items).to.have.lengthOf(3)", {"length_equal": ["body.items", 3]}),
-    ("pm.expect(pm.response.json().n).to.be.above(2)", {"greater_than": ["body.n", 2]}),
-    ("pm.expect(pm.response.json().n).to.be.at.most(9)", {"less_or_equals": ["body.n", 9]}),
-    ("pm.expect(pm.response.json().tags).to.include('new')", {"contains": ["body.tags", "new"]}),
-    ("pm.expect(pm.response.json().id).to.be.a('number')", {"type_match": ["body.id", "number"]}),
-    ("pm.expect(pm.response.json().id).to.not.eql(null)", {"not_equal": ["body.id", None]}),
-    ("pm.response.to.have.header('Content-Type')", {"not_equal": ["headers.Content-Type", None]}),
-    ("pm.response.to.have.header(\"X-A\", \"1\")", {"equal": ["headers.X-A", "1"]}),
-    ("pm.expect(pm.response.headers.get('X-Rate')).to.eql('10')", {"equal": ["headers.X-Rate", "10"]}),
-    ("pm.expect(pm.response.json().who).to.eql(pm.environment.get('user'))", {"equal": ["body.who", "${user}"]}),
-    ("pm.expect(pm.response.json().price).to.eql('$5')", {"equal": ["body.price", "$$5"]}),
-    ('tests["ok"] = responseCode.code === 200', {"equal": ["status_code", 200]}),
-])
+@pytest.mark.parametrize(
+    ("line", "validator"),
+    [
+        ("pm.response.to.have.status(201)", {"equal": ["status_code", 201]}),
+        ("pm.expect(pm.response.code).to.eql(200)", {"equal": ["status_code", 200]}),
+        ("pm.expect(pm.response.code).to.equal(200, 'ok?')", {"equal": ["status_code", 200, "ok?"]}),
+        ("pm.expect(pm.response.json().a.b).to.eql('x')", {"equal": ["body.a.b", "x"]}),
+        (
+            "pm.expect(pm.response.json()['a-b'][0]).to.deep.equal({\"k\": [1]})",
+            {"equal": ['body."a-b"[0]', {"k": [1]}]},
+        ),
+        ("pm.expect(pm.response.json().items).to.have.lengthOf(3)", {"length_equal": ["body.items", 3]}),
+        ("pm.expect(pm.response.json().n).to.be.above(2)", {"greater_than": ["body.n", 2]}),
+        ("pm.expect(pm.response.json().n).to.be.at.most(9)", {"less_or_equals": ["body.n", 9]}),
+        ("pm.expect(pm.response.json().tags).to.include('new')", {"contains": ["body.tags", "new"]}),
+        ("pm.expect(pm.response.json().id).to.be.a('number')", {"type_match": ["body.id", "number"]}),
+        ("pm.expect(pm.response.json().id).to.not.eql(null)", {"not_equal": ["body.id", None]}),
+        ("pm.response.to.have.header('Content-Type')", {"not_equal": ["headers.Content-Type", None]}),
+        ('pm.response.to.have.header("X-A", "1")', {"equal": ["headers.X-A", "1"]}),
+        ("pm.expect(pm.response.headers.get('X-Rate')).to.eql('10')", {"equal": ["headers.X-Rate", "10"]}),
+        (
+            "pm.expect(pm.response.json().who).to.eql(pm.environment.get('user'))",
+            {"equal": ["body.who", "${user}"]},
+        ),
+        ("pm.expect(pm.response.json().price).to.eql('$5')", {"equal": ["body.price", "$$5"]}),
+        ('tests["ok"] = responseCode.code === 200', {"equal": ["status_code", 200]}),
+    ],
+)
 def test_supported_shapes(line, validator):
     translated = translate(line + ";")
     assert translated.validators == [validator]
@@ -47,10 +57,16 @@ def test_aliases_blocks_and_extracts():
     console.log(jsonData);
     """
     translated = translate(script)
-    assert translated.validators == [{"equal": ["status_code", 200]}, {"equal": ["body.user.id", 7]},
-                                     {"equal": ["body.ok", True]}]
-    assert translated.extract == {"token": "body.token", "first_id": "body.items[0].id",
-                                  "rid": "headers.X-Request-Id"}
+    assert translated.validators == [
+        {"equal": ["status_code", 200]},
+        {"equal": ["body.user.id", 7]},
+        {"equal": ["body.ok", True]},
+    ]
+    assert translated.extract == {
+        "token": "body.token",
+        "first_id": "body.items[0].id",
+        "rid": "headers.X-Request-Id",
+    }
     assert translated.not_converted == []
 
 

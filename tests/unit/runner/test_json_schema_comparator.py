@@ -1,13 +1,18 @@
 """The json_schema comparator: a value checked against a JSON Schema (2020-12), regexes in RE2."""
+
 from __future__ import annotations
 
 from chalicelib.runner.comparators import compare
 from chalicelib.runner.schema import validate_testcase
 
 TREE = {
-    "type": "object", "required": ["name"], "additionalProperties": False,
-    "properties": {"name": {"type": "string", "pattern": "^[a-z]+$"},
-                   "kids": {"type": "array", "items": {"$ref": "#/$defs/Tree"}}},
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z]+$"},
+        "kids": {"type": "array", "items": {"$ref": "#/$defs/Tree"}},
+    },
     "$defs": {"Tree": {"$ref": "#"}},
 }
 
@@ -24,18 +29,35 @@ def test_bad_schemas_and_values_fail_the_check_without_raising():
     assert "not a valid JSON Schema" in compare("json_schema", 1, {"type": "nope"})
     assert "must be a JSON Schema" in compare("json_schema", 1, "integer")
     assert "not supported" in compare("json_schema", "ab", {"pattern": "(?=a)b"})  # lookaheads: not RE2
-    assert compare("json_schema", {"é": 1}, {"patternProperties": {"^é$": {"type": "integer"}},
-                                             "additionalProperties": False}) is None
+    assert (
+        compare(
+            "json_schema",
+            {"é": 1},
+            {"patternProperties": {"^é$": {"type": "integer"}}, "additionalProperties": False},
+        )
+        is None
+    )
 
 
 def test_a_catastrophic_pattern_runs_in_linear_time():
     # (a+)+b backtracks exponentially in Python's re; RE2 answers at once
     assert compare("json_schema", "a" * 5000 + "c", {"pattern": "^(a+)+b$"}).startswith("at body: ")
-    assert "not allowed" in compare("json_schema", {"a" * 5000 + "c": 1},
-                                    {"patternProperties": {"^(a+)+b$": {}}, "additionalProperties": False})
+    assert "not allowed" in compare(
+        "json_schema",
+        {"a" * 5000 + "c": 1},
+        {"patternProperties": {"^(a+)+b$": {}}, "additionalProperties": False},
+    )
 
 
 def test_testcases_may_use_it():
-    document = {"config": {"name": "c"}, "teststeps": [{"name": "s", "request": {"method": "GET", "url": "http://x/"},
-                                                         "validate": [{"json_schema": ["body", {"type": "object"}]}]}]}
+    document = {
+        "config": {"name": "c"},
+        "teststeps": [
+            {
+                "name": "s",
+                "request": {"method": "GET", "url": "http://x/"},
+                "validate": [{"json_schema": ["body", {"type": "object"}]}],
+            }
+        ],
+    }
     assert validate_testcase(document).teststeps[0].validators[0].comparator == "json_schema"
