@@ -11,6 +11,7 @@ nothing invalid is ever handed on.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,8 +155,23 @@ def literal(text: str) -> str:
     return text.replace("$", "$$")
 
 
-def is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
+def map_strings(value: Any, text: Callable[[str], str], key: Callable[[str], str] | None = None) -> Any:
+    """A JSON value with `text` applied to its strings and `key` (default `text`) to its keys;
+    as deep as the value, which the loaders bound."""
+    key = key or text
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, list):
+        return [map_strings(item, text, key) for item in value]
+    if isinstance(value, dict):
+        return {key(str(k)): map_strings(item, text, key) for k, item in value.items()}
+    return value
+
+
+def literal_value(value: Any) -> Any:
+    """A JSON value sent as is: every `$` in its strings (keys too) doubled."""
+    return map_strings(value, literal)
+
 
 
 # Postman's dynamic variables that hat's safe builtins can stand for.
@@ -215,15 +231,7 @@ class Templater:
 
     def value(self, value: Any, what: str) -> Any:
         """Strings anywhere in a JSON value templated (bounded: the source's node limit)."""
-        if isinstance(value, str):
-            return self.text(value, what)
-        if isinstance(value, list):
-            return [self.value(item, what) for item in value]
-        if isinstance(value, dict):
-            return {
-                self.text(k, what) if isinstance(k, str) else k: self.value(v, what) for k, v in value.items()
-            }
-        return value
+        return map_strings(value, lambda text: self.text(text, what))
 
 
 def split_origin(url: str) -> tuple[str, str]:

@@ -20,7 +20,14 @@ import base64
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus
 
-from chalicelib.importers.common import Conversion, SourceInvalid, finish, literal, testcase_document
+from chalicelib.importers.common import (
+    Conversion,
+    SourceInvalid,
+    finish,
+    literal,
+    literal_value,
+    testcase_document,
+)
 
 MAX_COMMANDS = 200
 MAX_WORDS = 2000
@@ -604,17 +611,7 @@ def _json_body(data: str) -> Any:
         value = load_json(_unescaped(data))
     except SourceInvalid:
         return None
-    return _escaped(value)
-
-
-def _escaped(value: Any) -> Any:
-    if isinstance(value, str):
-        return literal(value)
-    if isinstance(value, list):
-        return [_escaped(v) for v in value]
-    if isinstance(value, dict):
-        return {literal(k): _escaped(v) for k, v in value.items()}
-    return value
+    return literal_value(value)
 
 
 def convert(text: str, *, shell: str | None = None, name: str | None = None) -> Conversion:

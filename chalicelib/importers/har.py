@@ -27,6 +27,7 @@ from chalicelib.importers.common import (
     clean_name,
     finish,
     literal,
+    map_strings,
     testcase_document,
     variable_name,
 )
@@ -391,7 +392,7 @@ def _step(
             except SourceInvalid:
                 parsed = None
         if parsed is not None:
-            out["json"] = _correlated(parsed, correlator, index)
+            out["json"] = map_strings(parsed, lambda text: correlator.text(text, index), literal)
         else:
             out["data"] = (
                 correlator.text(text, index) if "x-www-form-urlencoded" not in mime else literal(text)
@@ -419,13 +420,3 @@ def _step(
     else:
         report.warn(what, "no recorded status (the request failed or was cancelled): no validator")
     return step
-
-
-def _correlated(value: Any, correlator: _Correlator, index: int) -> Any:
-    if isinstance(value, str):
-        return correlator.text(value, index)
-    if isinstance(value, list):
-        return [_correlated(v, correlator, index) for v in value]
-    if isinstance(value, dict):
-        return {literal(k): _correlated(v, correlator, index) for k, v in value.items()}
-    return value

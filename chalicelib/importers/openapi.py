@@ -30,6 +30,7 @@ from chalicelib.importers.common import (
     clean_name,
     finish,
     literal,
+    literal_value,
     testcase_document,
     variable_name,
 )
@@ -391,7 +392,7 @@ class _Converter:
             name, where = parameter["name"], parameter.get("in")
             schema = parameter.get("schema", parameter if self.doc.swagger else None)
             if where == "body":
-                body = _escaped(self._example(parameter, parameter.get("schema")))
+                body = literal_value(self._example(parameter, parameter.get("schema")))
                 continue
             if where == "formData" and parameter.get("type") == "file":
                 self.report.skip(f"{what}: file parameter {name!r}", "file uploads need project files")
@@ -414,7 +415,7 @@ class _Converter:
                 variables[variable] = literal(str(value)) if isinstance(value, str) else value
                 url = url.replace("{" + name + "}", "${" + variable + "}")
             elif where == "query":
-                params[literal(name)] = _escaped(value)
+                params[literal(name)] = literal_value(value)
             elif where == "header" and name.lower() not in _OWN_HEADERS:
                 headers[literal(name)] = literal(str(value))
             elif where == "cookie":
@@ -451,7 +452,7 @@ class _Converter:
             return None, {}, None
         for media, entry in content.items():
             if ("json" in media) and isinstance(entry, dict):
-                return _escaped(self._example(entry, entry.get("schema"))), {}, media.split(";")[0]
+                return literal_value(self._example(entry, entry.get("schema"))), {}, media.split(";")[0]
         for media, entry in content.items():
             if media in ("application/x-www-form-urlencoded", "multipart/form-data") and isinstance(
                 entry, dict
@@ -537,18 +538,8 @@ class _Converter:
                 self.report.skip(f"{what}: response schema", str(error))
                 bundle = None
             if bundle is not None:
-                validators.append({"json_schema": ["body", _escaped(bundle)]})
+                validators.append({"json_schema": ["body", literal_value(bundle)]})
         return validators
-
-
-def _escaped(value: Any) -> Any:
-    if isinstance(value, str):
-        return literal(value)
-    if isinstance(value, list):
-        return [_escaped(v) for v in value]
-    if isinstance(value, dict):
-        return {literal(k) if isinstance(k, str) else str(k): _escaped(v) for k, v in value.items()}
-    return value
 
 
 def convert(document: Any, *, per: str = "operation") -> Conversion:

@@ -198,7 +198,7 @@ def chain(text: str) -> list[tuple[str, list[str] | None]]:
     return parts
 
 
-def literal_value(text: str) -> Any:
+def js_literal(text: str) -> Any:
     """A JavaScript literal as a JSON value: numbers, strings ('...' too), true/false/null, JSON."""
     text = text.strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'`" and text[0] not in text[1:-1]:
@@ -216,7 +216,7 @@ def _segment(part: tuple[str, list[str] | None]) -> str:
     if args is not None:
         raise _Unsupported
     if name.startswith("["):
-        inner = literal_value(name[1:-1])
+        inner = js_literal(name[1:-1])
         if isinstance(inner, int) and not isinstance(inner, bool):
             return f"[{inner}]"
         if isinstance(inner, str):
@@ -256,7 +256,7 @@ class _Reader:
                 and rest[1][1]
                 and len(rest[1][1]) == 1
             ):
-                header = literal_value(rest[1][1][0])
+                header = js_literal(rest[1][1][0])
                 if not isinstance(header, str):
                     raise _Unsupported
                 base, rest = f"headers.{header}", rest[2:]
@@ -292,7 +292,7 @@ class _Reader:
             and parts[2][1]
             and len(parts[2][1]) == 2
         ):
-            name = literal_value(parts[2][1][0])
+            name = js_literal(parts[2][1][0])
             if not isinstance(name, str) or not name:
                 raise _Unsupported
             from chalicelib.importers.common import variable_name
@@ -332,12 +332,12 @@ class _Reader:
     def _response_assertion(self, word: tuple[str, list[str] | None]) -> None:
         name, args = word
         if name == "status" and args and len(args) == 1:
-            status = literal_value(args[0])
+            status = js_literal(args[0])
             if isinstance(status, int) and not isinstance(status, bool):
                 self.out.validators.append({"equal": ["status_code", status]})
                 return
         if name == "header" and args and len(args) in (1, 2):
-            header = literal_value(args[0])
+            header = js_literal(args[0])
             if not isinstance(header, str):
                 raise _Unsupported
             if len(args) == 2:
@@ -361,13 +361,14 @@ class _Reader:
             and parts[2][1]
             and len(parts[2][1]) == 1
         ):
-            name = literal_value(parts[2][1][0])
+            name = js_literal(parts[2][1][0])
             if isinstance(name, str) and name:
                 from chalicelib.importers.common import variable_name
 
                 return "${" + variable_name(name) + "}"
-        value = literal_value(text)
-        return _escaped(value)
+        from chalicelib.importers.common import literal_value
+
+        return literal_value(js_literal(text))
 
     def _expectation(self, subject: str, words: list) -> None:
         check = self.path(subject)
@@ -379,9 +380,9 @@ class _Reader:
         name, args = words[0]
         if len(args) not in (1, 2):
             raise _Unsupported
-        message = literal_value(args[1]) if len(args) == 2 else ""
+        message = js_literal(args[1]) if len(args) == 2 else ""
         if name in ("a", "an"):
-            kind = literal_value(args[0])
+            kind = js_literal(args[0])
             if negated or kind not in _TYPES:
                 raise _Unsupported
             comparator, expected = "type_match", _TYPES[kind]
@@ -428,14 +429,3 @@ def translate(script: str) -> Translated:
     return reader.out
 
 
-def _escaped(value: Any) -> Any:
-    """A literal expected value with its `$` doubled, so the runner reads it as written."""
-    from chalicelib.importers.common import literal
-
-    if isinstance(value, str):
-        return literal(value)
-    if isinstance(value, list):
-        return [_escaped(v) for v in value]
-    if isinstance(value, dict):
-        return {literal(k): _escaped(v) for k, v in value.items()}
-    return value
