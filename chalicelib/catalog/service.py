@@ -985,3 +985,12 @@ def _fix_new_module_counts(batches: list[_Batch]) -> None:
     for module_id, batch in written_in.items():
         module = next(m for m in batch.modules if m.id == module_id)
         module.testcase_count = sum(1 for t in batch.testcases if t.module_id == module_id)
+
+
+def testcases_in_module(user: dict, module_id: str, testcase_ids: list[str]) -> tuple[dict, dict[str, dict]]:
+    """The module and those of `testcase_ids` still in it, with their documents (for an
+    import's re-sync): two GetItems (module, project), one BatchGetItem per 100 ids."""
+    module, _project = load_module(user, module_id)
+    found = get_many([(StoredTestcase, testcase_id) for testcase_id in testcase_ids]) if testcase_ids else []
+    return module_view(module), {t.id: testcase_view(t) for t in found
+                                 if t is not None and t.module_id == module.id}

@@ -63,6 +63,7 @@ class Converted:
     name: str
     document: dict[str, Any]
     group: str | None = None
+    key: str | None = None  # what it was made from, stable across conversions ("GET /pets/{id}")
 
 
 @dataclass
@@ -75,11 +76,12 @@ class Conversion:
     # {"name", "base_url", "variables"}; None when it has none
     environment: dict[str, Any] | None = None
 
-    def add(self, name: str, document: dict[str, Any], group: str | None = None) -> Converted | None:
+    def add(self, name: str, document: dict[str, Any], group: str | None = None,
+            key: str | None = None) -> Converted | None:
         if len(self.testcases) >= MAX_TESTCASES:
             self.report.skip(f"testcase {name!r}", f"more than {MAX_TESTCASES} testcases in one source")
             return None
-        item = Converted(name, document, group)
+        item = Converted(name, document, group, key)
         self.testcases.append(item)
         return item
 

@@ -329,6 +329,7 @@ class _Converter:
                         name,
                         testcase_document(name, [step], variables=variables, base_url=self.base_url),
                         tag,
+                        key=what,
                     )
                 else:
                     by_tag.setdefault(tag, []).append({"step": step, "variables": variables})

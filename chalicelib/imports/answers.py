@@ -47,3 +47,16 @@ class ImportPreview(Answer):
     format: str
     testcases: list[PreviewTestcase] | list[Any]
     report: ConversionReport
+
+
+class SyncResult(Answer):
+    """A re-sync: test cases added (summaries), names of those replaced and of those left alone
+    (edited here), operation keys no longer in the source, and the conversion report."""
+
+    format: str
+    source_url: str
+    added: list[TestcaseSummary]
+    updated: list[str]
+    left_alone: list[str]
+    removed: list[str]
+    report: ConversionReport

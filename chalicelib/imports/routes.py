@@ -47,3 +47,12 @@ def import_into_project(project_id: str) -> Response:
         current_user(request), project_id, request.raw_body, request.query_params or {}
     )
     return json_response(body, status)
+
+
+@imports_routes.route("/modules/{module_id}/import/sync", methods=["POST"], content_types=SOURCE_TYPES)
+@answers(200, "chalicelib.imports.answers:SyncResult")
+def sync_module(module_id: str) -> dict:
+    """Re-sync a module imported from an OpenAPI URL (?source_url=): new operations added,
+    changed ones replaced unless edited here, removed ones reported."""
+    request = imports_routes.current_request
+    return service.sync_module(current_user(request), module_id)

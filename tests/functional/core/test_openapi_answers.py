@@ -12,6 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tests.functional.catalog.conftest import sample_doc
+from tests.functional.importers.shop_server import ShopHandler, ShopServer
 from tests.functional.runs import conftest as runs
 from tests.functional.runs.conftest import case
 
@@ -184,6 +185,14 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
                              "item": [{"name": "Orders", "item": [{"name": "list", "request": "https://api.example.com/o"}]}]})
     alice("POST", f"/projects/{pid}/import?dry_run=1", raw=collection)
     alice("POST", f"/projects/{pid}/import", raw=collection)
+    with ShopServer() as specs:  # an OpenAPI document served by URL, imported and re-synced
+        operation = {"operationId": "ok", "responses": {"200": {"description": "ok"}}}
+        ShopHandler.documents["flow.json"] = json.dumps({"openapi": "3.1.0", "info": {"title": "t"},
+                                                         "paths": {"/status/200": {"get": operation}}})
+        synced = alice("POST", f"/projects/{pid}/modules", {"name": "synced"})["id"]
+        alice("POST", f"/modules/{synced}/import?source_url={specs.url}/specs/flow.json", raw="",
+              content_type="text/plain")
+        alice("POST", f"/modules/{synced}/import/sync", raw="", content_type="text/plain")
 
     # Deletes, children first.
     alice("DELETE", f"/testcases/{passing['id']}")

@@ -18,6 +18,7 @@ TOKEN_PREFIX = "tok-"
 
 class ShopHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    documents: dict[str, str] = {}  # GET /specs/<name>: what a re-sync test serves and changes
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
         pass
@@ -65,6 +66,12 @@ class ShopHandler(BaseHTTPRequestHandler):
         body = self._body()
         if path == "/health":
             self._json(200, {"status": "ok"})
+        elif path.startswith("/specs/"):
+            text = self.documents.get(path.removeprefix("/specs/"))
+            if text is None:
+                self._json(404, {"error": "no such document"})
+            else:
+                self._send(200, text.encode(), [("Content-Type", "application/yaml")])
         elif path.startswith("/echo"):
             self._echo(method, path, query, body)
         elif path == "/login" and method == "POST":
