@@ -887,13 +887,13 @@ def _write_batches(user_id: str, project_id: str, batches: list[_Batch], what: s
     for batch in batches:
         try:
             batch.commit(user_id, project_id)
-        except (Cancelled, ServiceUnavailable) as error:
+        except Exception as error:  # whatever stopped it (a refusal, throttling, AWS), undo the rest
             for written in reversed(done):
                 try:
                     written.undo(project_id)
                 except Exception:  # noqa: BLE001 - logged; the answer still says the import failed
                     logger.exception("could not undo part of an import into %s", project_id)
-            if isinstance(error, ServiceUnavailable):
+            if not isinstance(error, Cancelled):
                 raise
             if any(error.failed(label) for label in error.codes if label.startswith(("name", "module_name"))):
                 raise Conflict(f"a name was taken while the {what} was written; nothing was imported",
