@@ -23,6 +23,19 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _NOT_WORD = re.compile(r"\W+")
 
 
+# What reading a value of an unexpected shape raises (a list where an object belongs...): a
+# converter catches these per item (request, entry, operation) and reports the item instead.
+MALFORMED = (AttributeError, TypeError, KeyError, IndexError, ValueError)
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 class SourceInvalid(Exception):
     """The source cannot be read as the format it claims; `fields` names where (a 400)."""
 
@@ -76,8 +89,9 @@ class Conversion:
     # {"name", "base_url", "variables"}; None when it has none
     environment: dict[str, Any] | None = None
 
-    def add(self, name: str, document: dict[str, Any], group: str | None = None,
-            key: str | None = None) -> Converted | None:
+    def add(
+        self, name: str, document: dict[str, Any], group: str | None = None, key: str | None = None
+    ) -> Converted | None:
         if len(self.testcases) >= MAX_TESTCASES:
             self.report.skip(f"testcase {name!r}", f"more than {MAX_TESTCASES} testcases in one source")
             return None
@@ -173,7 +187,6 @@ def map_strings(value: Any, text: Callable[[str], str], key: Callable[[str], str
 def literal_value(value: Any) -> Any:
     """A JSON value sent as is: every `$` in its strings (keys too) doubled."""
     return map_strings(value, literal)
-
 
 
 # Postman's dynamic variables that hat's safe builtins can stand for.

@@ -239,6 +239,7 @@ def tokenize_bash(text: str) -> _Words:
             j = i
             while j < n and text[j] not in " \t\r\n\\'\"$;|&":
                 j += 1
+            j = max(j, i + 1)  # a stop character no branch above took (a final backslash) is text
             out.add(text[i:j])
             i = j
     out.end_command()

@@ -22,8 +22,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from chalicelib.importers.common import (
+    MALFORMED,
     Conversion,
     SourceInvalid,
+    as_dict,
+    as_list,
     clean_name,
     finish,
     literal,
@@ -137,7 +140,7 @@ def looks_like(document: Any) -> bool:
 def _pairs(items: Any) -> list[tuple[str, str]]:
     return [
         (str(i["name"]), str(i.get("value", "")))
-        for i in items or []
+        for i in as_list(items)
         if isinstance(i, dict) and isinstance(i.get("name"), str)
     ]
 
@@ -203,7 +206,7 @@ class _Correlator:
 
 
 def _response_body(response: dict[str, Any]) -> Any:
-    content = response.get("content") or {}
+    content = as_dict(response.get("content"))
     text, mime = content.get("text"), str(content.get("mimeType") or "")
     if not isinstance(text, str) or "json" not in mime or len(text) > MAX_BODY_CHARS:
         return None
@@ -222,14 +225,14 @@ def _response_body(response: dict[str, Any]) -> Any:
 
 def _kind(entry: dict[str, Any], url: str) -> str | None:
     """Why an entry is left out by default, or None to keep it."""
-    request = entry.get("request") or {}
+    request = as_dict(entry.get("request"))
     if str(request.get("method", "")).upper() == "OPTIONS":
         return "CORS preflights (OPTIONS)"
     parts = urlsplit(url)
     if _host_matches(parts.hostname or "", TRACKING_HOSTS):
         return "tracking calls"
     resource = str(entry.get("_resourceType") or "").lower()
-    mime = str(((entry.get("response") or {}).get("content") or {}).get("mimeType") or "").lower()
+    mime = str(as_dict(as_dict(entry.get("response")).get("content")).get("mimeType") or "").lower()
     if (
         resource in _STATIC_TYPES
         or mime.startswith(_STATIC_MIME)
@@ -254,7 +257,7 @@ def convert(
     log = document["log"]
     conversion = Conversion("har")
     report = conversion.report
-    pages = log.get("pages") or []
+    pages = as_list(log.get("pages"))
     title = clean_name(
         pages[0].get("title") if pages and isinstance(pages[0], dict) else None, "HAR recording"
     )
@@ -292,8 +295,14 @@ def convert(
     steps: list[dict[str, Any]] = []
     bodies: list[Any] = []
     for index, entry in enumerate(kept):
-        request, response = entry["request"], entry.get("response") or {}
-        steps.append(_step(entry, index, kept, correlator, set_by_run, report))
+        request, response = entry["request"], as_dict(entry.get("response"))
+        try:
+            steps.append(_step(entry, index, kept, correlator, set_by_run, report))
+        except MALFORMED as error:
+            report.skip(f"entry {index + 1}", f"malformed: {error}")
+            steps.append(None)
+            bodies.append(None)
+            continue
         body = _response_body(response)
         bodies.append(body)
         correlator.learn(index, body, _pairs(response.get("headers")))
@@ -307,6 +316,8 @@ def convert(
             f"step {steps[-1]['name']!r}",
         )
     for index, extract in correlator.extracts.items():
+        if steps[index] is None:
+            continue
         steps[index]["extract"] = extract
         for name, path in extract.items():
             report.done(
@@ -315,7 +326,7 @@ def convert(
     if body_validators:
         dynamic = set(correlator.names)
         for step, body in zip(steps, bodies, strict=True):
-            if isinstance(body, dict):
+            if step is not None and isinstance(body, dict):
                 for key, value in body.items():
                     if (
                         isinstance(value, (str, int, float, bool))
@@ -325,6 +336,9 @@ def convert(
                         step["validate"].append(
                             {"equal": [f"body.{key}", literal(value) if isinstance(value, str) else value]}
                         )
+    steps = [step for step in steps if step is not None]
+    if not steps:
+        raise SourceInvalid({"body": "no entry of the recording could be read"})
     conversion.add(title, testcase_document(title, steps))
     return finish(conversion)
 
@@ -373,7 +387,7 @@ def _step(
     text = post.get("text")
     if "multipart/" in mime:
         form = {}
-        for param in post.get("params") or []:
+        for param in as_list(post.get("params")):
             if isinstance(param, dict) and param.get("fileName"):
                 report.skip(f"{what}: file part {param.get('name')!r}", "file uploads need project files")
             elif isinstance(param, dict) and param.get("name"):

@@ -25,8 +25,11 @@ import json
 from typing import Any
 
 from chalicelib.importers.common import (
+    MALFORMED,
     Conversion,
     SourceInvalid,
+    as_dict,
+    as_list,
     clean_name,
     finish,
     literal,
@@ -266,13 +269,13 @@ def _base_url(doc: _Document, document: dict[str, Any]) -> tuple[str, str]:
         base_path = str(document.get("basePath") or "").rstrip("/")
         if not host:
             return "", base_path
-        schemes = document.get("schemes") or ["https"]
+        schemes = [s for s in as_list(document.get("schemes")) if s in ("http", "https")] or ["https"]
         return f"{schemes[0]}://{host}{base_path}", ""
     servers = document.get("servers")
     if not isinstance(servers, list) or not servers or not isinstance(servers[0], dict):
         return "", ""
     url = str(servers[0].get("url") or "")
-    for name, variable in (servers[0].get("variables") or {}).items():
+    for name, variable in as_dict(servers[0].get("variables")).items():
         if isinstance(variable, dict):
             url = url.replace("{" + str(name) + "}", str(variable.get("default", "")))
     if "://" in url:
@@ -321,6 +324,9 @@ class _Converter:
                 except _Unresolved as error:
                     self.report.skip(what, str(error))
                     continue
+                except MALFORMED as error:
+                    self.report.skip(what, f"malformed: {error}")
+                    continue
                 tags = operation.get("tags")
                 tag = clean_name(tags[0]) if isinstance(tags, list) and tags else "default"
                 name = clean_name(operation.get("operationId") or operation.get("summary") or what)
@@ -360,7 +366,7 @@ class _Converter:
 
     def _parameters(self, item: dict[str, Any], operation: dict[str, Any]) -> list[dict[str, Any]]:
         merged: dict[tuple[str, str], dict[str, Any]] = {}
-        for raw in [*(item.get("parameters") or []), *(operation.get("parameters") or [])]:
+        for raw in [*as_list(item.get("parameters")), *as_list(operation.get("parameters"))]:
             parameter, _ = self.doc.resolve(raw)
             if isinstance(parameter, dict) and isinstance(parameter.get("name"), str):
                 merged[(parameter["name"], str(parameter.get("in")))] = parameter

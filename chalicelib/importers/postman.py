@@ -25,9 +25,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from chalicelib.importers.common import (
+    MALFORMED,
     Conversion,
     SourceInvalid,
     Templater,
+    as_dict,
+    as_list,
     clean_name,
     finish,
     testcase_document,
@@ -81,12 +84,11 @@ class _Converter:
     def __init__(self, collection: dict[str, Any], environment: dict[str, Any] | None, folders: str) -> None:
         self.collection = collection
         self.folders = folders
-        self.conversion = Conversion("postman")
-        self.conversion.title = clean_name((collection.get("info") or {}).get("name"), "collection")
+        self.name = clean_name(as_dict(collection.get("info")).get("name"), "collection")
+        self.conversion = Conversion("postman", title=self.name)
         self.report = self.conversion.report
         self.templater = Templater(self.report)
-        self.environment = dict(_pairs((environment or {}).get("values"))) if environment else {}
-        self.name = clean_name((collection.get("info") or {}).get("name"), "collection")
+        self.environment = dict(_pairs(as_dict(environment).get("values")))
 
     # --- what is inherited down the folders ---
 
@@ -98,7 +100,7 @@ class _Converter:
 
     def _tests(self, node: dict[str, Any]) -> tuple[str, str]:
         test, prerequest = "", ""
-        for event in node.get("event") or []:
+        for event in as_list(node.get("event")):
             if not isinstance(event, dict) or event.get("disabled"):
                 continue
             script = event.get("script") or {}
@@ -225,7 +227,11 @@ class _Converter:
                     out,
                 )
             elif "request" in item:
-                step = self._step(item, name, auth, test, prerequest, path)
+                try:
+                    step = self._step(item, name, auth, test, prerequest, path)
+                except MALFORMED as error:
+                    self.report.skip(f"request {' / '.join([*path, name])!r}", f"malformed: {error}")
+                    continue
                 if step is not None:
                     out.append((path, step, folder_vars))
             else:
@@ -377,7 +383,7 @@ class _Converter:
             raw = body.get("raw")
             if not isinstance(raw, str) or not raw:
                 return
-            language = ((body.get("options") or {}).get("raw") or {}).get("language")
+            language = as_dict(as_dict(body.get("options")).get("raw")).get("language")
             content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
             if (
                 language == "json"
@@ -400,7 +406,7 @@ class _Converter:
             }
         elif mode == "formdata":
             form = {}
-            for field in body.get("formdata") or []:
+            for field in as_list(body.get("formdata")):
                 if not isinstance(field, dict) or field.get("disabled") or not field.get("key"):
                     continue
                 if field.get("type") == "file":

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.importers.common import MALFORMED
+
 MAX_SCRIPT_CHARS = 100_000
 MAX_NESTING = 4  # pm.test blocks inside pm.test blocks
 _OPEN, _CLOSE = "([{", ")]}"
@@ -281,7 +283,7 @@ class _Reader:
             self._legacy_test(text)
             return
         parts = chain(text)
-        if parts[:2] == [("pm", None), ("test", parts[1][1])] and parts[1][1] is not None:
+        if len(parts) >= 2 and parts[:2] == [("pm", None), ("test", parts[1][1])] and parts[1][1] is not None:
             self._test_block(parts, depth)
             return
         if (
@@ -415,7 +417,7 @@ class _Reader:
                 continue  # no effect on the verdict
             try:
                 self.statement(statement, depth)
-            except (_Unsupported, ValueError, RecursionError):
+            except (_Unsupported, RecursionError, *MALFORMED):
                 self.out.not_converted.append(statement[:300])
 
 
@@ -427,5 +429,3 @@ def translate(script: str) -> Translated:
         return reader.out
     reader.read(script)
     return reader.out
-
-

@@ -8,11 +8,14 @@ ones get a " (2)"... suffix (catalog's create_testcases / create_modules_with_te
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.settings import get_settings
+
+logger = logging.getLogger("hat.imports")
 
 _OWN_PARAMETERS = ("format", "dry_run", "source_url")
 _TRUE = {"1", "true", "yes"}
@@ -28,7 +31,7 @@ def _options(query: Mapping[str, str]) -> tuple[str | None, bool, dict[str, str]
 
 
 def _convert(raw_body: bytes | None, query: Mapping[str, str], *, project: bool) -> tuple[Any, bool]:
-    from chalicelib.importers.common import SourceInvalid
+    from chalicelib.importers.common import MALFORMED, SourceInvalid
     from chalicelib.importers.convert import convert_text
 
     if not raw_body:
@@ -54,6 +57,9 @@ def _convert(raw_body: bytes | None, query: Mapping[str, str], *, project: bool)
         conversion = convert_text(text, format_name, options)
     except SourceInvalid as invalid:
         raise ValidationFailed(invalid.fields, message=f"cannot import: {invalid}") from None
+    except (*MALFORMED, RecursionError) as error:  # a shape no converter expected: still the client's
+        logger.exception("a source the converters could not read")
+        raise ValidationFailed({"body": f"the source could not be read ({type(error).__name__})"}) from None
     _drop_oversized(conversion)
     limit = get_settings().import_max_testcases
     if len(conversion.testcases) > limit:

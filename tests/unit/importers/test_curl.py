@@ -112,14 +112,21 @@ def test_quoting_and_options(line, expected):
 
 
 def test_continued_and_separate_commands_and_what_is_left():
-    text = ("curl http://x/a \\\n  -H 'A: 1'\ncurl http://x/b | jq .\nwget http://x/c\n"
-            "curl http://x/d --trace-time")
+    text = (
+        "curl http://x/a \\\n  -H 'A: 1'\ncurl http://x/b | jq .\nwget http://x/c\n"
+        "curl http://x/d --trace-time"
+    )
     conversion = curl.convert(text)
     steps = conversion.testcases[0].document["teststeps"]
     assert [s["request"]["url"] for s in steps] == ["/a", "/b", "/d"]
     assert steps[0]["request"]["headers"] == {"A": "1"}
     skipped = [e["what"] for e in conversion.report.not_converted]
     assert any("wget" in s for s in skipped) and any("--trace-time" in s for s in skipped)
+
+
+def test_a_final_backslash_is_text_not_a_hang():
+    assert request_of("curl http://x/a -H 'A: 1' \\")["headers"] == {"A": "1"}
+    assert request_of("curl http://x/a\\")["url"] == "http://x/a\\"
 
 
 def test_refusals_and_detection():
