@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: dev test unit functional e2e bench lint package deploy clean
+.PHONY: dev test unit functional e2e bench lint package deploy clean cli
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or make PYTHON=python3 ...)"; exit 1; }
@@ -35,6 +35,10 @@ bench: $(STAMP)  ## benchmarks: ratios against peers measured in the same run
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+
+cli: $(STAMP)  ## the pipeline command's wheel in build/cli/ (pip install build/cli/hat_cli-*.whl)
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir build/cli ./cli
+	@ls build/cli/hat_cli-*.whl
 
 package: $(STAMP)  ## one SAM template + deployment.zip in build/$(STAGE)/ (offline)
 	$(PY) -m infra.package --stage $(STAGE)

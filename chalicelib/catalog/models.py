@@ -58,10 +58,14 @@ class Project(Model):
     environments = JSONAttribute(default=dict)
     notify = JSONAttribute(null=True)  # runs' default recipients (catalog.schemas.Notify)
     callback_url = UnicodeAttribute(null=True)  # runs' default callback
+    alerts = JSONAttribute(null=True)  # default alert channels (notify/alerts.py; secrets sealed)
     # CI webhook secret = core.signing.webhook_secret(project, salt): never stored itself.
     webhook_salt = UnicodeAttribute(null=True)
     webhook_previous_salt = UnicodeAttribute(null=True)  # still verifies for a grace period
     webhook_rotated_at = UTCDateTimeAttribute(null=True)
+    # Which GitHub/GitLab deliveries start which run (runs/hooks.py); None: the defaults.
+    hook_rules = JSONAttribute(null=True)
+    github_token_at = UTCDateTimeAttribute(null=True)  # set: a token is in SSM (runs/github.py)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     sort_key = UnicodeAttribute()  # "<created, microseconds>#<id>": newest-first order

@@ -77,6 +77,11 @@ class Settings:
     smtp_password: str = field(default="", repr=False)
     send_timeout_seconds: int = 10
     deliveries_expire_after_seconds: int = 30 * 24 * 3600
+    # notify: who may receive a project's alerts (chalicelib/notify/recipients.py)
+    notify_daily_limit: int = 200  # messages per project per UTC day
+    confirmations_per_project_daily: int = 20  # confirmation requests a project may send a day
+    confirmations_per_address_daily: int = 3  # requests one address may get a day, all projects
+    confirmation_expires_after_seconds: int = 30 * 24 * 3600  # an unanswered request lapses
     # schedules: user cron tasks on EventBridge Scheduler (ARNs from infra/resources.yaml Globals)
     default_timezone: str = "Asia/Shanghai"
     scheduler_role_arn: str = ""
@@ -91,6 +96,11 @@ class Settings:
     debug_deadline_seconds: int = 25  # POST /testcases/debug (API Gateway cuts at 29 s)
     webhook_tolerance_seconds: int = 300
     webhook_previous_secret_seconds: int = 3600  # a rotated-out secret still verifies this long
+    hook_delivery_ttl_seconds: int = 30 * 24 * 3600  # GitHub/GitLab delivery ids are refused again this long
+    github_api_url: str = "https://api.github.com"  # commit statuses (runs/github.py)
+    # keys (chalicelib/keys): requests per key per fixed window
+    api_key_rate_limit: int = 120
+    api_key_rate_window_seconds: int = 60
     daily_stats_retention_days: int = 60
     # imports (chalicelib/imports): test cases and modules one import may create
     import_max_testcases: int = 200
@@ -127,6 +137,10 @@ def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict:
         "smtp_port": "HAT_SMTP_PORT",
         "send_timeout_seconds": "HAT_SEND_TIMEOUT_SECONDS",
         "deliveries_expire_after_seconds": "HAT_DELIVERIES_EXPIRE_AFTER_SECONDS",
+        "notify_daily_limit": "HAT_NOTIFY_DAILY_LIMIT",
+        "confirmations_per_project_daily": "HAT_CONFIRMATIONS_PER_PROJECT_DAILY",
+        "confirmations_per_address_daily": "HAT_CONFIRMATIONS_PER_ADDRESS_DAILY",
+        "confirmation_expires_after_seconds": "HAT_CONFIRMATION_EXPIRES_AFTER_SECONDS",
     }
     texts = {
         "public_url": "HAT_PUBLIC_URL",
@@ -144,6 +158,7 @@ def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict:
         "scheduler_role_arn": "HAT_SCHEDULER_ROLE_ARN",
         "runs_queue_arn": "HAT_RUNS_QUEUE_ARN",
         "runs_dlq_arn": "HAT_RUNS_DLQ_ARN",
+        "github_api_url": "HAT_GITHUB_API_URL",
     }
     values: dict = {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
     values.update({name: env[var].strip() for name, var in texts.items() if var in env})
@@ -163,6 +178,9 @@ def _runs_settings(env: Mapping[str, str]) -> dict:
         "debug_deadline_seconds": "HAT_DEBUG_DEADLINE_SECONDS",
         "webhook_tolerance_seconds": "HAT_WEBHOOK_TOLERANCE_SECONDS",
         "webhook_previous_secret_seconds": "HAT_WEBHOOK_PREVIOUS_SECRET_SECONDS",
+        "hook_delivery_ttl_seconds": "HAT_HOOK_DELIVERY_TTL_SECONDS",
+        "api_key_rate_limit": "HAT_API_KEY_RATE_LIMIT",
+        "api_key_rate_window_seconds": "HAT_API_KEY_RATE_WINDOW_SECONDS",
         "daily_stats_retention_days": "HAT_DAILY_STATS_RETENTION_DAYS",
         "import_max_testcases": "HAT_IMPORT_MAX_TESTCASES",
         "import_max_modules": "HAT_IMPORT_MAX_MODULES",

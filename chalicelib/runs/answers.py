@@ -40,6 +40,26 @@ class TestcaseResult(Answer):
     error: str | None = None
 
 
+class Notification(Answer):
+    """One named recipient of a finished report: queued, or why not (`reason`)."""
+
+    channel: Literal["email", "sms"]
+    to: str  # masked address, or a member's username
+    outcome: Literal["queued", "not_a_member", "not_confirmed", "pending_confirmation", "unsubscribed",
+                     "owner_left", "daily_limit"]
+    reason: str | None = None
+
+
+class AlertOutcome(Answer):
+    """What became of one alert channel's message for this report."""
+
+    alert_id: str
+    type: str
+    outcome: Literal["queued", "delivered", "failed", "suppressed", "removed", "not_a_member",
+                     "not_confirmed", "pending_confirmation", "unsubscribed", "owner_left", "daily_limit"]
+    error: str | None = None
+
+
 class ReportSummary(Answer):
     """A report without its detail."""
 
@@ -58,6 +78,9 @@ class ReportSummary(Answer):
     finished_at: Time | None
     duration_ms: int | None
     error: str | None = None  # why a report is "error"
+    notifications: list[Notification] = []  # once decided: who was sent what, and who not, why
+    alerts: list[AlertOutcome] = []  # per alert channel: queued, delivered, failed, suppressed
+    origin: dict[str, Any] | None = None  # GitHub/GitLab webhook runs: provider, event, ref, sha
 
 
 class Report(ReportSummary):
@@ -65,6 +88,22 @@ class Report(ReportSummary):
 
     testcases: list[TestcaseResult]
     detail_expired: bool = False
+
+
+class Outcome(Answer):
+    report_id: str
+    status: Literal["passed", "failed", "error"]
+    duration_ms: int
+    finished_at: Time | None
+
+
+class History(Answer):
+    """The last 50 outcomes, newest first; `flaky`: both outcomes among the last 10 of the same
+    test case version; `failing_since`: the first finish of the current failing streak."""
+
+    items: list[Outcome] = Field(max_length=50)
+    flaky: bool
+    failing_since: Time | None
 
 
 class ReportPage(Page[ReportSummary]):
@@ -109,3 +148,35 @@ class WebhookSecret(Answer):
     secret: str
     rotated_at: Time
     previous_valid_until: Time
+
+
+class HookRunQueued(RunQueued):
+    """A GitHub/GitLab delivery matched a rule: its run is queued."""
+
+    rule: int
+    event: str
+
+
+class HookIgnored(Answer):
+    """The delivery starts nothing: a ping ({"ok": true}), or `ignored` says why."""
+
+    ignored: str | None = None
+    duplicate: bool = False
+
+
+class HookRules(Answer):
+    """The rules GitHub/GitLab deliveries are matched against, first match wins; `default`:
+    the project has none of its own."""
+
+    project_id: str
+    rules: list[dict[str, Any]]
+    default: bool
+    github_token: bool = False  # a token is set: GitHub-started runs post a commit status
+
+
+class GithubTokenSet(Answer):
+    """A GitHub token is set for commit statuses (never shown back)."""
+
+    project_id: str
+    github_token: Literal[True]
+    set_at: Time

@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.catalog.models import ACTIVE, Membership, Module, Project, StoredTestcase
-from chalicelib.catalog.service import load_module, load_project
+from chalicelib.catalog.service import load_module, load_project, visible_to
 from chalicelib.catalog.store import checked_start_key, query_page, string_key
 from chalicelib.core.clock import Clock, isoformat, utcnow
 from chalicelib.core.db import get_many, get_or_none
@@ -32,7 +32,7 @@ from chalicelib.core.errors import Conflict, NotFound, Unauthorized, ValidationF
 from chalicelib.core.jobs import enqueue, run_once
 from chalicelib.core.pagination import page
 from chalicelib.core.settings import get_settings
-from chalicelib.runs import store
+from chalicelib.runs import history, store
 from chalicelib.runs.models import (
     ERROR,
     FAILED,
@@ -115,9 +115,24 @@ def report_view(report: Report) -> dict:
     }
     if report.error:
         view["error"] = report.error
+    if report.notifications:
+        view["notifications"] = _notifications_view(report.notifications)
+    if report.alerts:
+        view["alerts"] = [{"alert_id": alert_id, **dict(outcome)}
+                          for alert_id, outcome in sorted(report.alerts.as_dict().items())]
+    if report.origin:
+        view["origin"] = report.origin
     if report.chunk_count:
         view["chunks"] = {"total": int(report.chunk_count), "done": len(report.chunks_done or ())}
     return view
+
+
+def _notifications_view(outcomes: list[dict]) -> list[dict]:
+    """Each named recipient's outcome, with the reason spelled out where nothing was sent."""
+    from chalicelib.notify.recipients import outcome_reason
+
+    return [{**o, **({"reason": outcome_reason(o["outcome"])} if o["outcome"] != "queued" else {})}
+            for o in outcomes]
 
 
 # --- starting runs ---------------------------------------------------------------------------------
@@ -125,7 +140,7 @@ def report_view(report: Report) -> dict:
 def _new_report(project: Project, *, trigger: str, name: str, environment: str | None,
                 module_ids: list[str] | None, testcase_ids: list[str] | None, task_id: str | None,
                 notify: dict | None, callback_url: str | None, started_by: str | None,
-                clock: Clock) -> Report:
+                clock: Clock, origin: dict | None = None) -> Report:
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r}")
     now, report_id = clock(), uuid.uuid4().hex
@@ -134,7 +149,7 @@ def _new_report(project: Project, *, trigger: str, name: str, environment: str |
         trigger=trigger, task_id=task_id, started_by=started_by, name=name, environment=environment,
         module_ids=list(module_ids) if module_ids else None,
         testcase_ids=list(testcase_ids) if testcase_ids else None,
-        notify=notify or None, callback_url=callback_url or None, created_at=now,
+        notify=notify or None, callback_url=callback_url or None, origin=origin, created_at=now,
         tests_run=0, successes=0, failures=0, active=QUEUED, active_since=_precise(now))
 
 
@@ -158,13 +173,23 @@ AlsoUpdate = Callable[[str], tuple[Any, list, Any]]
 def _queued(project: Project, *, environment: str | None, also_update: AlsoUpdate | None = None,
             **fields: Any) -> dict:
     env_name, _env = choose_environment(project, environment)
+    own_notify = fields.get("notify") if fields.get("task_id") is None else None
     report = _new_report(project, environment=env_name, **_with_project_defaults(project, fields))
     if also_update is None:
         report.save(condition=Report.id.does_not_exist())
     else:
         _save_with(report, also_update(report.id))
     _enqueue_run(report.id)
+    _ask_recipients(project, own_notify, report.started_by)
     return {"report_id": report.id, "status": QUEUED}
+
+
+def _ask_recipients(project: Project, notify: dict | None, started_by: str | None) -> None:
+    """A run's own recipients (not its task's or project's, asked when those were set): the
+    outside addresses among them are asked to confirm (a job; no DynamoDB call here)."""
+    from chalicelib.notify.recipients import request_confirmations
+
+    request_confirmations(project.id, notify, started_by)
 
 
 def _save_with(report: Report, update: tuple[Any, list, Any]) -> None:
@@ -206,11 +231,12 @@ def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_
 
 
 def run_project(user: dict, project_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
-    """GetItem (project), PutItem (report)."""
+    """GetItem (project), PutItem (report). `body.module_ids`: only those modules (the worker
+    reads the project's own modules, so an id of another project's runs nothing)."""
     project = load_project(user, project_id)
     return _queued(project, environment=body.environment, trigger="manual", name=project.name,
-                   module_ids=None, testcase_ids=None, task_id=None, notify=_notify(body),
-                   callback_url=body.callback_url, started_by=user["id"], clock=clock)
+                   module_ids=getattr(body, "module_ids", None), testcase_ids=None, task_id=None,
+                   notify=_notify(body), callback_url=body.callback_url, started_by=user["id"], clock=clock)
 
 
 def run_module(user: dict, module_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
@@ -227,7 +253,7 @@ def run_testcase(user: dict, testcase_id: str, body: Any, *, clock: Clock = utcn
     if testcase is None:
         raise _not_found("testcase")
     module, project = get_many([(Module, testcase.module_id), (Project, testcase.project_id)])
-    if module is None or module.status != ACTIVE or not _visible(project, user["id"]):
+    if module is None or module.status != ACTIVE or not visible_to(project, user):
         raise _not_found("testcase")
     return _queued(project, environment=body.environment, trigger="manual", name=testcase.name,
                    module_ids=None, testcase_ids=[testcase.id], task_id=None, notify=_notify(body),
@@ -399,6 +425,7 @@ def _execute(report: Report, runner: Runner, clock: Clock) -> None:
         return
     finished = clock()
     tests_run, successes, failures = _counts(result)
+    history.tag_results(result, testcases)
     detail = {**result, "id": report.id}
     store.put_detail(store.detail_key(report.id), detail)
     status = PASSED if tests_run and successes == tests_run else FAILED
@@ -456,12 +483,14 @@ def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock
     except _CannotRun as cannot:
         _finish_error(report, str(cannot), clock())
         return
+    testcases = _documents(ids, project.id)
     try:
-        result = _run(project, environment, _documents(ids, project.id), runner)
+        result = _run(project, environment, testcases, runner)
     except Exception as failure:
         logger.exception("report %s chunk %d: the run failed", report.id, chunk)
         _finish_error(report, f"chunk {chunk} could not complete: {failure}", clock())
         return
+    history.tag_results(result, testcases)
     store.put_detail(store.detail_key(report.id, chunk), result)
     tests_run, successes, failures = _counts(result)
     try:
@@ -508,18 +537,33 @@ def after_finish(report: Report, *, clock: Clock = utcnow) -> None:
     decided once per report (run_once) and queued with fixed job ids."""
     if report.callback_url:
         enqueue("runs", {"kind": "callback", "report_id": report.id, "job_id": f"callback-{report.id}"})
-    run_once(f"notify:{report.id}", lambda: _notify_once(report), clock=clock)
+    from chalicelib.runs.github import wants_status
+
+    if wants_status(report.origin):
+        enqueue("runs", {"kind": "github_status", "report_id": report.id,
+                         "job_id": f"github-status-{report.id}"})
+    run_once(f"notify:{report.id}", lambda: _notify_once(report, clock), clock=clock)
+    run_once(f"history:{report.id}", lambda: _record_history(report), clock=clock)
 
 
-def _previous_outcome(report: Report) -> str | None:
-    """Record this report as its stream's latest outcome; returns the one before it."""
+def _record_history(report: Report) -> int:
+    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
+    return history.record(report, detail)
+
+
+def _record_outcome(report: Report) -> tuple[str | None, int, int]:
+    """Record this report as its stream's latest outcome and move its failure streak on;
+    returns (the outcome before it, the streak with it, the streak before it)."""
     from pynamodb.exceptions import UpdateError
 
     key = f"outcome#{report.task_id or report.project_id}"
     setting = RunSetting(key)
+    streak = (RunSetting.failures | 0) + 1 if report.status in (FAILED, ERROR) else 0
     try:
         setting.update(actions=[RunSetting.previous_status.set(RunSetting.last_status | "none"),
                                 RunSetting.last_status.set(report.status),
+                                RunSetting.previous_failures.set(RunSetting.failures | 0),
+                                RunSetting.failures.set(streak),
                                 RunSetting.last_report_id.set(report.id)],
                        condition=RunSetting.last_report_id.does_not_exist()
                        | (RunSetting.last_report_id != report.id))
@@ -528,7 +572,8 @@ def _previous_outcome(report: Report) -> str | None:
             raise
         setting = RunSetting.get(key, consistent_read=True)  # recorded by an earlier try
     previous = setting.previous_status
-    return None if previous in (None, "none") else previous
+    return (None if previous in (None, "none") else previous, int(setting.failures or 0),
+            int(setting.previous_failures or 0))
 
 
 def should_notify(when: str, status: str, previous: str | None) -> bool:
@@ -537,30 +582,150 @@ def should_notify(when: str, status: str, previous: str | None) -> bool:
     return when == "always" or (when == "failure" and (failed or recovered))
 
 
-def _notify_once(report: Report) -> int:
+def _notify_once(report: Report, clock: Clock = utcnow) -> int:
+    """Decide once per report who hears of it: `notify` (members and confirmed recipients only,
+    notify/recipients.py) and the alert channels that are due (notify/alerts.py)."""
+    previous, failures, previous_failures = _record_outcome(report)
+    notify = report.notify or {}
+    named = notify.get("emails") or notify.get("mobiles") or notify.get("users")
+    sent = 0
+    if named and should_notify(notify.get("when", "never"), report.status, previous):
+        outcomes, sent = _send_messages(report, notify, previous, clock)
+        report.update(actions=[Report.notifications.set(outcomes)])
+    _queue_alerts(report, previous, failures, previous_failures, clock)
+    return sent
+
+
+def _send_messages(report: Report, notify: Mapping, previous: str | None,
+                   clock: Clock) -> tuple[list[dict], int]:
+    """Email and SMS to the recipients `notify` names that may have them, within the project's
+    daily limit: (each named recipient's outcome, masked; how many were queued)."""
+    from chalicelib.notify.recipients import (
+        DAILY_LIMIT,
+        QUEUED,
+        resolve,
+        take_daily_messages,
+        unsubscribe_headers,
+    )
     from chalicelib.runs.messages import email_html, email_text, sms_text
 
-    previous = _previous_outcome(report)
-    notify = report.notify or {}
-    when = notify.get("when", "never")
-    emails, mobiles = list(notify.get("emails") or []), list(notify.get("mobiles") or [])
-    if not (emails or mobiles) or not should_notify(when, report.status, previous):
-        return 0
+    targets, outcomes = resolve(report.project_id, notify, clock=clock)
+    allowed = take_daily_messages(report.project_id, len(targets), clock=clock)
     recovered = report.status == PASSED and previous in (FAILED, ERROR)
-    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
-    subject, body = email_text(report, detail, recovered=recovered)
-    html = email_html(report, detail, recovered=recovered)
+    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail and targets else None
     sms = sms_text(report, recovered=recovered)
-    sent = 0
-    for i, address in enumerate(emails):
-        enqueue("email", {"kind": "message", "to": address, "subject": subject, "body": body,
-                          "html": html, "job_id": f"report-{report.id}-email-{i}"})
-        sent += 1
-    for i, number in enumerate(mobiles):
-        enqueue("sms", {"kind": "message", "to": number, "body": sms,
-                        "job_id": f"report-{report.id}-sms-{i}"})
-        sent += 1
-    return sent
+    for n, target in enumerate(targets):
+        if n >= allowed:
+            outcomes.append({"channel": target.channel, "to": target.shown, "outcome": DAILY_LIMIT})
+            continue
+        job = {"kind": "message", "to": target.address,
+               "job_id": f"report-{report.id}-{target.channel}-{target.rid}"}
+        if target.channel == "email":
+            url = target.unsubscribe_url
+            subject, body = email_text(report, detail, recovered=recovered, unsubscribe_url=url)
+            job.update(subject=subject, body=body, headers=unsubscribe_headers(url),
+                       html=email_html(report, detail, recovered=recovered, unsubscribe_url=url))
+        else:
+            job["body"] = sms
+        enqueue(target.channel, job)
+        outcomes.append({"channel": target.channel, "to": target.shown, "outcome": QUEUED})
+    if allowed < len(targets):
+        logger.warning("report %s: the project's daily message limit held back %d messages",
+                       report.id, len(targets) - allowed)
+    return outcomes, min(allowed, len(targets))
+
+
+# --- alert channels (notify/alerts.py) ------------------------------------------------------------
+
+def _channels(report: Report) -> tuple[list[dict], Project | None, Any]:
+    """The report's alert channels: its task's, if the task has any, else the project's."""
+    from chalicelib.schedules.models import Task
+
+    wanted = [(Project, report.project_id), (Task, report.task_id) if report.task_id else None]
+    project, task = get_many(wanted)
+    channels = (task.alerts if task is not None and task.alerts else None) or \
+        (project.alerts if project is not None else None) or []
+    return list(channels), project, task
+
+
+def _queue_alerts(report: Report, previous: str | None, failures: int, previous_failures: int,
+                  clock: Clock) -> None:
+    """Once per report: each channel that is due (notify/alerts.py `due`) is written `queued` on
+    the report and gets an `alert` job; a failure held back by its quiet window, `suppressed`."""
+    from chalicelib.notify.alerts import due
+
+    channels, _project, _task = _channels(report)
+    if not channels:
+        return
+    now, outcomes, due_now = clock(), {}, []
+    for channel in channels:
+        key = f"alert#{report.task_id or report.project_id}#{channel['id']}"
+        last = get_or_none(RunSetting, key, consistent_read=True)
+        if not due(channel, status=report.status, previous=previous, failures=failures,
+                   previous_failures=previous_failures, last_alert_at=last.last_alert_at if last else None,
+                   now=now):
+            if report.status in (FAILED, ERROR) and "failure" in (channel.get("when") or ()):
+                outcomes[channel["id"]] = {"type": channel["type"], "outcome": "suppressed"}
+            continue
+        if report.status in (FAILED, ERROR):
+            RunSetting(key).update(actions=[RunSetting.last_alert_at.set(now)])
+        outcomes[channel["id"]] = {"type": channel["type"], "outcome": "queued"}
+        due_now.append(channel["id"])
+    if outcomes:
+        report.update(actions=[Report.alerts.set(outcomes)])
+    for alert_id in due_now:
+        enqueue("runs", {"kind": "alert", "report_id": report.id, "alert_id": alert_id, "previous": previous,
+                         "job_id": f"alert-{report.id}-{alert_id}"})
+
+
+def handle_alert(report_id: str, alert_id: str, *, previous: str | None = None,
+                 runner: Runner = _default_runner, clock: Clock = utcnow) -> bool:
+    """The runs queue's "alert" job: send one channel's message for one report, once."""
+    report = get_or_none(Report, report_id, consistent_read=True)
+    if report is None or report.status not in FINAL:
+        return False
+    channels, project, task = _channels(report)
+    channel = next((c for c in channels if c["id"] == alert_id), None)
+    if channel is None or project is None:
+        _alert_outcome(report, alert_id, {"type": "unknown", "outcome": "removed"})
+        return False
+    ran, _ = run_once(f"alert:{report_id}:{alert_id}",
+                      lambda: _send_alert(report, channel, project, task, previous, runner, clock),
+                      clock=clock)
+    return ran
+
+
+def _alert_outcome(report: Report, alert_id: str, outcome: dict) -> None:
+    report.update(actions=[Report.alerts[alert_id].set(outcome)])
+
+
+def _send_alert(report: Report, channel: Mapping, project: Project, task: Any, previous: str | None,
+                runner: Runner, clock: Clock) -> None:
+    from chalicelib.notify.alerts import AlertFailed, post, request_for, summary
+
+    outcome = {"type": channel["type"]}
+    if channel["type"] in ("email", "sms"):  # the recipients' rules and the daily limit apply
+        notify = {"emails" if channel["type"] == "email" else "mobiles": [channel["target"]]}
+        sent, _count = _send_messages(report, notify, previous, clock)
+        if sent:
+            _alert_outcome(report, channel["id"],
+                           {**outcome, "to": sent[0]["to"], "outcome": sent[0]["outcome"]})
+        return
+    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
+    facts = summary(report, detail, project_name=project.name, task_name=task.name if task else None,
+                    recovered=report.status == PASSED and previous in (FAILED, ERROR))
+    secrets_now = current_webhook_secrets(project, clock=clock)
+    signing = secrets_now[0] if secrets_now else None
+    url, headers, body, checks = request_for(channel, facts, report_view(report), webhook_secret=signing,
+                                             clock=clock)
+    try:
+        status = post(url, headers, body, checks, runner)
+    except AlertFailed as failure:
+        _alert_outcome(report, channel["id"], {**outcome, "outcome": "failed", "error": str(failure),
+                                               "at": isoformat(clock())})
+        raise
+    _alert_outcome(report, channel["id"], {**outcome, "outcome": "delivered", "status_code": status,
+                                           "at": isoformat(clock())})
 
 
 # --- outbound callback -------------------------------------------------------------------------------
@@ -648,20 +813,54 @@ def current_webhook_secrets(project: Project | None, *, clock: Clock = utcnow) -
     return found
 
 
+def is_id(value: object) -> bool:
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: timedelta,
+                      environment: str | None, clock: Clock = utcnow, **fields: Any) -> dict | None:
+    """For webhooks: queue a run of `project` (its defaults applied) whose report commits with a
+    claim on `claim_key` (one TransactWriteItems: a conditional put of the claim, kept for
+    `claim_ttl`, and the report). None when the claim exists: that request was handled before.
+    Without a claim key, the report alone (one PutItem)."""
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.core.db import cancellation_codes, transaction
+    from chalicelib.core.models import IdempotencyRecord
+
+    env_name, _env = choose_environment(project, environment)
+    defaults = dict(trigger="webhook", name=project.name, module_ids=None, testcase_ids=None, task_id=None,
+                    notify=None, callback_url=None, started_by=None)
+    report = _new_report(project, environment=env_name, clock=clock,
+                         **_with_project_defaults(project, {**defaults, **fields}))
+    if claim_key is None:
+        report.save(condition=Report.id.does_not_exist())
+    else:
+        claim = IdempotencyRecord(claim_key, status="COMPLETED", in_progress_until=0,
+                                  expires_at=clock() + claim_ttl)
+        try:
+            with transaction() as tx:
+                tx.save(claim, condition=IdempotencyRecord.key.does_not_exist())
+                tx.save(report, condition=Report.id.does_not_exist())
+        except TransactWriteError as error:
+            if "ConditionalCheckFailed" in cancellation_codes(error):
+                return None
+            raise
+    _enqueue_run(report.id)
+    _ask_recipients(project, fields.get("notify"), None)  # signed, not a member: the owner stands for it
+    return {"report_id": report.id, "status": QUEUED}
+
+
 def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
                 clock: Clock = utcnow) -> dict:
     """POST /hooks/projects/{id}/runs: GetItem (project, which holds the secret's salt), one
     TransactWriteItems (the replay claim on the signature and the report). A project that is
     gone or has no secret answers 401 like a bad signature: nothing is revealed unsigned."""
-    from pynamodb.exceptions import TransactWriteError
-
-    from chalicelib.core.db import transaction
-    from chalicelib.core.models import IdempotencyRecord
     from chalicelib.core.signing import verify
     from chalicelib.core.validation import validate
     from chalicelib.runs.schemas import WebhookBody
 
-    if not isinstance(project_id, str) or not _ID.fullmatch(project_id):
+    if not is_id(project_id):
         raise Unauthorized("signature does not match", code="bad_signature")
     tolerance = get_settings().webhook_tolerance_seconds
     project = get_or_none(Project, project_id, consistent_read=True)
@@ -670,31 +869,18 @@ def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
                        tolerance_seconds=tolerance)
     try:
         data = json.loads(raw_body) if raw_body else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         from chalicelib.core.errors import BadRequest
 
         raise BadRequest("request body is not valid JSON", code="invalid_json") from None
     body = validate(WebhookBody, data)
-    env_name, _env = choose_environment(project, body.environment)
-    report = _new_report(project, environment=env_name, **_with_project_defaults(project, dict(
-        trigger="webhook", name=project.name, module_ids=body.module_ids, testcase_ids=None,
-        task_id=None, notify=_notify(body), callback_url=body.callback_url, started_by=None,
-        clock=clock)))
-    now = clock()
-    claim = IdempotencyRecord(f"hook:{project_id}:{signature}", status="COMPLETED", in_progress_until=0,
-                              expires_at=now + timedelta(seconds=2 * tolerance + 60))
-    try:
-        with transaction() as tx:
-            tx.save(claim, condition=IdempotencyRecord.key.does_not_exist())
-            tx.save(report, condition=Report.id.does_not_exist())
-    except TransactWriteError as error:
-        from chalicelib.core.db import cancellation_codes
-
-        if "ConditionalCheckFailed" in cancellation_codes(error):
-            raise Unauthorized("this signed request was already used (replay)", code="replayed") from None
-        raise
-    _enqueue_run(report.id)
-    return {"report_id": report.id, "status": QUEUED}
+    answer = start_claimed_run(project, claim_key=f"hook:{project_id}:{signature}",
+                               claim_ttl=timedelta(seconds=2 * tolerance + 60), environment=body.environment,
+                               module_ids=body.module_ids, notify=_notify(body),
+                               callback_url=body.callback_url, clock=clock)
+    if answer is None:
+        raise Unauthorized("this signed request was already used (replay)", code="replayed")
+    return answer
 
 
 # --- reading reports -----------------------------------------------------------------------------------
@@ -705,7 +891,7 @@ def _load_report(user: dict, report_id: str) -> Report:
     if report is None:
         raise _not_found()
     project = get_or_none(Project, report.project_id, consistent_read=True)
-    if not _visible(project, user["id"]):
+    if not visible_to(project, user):
         raise _not_found()
     return report
 
@@ -757,6 +943,10 @@ def report_junit(user: dict, report_id: str) -> str:
 
 # --- debug ------------------------------------------------------------------------------------------
 
+# the report is the HTTP answer: well inside what a Lambda may return (6 MB)
+DEBUG_MAX_REPORT_CHARS = 2_000_000
+
+
 def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dict:
     """POST /testcases/debug: GetItem (project); the run inline, bounded; nothing stored
     (a `testcase:` reference costs a read or two more)."""
@@ -768,7 +958,8 @@ def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dic
     settings = get_settings()
     result = runner([document], environment=environment, concurrency=settings.run_concurrency,
                     outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id),
-                    deadline_seconds=min(25, settings.debug_deadline_seconds))
+                    deadline_seconds=min(25, settings.debug_deadline_seconds),
+                    max_report_chars=DEBUG_MAX_REPORT_CHARS)
     tests_run, successes, failures = _counts(result)
     status = PASSED if tests_run and successes == tests_run else FAILED
     return {**result, "status": status, "trigger": "debug", "project_id": project.id}
@@ -871,5 +1062,12 @@ def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Cl
                             runner=runner, clock=clock)
     if kind == "callback":
         return handle_callback(payload["report_id"], runner=runner, clock=clock)
+    if kind == "alert":
+        return handle_alert(payload["report_id"], str(payload["alert_id"]), previous=payload.get("previous"),
+                            runner=runner, clock=clock)
+    if kind == "github_status":
+        from chalicelib.runs.github import handle_status
+
+        return handle_status(payload["report_id"], runner=runner, clock=clock)
     logger.error("unknown runs job kind %r; dropped", kind)
     return None

@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from tests.functional.catalog.conftest import sample_doc
 from tests.functional.importers.shop_server import ShopHandler, ShopServer
 from tests.functional.runs import conftest as runs
+from tests.functional.runs import hook_payloads as hooks
 from tests.functional.runs.conftest import case
 
 target, run_queue = runs.target, runs.run_queue  # the runs suite's fixtures, used here too
@@ -131,6 +132,20 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     alice("GET", "/projects")
     alice("GET", f"/projects/{pid}")
     alice("PATCH", f"/projects/{pid}", {"notify": {"emails": ["ops@example.com"], "when": "failure"}})
+    alice("GET", f"/projects/{pid}/recipients")
+    ci_hook = {"id": "ci", "type": "webhook", "target": f"{target.url}/hook"}
+    alice("PATCH", f"/projects/{pid}", {"alerts": [ci_hook]})
+    assert alice("POST", f"/projects/{pid}/alerts/ci/test")["outcome"] == "delivered"
+    # A recipient's links (no account): the unsubscribe page and its one-click POST, then the
+    # confirm page and POST (a recipient may change their mind).
+    from chalicelib.notify.recipients import CONFIRM, UNSUBSCRIBE, make_token, recipient_id
+
+    rid = recipient_id("email", "ops@example.com")
+    form = {"raw": b"List-Unsubscribe=One-Click", "content_type": "application/x-www-form-urlencoded"}
+    for action in (UNSUBSCRIBE, CONFIRM):
+        link = f"/hooks/recipients/{action}?token={make_token(action, pid, rid)}"
+        assert "<form" in anyone("GET", link)
+        anyone("POST", link, **form)
     alice("POST", f"/projects/{pid}/members", {"username": "bobby"})
     alice("GET", f"/projects/{pid}/members")
     alice("DELETE", f"/projects/{pid}/members", {"username": "bobby"})
@@ -165,6 +180,24 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     stamp = int(time.time())
     anyone("POST", f"/hooks/projects/{pid}/runs", raw=raw, headers={
         "X-Hat-Timestamp": str(stamp), "X-Hat-Signature": signature(secret, stamp, raw)})
+    # GitHub's and GitLab's own webhooks, and the rules they are matched against.
+    alice("GET", f"/projects/{pid}/hook-rules")
+    alice("PUT", f"/projects/{pid}/hook-rules", {"rules": [{"events": ["push"], "branches": ["master"]}]})
+    for event, payload in (("push", hooks.github_push()), ("ping", hooks.github_ping())):
+        raw = hooks.encode(payload)
+        anyone("POST", f"/hooks/projects/{pid}/github", raw=raw,
+               headers=hooks.github_headers(event, raw, secret))
+    alice("PUT", f"/projects/{pid}/github-token", {"token": "ghp_example"})
+    alice("DELETE", f"/projects/{pid}/github-token")
+    for branch in ("master", "feature"):
+        anyone("POST", f"/hooks/projects/{pid}/gitlab", raw=hooks.encode(hooks.gitlab_push(branch)),
+               headers=hooks.gitlab_headers("Push Hook", secret))
+
+    # API keys: made, listed, used (which key am I?), revoked.
+    made = alice("POST", f"/projects/{pid}/keys", {"name": "ci", "scopes": ["read", "run"]})
+    alice("GET", f"/projects/{pid}/keys")
+    Client(client.http, contract, made["key"])("GET", "/keys/current")
+    alice("DELETE", f"/projects/{pid}/keys/{made['id']}")
 
     # Scheduled tasks.
     task = alice("POST", "/tasks", {"name": "nightly", "project_id": pid, "module_ids": [mid],
@@ -172,6 +205,9 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
                                     "notify": {"emails": ["ops@example.com"], "when": "always"}})
     alice("POST", f"/tasks/{task['id']}/runs")
     alice("GET", f"/tasks?project_id={pid}")
+    run_queue()
+    assert alice("GET", f"/tasks/{task['id']}/history")["items"]
+    alice("GET", f"/testcases/{passing['id']}/history")
     shown = alice("GET", f"/tasks/{task['id']}")
     assert shown["last_report"] and len(shown["schedule"]["next_runs"]) == 3, shown
     alice("PATCH", f"/tasks/{task['id']}", {"enabled": False})
