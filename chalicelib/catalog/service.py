@@ -885,7 +885,7 @@ class _Batch:
                 counts[testcase.module_id] = counts.get(testcase.module_id, 0) + 1
         return counts
 
-    def commit(self, user_id: str, project_id: str) -> None:
+    def commit(self, user: dict, project_id: str) -> None:
         tx = Tx()
         for module in self.modules:
             tx.put(f"module:{module.id}", module, Module.id.does_not_exist())
@@ -900,7 +900,7 @@ class _Batch:
                       Module.status == ACTIVE)
         tx.update("project", Project(project_id), [Project.module_count.add(len(self.modules)),
                                                    Project.testcase_count.add(len(self.testcases))],
-                  _member_of(user_id))
+                  _member_of(user))
         tx.commit(retries=1)
 
     def undo(self, project_id: str) -> None:
@@ -918,11 +918,11 @@ class _Batch:
         tx.commit(retries=1)
 
 
-def _write_batches(user_id: str, project_id: str, batches: list[_Batch], what: str) -> None:
+def _write_batches(user: dict, project_id: str, batches: list[_Batch], what: str) -> None:
     done: list[_Batch] = []
     for batch in batches:
         try:
-            batch.commit(user_id, project_id)
+            batch.commit(user, project_id)
         except Exception as error:  # whatever stopped it (a refusal, throttling, AWS), undo the rest
             for written in reversed(done):
                 try:
@@ -977,7 +977,7 @@ def create_testcases(user: dict, module_id: str, items: list[tuple[str, object]]
     now = clock()
     testcases = [(_new_testcase(module, name, check, now), check[1]) for name, check in zip(names, checked,
                                                                                             strict=True)]
-    _write_batches(user["id"], module.project_id, _batched([], testcases), "module")
+    _write_batches(user, module.project_id, _batched([], testcases), "module")
     return [testcase_summary(t) for t, _ in testcases]
 
 
@@ -1007,7 +1007,7 @@ def create_modules_with_testcases(user: dict, project_id: str,
         views.append({**module_view(module), "testcases": [testcase_summary(t) for t, _ in own]})
     batches = _batched(modules, testcases)
     _fix_new_module_counts(batches)
-    _write_batches(user["id"], project.id, batches, "project")
+    _write_batches(user, project.id, batches, "project")
     return views
 
 
