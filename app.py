@@ -10,6 +10,7 @@ from chalicelib.core.http import register_http_middleware, translate_throttling
 from chalicelib.core.logs import configure_logging
 from chalicelib.core.routes import core_routes
 from chalicelib.files.routes import BINARY_TYPES, files_routes
+from chalicelib.imports.routes import imports_routes
 from chalicelib.keys.routes import key_for_request, keys_routes
 from chalicelib.notify.jobs import notify_jobs
 from chalicelib.notify.routes import notify_routes
@@ -39,5 +40,6 @@ app.register_blueprint(runs_jobs)
 app.register_blueprint(keys_routes)
 app.register_blueprint(sandbox_routes)
 app.register_blueprint(files_routes)
+app.register_blueprint(imports_routes)
 # Last: AWS throttling past the retries becomes a 503 in every view registered above.
 translate_throttling(app)

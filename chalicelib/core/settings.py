@@ -122,6 +122,9 @@ class Settings:
     sandbox_memory_mb: int = 512
     sandbox_reserved_concurrency: int = 2  # per project's function
     sandbox_call_seconds: int = 10  # one debugtalk.py function call
+    # imports (chalicelib/imports): test cases and modules one import may create
+    import_max_testcases: int = 200
+    import_max_modules: int = 50
 
     @property
     def prefix(self) -> str:
@@ -205,6 +208,8 @@ def _runs_settings(env: Mapping[str, str]) -> dict:
         "sandbox_memory_mb": "HAT_SANDBOX_MEMORY_MB",
         "sandbox_reserved_concurrency": "HAT_SANDBOX_RESERVED_CONCURRENCY",
         "sandbox_call_seconds": "HAT_SANDBOX_CALL_SECONDS",
+        "import_max_testcases": "HAT_IMPORT_MAX_TESTCASES",
+        "import_max_modules": "HAT_IMPORT_MAX_MODULES",
     }
     texts = {
         "sandbox_backend": "HAT_SANDBOX_BACKEND",

@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-private", action="store_true",
                      help="let requests reach loopback and private addresses "
                           "(by default only HAT_OUTBOUND_ALLOW opens them, as on the platform)")
+    from chalicelib.importers.cli import add_convert_command
+
+    add_convert_command(commands)
     return parser
 
 
@@ -259,6 +262,10 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
     out = stdout or sys.stdout
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "convert":
+        from chalicelib.importers.cli import convert_command
+
+        return convert_command(args, out)
     variables: dict[str, str] = {}
     for item in args.var:
         key, sep, value = item.partition("=")

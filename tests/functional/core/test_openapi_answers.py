@@ -12,6 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tests.functional.catalog.conftest import sample_doc
+from tests.functional.importers.shop_server import ShopHandler, ShopServer
 from tests.functional.runs import conftest as runs
 from tests.functional.runs import hook_payloads as hooks
 from tests.functional.runs.conftest import case
@@ -216,6 +217,23 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     assert shown["last_report"] and len(shown["schedule"]["next_runs"]) == 3, shown
     alice("PATCH", f"/tasks/{task['id']}", {"enabled": False})
     alice("DELETE", f"/tasks/{task['id']}")
+
+    # Imports: cURL lines into a module, a Postman collection into the project (each previewed first).
+    curl = "curl -X POST https://api.example.com/orders -H 'Content-Type: application/json' -d '{\"sku\": 1}'"
+    alice("POST", f"/modules/{mid}/import?dry_run=1", raw=curl, content_type="text/plain")
+    alice("POST", f"/modules/{mid}/import", raw=curl, content_type="text/plain")
+    collection = json.dumps({"info": {"name": "shop", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/"},
+                             "item": [{"name": "Orders", "item": [{"name": "list", "request": "https://api.example.com/o"}]}]})
+    alice("POST", f"/projects/{pid}/import?dry_run=1", raw=collection)
+    alice("POST", f"/projects/{pid}/import", raw=collection)
+    with ShopServer() as specs:  # an OpenAPI document served by URL, imported and re-synced
+        operation = {"operationId": "ok", "responses": {"200": {"description": "ok"}}}
+        ShopHandler.documents["flow.json"] = json.dumps({"openapi": "3.1.0", "info": {"title": "t"},
+                                                         "paths": {"/status/200": {"get": operation}}})
+        synced = alice("POST", f"/projects/{pid}/modules", {"name": "synced"})["id"]
+        alice("POST", f"/modules/{synced}/import?source_url={specs.url}/specs/flow.json", raw="",
+              content_type="text/plain")
+        alice("POST", f"/modules/{synced}/import/sync", raw="", content_type="text/plain")
 
     # Deletes, children first.
     alice("DELETE", f"/projects/{pid}/debugtalk")
