@@ -5,6 +5,7 @@ from chalicelib.accounts.routes import accounts_routes
 from chalicelib.accounts.sessions import user_for_token
 from chalicelib.catalog.jobs import catalog_jobs
 from chalicelib.catalog.routes import catalog_routes
+from chalicelib.console.routes import console_routes
 from chalicelib.core.auth import register_auth_middleware
 from chalicelib.core.http import register_http_middleware, translate_throttling
 from chalicelib.core.logs import configure_logging
@@ -32,5 +33,6 @@ app.register_blueprint(schedules_routes)
 app.register_blueprint(schedules_jobs)
 app.register_blueprint(runs_routes)
 app.register_blueprint(runs_jobs)
+app.register_blueprint(console_routes)
 # Last: AWS throttling past the retries becomes a 503 in every view registered above.
 translate_throttling(app)

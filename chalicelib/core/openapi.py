@@ -43,6 +43,8 @@ _ERROR_RESPONSES = {
 _OTHER_ERRORS = {"403": "forbidden (e.g. the owner only)", "415": "unsupported content type",
                  "503": "busy; retry (see Retry-After)"}
 ANSWERS_ATTRIBUTE = "__hat_answers__"
+# The /docs page's only stylesheet; its CSP allows exactly this text (core/routes.py).
+DOCS_STYLE = "body{font-family:sans-serif;margin:2em}td{padding:4px 10px;border-bottom:1px solid #ddd}"
 
 
 class Declared(NamedTuple):
@@ -262,7 +264,6 @@ def docs_html(spec: dict) -> str:
                         f"<td>{escape(operation['summary'])}</td><td>{escape(ref)}</td>"
                         f"<td>{escape(answer)}</td><td>{auth}</td></tr>")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>hat API</title><style>"
-            "body{font-family:sans-serif;margin:2em}td{padding:4px 10px;border-bottom:1px solid #ddd}"
-            "</style></head><body><h1>hat API</h1><p>Machine-readable: <a href='openapi.json'>"
+            + DOCS_STYLE + "</style></head><body><h1>hat API</h1><p>Machine-readable: <a href='openapi.json'>"
             "openapi.json</a> (OpenAPI 3.1)</p><table><tr><th>method</th><th>path</th><th>what</th>"
             "<th>body</th><th>answer</th><th>auth</th></tr>" + "".join(rows) + "</table></body></html>")
