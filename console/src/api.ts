@@ -28,7 +28,7 @@ export interface Module { id: string; project_id: string; name: string; descript
 export interface TestcaseDocument { config: Record<string, unknown>; teststeps: unknown[] }
 export interface Testcase { id: string; module_id: string; project_id: string; name: string; testcase: TestcaseDocument }
 export interface Validator {
-  check: unknown; comparator: string; expect?: unknown; actual?: unknown; result: "pass" | "fail";
+  check: unknown; comparator: string; expected?: unknown; actual?: unknown; result: "pass" | "fail";
   message?: string;
 }
 export interface Step {
@@ -71,6 +71,11 @@ function csrfToken(): string {
     if (name === "hat_csrf") return rest.join("=");
   }
   return "";
+}
+
+/** The readable half of a browser session: absent means signed out (no request needed). */
+export function hasSession(): boolean {
+  return csrfToken() !== "";
 }
 
 type Query = Record<string, string | number | undefined | null>;

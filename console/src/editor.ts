@@ -78,16 +78,25 @@ export function render(value: unknown, format: Format): string {
   return format === "json" ? JSON.stringify(value, null, 2) + "\n" : stringify(value, { lineWidth: 0 });
 }
 
-export function createEditor(parent: HTMLElement, text: string, format: Format, onChange: () => void): EditorHandle {
+// Inside a shadow root CodeMirror's styles go to adoptedStyleSheets; in the document it
+// would add a <style> element, which the console's CSP (style-src 'self') refuses.
+const SIZE = EditorView.theme({
+  "&": { maxHeight: "70vh", minHeight: "320px", backgroundColor: "#fff" },
+  ".cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace" },
+});
+
+export function createEditor(host: HTMLElement, text: string, format: Format, onChange: () => void): EditorHandle {
   const language = new Compartment();
+  const root = host.shadowRoot ?? host.attachShadow({ mode: "open" });
   const view = new EditorView({
-    parent,
+    parent: root,
+    root,
     state: EditorState.create({
       doc: text,
       extensions: [
-        basicSetup, lintGutter(), language.of(format === "json" ? json() : yaml()),
+        basicSetup, lintGutter(), SIZE, language.of(format === "json" ? json() : yaml()),
         EditorView.updateListener.of((update) => { if (update.docChanged) onChange(); }),
-        EditorView.contentAttributes.of({ "aria-label": parent.dataset.label ?? "test case" }),
+        EditorView.contentAttributes.of({ "aria-label": host.dataset.label ?? "test case" }),
       ],
     }),
   });
@@ -101,7 +110,7 @@ export function createEditor(parent: HTMLElement, text: string, format: Format, 
       const diagnostics: Diagnostic[] = Object.entries(fields).map(([path, message]) => {
         const position = Math.min(locate(source, path), view.state.doc.length);
         const line = view.state.doc.lineAt(position);
-        marked.push({ path, message, line: line.number });
+        marked.push({ path: path.replace(/^(testcase|body)\./, ""), message, line: line.number });
         return { from: line.from, to: line.to, severity: "error", message: `${path}: ${message}` };
       });
       view.dispatch(setDiagnostics(view.state, diagnostics));

@@ -1,6 +1,6 @@
 // Who is signed in: asked once from GET /auth/me; the cookie itself is never visible here.
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, type User } from "./api";
+import { api, hasSession, type User } from "./api";
 
 type State = { status: "loading" } | { status: "signed-out" } | { status: "signed-in"; user: User };
 let state: State = { status: "loading" };
@@ -12,11 +12,14 @@ function set(next: State): void {
 }
 
 export async function refreshSession(): Promise<void> {
+  if (!hasSession()) {
+    set({ status: "signed-out" });
+    return;
+  }
   try {
     set({ status: "signed-in", user: await api.me() });
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 401) set({ status: "signed-out" });
-    else set({ status: "signed-out" });
+  } catch {
+    set({ status: "signed-out" });
   }
 }
 

@@ -9,7 +9,8 @@ const PAD = { left: 36, right: 40, top: 12, bottom: 28 };
 
 export function PassFailChart(props: { days: Day[] }) {
   const days = props.days;
-  const most = Math.max(1, ...days.map((day) => day.pass + day.fail));
+  // An even top, so the middle grid line is a whole number of runs too.
+  const most = Math.max(2, Math.ceil(Math.max(...days.map((day) => day.pass + day.fail)) / 2) * 2);
   const plotWidth = WIDTH - PAD.left - PAD.right;
   const plotHeight = HEIGHT - PAD.top - PAD.bottom;
   const slot = plotWidth / Math.max(days.length, 1);
@@ -17,8 +18,8 @@ export function PassFailChart(props: { days: Day[] }) {
   const y = (count: number) => PAD.top + plotHeight - (count / most) * plotHeight;
   const percentY = (percent: number) => PAD.top + plotHeight - (percent / 100) * plotHeight;
   const centre = (index: number) => PAD.left + slot * index + slot / 2;
-  const line = days.filter((day) => day.pass + day.fail > 0)
-    .map((day) => `${centre(days.indexOf(day)).toFixed(1)},${percentY(day.percent).toFixed(1)}`).join(" ");
+  const ran = days.map((day, index) => ({ day, index })).filter(({ day }) => day.pass + day.fail > 0);
+  const line = ran.map(({ day, index }) => `${centre(index).toFixed(1)},${percentY(day.percent).toFixed(1)}`).join(" ");
   return (
     <figure class="chart">
       <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-labelledby="chart-title">
@@ -40,6 +41,7 @@ export function PassFailChart(props: { days: Day[] }) {
           </g>
         ))}
         {line && <polyline class="rate" points={line} />}
+        {ran.map(({ day, index }) => <circle key={day.date} class="rate-point" cx={centre(index)} cy={percentY(day.percent)} r={3.5} />)}
       </svg>
       <figcaption>
         <span class="key pass">{t("dashboard.pass")}</span>

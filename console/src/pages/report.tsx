@@ -43,7 +43,7 @@ function StepView(props: { step: Step }) {
                 <tr key={index} class={validator.result === "fail" ? "fail" : ""}>
                   <td><code>{show(validator.check)}</code></td>
                   <td>{validator.comparator}</td>
-                  <td class="expected"><code>{show(validator.expect)}</code></td>
+                  <td class="expected"><code>{show(validator.expected)}</code></td>
                   <td class="actual"><code>{show(validator.actual)}</code></td>
                   <td><StatusBadge status={validator.result === "pass" ? "passed" : "failed"} /></td>
                 </tr>
@@ -52,11 +52,12 @@ function StepView(props: { step: Step }) {
           </table>
         </div>
       )}
-      {Array.isArray(step.attempts) && step.attempts.length > 1 && (
+      {Array.isArray(step.attempts) && step.attempts.length > 0 && (
         <Block title={t("report.attempts", { count: step.attempts.length })} value={step.attempts} />
       )}
       <Block title={t("report.request")} value={step.request} />
       <Block title={t("report.response")} value={step.response} />
+      <Block title={t("report.extracted")} value={step.extracted} />
     </details>
   );
 }

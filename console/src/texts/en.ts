@@ -53,7 +53,7 @@ export const en = {
   "report.actual": "Actual", "report.attempts": "{count} attempts", "report.check": "Check",
   "report.comparator": "Comparator", "report.expected": "Expected",
   "report.expired": "The details of this old report have expired; the summary remains.",
-  "report.finished": "Finished", "report.junit": "Download JUnit XML",
+  "report.extracted": "Extracted variables", "report.finished": "Finished", "report.junit": "Download JUnit XML",
   "report.pending": "This run is not finished yet; the page updates by itself.", "report.request": "Request",
   "report.response": "Response", "report.result": "Result", "report.started": "Started", "report.title": "Report",
   "reports.counts": "Test cases", "reports.countsValue": "{run} run, {ok} passed, {failed} failed",

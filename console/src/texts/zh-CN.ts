@@ -55,7 +55,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   "report.actual": "实际值", "report.attempts": "{count} 次尝试", "report.check": "检查项",
   "report.comparator": "比较方式", "report.expected": "期望值",
   "report.expired": "该旧报告的详情已过期，仅保留摘要。",
-  "report.finished": "结束", "report.junit": "下载 JUnit XML",
+  "report.extracted": "提取的变量", "report.finished": "结束", "report.junit": "下载 JUnit XML",
   "report.pending": "运行尚未结束，页面会自动更新。", "report.request": "请求",
   "report.response": "响应", "report.result": "结果", "report.started": "开始", "report.title": "报告",
   "reports.counts": "用例", "reports.countsValue": "运行 {run}，通过 {ok}，失败 {failed}",
