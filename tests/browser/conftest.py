@@ -113,3 +113,26 @@ def api_session(stack: RunningStack, username: str) -> dict:  # noqa: F811
     token = requests.post(f"{stack.url}/auth/login", json={"account": username, "password": PASSWORD},
                           timeout=10).json()["token"]
     return {"Authorization": f"Bearer {token}"}
+
+
+def make_account(stack: RunningStack, username: str) -> dict:  # noqa: F811
+    """An account made through the API (code from the outbox); returns its bearer headers."""
+    email = f"{username}@example.com"
+    requests.post(f"{stack.url}/auth/codes", json={"channel": "email", "destination": email,
+                                                   "purpose": "register"}, timeout=10).raise_for_status()
+    requests.post(f"{stack.url}/auth/register", json={
+        "username": username, "password": PASSWORD, "email": email, "code": outbox_code(stack, email)},
+        timeout=10).raise_for_status()
+    return api_session(stack, username)
+
+
+def sign_in_page(page, username: str, *, remember: bool = False) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/ui/signin")
+    page.get_by_label("Username, email or mobile", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    if remember:
+        page.get_by_label("Remember me for 14 days", exact=True).check()
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
