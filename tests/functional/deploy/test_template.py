@@ -49,6 +49,12 @@ def test_the_deployment_carries_the_built_console(packaged):
         assert f"chalicelib/console/static/{asset}" in names, asset
 
 
+def test_api_gateway_gzips_what_the_console_and_api_send(packaged):
+    _, template = packaged
+    (api,) = resources_of(template, "AWS::Serverless::Api").values()
+    assert api["Properties"]["MinimumCompressionSize"] == 1024
+
+
 def test_cfn_lint_is_clean(packaged):
     path, _ = packaged
     result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(path)],
