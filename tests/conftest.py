@@ -1,9 +1,10 @@
 """Test fixtures shared by every suite.
 
-One AWS emulator (moto server mode, real HTTP) serves the whole session; it is
-started before any test module imports the app, so every client and PynamoDB
-model points at it. `aws` resets and re-provisions it from infra/resources.yaml
-before a test, so tests never see each other's data.
+One AWS emulator (moto server mode, real HTTP) serves the whole session. Its
+address is fixed before any test module imports the app, so every client and
+PynamoDB model points at it; the server itself starts only when a test first asks
+for it, so unit tests (no I/O) run without one. `aws` resets and re-provisions it
+from infra/resources.yaml before a test, so tests never see each other's data.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ _emulator: Emulator | None = None
 def pytest_configure(config: pytest.Config) -> None:
     global _emulator
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulator's access log
-    _emulator = Emulator().start()
+    _emulator = Emulator()
     os.environ.update(_emulator.environment())
     os.environ["HAT_STAGE"] = "dev"  # what .chalice/config.json's "local" stage gives the test client too
     os.environ.setdefault("HAT_JOB_RETRY_DELAYS_SECONDS", "0")
@@ -39,6 +40,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture
 def emulator() -> Emulator:
     assert _emulator is not None
+    if not _emulator.running:
+        _emulator.start()
     return _emulator
 
 

@@ -49,6 +49,10 @@ class Emulator:
         self._server = None
 
     @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 

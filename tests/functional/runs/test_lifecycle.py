@@ -36,7 +36,10 @@ def test_a_project_run_goes_queued_then_passed_with_its_detail_in_s3(alice, targ
     junit = alice.client.http.get(f"/reports/{report_id}/junit", headers=alice.who.headers)
     assert junit.status_code == 200
     root = ET.fromstring(junit.body)
-    assert root.iter("testcase") and len(list(root.iter("testcase"))) >= 2
+    assert [suite.get("name") for suite in root.iter("testsuite")] == ["first", "second"]
+    assert [(c.get("classname"), c.get("name")) for c in root.iter("testcase")] == [
+        ("first", "first step 0"), ("second", "second step 0"), ("second", "second step 1")]
+    assert root.find(".//failure") is None
 
 
 def test_a_failing_validator_gives_failed_with_expected_and_actual(alice, target, run_queue):
