@@ -26,7 +26,10 @@ export interface Project {
 }
 export interface Module { id: string; project_id: string; name: string; description?: string; testcase_count: number }
 export interface TestcaseDocument { config: Record<string, unknown>; teststeps: unknown[] }
-export interface Testcase { id: string; module_id: string; project_id: string; name: string; testcase: TestcaseDocument }
+export interface TestcaseSummary {
+  id: string; module_id: string; project_id: string; name: string; step_count: number; updated_at: string;
+}
+export interface Testcase extends TestcaseSummary { testcase: TestcaseDocument }
 export interface Validator {
   check: unknown; comparator: string; expected?: unknown; actual?: unknown; result: "pass" | "fail";
   message?: string;
@@ -152,7 +155,7 @@ export const api = {
   deleteModule: (id: string) => call<void>("DELETE", `/modules/${encodeURIComponent(id)}`),
 
   testcases: (moduleId: string, cursor?: string | null) =>
-    call<Page<Testcase>>("GET", `/modules/${encodeURIComponent(moduleId)}/testcases`, undefined, { cursor, limit: 100 }),
+    call<Page<TestcaseSummary>>("GET", `/modules/${encodeURIComponent(moduleId)}/testcases`, undefined, { cursor, limit: 100 }),
   testcase: (id: string) => call<Testcase>("GET", `/testcases/${encodeURIComponent(id)}`),
   createTestcase: (moduleId: string, name: string, testcase: unknown) =>
     call<Testcase>("POST", `/modules/${encodeURIComponent(moduleId)}/testcases`, { name, testcase }),

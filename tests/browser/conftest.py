@@ -115,14 +115,14 @@ def api_session(stack: RunningStack, username: str) -> dict:  # noqa: F811
     return {"Authorization": f"Bearer {token}"}
 
 
-def make_account(stack: RunningStack, username: str) -> dict:  # noqa: F811
+def make_account(stack: RunningStack, username: str, mobile: str | None = None) -> dict:  # noqa: F811
     """An account made through the API (code from the outbox); returns its bearer headers."""
     email = f"{username}@example.com"
     requests.post(f"{stack.url}/auth/codes", json={"channel": "email", "destination": email,
                                                    "purpose": "register"}, timeout=10).raise_for_status()
-    requests.post(f"{stack.url}/auth/register", json={
-        "username": username, "password": PASSWORD, "email": email, "code": outbox_code(stack, email)},
-        timeout=10).raise_for_status()
+    body = {"username": username, "password": PASSWORD, "email": email, "code": outbox_code(stack, email)}
+    requests.post(f"{stack.url}/auth/register", json={**body, **({"mobile": mobile} if mobile else {})},
+                  timeout=10).raise_for_status()
     return api_session(stack, username)
 
 
@@ -136,3 +136,10 @@ def sign_in_page(page, username: str, *, remember: bool = False) -> None:
         page.get_by_label("Remember me for 14 days", exact=True).check()
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def api_call(stack: RunningStack, headers: dict, method: str, path: str, body: object = None) -> dict:  # noqa: F811
+    """One API call as a user, for a test's setup and its checks; a 4xx/5xx raises."""
+    response = requests.request(method, f"{stack.url}{path}", json=body, headers=headers, timeout=10)
+    response.raise_for_status()
+    return response.json() if response.content else {}

@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 import uuid
 
-import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD, api_session, outbox_code
+from tests.browser.conftest import PASSWORD, api_call, api_session, outbox_code
 
 MISTAKE = """config:
   name: shop checks
@@ -157,7 +156,7 @@ def test_the_whole_journey(console, stack, target):
     # The dashboard's bar for today matches GET /dashboard.
     nav(page, "Dashboard").click()
     headers = api_session(stack, username)
-    board = requests.get(f"{stack.url}/dashboard", headers=headers, timeout=10).json()
+    board = api_call(stack, headers, "GET", "/dashboard")
     today = board["days"][-1]
     bar = page.locator("g.day").last
     expect(bar).to_have_attribute("data-date", today["date"])
@@ -190,7 +189,7 @@ def test_the_whole_journey(console, stack, target):
     expect(switch).to_have_attribute("aria-checked", "true")
     switch.click()
     expect(switch).to_have_attribute("aria-checked", "false")
-    tasks = requests.get(f"{stack.url}/tasks", headers=headers, timeout=10).json()["items"]
+    tasks = api_call(stack, headers, "GET", "/tasks")["items"]
     assert [task["enabled"] for task in tasks] == [False]
     console.shot("12-tasks")
 

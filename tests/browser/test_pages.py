@@ -6,10 +6,9 @@ import time
 import uuid
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import make_account, sign_in_page
+from tests.browser.conftest import api_call, make_account, sign_in_page
 
 UNLABELLED = """() => {
   const problems = [];
@@ -32,9 +31,7 @@ def world(stack, target):
     headers = make_account(stack, username)
 
     def call(method: str, path: str, body: object = None) -> dict:
-        response = requests.request(method, f"{stack.url}{path}", json=body, headers=headers, timeout=10)
-        response.raise_for_status()
-        return response.json() if response.content else {}
+        return api_call(stack, headers, method, path, body)
 
     project = call("POST", "/projects", {"name": "shop", "environments": {"local": {"base_url": target}}})
     module = call("POST", f"/projects/{project['id']}/modules", {"name": "checkout"})

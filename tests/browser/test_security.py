@@ -10,7 +10,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import make_account, sign_in_page
+from tests.browser.conftest import api_call, make_account, sign_in_page
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -62,8 +62,7 @@ def test_a_cookie_request_without_the_csrf_header_is_refused(console, stack):
         return r.status;
     }""")
     assert allowed == 201
-    listed = requests.get(f"{stack.url}/projects", headers=headers, timeout=10).json()["items"]
-    names = [project["name"] for project in listed]
+    names = [project["name"] for project in api_call(stack, headers, "GET", "/projects")["items"]]
     assert names == ["real"]
 
 
@@ -87,15 +86,11 @@ def test_the_root_redirects_to_the_console(stack):
 def test_a_hostile_project_name_shows_as_text_everywhere(console, stack):
     username = f"h{uuid.uuid4().hex[:10]}"
     headers = make_account(stack, username)
-    project = requests.post(f"{stack.url}/projects", json={"name": XSS}, headers=headers, timeout=10).json()
-    module = requests.post(f"{stack.url}/projects/{project['id']}/modules", json={"name": XSS},
-                           headers=headers, timeout=10).json()
-    requests.post(f"{stack.url}/modules/{module['id']}/testcases", headers=headers, timeout=10, json={
+    project = api_call(stack, headers, "POST", "/projects", {"name": XSS})
+    module = api_call(stack, headers, "POST", f"/projects/{project['id']}/modules", {"name": XSS})
+    api_call(stack, headers, "POST", f"/modules/{module['id']}/testcases", {
         "name": XSS, "testcase": {"config": {"name": XSS}, "teststeps": [
-            {"name": XSS, "request": {"method": "GET", "url": "http://127.0.0.1:9/"}}]}}).raise_for_status()
-    requests.post(f"{stack.url}/tasks", headers=headers, timeout=10, json={
-        "name": "xss-task", "project_id": project["id"], "crontab": "0 8 * * *",
-        "timezone": "UTC"}).raise_for_status()
+            {"name": XSS, "request": {"method": "GET", "url": "http://127.0.0.1:9/"}}]}})
     dialogs: list[str] = []
     page = console.page
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))

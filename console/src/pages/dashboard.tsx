@@ -2,6 +2,7 @@
 import { api, type Day, type ReportSummary } from "../api";
 import { Empty, enumText, ErrorNote, Link, Loading, PageTitle, StatusBadge, useLoad } from "../components";
 import { formatDuration, formatTime, t } from "../i18n";
+import { useSession } from "../session";
 
 const WIDTH = 640;
 const HEIGHT = 240;
@@ -60,7 +61,19 @@ async function latestReports(): Promise<ReportSummary[]> {
     .sort((a, b) => b.created_at.localeCompare(a.created_at)).slice(0, 8);
 }
 
-export function ReportTable(props: { reports: ReportSummary[]; showProject?: boolean }) {
+/** Who or what started a run: you, another member, a task (linked) or CI. */
+function StartedBy(props: { report: ReportSummary }) {
+  const session = useSession();
+  const report = props.report;
+  const me = session.status === "signed-in" ? session.user.id : null;
+  if (report.task_id) return <Link to={`/tasks/${report.task_id}`}>{enumText("trigger", report.trigger)}</Link>;
+  if (report.trigger === "manual") {
+    return <>{report.started_by && report.started_by === me ? t("reports.byYou") : t("reports.byMember")}</>;
+  }
+  return <>{enumText("trigger", report.trigger)}</>;
+}
+
+export function ReportTable(props: { reports: ReportSummary[] }) {
   return (
     <div class="table-wrap">
       <table>
@@ -74,7 +87,7 @@ export function ReportTable(props: { reports: ReportSummary[]; showProject?: boo
             <tr key={report.id}>
               <td><Link to={`/reports/${report.id}`}>{report.name || report.id}</Link></td>
               <td><StatusBadge status={report.status} /></td>
-              <td>{enumText("trigger", report.trigger)}</td>
+              <td><StartedBy report={report} /></td>
               <td>{t("reports.countsValue", { run: report.tests_run, ok: report.successes, failed: report.failures })}</td>
               <td>{formatDuration(report.duration_ms)}</td>
               <td>{formatTime(report.created_at)}</td>

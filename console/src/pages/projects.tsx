@@ -455,7 +455,7 @@ export function ModulePage(props: { id: string }) {
         <ul class="list">
           {testcases.data.items.map((testcase) => (
             <li key={testcase.id}><Link to={`/testcases/${testcase.id}`}>{testcase.name}</Link>
-              <span class="muted"> {t("testcases.steps", { count: testcase.testcase?.teststeps?.length ?? 0 })}</span></li>
+              <span class="muted"> {t("testcases.steps", { count: testcase.step_count })}</span></li>
           ))}
         </ul>
       ) : <Empty text={t("testcases.empty")} />)}

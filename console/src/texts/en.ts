@@ -56,7 +56,7 @@ export const en = {
   "report.extracted": "Extracted variables", "report.finished": "Finished", "report.junit": "Download JUnit XML",
   "report.pending": "This run is not finished yet; the page updates by itself.", "report.request": "Request",
   "report.response": "Response", "report.result": "Result", "report.started": "Started", "report.title": "Report",
-  "reports.counts": "Test cases", "reports.countsValue": "{run} run, {ok} passed, {failed} failed",
+  "reports.byYou": "you (manual)", "reports.byMember": "a member (manual)", "reports.counts": "Test cases", "reports.countsValue": "{run} run, {ok} passed, {failed} failed",
   "reports.created": "Created", "reports.duration": "Duration", "reports.empty": "No reports yet.",
   "reports.name": "Report", "reports.status": "Status", "reports.trigger": "Started by",
   "reset.account": "Email or mobile", "reset.accountHint": "The code goes there; it also names your account.",

@@ -58,7 +58,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   "report.extracted": "提取的变量", "report.finished": "结束", "report.junit": "下载 JUnit XML",
   "report.pending": "运行尚未结束，页面会自动更新。", "report.request": "请求",
   "report.response": "响应", "report.result": "结果", "report.started": "开始", "report.title": "报告",
-  "reports.counts": "用例", "reports.countsValue": "运行 {run}，通过 {ok}，失败 {failed}",
+  "reports.byYou": "你（手动）", "reports.byMember": "其他成员（手动）", "reports.counts": "用例", "reports.countsValue": "运行 {run}，通过 {ok}，失败 {failed}",
   "reports.created": "创建时间", "reports.duration": "耗时", "reports.empty": "还没有报告。",
   "reports.name": "报告", "reports.status": "状态", "reports.trigger": "触发方式",
   "reset.account": "邮箱或手机号", "reset.accountHint": "验证码发到这里，它也用于识别你的账号。",
