@@ -59,7 +59,7 @@ export interface Notify { emails: string[]; mobiles: string[]; when: "never" | "
 export interface Task {
   id: string; name: string; project_id: string; module_ids: string[]; crontab: string; timezone: string;
   environment: string | null; enabled: boolean; notify: Notify; run_count: number;
-  last_report: { id?: string; report_id?: string; status?: string } | string | null;
+  last_report: { id: string; status: string; at?: string } | null;
   schedule?: { expression: string; state: string; next_runs: string[] };
 }
 export interface Page<T> { items: T[]; next_cursor: string | null }

@@ -143,3 +143,14 @@ def api_call(stack: RunningStack, headers: dict, method: str, path: str, body: o
     response = requests.request(method, f"{stack.url}{path}", json=body, headers=headers, timeout=10)
     response.raise_for_status()
     return response.json() if response.content else {}
+
+
+def finished_report(stack: RunningStack, headers: dict, report_id: str, timeout: float = 30) -> dict:  # noqa: F811
+    """The report once it is no longer queued or running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        report = api_call(stack, headers, "GET", f"/reports/{report_id}")
+        if report["status"] not in ("queued", "running"):
+            return report
+        assert time.monotonic() < deadline, f"report {report_id} still {report['status']}"
+        time.sleep(0.2)

@@ -10,7 +10,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import api_call, make_account, sign_in_page
+from tests.browser.conftest import api_call, finished_report, make_account, sign_in_page
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -91,13 +91,17 @@ def test_a_hostile_project_name_shows_as_text_everywhere(console, stack):
     api_call(stack, headers, "POST", f"/modules/{module['id']}/testcases", {
         "name": XSS, "testcase": {"config": {"name": XSS}, "teststeps": [
             {"name": XSS, "request": {"method": "GET", "url": "http://127.0.0.1:9/"}}]}})
+    report_id = api_call(stack, headers, "POST", f"/modules/{module['id']}/runs", {})["report_id"]
+    finished_report(stack, headers, report_id)
     dialogs: list[str] = []
     page = console.page
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     sign_in_page(page, username)
     for path, name in [("/ui/projects", "projects"), (f"/ui/projects/{project['id']}", "project"),
                        (f"/ui/projects/{project['id']}/settings", "settings"),
-                       (f"/ui/modules/{module['id']}", "module")]:
+                       (f"/ui/modules/{module['id']}", "module"), ("/ui/", "dashboard"),
+                       (f"/ui/projects/{project['id']}/reports", "reports"),
+                       (f"/ui/reports/{report_id}", "report")]:
         page.goto(path)
         expect(page.get_by_text(XSS, exact=True).first).to_be_visible()
         assert page.locator("img").count() == 0, path

@@ -10,12 +10,6 @@ import { navigate } from "../router";
 import { useSession } from "../session";
 import { environmentOptions } from "./projects";
 
-function lastReportId(task: Task): string | null {
-  const last = task.last_report;
-  if (!last) return null;
-  return typeof last === "string" ? last : last.report_id ?? last.id ?? null;
-}
-
 function EnabledSwitch(props: { task: Task; onChange: (task: Task) => void; onError: (error: unknown) => void }) {
   const [busy, setBusy] = useState(false);
   async function toggle() {
@@ -62,7 +56,7 @@ export function TasksPage() {
             </tr></thead>
             <tbody>
               {tasks.data.items.map((task) => {
-                const last = lastReportId(task);
+                const last = task.last_report;
                 return (
                   <tr key={task.id} data-task={task.name}>
                     <td><Link to={`/tasks/${task.id}`}>{task.name}</Link></td>
@@ -72,8 +66,7 @@ export function TasksPage() {
                     <td><ul class="plain runs">{(task.schedule?.next_runs ?? []).map((run) =>
                       <li key={run}>{formatTime(run, task.timezone)}</li>)}</ul></td>
                     <td>{task.run_count}</td>
-                    <td>{last ? <Link to={`/reports/${last}`}>{typeof task.last_report === "object" && task.last_report?.status
-                      ? <StatusBadge status={task.last_report.status} /> : t("tasks.open")}</Link> : "—"}</td>
+                    <td>{last ? <Link to={`/reports/${last.id}`}><StatusBadge status={last.status} /></Link> : "—"}</td>
                   </tr>
                 );
               })}

@@ -79,7 +79,7 @@ export const en = {
   "tasks.enabledFor": "{name} enabled", "tasks.lastReport": "Last report", "tasks.modules": "Modules",
   "tasks.modulesHint": "None chosen: the whole project.", "tasks.name": "Name",
   "tasks.needProject": "Create a project first.", "tasks.new": "New task", "tasks.nextRuns": "Next runs",
-  "tasks.off": "Paused", "tasks.on": "On", "tasks.open": "open", "tasks.project": "Project",
+  "tasks.off": "Paused", "tasks.on": "On", "tasks.project": "Project",
   "tasks.runCount": "Runs", "tasks.runNow": "Run now", "tasks.schedule": "Schedule as AWS holds it",
   "tasks.timezone": "Time zone", "tasks.title": "Tasks", "tasks.when": "Send when",
   "testcases.empty": "No test cases yet.", "testcases.new": "New test case", "testcases.steps": "{count} steps",

@@ -81,7 +81,7 @@ export const zhCN: Record<keyof typeof en, string> = {
   "tasks.enabledFor": "{name} 启用", "tasks.lastReport": "最近报告", "tasks.modules": "模块",
   "tasks.modulesHint": "不选则运行整个项目。", "tasks.name": "名称",
   "tasks.needProject": "请先创建项目。", "tasks.new": "新建任务", "tasks.nextRuns": "接下来的运行",
-  "tasks.off": "已暂停", "tasks.on": "开启", "tasks.open": "查看", "tasks.project": "项目",
+  "tasks.off": "已暂停", "tasks.on": "开启", "tasks.project": "项目",
   "tasks.runCount": "运行次数", "tasks.runNow": "立即运行", "tasks.schedule": "AWS 中的调度",
   "tasks.timezone": "时区", "tasks.title": "定时任务", "tasks.when": "发送时机",
   "testcases.empty": "还没有用例。", "testcases.new": "新建用例", "testcases.steps": "{count} 个步骤",
