@@ -4,12 +4,14 @@ finishing with a failing step's expected and actual; the dashboard's today again
 GET /dashboard; a task with its next runs, paused; sign out and the pages closed."""
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD, api_call, api_session, outbox_code
+from tests.browser.conftest import PASSWORD, api_call, api_session, finished_report, outbox_code
 
 MISTAKE = """config:
   name: shop checks
@@ -103,9 +105,6 @@ def test_the_whole_journey(console, stack, target):
     page.locator("#field-env-0-variables").fill('{"who": "browser"}')
     page.get_by_role("button", name="Save environments").click()
     expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
-    page.get_by_role("button", name="Rotate secret").click()
-    expect(page.get_by_test_id("webhook-secret")).to_have_text(re.compile(r".{20,}"))
-    expect(page.locator("pre.code")).to_contain_text(f"/hooks/projects/{project_id}/runs")
     console.shot("04-project-settings")
     page.get_by_role("link", name="Modules").click()
     page.get_by_label("New module name", exact=True).fill("checkout")
@@ -153,9 +152,23 @@ def test_the_whole_journey(console, stack, target):
     expect(page.get_by_role("link", name="Download JUnit XML")).to_be_visible()
     console.shot("08-report")
 
+    # The CI webhook: a new secret shown once, and the signed curl example, run as pasted,
+    # starts a run (202 with a report id).
+    page.goto(f"/ui/projects/{project_id}/settings")
+    page.get_by_role("button", name="Rotate secret").click()
+    expect(page.get_by_test_id("webhook-secret")).to_have_text(re.compile(r".{20,}"))
+    expect(page.locator("pre.code")).to_contain_text(f"/hooks/projects/{project_id}/runs")
+    console.shot("09-webhook")
+    example = page.locator("pre.code").inner_text()
+    started = subprocess.run(["bash", "-c", example + " -s -w '\\n%{http_code}'"], capture_output=True,
+                             text=True, timeout=30, check=True).stdout
+    answer, _, status = started.rstrip().rpartition("\n")
+    assert status == "202", started
+    headers = api_session(stack, username)
+    finished_report(stack, headers, json.loads(answer)["report_id"])  # so the dashboard holds still
+
     # The dashboard's bar for today matches GET /dashboard.
     nav(page, "Dashboard").click()
-    headers = api_session(stack, username)
     board = api_call(stack, headers, "GET", "/dashboard")
     today = board["days"][-1]
     bar = page.locator("g.day").last
@@ -165,7 +178,7 @@ def test_the_whole_journey(console, stack, target):
     assert today["pass"] + today["fail"] >= 1
     expect(page.locator(".totals")).to_contain_text("1")
     expect(page.locator("table")).to_contain_text("failed")
-    console.shot("09-dashboard")
+    console.shot("10-dashboard")
 
     # A task: its crontab explained and its next runs while typing; created; paused.
     nav(page, "Tasks").click()
@@ -180,10 +193,10 @@ def test_the_whole_journey(console, stack, target):
     page.get_by_label("Crontab", exact=True).fill("0 8 * *")
     expect(preview).to_contain_text("five fields")
     page.get_by_label("Crontab", exact=True).fill("0 8 * * 1-5")
-    console.shot("10-task-new")
+    console.shot("11-task-new")
     page.get_by_role("button", name="Create task").click()
     expect(page.get_by_test_id("server-next-runs").locator("li")).to_have_count(3)
-    console.shot("11-task")
+    console.shot("12-task")
     nav(page, "Tasks").click()
     switch = page.get_by_role("switch", name="weekday mornings enabled")
     expect(switch).to_have_attribute("aria-checked", "true")
@@ -191,7 +204,7 @@ def test_the_whole_journey(console, stack, target):
     expect(switch).to_have_attribute("aria-checked", "false")
     tasks = api_call(stack, headers, "GET", "/tasks")["items"]
     assert [task["enabled"] for task in tasks] == [False]
-    console.shot("12-tasks")
+    console.shot("13-tasks")
 
     # Sign out: the pages close and the old cookie opens nothing.
     page.get_by_role("button", name="Sign out").click()
