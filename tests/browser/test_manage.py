@@ -129,3 +129,21 @@ def test_a_task_edited_run_now_and_deleted(console, stack):
     expect(page).to_have_url(re.compile(r"/ui/tasks$"))
     expect(page.get_by_text("No tasks yet.")).to_be_visible()
     assert requests.get(f"{stack.url}/tasks/{task['id']}", headers=headers, timeout=10).status_code == 404
+
+
+def test_the_profile_time_zone_moves_the_dashboard_days(console, stack):
+    username = f"z{uuid.uuid4().hex[:10]}"
+    headers = make_account(stack, username)
+    page = console.page
+    sign_in_page(page, username)
+    expect(page.get_by_role("heading", name="Last 12 days (UTC)")).to_be_visible()
+    page.goto("/ui/profile")
+    page.get_by_label("Time zone", exact=True).fill("Not/AZone")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    page.get_by_label("Time zone", exact=True).fill("Asia/Shanghai")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_role("heading", name="Last 12 days (Asia/Shanghai)")).to_be_visible()
+    assert api_call(stack, headers, "GET", "/dashboard")["timezone"] == "Asia/Shanghai"

@@ -74,6 +74,12 @@ def test_every_page_is_labelled_and_fits(console, world, width):
         assert overflow <= 1, f"{name} is {overflow}px wider than {width}px: {wide}"
         console.shot(f"{'mobile' if width < 600 else 'desktop'}-{name}")
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    navigation = page.get_by_role("navigation", name="Main")
+    if width < 600:  # the header folds into a menu button
+        expect(navigation).to_be_hidden()
+        page.get_by_role("button", name="Menu").click()
+    navigation.get_by_role("link", name="Projects").click()
+    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
 
 
 def test_signed_out_pages_are_labelled(console):
