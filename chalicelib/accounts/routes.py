@@ -53,8 +53,8 @@ def login() -> Response:
     request = accounts_routes.current_request
     body = parse_body(request, LoginBody)
     session = service.login(body.account, body.password, remember=body.remember, client_ip=client_ip(request))
-    return Response(body=session, status_code=200,
-                    headers={"Set-Cookie": session_cookies(session["token"], remember=body.remember)})
+    cookies = session_cookies(request, session["token"], remember=body.remember)
+    return Response(body=session, status_code=200, headers={"Set-Cookie": cookies})
 
 
 @accounts_routes.route("/auth/logout", methods=["POST"])
@@ -67,7 +67,7 @@ def logout() -> Response:
     request = accounts_routes.current_request
     current_user(request)
     service.logout(session_token(request) or "")
-    return Response(body="", status_code=204, headers={"Set-Cookie": cleared_cookies()})
+    return Response(body="", status_code=204, headers={"Set-Cookie": cleared_cookies(request)})
 
 
 @accounts_routes.route("/auth/me", methods=["GET"])

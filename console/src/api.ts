@@ -81,6 +81,12 @@ export function hasSession(): boolean {
   return csrfToken() !== "";
 }
 
+// What to do when the session ends under the page (expired, signed out elsewhere): set by session.ts.
+let onSessionEnded: () => void = () => undefined;
+export function whenSessionEnds(handler: () => void): void {
+  onSessionEnded = handler;
+}
+
 type Query = Record<string, string | number | undefined | null>;
 
 function withQuery(path: string, query?: Query): string {
@@ -113,6 +119,7 @@ async function call<T>(method: string, path: string, body?: unknown, query?: Que
   if (!response.ok) {
     const error = data?.error ?? {};
     const retry = response.headers.get("Retry-After");
+    if (response.status === 401 && path !== "/auth/login") onSessionEnded();
     throw new ApiError(response.status, error.code ?? "error", error.message ?? response.statusText,
       error.fields ?? {}, retry ? Number(retry) : null);
   }

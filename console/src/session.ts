@@ -1,6 +1,6 @@
 // Who is signed in: asked once from GET /auth/me; the cookie itself is never visible here.
 import { useEffect, useState } from "preact/hooks";
-import { api, hasSession, type User } from "./api";
+import { api, hasSession, type User, whenSessionEnds } from "./api";
 
 type State = { status: "loading" } | { status: "signed-out" } | { status: "signed-in"; user: User };
 let state: State = { status: "loading" };
@@ -30,6 +30,8 @@ export function signedIn(user: User): void {
 export function signedOut(): void {
   set({ status: "signed-out" });
 }
+
+whenSessionEnds(() => set({ status: "signed-out" }));
 
 export function useSession(): State {
   const [current, setCurrent] = useState(state);

@@ -126,3 +126,15 @@ def test_signed_out_pages_send_to_sign_in_and_back_after(console, stack):
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/ui/tasks$"))
     expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
+
+
+def test_a_session_ended_elsewhere_sends_the_page_to_sign_in(console, stack):
+    username = f"e{uuid.uuid4().hex[:10]}"
+    make_account(stack, username)
+    page = console.page
+    sign_in_page(page, username)
+    token = hat_cookies(page)["hat_session"]["value"]
+    requests.post(f"{stack.url}/auth/logout", headers={"Authorization": f"Bearer {token}"},
+                  timeout=10).raise_for_status()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Projects").click()
+    expect(page).to_have_url(re.compile(r"/ui/signin\?next=%2Fprojects$"))

@@ -13,8 +13,8 @@ def alice(make_user):
     return make_user("alice", email="alice@example.com", password=PASSWORD)
 
 
-def login(client, remember=False):
-    return client.http.post("/auth/login", headers={"Content-Type": "application/json"},
+def login(client, remember=False, headers=None):
+    return client.http.post("/auth/login", headers={"Content-Type": "application/json", **(headers or {})},
                             body=json.dumps({"account": "alice", "password": PASSWORD, "remember": remember}))
 
 
@@ -69,6 +69,16 @@ def test_cookies_are_secure_when_the_public_url_is_https(client, alice, monkeypa
     monkeypatch.setenv("HAT_PUBLIC_URL", "https://hat.example.com/api")
     reset_settings()
     for value in cookies_of(login(client)).values():
+        assert "Secure" in attributes(value)
+
+
+def test_cookies_are_secure_when_the_request_came_over_https(client, alice):
+    response = login(client, headers={"X-Forwarded-Proto": "https"})  # API Gateway's header
+    for value in cookies_of(response).values():
+        assert "Secure" in attributes(value)
+    headers = {**session_headers(response), "X-Forwarded-Proto": "https"}
+    logout = client.http.post("/auth/logout", headers=headers)
+    for value in cookies_of(logout).values():
         assert "Secure" in attributes(value)
 
 
