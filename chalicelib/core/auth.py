@@ -24,7 +24,7 @@ PUBLIC_ROUTES = frozenset({
     "/health", "/auth/codes", "/auth/register", "/auth/login", "/auth/password/reset",
     "/openapi.json", "/docs",
 })
-PUBLIC_PREFIXES = ("/hooks/", "/ui")  # /ui: the console's static pages (chalicelib/console)
+PUBLIC_PREFIXES = ("/hooks/", "/ui/")  # /ui/: the console's static pages (chalicelib/console)
 USER_CONTEXT_KEY = "hat_user"
 SESSION_COOKIE = "hat_session"
 CSRF_COOKIE = "hat_csrf"
@@ -54,7 +54,7 @@ def ip_permitted(ip: str, allow: Iterable[str], deny: Iterable[str]) -> bool:
 
 
 def is_public(route: str) -> bool:
-    return route == "/" or route in PUBLIC_ROUTES or route.startswith(PUBLIC_PREFIXES)
+    return route in ("/", "/ui") or route in PUBLIC_ROUTES or route.startswith(PUBLIC_PREFIXES)
 
 
 def bearer_token(request: Request) -> str | None:

@@ -103,7 +103,7 @@ function NotFound() {
   );
 }
 
-function page(path: string, query: URLSearchParams, onLanguage: () => void) {
+function page(path: string, onLanguage: () => void) {
   let params: Record<string, string> | null;
   if (path === "/") return <DashboardPage />;
   if (path === "/projects") return <ProjectsPage />;
@@ -118,7 +118,6 @@ function page(path: string, query: URLSearchParams, onLanguage: () => void) {
   if (path === "/tasks/new") return <TaskEditPage key="new" id={null} />;
   if ((params = match("/tasks/:id", path))) return <TaskEditPage key={params.id} id={params.id} />;
   if (path === "/profile") return <ProfilePage onLanguage={onLanguage} />;
-  void query;
   return <NotFound />;
 }
 
@@ -143,7 +142,7 @@ export function App() {
   else if (location.path === "/register") body = <Register />;
   else if (location.path === "/reset") body = <ResetPassword />;
   else if (session.status === "signed-out") body = <main id="main"><Loading /></main>;
-  else body = page(location.path, location.query, onLanguage);
+  else body = page(location.path, onLanguage);
   return (
     <div class="shell" key={currentLanguage()}>
       <Header path={location.path} onLanguage={onLanguage} />

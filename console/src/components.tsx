@@ -87,7 +87,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
       (value) => { if (mine === generation.current) { setData(value); setLoading(false); } },
       (failure) => { if (mine === generation.current) { setError(failure); setLoading(false); } },
     );
-  }, deps); // eslint-disable-line react-hooks/exhaustive-deps
+  }, deps); // the caller names what the load depends on
   useEffect(reload, [reload]);
   return { data, error, loading, reload, setData };
 }

@@ -6,7 +6,7 @@ import { type Diagnostic, lintGutter, setDiagnostics } from "@codemirror/lint";
 import { Compartment, EditorState } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
 import { basicSetup } from "codemirror";
-import { isNode, isPair, LineCounter, parseDocument, stringify, type Node as YamlNode } from "yaml";
+import { Document, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Node as YamlNode } from "yaml";
 
 export type Format = "yaml" | "json";
 export interface Marked { path: string; message: string; line: number }
@@ -74,8 +74,17 @@ export function parse(text: string, format: Format): { value: unknown } | { erro
   return { value: document.toJS({ maxAliasCount: 100 }) };
 }
 
+/** The document as text; in YAML a list of plain values stays on one line, as HttpRunner
+ * writes its validators (`- eq: [status_code, 200]`). */
 export function render(value: unknown, format: Format): string {
-  return format === "json" ? JSON.stringify(value, null, 2) + "\n" : stringify(value, { lineWidth: 0 });
+  if (format === "json") return JSON.stringify(value, null, 2) + "\n";
+  const document = new Document(value);
+  visit(document, {
+    Seq(_, node) {
+      if (node.items.length <= 4 && node.items.every((item) => isScalar(item))) node.flow = true;
+    },
+  });
+  return document.toString({ lineWidth: 0 });
 }
 
 // Inside a shadow root CodeMirror's styles go to adoptedStyleSheets; in the document it
