@@ -1,4 +1,4 @@
-# Every install step lives here: a fresh clone needs only Python 3.11.
+# Every install step lives here: a fresh clone needs only Python 3.11 and Node 20+ with npm.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -11,7 +11,7 @@ CONSOLE_BUILT := chalicelib/console/static/.built
 CONSOLE_MODULES := console/node_modules/.installed
 CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.ts console/tsconfig.json
 
-.PHONY: dev test unit functional e2e browser bench lint package deploy clean console
+.PHONY: dev test unit functional e2e browser bench lint package deploy clean console cli
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or make PYTHON=python3 ...)"; exit 1; }
@@ -55,6 +55,10 @@ bench: $(STAMP) $(CONSOLE_BUILT)  ## benchmarks: ratios against peers measured i
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+
+cli: $(STAMP)  ## the pipeline command's wheel in build/cli/ (pip install build/cli/hat_cli-*.whl)
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir build/cli ./cli
+	@ls build/cli/hat_cli-*.whl
 
 package: $(STAMP) $(CONSOLE_BUILT)  ## one SAM template + deployment.zip in build/$(STAGE)/ (offline)
 	$(PY) -m infra.package --stage $(STAGE)

@@ -10,6 +10,7 @@ from chalicelib.core.auth import register_auth_middleware
 from chalicelib.core.http import register_http_middleware, translate_throttling
 from chalicelib.core.logs import configure_logging
 from chalicelib.core.routes import core_routes
+from chalicelib.keys.routes import key_for_request, keys_routes
 from chalicelib.notify.jobs import notify_jobs
 from chalicelib.notify.routes import notify_routes
 from chalicelib.runs.jobs import runs_jobs
@@ -22,7 +23,7 @@ configure_logging()
 
 # Order matters: the first middleware registered is the outermost.
 register_http_middleware(app)
-register_auth_middleware(app, resolve_token=user_for_token)
+register_auth_middleware(app, resolve_token=user_for_token, resolve_key=key_for_request)
 app.register_blueprint(core_routes)
 app.register_blueprint(catalog_routes)
 app.register_blueprint(catalog_jobs)
@@ -33,6 +34,7 @@ app.register_blueprint(schedules_routes)
 app.register_blueprint(schedules_jobs)
 app.register_blueprint(runs_routes)
 app.register_blueprint(runs_jobs)
+app.register_blueprint(keys_routes)
 app.register_blueprint(console_routes)
 # Last: AWS throttling past the retries becomes a 503 in every view registered above.
 translate_throttling(app)

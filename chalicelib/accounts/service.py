@@ -239,8 +239,12 @@ def update_profile(user: dict, token: str, body: Any) -> dict:
 
 
 def disable_user(user_id: str) -> int:
-    """The user can no longer sign in, and every session ends now. Returns how many ended."""
+    """The user can no longer sign in, and every session and API key ends now. Returns how
+    many sessions ended."""
+    from chalicelib.keys.service import revoke_keys_of
+
     User(user_id).update(actions=[User.disabled.set(True)], condition=User.id.exists())
+    revoke_keys_of(user_id)
     return revoke_all_sessions(user_id)
 
 

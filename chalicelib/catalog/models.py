@@ -62,6 +62,9 @@ class Project(Model):
     webhook_salt = UnicodeAttribute(null=True)
     webhook_previous_salt = UnicodeAttribute(null=True)  # still verifies for a grace period
     webhook_rotated_at = UTCDateTimeAttribute(null=True)
+    # Which GitHub/GitLab deliveries start which run (runs/hooks.py); None: the defaults.
+    hook_rules = JSONAttribute(null=True)
+    github_token_at = UTCDateTimeAttribute(null=True)  # set: a token is in SSM (runs/github.py)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     sort_key = UnicodeAttribute()  # "<created, microseconds>#<id>": newest-first order

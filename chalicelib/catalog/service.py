@@ -60,6 +60,7 @@ from chalicelib.core.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
+    Unauthorized,
     ValidationFailed,
 )
 from chalicelib.core.pagination import page
@@ -116,9 +117,25 @@ def _visible(project: Project | None, user_id: str) -> bool:
     return project is not None and project.status == ACTIVE and user_id in (project.member_ids or set())
 
 
-def _member_of(user_id: str):
-    """Condition on a project item: it is live and `user_id` belongs to it."""
-    return (Project.status == ACTIVE) & Project.member_ids.contains(user_id)
+def visible_to(project: Project | None, user: dict) -> bool:
+    """`_visible`, and for a request made with an API key (`user["api_key"]`, keys/service.py)
+    only the key's own project; a key whose creator has left that project is a 401."""
+    key = user.get("api_key")
+    if not _visible(project, user["id"]):
+        if key is not None and project is not None and project.status == ACTIVE \
+                and project.id == key["project_id"]:
+            raise Unauthorized("this key's owner is no longer a member of its project",
+                               code="key_owner_removed")
+        return False
+    return key is None or key["project_id"] == project.id
+
+
+def _member_of(user: dict):
+    """Condition on a project item: it is live and the user belongs to it (and, for an API
+    key, it is the key's project)."""
+    condition = (Project.status == ACTIVE) & Project.member_ids.contains(user["id"])
+    key = user.get("api_key")
+    return condition if key is None else condition & (Project.id == key["project_id"])
 
 
 def _owned_by(user_id: str):
@@ -193,7 +210,7 @@ def testcase_view(testcase: StoredTestcase) -> dict:
 def load_project(user: dict, project_id: str) -> Project:
     """The live project if the user is a member; else 404. One GetItem."""
     project = get_or_none(Project, _checked_id(project_id, "project"), consistent_read=True)
-    if not _visible(project, user["id"]):
+    if not visible_to(project, user):
         raise not_found("project")
     return project
 
@@ -228,7 +245,7 @@ def load_testcase(user: dict, testcase_id: str) -> StoredTestcase:
     A GetItem, then one BatchGetItem for its module and project."""
     testcase = _load_testcase(testcase_id)
     module, project = get_many([(Module, testcase.module_id), (Project, testcase.project_id)])
-    if module is None or module.status != ACTIVE or not _visible(project, user["id"]):
+    if module is None or module.status != ACTIVE or not visible_to(project, user):
         raise not_found("testcase")
     return testcase
 
@@ -316,23 +333,24 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
         from pynamodb.exceptions import UpdateError
 
         try:
-            project.update(actions=actions, condition=_member_of(user_id))
+            project.update(actions=actions, condition=_member_of(user))
         except UpdateError as error:
             if error.cause_response_code == "ConditionalCheckFailedException":
                 raise not_found("project") from None
             raise
         return project_view(project, user_id)
-    return _rename_project(user_id, project, new_name, actions, now)
+    return _rename_project(user, project, new_name, actions, now)
 
 
-def _rename_project(user_id: str, project: Project, new_name: str, actions: list, now: datetime) -> dict:
+def _rename_project(user: dict, project: Project, new_name: str, actions: list, now: datetime) -> dict:
+    user_id = user["id"]
     old_lc, new_lc = project.name_lc, fold(new_name)
     members = sorted(project.member_ids or ())
     tx = Tx()
     tx.update("project", project,
               [*actions, Project.name.set(new_name), Project.name_lc.set(new_lc),
                Project.members_version.add(1)],
-              _member_of(user_id) & (Project.name_lc == old_lc)
+              _member_of(user) & (Project.name_lc == old_lc)
               & (Project.members_version == project.members_version), return_old=True)
     tx.delete("old_name", NameClaim(project_claim(project.owner_id, old_lc)))
     tx.put("new_name", NameClaim(project_claim(project.owner_id, new_lc), target_id=project.id),
@@ -482,7 +500,7 @@ def create_module(user: dict, project_id: str, body: ModuleCreate, *, clock: Clo
     tx.put("module", module, Module.id.does_not_exist())
     tx.put("name", NameClaim(module_claim(project_id, module.name_lc), target_id=module_id),
            NameClaim.key.does_not_exist())
-    tx.update("project", Project(project_id), [Project.module_count.add(1)], _member_of(user["id"]))
+    tx.update("project", Project(project_id), [Project.module_count.add(1)], _member_of(user))
     try:
         tx.commit(retries=1)
     except Cancelled as cancelled:
@@ -533,7 +551,7 @@ def update_module(user: dict, module_id: str, body: ModulePatch, *, clock: Clock
     tx = Tx()
     tx.update("module", module, actions, (Module.status == ACTIVE) & (Module.name_lc == module.name_lc),
               return_old=True)
-    tx.check("project", Project, module.project_id, _member_of(user["id"]))
+    tx.check("project", Project, module.project_id, _member_of(user))
     if renaming:
         tx.delete("old_name", NameClaim(module_claim(module.project_id, module.name_lc)))
         tx.put("new_name", NameClaim(module_claim(module.project_id, fold(new_name)), target_id=module.id),
@@ -564,13 +582,12 @@ def delete_module(user: dict, module_id: str, *, clock: Clock = utcnow) -> None:
     cases off the project's counts, free its name. If a test case was added or removed
     between the read and the write, the write fails with the module as it is now and is
     tried once more with its count (a fourth call). The test cases go in a queued job."""
-    user_id = user["id"]
     module = get_or_none(Module, _checked_id(module_id, "module"), consistent_read=True)
     if module is None:
         raise not_found("module")
     if module.status == DELETING:  # a retry: make sure the cleanup is queued
         load_module_project = get_or_none(Project, module.project_id, consistent_read=True)
-        if not _visible(load_module_project, user_id):
+        if not visible_to(load_module_project, user):
             raise not_found("module")
         _enqueue_cleanup("module", module.id)
         return
@@ -584,7 +601,7 @@ def delete_module(user: dict, module_id: str, *, clock: Clock = utcnow) -> None:
                   & (Module.name_lc == module.name_lc),
                   return_old=True)
         tx.update("project", Project(module.project_id),
-                  [Project.module_count.add(-1), Project.testcase_count.add(-count)], _member_of(user_id))
+                  [Project.module_count.add(-1), Project.testcase_count.add(-count)], _member_of(user))
         tx.delete("name", NameClaim(module_claim(module.project_id, module.name_lc)))
         try:
             tx.commit()
@@ -683,7 +700,7 @@ def _store_testcase(user: dict, module_id: str, name: str, document: object, siz
     tx.put("name", NameClaim(testcase_claim(module.id, testcase.name_lc), target_id=testcase_id),
            NameClaim.key.does_not_exist())
     tx.update("module", Module(module.id), [Module.testcase_count.add(1)], Module.status == ACTIVE)
-    tx.update("project", Project(module.project_id), [Project.testcase_count.add(1)], _member_of(user["id"]))
+    tx.update("project", Project(module.project_id), [Project.testcase_count.add(1)], _member_of(user))
     try:
         tx.commit(retries=1)
     except Cancelled as cancelled:
@@ -731,7 +748,7 @@ def replace_testcase(user: dict, testcase_id: str, body: TestcaseBody, *, clock:
                StoredTestcase.size_bytes.set(size), StoredTestcase.updated_at.set(now)],
               StoredTestcase.id.exists() & (StoredTestcase.name_lc == old_lc), return_old=True)
     tx.check("module", Module, testcase.module_id, Module.status == ACTIVE)
-    tx.check("project", Project, testcase.project_id, _member_of(user["id"]))
+    tx.check("project", Project, testcase.project_id, _member_of(user))
     if new_lc != old_lc:
         tx.delete("old_name", NameClaim(testcase_claim(testcase.module_id, old_lc)))
         tx.put("new_name", NameClaim(testcase_claim(testcase.module_id, new_lc), target_id=testcase.id),
@@ -761,7 +778,7 @@ def delete_testcase(user: dict, testcase_id: str) -> None:
     tx.delete("name", NameClaim(testcase_claim(testcase.module_id, testcase.name_lc)))
     tx.update("module", Module(testcase.module_id), [Module.testcase_count.add(-1)], Module.status == ACTIVE)
     tx.update("project", Project(testcase.project_id), [Project.testcase_count.add(-1)],
-              _member_of(user["id"]))
+              _member_of(user))
     try:
         tx.commit(retries=1)
     except Cancelled:

@@ -32,6 +32,10 @@ CSRF_HEADER = "x-hat-csrf"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 TokenResolver = Callable[[str], "dict | None"]
+# For `hat_` bearer tokens (API keys): (token, request) -> the user the key acts as on this
+# route, or a HatError (401 bad key or route, 403 scope, 404 another project, 429 rate).
+KeyResolver = Callable[[str, Request], dict]
+API_KEY_PREFIX = "hat_"
 
 
 def _networks(cidrs: Iterable[str]) -> list:
@@ -99,7 +103,8 @@ def current_user(request: Request) -> dict:
     return user
 
 
-def register_auth_middleware(app: Chalice, resolve_token: TokenResolver) -> None:
+def register_auth_middleware(app: Chalice, resolve_token: TokenResolver,
+                             resolve_key: KeyResolver | None = None) -> None:
     @app.middleware("http")
     def access_control(request: Request, get_response: Callable[[Request], Response]) -> Response:
         settings = get_settings()
@@ -109,7 +114,11 @@ def register_auth_middleware(app: Chalice, resolve_token: TokenResolver) -> None
             route = request.context.get("resourcePath", request.path)
             if not is_public(route):
                 token = session_token(request)
-                user = resolve_token(token) if token else None
+                if token and resolve_key is not None and token == bearer_token(request) \
+                        and token.startswith(API_KEY_PREFIX):  # API keys come as Bearer only
+                    user = resolve_key(token, request)
+                else:
+                    user = resolve_token(token) if token else None
                 if user is None:
                     raise Unauthorized("missing, expired or revoked token")
                 if csrf_refused(request):

@@ -91,6 +91,11 @@ class Settings:
     debug_deadline_seconds: int = 25  # POST /testcases/debug (API Gateway cuts at 29 s)
     webhook_tolerance_seconds: int = 300
     webhook_previous_secret_seconds: int = 3600  # a rotated-out secret still verifies this long
+    hook_delivery_ttl_seconds: int = 30 * 24 * 3600  # GitHub/GitLab delivery ids are refused again this long
+    github_api_url: str = "https://api.github.com"  # commit statuses (runs/github.py)
+    # keys (chalicelib/keys): requests per key per fixed window
+    api_key_rate_limit: int = 120
+    api_key_rate_window_seconds: int = 60
     daily_stats_retention_days: int = 60
 
     @property
@@ -141,6 +146,7 @@ def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict:
         "scheduler_role_arn": "HAT_SCHEDULER_ROLE_ARN",
         "runs_queue_arn": "HAT_RUNS_QUEUE_ARN",
         "runs_dlq_arn": "HAT_RUNS_DLQ_ARN",
+        "github_api_url": "HAT_GITHUB_API_URL",
     }
     values: dict = {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
     values.update({name: env[var].strip() for name, var in texts.items() if var in env})
@@ -160,6 +166,9 @@ def _runs_settings(env: Mapping[str, str]) -> dict:
         "debug_deadline_seconds": "HAT_DEBUG_DEADLINE_SECONDS",
         "webhook_tolerance_seconds": "HAT_WEBHOOK_TOLERANCE_SECONDS",
         "webhook_previous_secret_seconds": "HAT_WEBHOOK_PREVIOUS_SECRET_SECONDS",
+        "hook_delivery_ttl_seconds": "HAT_HOOK_DELIVERY_TTL_SECONDS",
+        "api_key_rate_limit": "HAT_API_KEY_RATE_LIMIT",
+        "api_key_rate_window_seconds": "HAT_API_KEY_RATE_WINDOW_SECONDS",
         "daily_stats_retention_days": "HAT_DAILY_STATS_RETENTION_DAYS",
     }
     return {name: int(env[var]) for name, var in numbers.items() if env.get(var)}

@@ -58,6 +58,7 @@ class ReportSummary(Answer):
     finished_at: Time | None
     duration_ms: int | None
     error: str | None = None  # why a report is "error"
+    origin: dict[str, Any] | None = None  # GitHub/GitLab webhook runs: provider, event, ref, sha
 
 
 class Report(ReportSummary):
@@ -109,3 +110,35 @@ class WebhookSecret(Answer):
     secret: str
     rotated_at: Time
     previous_valid_until: Time
+
+
+class HookRunQueued(RunQueued):
+    """A GitHub/GitLab delivery matched a rule: its run is queued."""
+
+    rule: int
+    event: str
+
+
+class HookIgnored(Answer):
+    """The delivery starts nothing: a ping ({"ok": true}), or `ignored` says why."""
+
+    ignored: str | None = None
+    duplicate: bool = False
+
+
+class HookRules(Answer):
+    """The rules GitHub/GitLab deliveries are matched against, first match wins; `default`:
+    the project has none of its own."""
+
+    project_id: str
+    rules: list[dict[str, Any]]
+    default: bool
+    github_token: bool = False  # a token is set: GitHub-started runs post a commit status
+
+
+class GithubTokenSet(Answer):
+    """A GitHub token is set for commit statuses (never shown back)."""
+
+    project_id: str
+    github_token: Literal[True]
+    set_at: Time

@@ -76,6 +76,8 @@ class Report(Model):
     testcase_ids = ListAttribute(of=UnicodeAttribute, null=True)
     notify = JSONAttribute(null=True)
     callback_url = UnicodeAttribute(null=True)
+    # What started a GitHub/GitLab webhook run: provider, event, delivery, repository, ref, sha.
+    origin = JSONAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)

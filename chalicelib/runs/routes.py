@@ -25,13 +25,19 @@ def _run_body():
     return parse_body(request, schemas.RunBody) if request.raw_body else schemas.RunBody()
 
 
+def _project_run_body():
+    """As _run_body, with the project run's `module_ids` (a model of its own, for the OpenAPI)."""
+    request = _request()
+    return parse_body(request, schemas.ProjectRunBody) if request.raw_body else schemas.ProjectRunBody()
+
+
 @runs_routes.route("/projects/{project_id}/runs", methods=["POST"])
 @answers(202, "chalicelib.runs.answers:RunQueued")
 def run_project(project_id: str) -> Response:
     """Run every test case of a project; 202 with the queued report's id."""
     from chalicelib.runs import service
 
-    body = _run_body()
+    body = _project_run_body()
     return json_response(service.run_project(current_user(_request()), project_id, body), 202)
 
 
@@ -125,3 +131,70 @@ def webhook_run(project_id: str) -> Response:
     request = _request()
     answer = service.webhook_run(project_id, request.headers, request.raw_body or b"")
     return json_response(answer, 202)
+
+
+HOOK_TYPES = ["application/json", "application/x-www-form-urlencoded"]  # GitHub offers both
+
+
+def _provider_hook(provider: str, project_id: str) -> Response:
+    from chalicelib.runs import hooks
+
+    request = _request()
+    answer, status = hooks.receive(provider, project_id, request.headers, request.raw_body or b"")
+    return json_response(answer, status)
+
+
+@runs_routes.route("/hooks/projects/{project_id}/github", methods=["POST"], content_types=HOOK_TYPES)
+@answers(202, "chalicelib.runs.answers:HookRunQueued")
+@answers(200, "chalicelib.runs.answers:HookIgnored")
+def github_hook(project_id: str) -> Response:
+    """GitHub's webhook (X-Hub-Signature-256 with the project's webhook secret): a matching event
+    starts a run (202); ping, other events and deliveries seen before answer 200."""
+    return _provider_hook("github", project_id)
+
+
+@runs_routes.route("/hooks/projects/{project_id}/gitlab", methods=["POST"])
+@answers(202, "chalicelib.runs.answers:HookRunQueued")
+@answers(200, "chalicelib.runs.answers:HookIgnored")
+def gitlab_hook(project_id: str) -> Response:
+    """GitLab's webhook (X-Gitlab-Token: the project's webhook secret); the same answers."""
+    return _provider_hook("gitlab", project_id)
+
+
+@runs_routes.route("/projects/{project_id}/hook-rules", methods=["GET"])
+@answers(200, "chalicelib.runs.answers:HookRules")
+def get_hook_rules(project_id: str) -> dict:
+    """Which GitHub/GitLab events start which run (the project's rules, or the defaults)."""
+    from chalicelib.runs import hooks
+
+    return hooks.get_rules(current_user(_request()), project_id)
+
+
+@runs_routes.route("/projects/{project_id}/hook-rules", methods=["PUT"])
+@answers(200, "chalicelib.runs.answers:HookRules")
+def put_hook_rules(project_id: str) -> dict:
+    """Replace the project's webhook rules; {"rules": null} goes back to the defaults."""
+    from chalicelib.runs import hooks
+
+    request = _request()
+    return hooks.set_rules(current_user(request), project_id, parse_body(request, schemas.HookRules))
+
+
+@runs_routes.route("/projects/{project_id}/github-token", methods=["PUT"])
+@answers(200, "chalicelib.runs.answers:GithubTokenSet")
+def put_github_token(project_id: str) -> dict:
+    """Set the GitHub token (owner; write-only) runs started by GitHub's webhook post commit statuses with."""
+    from chalicelib.runs import github
+
+    request = _request()
+    return github.set_token(current_user(request), project_id, parse_body(request, schemas.GithubToken))
+
+
+@runs_routes.route("/projects/{project_id}/github-token", methods=["DELETE"])
+@answers(204)
+def delete_github_token(project_id: str) -> Response:
+    """Remove the project's GitHub token (owner): no more commit statuses."""
+    from chalicelib.runs import github
+
+    github.delete_token(current_user(_request()), project_id)
+    return Response(body="", status_code=204)

@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.catalog.models import ACTIVE, Membership, Module, Project, StoredTestcase
-from chalicelib.catalog.service import load_module, load_project
+from chalicelib.catalog.service import load_module, load_project, visible_to
 from chalicelib.catalog.store import checked_start_key, query_page, string_key
 from chalicelib.core.clock import Clock, isoformat, utcnow
 from chalicelib.core.db import get_many, get_or_none
@@ -115,6 +115,8 @@ def report_view(report: Report) -> dict:
     }
     if report.error:
         view["error"] = report.error
+    if report.origin:
+        view["origin"] = report.origin
     if report.chunk_count:
         view["chunks"] = {"total": int(report.chunk_count), "done": len(report.chunks_done or ())}
     return view
@@ -125,7 +127,7 @@ def report_view(report: Report) -> dict:
 def _new_report(project: Project, *, trigger: str, name: str, environment: str | None,
                 module_ids: list[str] | None, testcase_ids: list[str] | None, task_id: str | None,
                 notify: dict | None, callback_url: str | None, started_by: str | None,
-                clock: Clock) -> Report:
+                clock: Clock, origin: dict | None = None) -> Report:
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r}")
     now, report_id = clock(), uuid.uuid4().hex
@@ -134,7 +136,7 @@ def _new_report(project: Project, *, trigger: str, name: str, environment: str |
         trigger=trigger, task_id=task_id, started_by=started_by, name=name, environment=environment,
         module_ids=list(module_ids) if module_ids else None,
         testcase_ids=list(testcase_ids) if testcase_ids else None,
-        notify=notify or None, callback_url=callback_url or None, created_at=now,
+        notify=notify or None, callback_url=callback_url or None, origin=origin, created_at=now,
         tests_run=0, successes=0, failures=0, active=QUEUED, active_since=_precise(now))
 
 
@@ -206,11 +208,12 @@ def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_
 
 
 def run_project(user: dict, project_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
-    """GetItem (project), PutItem (report)."""
+    """GetItem (project), PutItem (report). `body.module_ids`: only those modules (the worker
+    reads the project's own modules, so an id of another project's runs nothing)."""
     project = load_project(user, project_id)
     return _queued(project, environment=body.environment, trigger="manual", name=project.name,
-                   module_ids=None, testcase_ids=None, task_id=None, notify=_notify(body),
-                   callback_url=body.callback_url, started_by=user["id"], clock=clock)
+                   module_ids=getattr(body, "module_ids", None), testcase_ids=None, task_id=None,
+                   notify=_notify(body), callback_url=body.callback_url, started_by=user["id"], clock=clock)
 
 
 def run_module(user: dict, module_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
@@ -227,7 +230,7 @@ def run_testcase(user: dict, testcase_id: str, body: Any, *, clock: Clock = utcn
     if testcase is None:
         raise _not_found("testcase")
     module, project = get_many([(Module, testcase.module_id), (Project, testcase.project_id)])
-    if module is None or module.status != ACTIVE or not _visible(project, user["id"]):
+    if module is None or module.status != ACTIVE or not visible_to(project, user):
         raise _not_found("testcase")
     return _queued(project, environment=body.environment, trigger="manual", name=testcase.name,
                    module_ids=None, testcase_ids=[testcase.id], task_id=None, notify=_notify(body),
@@ -508,6 +511,11 @@ def after_finish(report: Report, *, clock: Clock = utcnow) -> None:
     decided once per report (run_once) and queued with fixed job ids."""
     if report.callback_url:
         enqueue("runs", {"kind": "callback", "report_id": report.id, "job_id": f"callback-{report.id}"})
+    from chalicelib.runs.github import wants_status
+
+    if wants_status(report.origin):
+        enqueue("runs", {"kind": "github_status", "report_id": report.id,
+                         "job_id": f"github-status-{report.id}"})
     run_once(f"notify:{report.id}", lambda: _notify_once(report), clock=clock)
 
 
@@ -648,20 +656,53 @@ def current_webhook_secrets(project: Project | None, *, clock: Clock = utcnow) -
     return found
 
 
+def is_id(value: object) -> bool:
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: timedelta,
+                      environment: str | None, clock: Clock = utcnow, **fields: Any) -> dict | None:
+    """For webhooks: queue a run of `project` (its defaults applied) whose report commits with a
+    claim on `claim_key` (one TransactWriteItems: a conditional put of the claim, kept for
+    `claim_ttl`, and the report). None when the claim exists: that request was handled before.
+    Without a claim key, the report alone (one PutItem)."""
+    from pynamodb.exceptions import TransactWriteError
+
+    from chalicelib.core.db import cancellation_codes, transaction
+    from chalicelib.core.models import IdempotencyRecord
+
+    env_name, _env = choose_environment(project, environment)
+    defaults = dict(trigger="webhook", name=project.name, module_ids=None, testcase_ids=None, task_id=None,
+                    notify=None, callback_url=None, started_by=None)
+    report = _new_report(project, environment=env_name, clock=clock,
+                         **_with_project_defaults(project, {**defaults, **fields}))
+    if claim_key is None:
+        report.save(condition=Report.id.does_not_exist())
+    else:
+        claim = IdempotencyRecord(claim_key, status="COMPLETED", in_progress_until=0,
+                                  expires_at=clock() + claim_ttl)
+        try:
+            with transaction() as tx:
+                tx.save(claim, condition=IdempotencyRecord.key.does_not_exist())
+                tx.save(report, condition=Report.id.does_not_exist())
+        except TransactWriteError as error:
+            if "ConditionalCheckFailed" in cancellation_codes(error):
+                return None
+            raise
+    _enqueue_run(report.id)
+    return {"report_id": report.id, "status": QUEUED}
+
+
 def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
                 clock: Clock = utcnow) -> dict:
     """POST /hooks/projects/{id}/runs: GetItem (project, which holds the secret's salt), one
     TransactWriteItems (the replay claim on the signature and the report). A project that is
     gone or has no secret answers 401 like a bad signature: nothing is revealed unsigned."""
-    from pynamodb.exceptions import TransactWriteError
-
-    from chalicelib.core.db import transaction
-    from chalicelib.core.models import IdempotencyRecord
     from chalicelib.core.signing import verify
     from chalicelib.core.validation import validate
     from chalicelib.runs.schemas import WebhookBody
 
-    if not isinstance(project_id, str) or not _ID.fullmatch(project_id):
+    if not is_id(project_id):
         raise Unauthorized("signature does not match", code="bad_signature")
     tolerance = get_settings().webhook_tolerance_seconds
     project = get_or_none(Project, project_id, consistent_read=True)
@@ -670,31 +711,18 @@ def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
                        tolerance_seconds=tolerance)
     try:
         data = json.loads(raw_body) if raw_body else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         from chalicelib.core.errors import BadRequest
 
         raise BadRequest("request body is not valid JSON", code="invalid_json") from None
     body = validate(WebhookBody, data)
-    env_name, _env = choose_environment(project, body.environment)
-    report = _new_report(project, environment=env_name, **_with_project_defaults(project, dict(
-        trigger="webhook", name=project.name, module_ids=body.module_ids, testcase_ids=None,
-        task_id=None, notify=_notify(body), callback_url=body.callback_url, started_by=None,
-        clock=clock)))
-    now = clock()
-    claim = IdempotencyRecord(f"hook:{project_id}:{signature}", status="COMPLETED", in_progress_until=0,
-                              expires_at=now + timedelta(seconds=2 * tolerance + 60))
-    try:
-        with transaction() as tx:
-            tx.save(claim, condition=IdempotencyRecord.key.does_not_exist())
-            tx.save(report, condition=Report.id.does_not_exist())
-    except TransactWriteError as error:
-        from chalicelib.core.db import cancellation_codes
-
-        if "ConditionalCheckFailed" in cancellation_codes(error):
-            raise Unauthorized("this signed request was already used (replay)", code="replayed") from None
-        raise
-    _enqueue_run(report.id)
-    return {"report_id": report.id, "status": QUEUED}
+    answer = start_claimed_run(project, claim_key=f"hook:{project_id}:{signature}",
+                               claim_ttl=timedelta(seconds=2 * tolerance + 60), environment=body.environment,
+                               module_ids=body.module_ids, notify=_notify(body),
+                               callback_url=body.callback_url, clock=clock)
+    if answer is None:
+        raise Unauthorized("this signed request was already used (replay)", code="replayed")
+    return answer
 
 
 # --- reading reports -----------------------------------------------------------------------------------
@@ -705,7 +733,7 @@ def _load_report(user: dict, report_id: str) -> Report:
     if report is None:
         raise _not_found()
     project = get_or_none(Project, report.project_id, consistent_read=True)
-    if not _visible(project, user["id"]):
+    if not visible_to(project, user):
         raise _not_found()
     return report
 
@@ -871,5 +899,9 @@ def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Cl
                             runner=runner, clock=clock)
     if kind == "callback":
         return handle_callback(payload["report_id"], runner=runner, clock=clock)
+    if kind == "github_status":
+        from chalicelib.runs.github import handle_status
+
+        return handle_status(payload["report_id"], runner=runner, clock=clock)
     logger.error("unknown runs job kind %r; dropped", kind)
     return None

@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 
 from tests.functional.catalog.conftest import sample_doc
 from tests.functional.runs import conftest as runs
+from tests.functional.runs import hook_payloads as hooks
 from tests.functional.runs.conftest import case
 
 target, run_queue = runs.target, runs.run_queue  # the runs suite's fixtures, used here too
@@ -172,6 +173,24 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     stamp = int(time.time())
     anyone("POST", f"/hooks/projects/{pid}/runs", raw=raw, headers={
         "X-Hat-Timestamp": str(stamp), "X-Hat-Signature": signature(secret, stamp, raw)})
+    # GitHub's and GitLab's own webhooks, and the rules they are matched against.
+    alice("GET", f"/projects/{pid}/hook-rules")
+    alice("PUT", f"/projects/{pid}/hook-rules", {"rules": [{"events": ["push"], "branches": ["master"]}]})
+    for event, payload in (("push", hooks.github_push()), ("ping", hooks.github_ping())):
+        raw = hooks.encode(payload)
+        anyone("POST", f"/hooks/projects/{pid}/github", raw=raw,
+               headers=hooks.github_headers(event, raw, secret))
+    alice("PUT", f"/projects/{pid}/github-token", {"token": "ghp_example"})
+    alice("DELETE", f"/projects/{pid}/github-token")
+    for branch in ("master", "feature"):
+        anyone("POST", f"/hooks/projects/{pid}/gitlab", raw=hooks.encode(hooks.gitlab_push(branch)),
+               headers=hooks.gitlab_headers("Push Hook", secret))
+
+    # API keys: made, listed, used (which key am I?), revoked.
+    made = alice("POST", f"/projects/{pid}/keys", {"name": "ci", "scopes": ["read", "run"]})
+    alice("GET", f"/projects/{pid}/keys")
+    Client(client.http, contract, made["key"])("GET", "/keys/current")
+    alice("DELETE", f"/projects/{pid}/keys/{made['id']}")
 
     # Scheduled tasks.
     task = alice("POST", "/tasks", {"name": "nightly", "project_id": pid, "module_ids": [mid],

@@ -1,0 +1,1 @@
+"""hat-cli: the `hat` command for pipelines (see main.py)."""
