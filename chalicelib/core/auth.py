@@ -113,11 +113,11 @@ def register_auth_middleware(app: Chalice, resolve_token: TokenResolver,
                 raise Forbidden("requests from this address are not allowed", code="ip_not_allowed")
             route = request.context.get("resourcePath", request.path)
             if not is_public(route):
-                token = session_token(request)
-                if token and resolve_key is not None and token == bearer_token(request) \
-                        and token.startswith(API_KEY_PREFIX):  # API keys come as Bearer only
-                    user = resolve_key(token, request)
+                bearer = bearer_token(request)
+                if bearer and resolve_key is not None and bearer.startswith(API_KEY_PREFIX):
+                    user = resolve_key(bearer, request)  # API keys come as Bearer only
                 else:
+                    token = bearer or cookie(request, SESSION_COOKIE)
                     user = resolve_token(token) if token else None
                 if user is None:
                     raise Unauthorized("missing, expired or revoked token")
