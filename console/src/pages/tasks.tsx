@@ -63,8 +63,8 @@ export function TasksPage() {
                     <td><EnabledSwitch task={task} onChange={replace} onError={setError} /></td>
                     <td><code>{task.crontab}</code></td>
                     <td>{task.timezone}</td>
-                    <td><ul class="plain runs">{(task.schedule?.next_runs ?? []).map((run) =>
-                      <li key={run}>{formatTime(run, task.timezone)}</li>)}</ul></td>
+                    <td>{task.schedule?.next_runs?.length ? <ul class="plain runs">{task.schedule.next_runs.map((run) =>
+                      <li key={run}>{formatTime(run, task.timezone)}</li>)}</ul> : "—"}</td>
                     <td>{task.run_count}</td>
                     <td>{last ? <Link to={`/reports/${last.id}`}><StatusBadge status={last.status} /></Link> : "—"}</td>
                   </tr>
