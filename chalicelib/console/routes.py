@@ -18,13 +18,18 @@ console_routes = Blueprint(__name__)
 PAGE = "a console page (the same index.html for every path; the page routes itself)"
 
 
-def _request_base() -> str:
+def request_base(called_path: str, route: str) -> str:
     """What precedes the route in the caller's URL: "" locally, "/api" behind API Gateway's
-    stage. The route template ("/ui/{first}") has as many segments as the path it matched."""
+    stage ("/api/ui/projects" matched "/ui/{first}"): a route template has as many
+    segments as the path it matched."""
+    called = [part for part in called_path.split("/") if part]
+    matched = [part for part in route.split("/") if part]
+    return "".join(f"/{part}" for part in called[: max(len(called) - len(matched), 0)])
+
+
+def _request_base() -> str:
     request = console_routes.current_request
-    called = [part for part in (request.context.get("path", "") or "").split("/") if part]
-    route = [part for part in request.path.split("/") if part]
-    return "".join(f"/{part}" for part in called[: max(len(called) - len(route), 0)])
+    return request_base(request.context.get("path", "") or "", request.path)
 
 
 def _page() -> Response:

@@ -68,30 +68,3 @@ def test_the_page_needs_no_session_but_the_api_still_does(client, built):
 
 def test_the_base_follows_the_stage_path_behind_api_gateway():
     assert assets.index_html("/api").count('<base href="/api/ui/">') == 1
-
-
-@pytest.mark.parametrize("path", ["/ui/projects/p1", "/ui", "/"])
-def test_behind_a_stage_path_the_page_and_redirect_keep_it(app, built, path):
-    """API Gateway's requestContext.path carries the stage ("/api/ui/..."); chalice.test has none."""
-    from chalice.test import Client
-
-    from chalicelib.console import routes
-
-    with Client(app, stage_name="local") as test_client:
-        original = routes.console_routes.__class__.current_request
-
-        class Staged:
-            def __get__(self, blueprint, owner):
-                request = original.__get__(blueprint, owner)
-                request.context["path"] = "/api" + request.context.get("path", path)
-                return request
-
-        routes.console_routes.__class__.current_request = Staged()
-        try:
-            response = test_client.http.get(path)
-        finally:
-            routes.console_routes.__class__.current_request = original
-    if path == "/":
-        assert response.headers["Location"] == "/api/ui/"
-    else:
-        assert '<base href="/api/ui/">' in response.body.decode()
