@@ -11,8 +11,9 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.console import assets
-from chalicelib.core.http import html_headers
-from chalicelib.core.openapi import answers
+from chalicelib.core.errors import NotFound
+from chalicelib.core.http import error_response, html_headers
+from chalicelib.core.openapi import answers, outside_api
 
 console_routes = Blueprint(__name__)
 PAGE = "a console page (the same index.html for every path; the page routes itself)"
@@ -42,6 +43,7 @@ def _page() -> Response:
 
 @console_routes.route("/", methods=["GET"])
 @answers(302, description="a redirect to the console, /ui/")
+@outside_api
 def root() -> Response:
     """The console lives under /ui/."""
     return Response(body="", status_code=302, headers={"Location": _request_base() + "/ui/"})
@@ -84,12 +86,12 @@ def console_page_4(first: str, second: str, third: str, fourth: str) -> Response
 
 @console_routes.route("/ui/assets/{name}", methods=["GET"])
 @answers(200, media_type="application/javascript", description="a built, content-hashed asset (immutable)")
+@outside_api
 def console_asset(name: str) -> Response:
     """A built asset: JavaScript, CSS or an icon, cached for a year (its name changes with it)."""
     found = assets.asset(name)
     if found is None:
-        return Response(body="no such asset", status_code=404,
-                        headers={"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-cache"})
+        return error_response(NotFound("no such console file", code="asset_not_found"))
     body, content_type = found
     return Response(body=body, status_code=200, headers={
         "Content-Type": content_type, "Cache-Control": "public, max-age=31536000, immutable",

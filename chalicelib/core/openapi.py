@@ -76,6 +76,17 @@ def answers(status: int, model: str | None = None, *, media_type: str | None = N
     return declare
 
 
+OUTSIDE_ATTRIBUTE = "__hat_outside_api__"
+
+
+def outside_api(view):
+    """Keep a route out of the document: served by the app but not part of its API (the
+    console's redirect and its built files, whose types vary by name). Put it under the
+    route, beside `@answers`."""
+    view.__dict__[OUTSIDE_ATTRIBUTE] = True
+    return view
+
+
 def declared_answers(view) -> dict[int, Declared]:
     """The success answers a view declares ({} for none), through wrappers like core/http.py's."""
     return getattr(inspect.unwrap(view), ANSWERS_ATTRIBUTE, {})
@@ -219,7 +230,8 @@ def _schemas(views: list) -> tuple[dict, dict]:
 
 def build_openapi(app: Chalice, version: str) -> dict:
     routes = [(path, method, entry.view_function) for path in sorted(app.routes)
-              for method, entry in sorted(app.routes[path].items())]
+              for method, entry in sorted(app.routes[path].items())
+              if not getattr(inspect.unwrap(entry.view_function), OUTSIDE_ATTRIBUTE, False)]
     refs, schemas = _schemas([view for _, _, view in routes])
     paths: dict = {}
     for path, method, view in routes:

@@ -47,6 +47,7 @@ export interface ReportSummary {
   task_id: string | null; environment: string | null; tests_run: number; successes: number;
   failures: number; created_at: string; started_at: string | null; finished_at: string | null;
   duration_ms: number | null; error?: string | null; started_by?: string | null;
+  origin?: { provider?: string; event?: string; ref?: string } | null;
 }
 export interface Report extends ReportSummary { testcases: TestcaseResult[]; detail_expired?: boolean }
 export interface DebugReport {

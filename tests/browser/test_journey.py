@@ -178,6 +178,8 @@ def test_the_whole_journey(console, stack, target):
     assert today["pass"] + today["fail"] >= 1
     expect(page.locator(".totals")).to_contain_text("1")
     expect(page.locator("table")).to_contain_text("failed")
+    expect(page.locator("table")).to_contain_text("you (manual)")
+    expect(page.locator("table")).to_contain_text("webhook")
     console.shot("10-dashboard")
 
     # A task: its crontab explained and its next runs while typing; created; paused.

@@ -70,7 +70,8 @@ function StartedBy(props: { report: ReportSummary }) {
   if (report.trigger === "manual") {
     return <>{report.started_by && report.started_by === me ? t("reports.byYou") : t("reports.byMember")}</>;
   }
-  return <>{enumText("trigger", report.trigger)}</>;
+  const origin = report.origin?.provider ? ` · ${report.origin.provider}` : "";
+  return <>{enumText("trigger", report.trigger)}{origin}</>;
 }
 
 export function ReportTable(props: { reports: ReportSummary[] }) {

@@ -1,4 +1,5 @@
 """The console served by the API: redirects, deep links, caching and security headers."""
+import json
 import re
 
 import pytest
@@ -58,7 +59,15 @@ def test_built_assets_are_hashed_and_immutable(client, built):
 
 @pytest.mark.parametrize("name", ["missing.js", "..%2F..%2Fapp.py", ".built", "index.html", "x.py"])
 def test_unknown_assets_are_404(client, built, name):
-    assert client.http.get(f"/ui/assets/{name}").status_code == 404
+    response = client.http.get(f"/ui/assets/{name}")
+    assert response.status_code == 404
+    assert json.loads(response.body)["error"]["code"] == "asset_not_found"
+
+
+def test_the_redirect_and_the_files_stay_out_of_the_api_document(client):
+    paths = json.loads(client.http.get("/openapi.json").body)["paths"]
+    assert "/" not in paths and "/ui/assets/{name}" not in paths
+    assert "text/html" in paths["/ui/{first}"]["get"]["responses"]["200"]["content"]
 
 
 def test_the_page_needs_no_session_but_the_api_still_does(client, built):
