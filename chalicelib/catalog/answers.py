@@ -11,9 +11,23 @@ class ProjectEnvironment(Answer):
     variables: dict[str, Any]
 
 
-class Recipients(Answer):
-    """Who hears of a finished run, and when."""
+class AlertChannel(Answer):
+    """An alert channel; its signing secret is write-only (`has_secret`)."""
 
+    id: str
+    type: Literal["email", "sms", "webhook", "slack", "teams", "feishu", "dingtalk", "wecom"]
+    target: str
+    when: list[Literal["failure", "recovery", "degraded", "always"]]
+    after_failures: int
+    quiet_minutes: int
+    has_secret: bool
+
+
+class Recipients(Answer):
+    """Who hears of a finished run, and when: members by username, addresses (a member's own,
+    or outside ones that confirmed)."""
+
+    users: list[str] = []
     emails: list[str]
     mobiles: list[str]
     when: Literal["never", "failure", "always"]
@@ -33,6 +47,7 @@ class Project(Answer):
     environments: dict[str, ProjectEnvironment]
     notify: Recipients | None
     callback_url: str | None
+    alerts: list[AlertChannel] = []
     created_at: Time
     updated_at: Time
 

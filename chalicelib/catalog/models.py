@@ -58,6 +58,7 @@ class Project(Model):
     environments = JSONAttribute(default=dict)
     notify = JSONAttribute(null=True)  # runs' default recipients (catalog.schemas.Notify)
     callback_url = UnicodeAttribute(null=True)  # runs' default callback
+    alerts = JSONAttribute(null=True)  # default alert channels (notify/alerts.py; secrets sealed)
     # CI webhook secret = core.signing.webhook_secret(project, salt): never stored itself.
     webhook_salt = UnicodeAttribute(null=True)
     webhook_previous_salt = UnicodeAttribute(null=True)  # still verifies for a grace period

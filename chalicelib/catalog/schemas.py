@@ -5,9 +5,10 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer
 
 from chalicelib.core.fields import Email, Mobile, Url, invalid
+from chalicelib.notify.schemas import Alerts
 
 MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 2000
@@ -18,6 +19,7 @@ _VARIABLE_NAME = re.compile(r"[A-Za-z_]\w{0,127}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _USERNAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_RECIPIENTS = 20
+MAX_MEMBERS_NAMED = 50  # a project's most members
 
 
 def _name(value: str) -> str:
@@ -89,11 +91,24 @@ def _unique(values: list[str]) -> list[str]:
 
 
 class Notify(_Body):
-    """Who hears of a finished run, and when (a failed run also tells of the next pass)."""
+    """Who hears of a finished run, and when (a failed run also tells of the next pass):
+    members by username (`users`: their account's email), and addresses: a member's own, or
+    an outside one, which is asked once to confirm and hears nothing until it does
+    (chalicelib/notify/recipients.py)."""
 
+    users: Annotated[list[Annotated[str, AfterValidator(_username)]], Field(max_length=MAX_MEMBERS_NAMED),
+                     AfterValidator(_unique)] = []
     emails: Annotated[list[Email], Field(max_length=MAX_RECIPIENTS), AfterValidator(_unique)] = []
     mobiles: Annotated[list[Mobile], Field(max_length=MAX_RECIPIENTS), AfterValidator(_unique)] = []
     when: Literal["never", "failure", "always"] = "failure"
+
+    @model_serializer(mode="wrap")
+    def _older_shape(self, dump: Any) -> dict:
+        """As stored and shown: `users` only when some are named, else the older shape."""
+        document = dump(self)
+        if not document.get("users"):
+            document.pop("users", None)
+        return document
 
 
 class ProjectCreate(_Body):
@@ -102,6 +117,7 @@ class ProjectCreate(_Body):
     environments: Environments = Field(default_factory=dict)
     notify: Notify | None = None  # the default for runs that name no recipients of their own
     callback_url: Url | None = None  # the default for runs that give none
+    alerts: Alerts | None = None  # alert channels, the default for its tasks
 
 
 class ProjectPatch(_Body):
@@ -112,6 +128,7 @@ class ProjectPatch(_Body):
     environments: Environments | None = None
     notify: Notify | None = None
     callback_url: Url | None = None
+    alerts: Alerts | None = None  # replaces the list; a kept id without `secret` keeps its secret
 
 
 class MemberBody(_Body):

@@ -65,6 +65,7 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.pagination import page
 from chalicelib.core.settings import get_settings
+from chalicelib.notify.alerts import channels_view, stored_alerts
 
 logger = logging.getLogger("hat.catalog")
 
@@ -166,6 +167,7 @@ def project_view(project: Project, user_id: str) -> dict:
         "environments": project.environments or {},
         "notify": project.notify,
         "callback_url": project.callback_url,
+        "alerts": channels_view(project.alerts),
         "created_at": isoformat(project.created_at),
         "updated_at": isoformat(project.updated_at),
     }
@@ -264,6 +266,7 @@ def create_project(user: dict, body: ProjectCreate, *, clock: Clock = utcnow) ->
         owner_id=user_id, member_ids={user_id}, members_version=0, module_count=0, testcase_count=0,
         environments=environments_document(body.environments),
         notify=body.notify.model_dump() if body.notify else None, callback_url=body.callback_url,
+        alerts=stored_alerts(body.alerts, None),
         webhook_salt=new_salt(), created_at=now, updated_at=now, sort_key=key, status=ACTIVE,
     )
     tx = Tx()
@@ -279,6 +282,7 @@ def create_project(user: dict, body: ProjectCreate, *, clock: Clock = utcnow) ->
             raise _name_taken("project", body.name) from None
         raise
     secret = webhook_secret(project_id, project.webhook_salt)
+    _ask_recipients(project, user_id)
     return {**project_view(project, user_id), "webhook_secret": secret}
 
 
@@ -322,6 +326,9 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
     if "notify" in sent:
         project.notify = body.notify.model_dump() if body.notify else None
         actions.append(Project.notify.set(project.notify) if project.notify else Project.notify.remove())
+    if "alerts" in sent:
+        project.alerts = stored_alerts(body.alerts, project.alerts)
+        actions.append(Project.alerts.set(project.alerts) if project.alerts else Project.alerts.remove())
     if "callback_url" in sent:
         project.callback_url = body.callback_url
         actions.append(Project.callback_url.set(body.callback_url) if body.callback_url
@@ -338,8 +345,20 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
             if error.cause_response_code == "ConditionalCheckFailedException":
                 raise not_found("project") from None
             raise
-        return project_view(project, user_id)
-    return _rename_project(user, project, new_name, actions, now)
+        view = project_view(project, user_id)
+    else:
+        view = _rename_project(user, project, new_name, actions, now)
+    if "notify" in sent or "alerts" in sent:
+        _ask_recipients(project, user_id)
+    return view
+
+
+def _ask_recipients(project: Project, user_id: str) -> None:
+    """Outside addresses among the project's default recipients and email/SMS alert channels are
+    asked to confirm (a job)."""
+    from chalicelib.notify.recipients import request_confirmations
+
+    request_confirmations(project.id, project.notify, user_id, project.alerts)
 
 
 def _rename_project(user: dict, project: Project, new_name: str, actions: list, now: datetime) -> dict:

@@ -77,6 +77,11 @@ class Settings:
     smtp_password: str = field(default="", repr=False)
     send_timeout_seconds: int = 10
     deliveries_expire_after_seconds: int = 30 * 24 * 3600
+    # notify: who may receive a project's alerts (chalicelib/notify/recipients.py)
+    notify_daily_limit: int = 200  # messages per project per UTC day
+    confirmations_per_project_daily: int = 20  # confirmation requests a project may send a day
+    confirmations_per_address_daily: int = 3  # requests one address may get a day, all projects
+    confirmation_expires_after_seconds: int = 30 * 24 * 3600  # an unanswered request lapses
     # schedules: user cron tasks on EventBridge Scheduler (ARNs from infra/resources.yaml Globals)
     default_timezone: str = "Asia/Shanghai"
     scheduler_role_arn: str = ""
@@ -129,6 +134,10 @@ def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict:
         "smtp_port": "HAT_SMTP_PORT",
         "send_timeout_seconds": "HAT_SEND_TIMEOUT_SECONDS",
         "deliveries_expire_after_seconds": "HAT_DELIVERIES_EXPIRE_AFTER_SECONDS",
+        "notify_daily_limit": "HAT_NOTIFY_DAILY_LIMIT",
+        "confirmations_per_project_daily": "HAT_CONFIRMATIONS_PER_PROJECT_DAILY",
+        "confirmations_per_address_daily": "HAT_CONFIRMATIONS_PER_ADDRESS_DAILY",
+        "confirmation_expires_after_seconds": "HAT_CONFIRMATION_EXPIRES_AFTER_SECONDS",
     }
     texts = {
         "public_url": "HAT_PUBLIC_URL",

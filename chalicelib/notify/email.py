@@ -6,7 +6,7 @@ deployment and the local stack, whose SMTP server is a real one (aiosmtpd).
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -42,13 +42,16 @@ def smtp_connection(settings: Settings) -> smtplib.SMTP:
     return smtp
 
 
-def build_message(to: str, subject: str, body: str, sender: str, html: str | None = None) -> EmailMessage:
+def build_message(to: str, subject: str, body: str, sender: str, html: str | None = None,
+                  headers: Mapping[str, str] | None = None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(body)
     if html:
         message.add_alternative(html, subtype="html")
@@ -56,10 +59,11 @@ def build_message(to: str, subject: str, body: str, sender: str, html: str | Non
 
 
 def send_email(to: str, subject: str, body: str, *, html: str | None = None,
-               smtp_factory: SmtpFactory | None = None, ses_client: Any = None,
+               headers: Mapping[str, str] | None = None, smtp_factory: SmtpFactory | None = None,
+               ses_client: Any = None,
                settings: Settings | None = None) -> dict:
-    """Send one email, plain text and (given `html`) an HTML alternative; returns
-    {"provider", "provider_id", "status": "sent"}."""
+    """Send one email, plain text and (given `html`) an HTML alternative, with extra
+    `headers` (List-Unsubscribe); returns {"provider", "provider_id", "status": "sent"}."""
     settings = settings or get_settings()
     sender = settings.email_from or settings.smtp_username
     if not sender:
@@ -69,6 +73,11 @@ def send_email(to: str, subject: str, body: str, *, html: str | None = None,
             from chalicelib.core.aws import get_client
 
             ses_client = get_client("ses")
+        if headers:  # SES's SendEmail takes no headers: the whole MIME message, as SMTP sends it
+            raw = build_message(to, subject, body, sender, html, headers)
+            answer = ses_client.send_raw_email(Source=sender, Destinations=[to],
+                                               RawMessage={"Data": raw.as_bytes()})
+            return {"provider": "ses", "provider_id": answer["MessageId"], "status": "sent"}
         content = {"Text": {"Data": body, "Charset": "UTF-8"}}
         if html:
             content["Html"] = {"Data": html, "Charset": "UTF-8"}
@@ -78,7 +87,7 @@ def send_email(to: str, subject: str, body: str, *, html: str | None = None,
         return {"provider": "ses", "provider_id": answer["MessageId"], "status": "sent"}
     if settings.email_backend != "smtp":
         raise NotConfigured(f"HAT_EMAIL_BACKEND must be smtp or ses, not {settings.email_backend!r}")
-    message = build_message(to, subject, body, sender, html)
+    message = build_message(to, subject, body, sender, html, headers)
     smtp = (smtp_factory or smtp_connection)(settings)
     try:
         smtp.send_message(message)

@@ -4,8 +4,10 @@ Each message is one job `{"job_id", "kind", ...}`. `core.jobs.process_records` g
 the backoff (and the queue's maxReceiveCount the DLQ); `core.jobs.run_once` keyed by
 the job id makes a redelivered message never send twice. Kinds:
 - "verification_code": accounts draws, stores and sends a code (chalicelib/accounts/codes.py);
-- "message": `{"to", "subject"?, "body", "html"?}` sent as is (notifications of other
-  features); an email with `html` is multipart/alternative, the plain `body` first.
+- "message": `{"to", "subject"?, "body", "html"?, "headers"?}` sent as is (notifications of
+  other features); an email with `html` is multipart/alternative, the plain `body` first;
+- "confirm_recipients": `{"project_id", "emails", "mobiles", "requested_by"}` asks the
+  outside addresses among them, once each, to confirm (chalicelib/notify/recipients.py).
 """
 from __future__ import annotations
 
@@ -27,8 +29,9 @@ def handle_job(channel: str, payload: dict, *, sender=None) -> object:
     sender = sender or Sender()
     job_id = payload["job_id"]
 
-    def send(to_channel: str, to: str, subject: str, body: str, html: str | None = None) -> dict:
-        return sender.send(to_channel, to, subject, body, html=html, job_id=job_id)
+    def send(to_channel: str, to: str, subject: str, body: str, html: str | None = None,
+             headers: dict[str, str] | None = None) -> dict:
+        return sender.send(to_channel, to, subject, body, html=html, headers=headers, job_id=job_id)
 
     def effect() -> object:
         kind = payload.get("kind", "message")
@@ -38,7 +41,11 @@ def handle_job(channel: str, payload: dict, *, sender=None) -> object:
             return deliver_code(payload, send=send, clock=sender.clock)
         if kind == "message":
             return send(channel, payload["to"], payload.get("subject", ""), payload["body"],
-                        payload.get("html"))
+                        payload.get("html"), payload.get("headers"))
+        if kind == "confirm_recipients":
+            from chalicelib.notify.recipients import ask_to_confirm
+
+            return ask_to_confirm(payload, clock=sender.clock)
         raise ValueError(f"unknown job kind {kind!r}")
 
     _ran, result = run_once(f"{channel}:{job_id}", effect)

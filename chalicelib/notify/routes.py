@@ -59,3 +59,105 @@ def twilio_status() -> Response:
     recorded = record_twilio_status(job_id, sid, status, form.get("ErrorCode") or None)
     logger.info("twilio status %s for job %s (%s)", status, job_id, "recorded" if recorded else "stale")
     return Response(body="", status_code=204)
+
+
+# --- recipients: links in messages (no account: the signed token is the authority) -------------
+
+_PAGE = ('<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" '
+         'content="width=device-width"><meta name="robots" content="noindex"><title>hat alerts</title></head>'
+         '<body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:36em;'
+         'margin:2em auto;padding:0 1em">{}</body></html>')
+# The pages embed no script, style sheet or frame, and no one else may frame them.
+_PAGE_HEADERS = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                            "form-action 'self'; frame-ancestors 'none'",
+                 "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+
+
+def _page(html: str) -> Response:
+    return Response(body=_PAGE.format(html), status_code=200, headers=_PAGE_HEADERS)
+
+
+def _token() -> str:
+    """The token of a link: in the query (links, List-Unsubscribe) or a posted form field."""
+    request = notify_routes.current_request
+    token = (request.query_params or {}).get("token")
+    if token is None and request.method == "POST" and request.raw_body:
+        raw = request.raw_body[:4096].decode("utf-8", "replace")
+        token = dict(parse_qsl(raw, keep_blank_values=True)).get("token")
+    return token or ""
+
+
+def _about(action: str) -> str:
+    from html import escape
+
+    from chalicelib.notify.recipients import link_target
+    from chalicelib.runs.messages import MAX_NAME_CHARS, inert
+
+    target = link_target(action, _token())
+    where = escape(target["address"]) if target["address"] else "this address"
+    name = escape(inert(target["project"], MAX_NAME_CHARS))
+    return f"the test alerts of the project <b>{name}</b> at {where}"
+
+
+# A GET only shows a button: mail scanners open links, and must not confirm or unsubscribe anyone.
+@notify_routes.route("/hooks/recipients/confirm", methods=["GET"])
+@answers(200, media_type="text/html", description="a page with a button that confirms")
+def confirm_page() -> Response:
+    """The confirmation link's page: what it is about, and a button that confirms."""
+    return _page(f"<h2>Receive {_about('confirm')}?</h2>"
+                 '<form method="post"><button type="submit">Yes, send me these alerts</button></form>'
+                 "<p>If you do nothing, nothing more is sent to you.</p>")
+
+
+@notify_routes.route("/hooks/recipients/confirm", methods=["POST"],
+                     content_types=["application/x-www-form-urlencoded"])
+@answers(200, media_type="text/html", description="confirmed")
+def confirm_recipient() -> Response:
+    """Confirm: the address receives the project's alerts from now on (each with an unsubscribe link)."""
+    from chalicelib.notify.recipients import confirm
+
+    confirm(_token())
+    return _page("<h2>Confirmed.</h2><p>Every alert carries a link to unsubscribe.</p>")
+
+
+@notify_routes.route("/hooks/recipients/unsubscribe", methods=["GET"])
+@answers(200, media_type="text/html", description="a page with a button that unsubscribes")
+def unsubscribe_page() -> Response:
+    """The unsubscribe link's page: a button that stops the alerts."""
+    return _page(f"<h2>Stop {_about('unsubscribe')}?</h2>"
+                 '<form method="post"><button type="submit">Unsubscribe</button></form>')
+
+
+@notify_routes.route("/hooks/recipients/unsubscribe", methods=["POST"],
+                     content_types=["application/x-www-form-urlencoded"])
+@answers(200, media_type="text/html", description="unsubscribed")
+def unsubscribe_recipient() -> Response:
+    """Unsubscribe (also RFC 8058's one-click POST): nothing more is sent; the project cannot ask again."""
+    from chalicelib.notify.recipients import unsubscribe
+
+    unsubscribe(_token())
+    return _page("<h2>Unsubscribed.</h2><p>You will get no more alerts from this project.</p>")
+
+
+@notify_routes.route("/projects/{project_id}/recipients", methods=["GET"])
+@answers(200, "chalicelib.notify.answers:RecipientPage")
+def list_recipients(project_id: str) -> dict:
+    """The project's outside recipients and where each stands (pending, confirmed, unsubscribed)."""
+    from chalicelib.core.auth import current_user
+    from chalicelib.core.pagination import page_params
+    from chalicelib.notify.recipients import list_recipients as listed
+
+    request = notify_routes.current_request
+    limit, start = page_params(request.query_params)
+    return listed(current_user(request), project_id, limit, start)
+
+
+@notify_routes.route("/projects/{project_id}/alerts/{alert_id}/test", methods=["POST"])
+@answers(200, "chalicelib.notify.answers:AlertTest")
+def test_alert(project_id: str, alert_id: str) -> dict:
+    """Send a test message on one of the project's alert channels; says whether it was taken."""
+    from chalicelib.core.auth import current_user
+    from chalicelib.notify.alerts import send_test
+
+    return send_test(current_user(notify_routes.current_request), project_id, alert_id)

@@ -42,7 +42,7 @@ class Sender:
     clock: Clock = utcnow
 
     def send(self, channel: str, to: str, subject: str, body: str, *, job_id: str,
-             html: str | None = None) -> dict:
+             html: str | None = None, headers: dict[str, str] | None = None) -> dict:
         if channel == "sms":
             from chalicelib.notify.sms import send_sms
 
@@ -51,7 +51,7 @@ class Sender:
         elif channel == "email":
             from chalicelib.notify.email import send_email
 
-            answer = send_email(to, subject, body, html=html, smtp_factory=self.smtp_factory,
+            answer = send_email(to, subject, body, html=html, headers=headers, smtp_factory=self.smtp_factory,
                                 ses_client=self.ses_client)
         else:
             raise ValueError(f"unknown channel {channel!r}")

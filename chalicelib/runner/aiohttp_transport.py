@@ -16,7 +16,12 @@ from yarl import URL
 
 from chalicelib.runner.errors import OutboundRefused
 from chalicelib.runner.ssrf import HostResolver, OutboundPolicy, system_resolver
-from chalicelib.runner.transport import InboundResponse, OutboundRequest, TransportError
+from chalicelib.runner.transport import (
+    InboundResponse,
+    OutboundRequest,
+    TransportError,
+    timeout_message,
+)
 
 DEFAULT_POOL_SIZE = 100  # open connections across the run
 USER_AGENT = "hat-runner/1.0"
@@ -54,7 +59,7 @@ class GuardedResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         addresses = await self._resolve(host, port)
         try:
-            allowed = self._policy.filter_resolved(host, addresses)
+            allowed = self._policy.filter_resolved(host, addresses, port)
         except OutboundRefused as exc:
             raise _Refused(str(exc)) from None
         return [
@@ -173,7 +178,7 @@ class AiohttpTransport:
             raise TransportError("invalid_url", f"invalid URL: {exc}") from None
         # aiohttp connects to IP literals without asking the resolver: check them here, as
         # aiohttp itself parsed the URL
-        refusal = self._policy.literal_refusal(target.raw_host or "")
+        refusal = self._policy.literal_refusal(target.raw_host or "", target.port)
         if refusal:
             raise TransportError("outbound_refused", refusal)
         deadlines = self._deadlines
@@ -187,7 +192,7 @@ class AiohttpTransport:
                 headers=request.headers,
                 data=request.body,
                 allow_redirects=False,
-                ssl=None if request.verify else False,
+                ssl=request.verify,  # True: the default context, which checks the certificate
                 skip_auto_headers=_skip_auto_headers(request),
             )
             # released here rather than by `async with`: the body is read whole before the
@@ -200,9 +205,7 @@ class AiohttpTransport:
         except asyncio.CancelledError:
             # ours, unless the task was also cancelled from outside (then that wins)
             if deadlines.expired(task) and task.uncancel() <= cancelling:
-                raise TransportError(
-                    "timeout", f"no response within {request.timeout:g} s"
-                ) from None
+                raise TransportError("timeout", timeout_message(request.timeout)) from None
             raise
         except aiohttp.ClientConnectorDNSError as exc:
             if isinstance(exc.os_error, _Refused):
@@ -222,6 +225,8 @@ class AiohttpTransport:
             raise TransportError("invalid_url", f"invalid URL: {exc}") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise TransportError("connection", f"{type(exc).__name__}: {exc}") from None
+        except ValueError as exc:  # aiohttp's own check of a header (the engine checks first)
+            raise TransportError("invalid_request", f"the request cannot be sent: {exc}") from None
         finally:
             deadlines.forget(task)
 

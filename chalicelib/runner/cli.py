@@ -39,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="testcase files (.json, .yml, .yaml) or folders holding them")
     run.add_argument("--base-url", help="use this base_url instead of the testcases' own")
     run.add_argument("--var", action="append", default=[], metavar="K=V",
-                     help="a variable of the run's environment: $K, ${ENV(K)}; lowest precedence")
+                     help="a variable of the run's environment: $K, ${ENV(K)}; lowest "
+                          "precedence, over the project's .env file (as hrun reads it)")
     run.add_argument("--junit", type=Path, metavar="OUT.xml", help="write a JUnit XML report")
     run.add_argument("--json", type=Path, metavar="OUT.json", help="write the full JSON report")
     run.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N",
@@ -65,9 +66,11 @@ def _files(paths: list[Path]) -> list[Path]:
 class _Loader:
     """Reads testcase files and the files their ``testcase:`` steps reference.
 
-    A reference is looked up relative to the referencing file first, then relative to the
-    working directory (where HttpRunner projects keep them); it is rewritten to the absolute
-    path it was found at, which is then the key ``resolve`` answers for.
+    A reference is looked up relative to the referencing file first, then to the project
+    root as HttpRunner finds it (the nearest folder up holding debugtalk.py, .env or
+    testcases/), then to the working directory; it is rewritten to the absolute path it was
+    found at, which is then the key ``resolve`` answers for. One found nowhere fails its
+    step naming every path tried.
     """
 
     def __init__(self) -> None:
@@ -100,18 +103,55 @@ class _Loader:
         return self.documents[key]
 
     def _follow(self, referrer: Path, ref: str) -> str:
-        candidates = [referrer.parent / ref, Path.cwd() / ref]
-        target = next((c for c in candidates if c.is_file()), candidates[0])
+        places = [referrer.parent, project_root(referrer), Path.cwd()]
+        candidates = list(dict.fromkeys((place / ref).resolve() for place in places))
+        target = next((c for c in candidates if c.is_file()), None)
+        if target is None:
+            key = f"{ref} (from {referrer})"
+            tried = ", ".join(str(c) for c in candidates)
+            self.errors[key] = TestcaseNotFound(f"testcase {ref!r} not found; tried: {tried}")
+            return key
         try:
             self.load(target)
         except RunnerError:
             pass  # reported on the step that references it, by resolve()
-        return str(target.resolve())
+        return str(target)
 
     def resolve(self, ref: str) -> dict[str, Any]:
         if ref in self.errors:
             raise self.errors[ref]
         return self.documents[ref]
+
+
+_PROJECT_MARKERS = ("debugtalk.py", ".env", "testcases")
+
+
+def project_root(path: Path) -> Path:
+    """The folder HttpRunner takes for a testcase's project: the nearest one up holding
+    debugtalk.py, .env or testcases/; the testcase's own folder when none does."""
+    folder = path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).exists() for marker in _PROJECT_MARKERS):
+            return candidate
+    return folder
+
+
+def read_dot_env(text: str) -> dict[str, str]:
+    """HttpRunner's .env: ``KEY=VALUE`` (or ``KEY: VALUE``) lines, blanks and # comments
+    skipped; the values become the run's environment, under --var."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        separator = "=" if "=" in line else ":" if ":" in line else None
+        if separator is None:
+            raise ValueError(f"line {number} is not KEY=VALUE")
+        key, value = (part.strip() for part in line.split(separator, 1))
+        if not key:
+            raise ValueError(f"line {number} has no name before {separator!r}")
+        values[key] = value
+    return values
 
 
 class _Progress:
@@ -196,6 +236,12 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
     files = _files(args.paths)
     if not files:
         parser.error("no testcase files found")
+    dot_env = project_root(files[0]) / ".env"
+    if dot_env.is_file():
+        try:
+            variables = {**read_dot_env(dot_env.read_text(encoding="utf-8")), **variables}
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            parser.error(f"{dot_env}: {exc}")
 
     try:
         allow = parse_outbound_allow(os.environ.get("HAT_OUTBOUND_ALLOW"))

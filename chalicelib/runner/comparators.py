@@ -7,7 +7,6 @@ crashed run.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -154,11 +153,14 @@ def _type_match(actual: Any, expected: Any) -> str | None:
 def _regex_match(actual: Any, expected: Any) -> str | None:
     if not isinstance(expected, str) or not isinstance(actual, str):
         return "regex_match needs a string value and a string pattern"
+    from chalicelib.runner.regex import compile_user_regex
+
     try:
-        if re.match(expected, actual):
-            return None
-    except re.error as exc:
-        return f"invalid regular expression {_short(expected)}: {exc}"
+        pattern = compile_user_regex(expected)
+    except ValueError as exc:
+        return str(exc)
+    if pattern.match(actual):
+        return None
     return f"{_short(actual)} does not match {_short(expected)}"
 
 

@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import inspect
 import json
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -32,6 +33,7 @@ from chalicelib.runner.errors import (
     TestcaseNotFound,
 )
 from chalicelib.runner.functions import FunctionContext
+from chalicelib.runner.headers import CONTROL, HEADER_NAME, header_value_problem
 from chalicelib.runner.paths import (
     PathError,
     ResponseData,
@@ -50,7 +52,7 @@ from chalicelib.runner.schema import (
     load_testcase,
 )
 from chalicelib.runner.ssrf import HostResolver, OutboundPolicy, system_resolver
-from chalicelib.runner.template import Scope, render
+from chalicelib.runner.template import Scope, expanded_size, render
 from chalicelib.runner.transport import (
     InboundResponse,
     OutboundRequest,
@@ -62,6 +64,14 @@ DEFAULT_TIMEOUT_SECONDS = 30.0  # per request, unless the step sets request.time
 DEFAULT_CONCURRENCY = 10  # testcases in flight at once
 DEFAULT_MAX_BODY_CHARS = 64 * 1024  # request/response bodies kept in the report
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024  # a bigger response fails its step
+# What a run's report may keep in all (bodies, URLs, headers, checked values): 500 steps of
+# 100 checks of a whole body would otherwise store the body 50 000 times. Past it the run
+# goes on and counts, its report keeps the verdicts and omits the values.
+DEFAULT_MAX_REPORT_CHARS = 32 * 1024 * 1024
+_OMITTED = "(omitted: the report reached its size limit)"
+# what the report counts for a step entry and for a check entry besides the big values in
+# them (keys, numbers, text up to _SMALL_CHARS, which is not counted one by one)
+_STEP_CHARS, _ENTRY_CHARS, _SMALL_CHARS = 300, 200, 64
 MAX_REDIRECTS = 10
 MAX_REFERENCE_DEPTH = 8  # testcase -> referenced testcase -> ... at most this deep
 _RUN, _LOAD, _DONE = "run", "load", "done"  # kinds of jobs of a run
@@ -79,6 +89,9 @@ _ENCODE_JSON = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
     None, ": ", ", ", False, False, True,
 )
 _SCAN_JSON = json.JSONDecoder().scan_once  # json.loads without its per-call checks
+_SHOWN_CHARS = 200  # user text quoted in an error message
+_NAME_CHARS = 1000  # a name rendered from variables, as the report keeps it
+logger = logging.getLogger(__name__)
 
 ResolveTestcase = Callable[[str], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"]
 Progress = Callable[[int, int], None]
@@ -97,6 +110,7 @@ async def run_testcases(
     deadline_seconds: float | None = None,
     max_body_chars: int = DEFAULT_MAX_BODY_CHARS,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    max_report_chars: int = DEFAULT_MAX_REPORT_CHARS,
     base_url: str | None = None,
     host_resolver: HostResolver = system_resolver,
     function_context: FunctionContext | None = None,
@@ -117,7 +131,8 @@ async def run_testcases(
       TestcaseInvalid when it cannot be read. Called once per distinct ref per run.
     - ``transport``: replaces the pooled aiohttp client (tests); the caller closes it.
     - ``max_body_chars``: bodies longer than this are cut in the report (marked
-      ``body_truncated``); ``max_response_bytes``: a bigger response fails its step.
+      ``body_truncated``); ``max_response_bytes``: a bigger response fails its step;
+      ``max_report_chars``: what the whole report keeps, past which values are omitted.
     - ``deadline_seconds``: the whole run's budget; steps not started by then fail with
       error_type "deadline" and requests are cut to the time left.
     - ``clock``/``sleep``/``function_context``: injectable time, sleep (retry_interval) and
@@ -147,6 +162,7 @@ async def run_testcases(
         resolve_testcase=resolve_testcase,
         timeout_seconds=timeout_seconds,
         max_body_chars=max_body_chars,
+        max_report_chars=max_report_chars,
         ctx=ctx,
         clock=clock,
         sleep=sleep,
@@ -168,15 +184,6 @@ def run_testcases_sync(
 
 def _ms(seconds: float) -> float:
     return round(seconds * 10000) / 10  # to 0.1 ms; round(x, 1) costs more on every step
-
-
-def _truncate(into: dict[str, Any], text: str | None, limit: int) -> dict[str, Any]:
-    """Put a body into a report entry, cut at ``limit`` characters and marked if cut."""
-    if text is None or len(text) <= limit:
-        into["body"] = text
-    else:
-        into.update(body=text[:limit], body_truncated=True, body_chars=len(text))
-    return into
 
 
 def _decode(body: bytes, content_type: str) -> str:
@@ -203,9 +210,7 @@ def _quote(text: str) -> str:
 def _with_query(url: str, params: Mapping[str, Any]) -> str:
     if not params:
         return url
-    query = "&".join([
-        f"{_quote(str(k))}={_quote(_param(v))}" for k, v in params.items() if v is not None
-    ])
+    query = "&".join([f"{_quote(k)}={_quote(v)}" for k, v in _pairs(params)])
     if not query:
         return url
     base, _, fragment = url.partition("#")
@@ -213,10 +218,29 @@ def _with_query(url: str, params: Mapping[str, Any]) -> str:
     return f"{joined}#{fragment}" if fragment else joined
 
 
+def _pairs(mapping: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Query or form fields as requests (so HttpRunner) sends them: a list repeats its key
+    (``ids=1&ids=2``), null values and items are left out; an object goes as JSON."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in mapping.items():
+        name = key if type(key) is str else str(key)
+        if type(value) is str:
+            pairs.append((name, value))
+        elif type(value) is list:
+            pairs.extend((name, _param(item)) for item in value if item is not None)
+        elif value is not None:
+            pairs.append((name, _param(value)))
+    return pairs
+
+
 def _param(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, separators=(",", ":"))
     return str(value)
+
+
+class _InvalidRequest(RunnerError):
+    """A request that renders to something HTTP cannot carry (a header with CR or LF)."""
 
 
 class _StepFailed(Exception):
@@ -239,6 +263,7 @@ class _Run:
         resolve_testcase: ResolveTestcase | None,
         timeout_seconds: float,
         max_body_chars: int,
+        max_report_chars: int,
         ctx: FunctionContext,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
@@ -252,6 +277,7 @@ class _Run:
         self.resolve_testcase = resolve_testcase
         self.timeout = timeout_seconds
         self.max_body = max_body_chars
+        self._report_left = max_report_chars  # what the report may still keep
         self.ctx = ctx
         self.clock = clock
         self.sleep = sleep
@@ -293,18 +319,21 @@ class _Run:
         async def worker() -> None:
             nonlocal done
             for position, (kind, *job) in queue:
-                if kind is _RUN:
-                    result = await self._case(*job)
-                elif kind is _LOAD:
-                    doc, index = job
-                    try:
-                        model = load_testcase(doc)
-                    except TestcaseInvalid as exc:
-                        result = _invalid_case(doc, index, exc)
+                try:
+                    if kind is _RUN:
+                        result = await self._case(*job)
+                    elif kind is _LOAD:
+                        doc, index = job
+                        try:
+                            model = load_testcase(doc)
+                        except TestcaseInvalid as exc:
+                            result = _invalid_case(doc, index, exc)
+                        else:
+                            result = await self._case(model, {}, False)
                     else:
-                        result = await self._case(model, {}, False)
-                else:
-                    result = job[0]
+                        result = job[0]
+                except Exception as exc:  # noqa: BLE001 - one testcase's fault stays its own
+                    result = _failed_case(f"testcase #{position + 1}", _internal_error(exc))
                 cases[position] = result
                 done += 1
                 if on_progress:
@@ -325,21 +354,28 @@ class _Run:
         self, model: Testcase, params: dict[str, Any], parameterised: bool
     ) -> dict[str, Any]:
         started = self.clock()
+        if self.deadline is not None and started > self.deadline:
+            # not even its variables are rendered: that too is work the deadline bounds
+            steps = [_deadline_step(step.name) for step in model.teststeps]
+            return {"name": model.config.name, "success": False, "duration_ms": 0.0,
+                    "steps": steps}
         try:
             config_values, base_url, name = self._config(model.config, params, "")
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
             return _failed_case(model.config.name, str(exc))
         if parameterised and "$" not in model.config.name:
-            name = f"{name} [{', '.join(f'{k}={v}' for k, v in params.items())}]"
+            shown = ", ".join(f"{k}={_cut(str(v))}" for k, v in params.items())
+            name = f"{name} [{shown}]"
+        own = frozenset(model.config.variables) | frozenset(params)
         steps, extracted, success = await self._steps(
-            model, config_values, base_url, CookieJar(), ()
+            model, config_values, own, base_url, CookieJar(), ()
         )
         case: dict[str, Any] = {"name": name, "success": success}
         if params:
-            case["parameters"] = params
+            case["parameters"] = self._kept_values(params)
         if success and model.config.export:
             exported, missing = _export(model.config.export, extracted, config_values)
-            case["export"] = exported
+            case["export"] = self._kept_values(exported)
             if missing:
                 case["success"] = False
                 case["error"] = f"export: {', '.join(missing)} not defined by any step"
@@ -356,17 +392,21 @@ class _Run:
         values = scope.resolve_all()
         base_url = self.base_url_override or str(scope.render(config.base_url) or "")
         base_url = base_url or caller_base_url or self.env_base_url
-        name = config.name if "$" not in config.name else str(scope.render(config.name))
+        name = (config.name if "$" not in config.name
+                else _cut(str(scope.render(config.name)), _NAME_CHARS))
         return values, base_url, name
 
     async def _steps(
         self,
         model: Testcase,
         config_values: dict[str, Any],
+        own: frozenset[str],
         base_url: str,
         jar: CookieJar,
         chain: tuple[str, ...],
     ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
+        """Run the steps of a testcase. ``config_values`` are its variables over the
+        environment's; ``own`` names those that are not the environment's alone."""
         extracted: dict[str, Any] = {}
         # what steps see below their own variables: config values overlaid by extracted
         # ones, kept up to date as steps extract (not merged again for every step)
@@ -377,14 +417,17 @@ class _Run:
             if failed:
                 reports.append(_skipped(step.name))
                 continue
-            if step.request is not None:
-                report = await self._request_step(
-                    step, step.request, model.config, visible, base_url, extracted, jar
-                )
-            else:
-                report = await self._testcase_step(
-                    step, visible, base_url, extracted, jar, chain
-                )
+            try:
+                if step.request is not None:
+                    report = await self._request_step(
+                        step, step.request, model.config, visible, base_url, extracted, jar
+                    )
+                else:
+                    report = await self._testcase_step(
+                        step, visible, own, base_url, extracted, jar, chain
+                    )
+            except Exception as exc:  # noqa: BLE001 - a runner bug fails its step, not the run
+                report = _crashed_step(step.name, exc)
             reports.append(report)
             failed = not report["success"]
         return reports, extracted, not failed
@@ -409,11 +452,14 @@ class _Run:
         name = step.name
         for attempt in range(step.retry_times + 1):
             if attempt:
-                await self.sleep(step.retry_interval)
+                interval = step.retry_interval
+                if self.deadline is not None:  # no waiting past the deadline for nothing
+                    interval = max(0.0, min(interval, self.deadline - self.clock()))
+                await self.sleep(interval)
             scope = Scope(step.variables, visible, self.ctx)
             if "$" in step.name:
                 try:
-                    name = str(scope.render(step.name))
+                    name = _cut(str(scope.render(step.name)), _NAME_CHARS)
                 except SubstitutionError:
                     name = step.name
             report: dict[str, Any] = {
@@ -453,7 +499,7 @@ class _Run:
             except _StepFailed as exc:
                 report.update(
                     elapsed_ms=_ms(self.clock() - started),
-                    request=self._request_report(outbound),
+                    request=self._request_report(outbound, scope),
                     error=str(exc),
                     error_type=exc.error_type,
                 )
@@ -487,10 +533,13 @@ class _Run:
         when it cannot be sent."""
         remaining = None if self.deadline is None else self.deadline - self.clock()
         if remaining is not None and remaining <= 0:
-            report.update(error="run deadline exceeded before this step", error_type="deadline")
+            report.update(error=_DEADLINE_BEFORE_STEP, error_type="deadline")
             return None
         try:
             outbound, cookies = self._build(request, config, base_url, scope)
+        except _InvalidRequest as exc:
+            report.update(error=str(exc), error_type="invalid_request")
+            return None
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
             report.update(error=str(exc), error_type="variable")
             return None
@@ -510,31 +559,44 @@ class _Run:
         sent: OutboundRequest,
     ) -> dict[str, Any]:
         """Fill the report of an attempt that got a response; returns the extracted values."""
-        report["request"] = self._request_report(sent)
+        report["request"] = self._request_report(sent, scope)
         data, text = _response_data(response, set_cookies)
         report["status_code"] = response.status
-        report["response"] = _truncate(
-            {"status_code": response.status, "headers": data.headers}, text, self.max_body
+        report["response"] = self._with_body(
+            {"status_code": response.status, "headers": data.headers}, text
         )
         if url != outbound.url:
             report["response"]["url"] = url
         errors: list[tuple[str, str]] = []
         step_extracted: dict[str, Any] = {}
+        deadline = self.deadline
         for var, path in step.extract.items():
+            if deadline is not None and self.clock() > deadline:
+                errors.append(("run deadline exceeded during this step's extracts", "deadline"))
+                break
             try:
+                if "$" in path:  # body.args.$key: the variable's value, then the path
+                    path = str(scope.render(path))
                 step_extracted[var] = evaluate(compile_path(path), data)
             except PathError as exc:
-                errors.append((f"extract {var}: {exc}", "invalid_json"))
+                errors.append((f"extract {var}: {exc}", exc.kind))
+            except (SubstitutionError, ValueError) as exc:  # ValueError: not a path
+                errors.append((f"extract {var}: {exc}", "variable"))
         if step.extract:
-            report["extracted"] = step_extracted
+            report["extracted"] = self._kept_values(step_extracted)
 
-        lookup = scope.lookup
         if step_extracted:
-
-            def lookup(var: str) -> Any:
-                return step_extracted[var] if var in step_extracted else scope.lookup(var)
-
-        results = [self._validate(v, data, lookup, errors) for v in step.validators]
+            scope.overlay(step_extracted)  # this step's checks see its extracts first
+        lookup = scope.lookup
+        self._report_left -= _STEP_CHARS + _ENTRY_CHARS * len(step.validators)
+        results = []
+        for validator in step.validators:
+            # each check is bounded; between them the run's deadline is kept even when the
+            # checks themselves are what takes the time
+            if deadline is not None and self.clock() > deadline:
+                errors.append(("run deadline exceeded during this step's checks", "deadline"))
+                break
+            results.append(self._validate(validator, data, lookup, errors))
         report["validators"] = results
         if errors:
             report["error"] = "; ".join(message for message, _ in errors)
@@ -565,6 +627,8 @@ class _Run:
             for key, value in source.items():
                 if "$" in key:
                     key = str(render(key, lookup, ctx))
+                    if not HEADER_NAME.fullmatch(key):
+                        raise _InvalidRequest(f"header name {_shown(key)} is not an HTTP token")
                 if type(value) is not str or "$" in value:
                     value = render(value, lookup, ctx)  # None stays None
                     if value is None:  # a null header: dropped, the config's one included
@@ -572,14 +636,21 @@ class _Run:
                         continue
                     if not isinstance(value, str):
                         value = str(value)
+                # CR or LF would start a header of the value's choosing; isprintable() is
+                # the one cheap test the usual value passes (tab and non-ASCII go on)
+                if not value.isprintable() and CONTROL.search(value):
+                    raise _InvalidRequest(f"header {key}: {header_value_problem(value)}")
                 headers[key.lower()] = (key, value)
         body: bytes | None = None
         if request.has_json():
-            body = "".join(_ENCODE_JSON(render(request.json_body, lookup, ctx), 0)).encode()
+            try:
+                body = "".join(_ENCODE_JSON(render(request.json_body, lookup, ctx), 0)).encode()
+            except RecursionError:  # variables nesting lists in lists past JSON's depth
+                raise _InvalidRequest("the json body is nested too deeply to send") from None
             headers.setdefault("content-type", ("Content-Type", "application/json"))
         elif isinstance(request.data, dict):
             form = render(request.data, lookup, ctx)
-            body = urlencode([(str(k), _param(v)) for k, v in form.items()]).encode()
+            body = urlencode(_pairs(form)).encode()
             headers.setdefault(
                 "content-type", ("Content-Type", "application/x-www-form-urlencoded")
             )
@@ -607,9 +678,11 @@ class _Run:
     ) -> OutboundRequest:
         """A hop about to be sent: checked by the guard, with its cookies."""
         try:
-            self.policy.check_url(request.url)
+            url = self.policy.check_url(request.url)
         except OutboundRefused as exc:
             raise _StepFailed(str(exc), "outbound_refused") from None
+        if url is not request.url:  # a numeric host respelt as the address it names
+            request = dataclasses.replace(request, url=url)
         return _with_cookies(request, jar.pairs_for(request.url), step_cookies)
 
     def _incoming(
@@ -669,16 +742,23 @@ class _Run:
             reason = str(exc)
         except PathError as exc:
             reason = str(exc)
-            errors.append((str(exc), "invalid_json"))
+            errors.append((str(exc), exc.kind))
         message = validator.message
         if actual is not _UNSET and not reason and not message:  # the usual entry, at once
+            # numbers and short text are counted in the entry's _ENTRY_CHARS
+            kind = type(expected)
+            if kind is str and len(expected) > _SMALL_CHARS or kind is list or kind is dict:
+                expected = self._kept(expected)
+            kind = type(actual)
+            if kind is str and len(actual) > _SMALL_CHARS or kind is list or kind is dict:
+                actual = self._kept(actual)
             return {"check": validator.check, "comparator": validator.comparator,
                     "expected": expected, "actual": actual, "result": "pass"}
         entry: dict[str, Any] = {"check": validator.check, "comparator": validator.comparator}
         if expected is not _UNSET:
-            entry["expected"] = expected
+            entry["expected"] = self._kept(expected)
         if actual is not _UNSET:
-            entry["actual"] = actual
+            entry["actual"] = self._kept(actual)
         entry["result"] = "fail" if reason else "pass"
         if reason or message:
             entry["message"] = ": ".join(m for m in (message, reason) if m)
@@ -699,10 +779,68 @@ class _Run:
             return check  # HttpRunner compares anything else as a literal
         return evaluate(path, data)
 
-    def _request_report(self, request: OutboundRequest) -> dict[str, Any]:
+    def _request_report(self, request: OutboundRequest, scope: Scope) -> dict[str, Any]:
         body = None if request.body is None else request.body.decode("utf-8", errors="replace")
-        entry = {"method": request.method, "url": request.url, "headers": dict(request.headers)}
-        return _truncate(entry, body, self.max_body)
+        url = request.url
+        headers = dict(request.headers)
+        # URL and headers are the document's text plus what the scope substituted: only
+        # when that was much are they counted one by one (and cut, past max_body_chars)
+        if scope.substituted() > _SMALL_CHARS or len(url) > self.max_body:
+            url = self._kept(url)
+            headers = {key: self._kept(value) for key, value in headers.items()}
+        entry = {"method": request.method, "url": url, "headers": headers}
+        return self._with_body(entry, body)
+
+    def _with_body(self, into: dict[str, Any], text: str | None) -> dict[str, Any]:
+        """Put a body into a report entry, cut at max_body_chars (or what the report has
+        left) and marked if cut."""
+        if text is None:
+            into["body"] = text
+            return into
+        size = len(text)
+        left = self._report_left
+        if size <= self.max_body and size <= left:
+            into["body"] = text
+            self._report_left = left - size
+            return into
+        limit = min(self.max_body, max(left, 0))
+        if size <= limit:
+            into["body"] = text
+            self._report_left -= size
+        else:
+            into.update(body=text[:limit], body_truncated=True, body_chars=len(text))
+            self._report_left -= limit
+        return into
+
+    def _kept_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``_kept`` of every value; the same dict when each is a number or short text."""
+        for value in values.values():
+            kind = type(value)
+            if kind is str and len(value) > _SMALL_CHARS or kind is list or kind is dict:
+                return {name: self._kept(item) for name, item in values.items()}
+        return values
+
+    def _kept(self, value: Any) -> Any:
+        """A value as the report keeps it: as it is, unless it is bigger than a body would
+        be kept, or the report is full (a check of the whole body, repeated by every
+        validator of every step, would otherwise be stored once per check)."""
+        kind = type(value)
+        limit = self.max_body
+        if kind is str:
+            size = len(value)
+            if size > limit:
+                value, size = f"{value[:limit]}... ({size} characters)", limit
+        elif kind is dict or kind is list:
+            size = expanded_size(value, limit)
+            if size > limit:
+                noun = "an object" if kind is dict else "a list"
+                return f"({noun} of over {limit} characters as JSON)"
+        else:
+            return value  # a number, true, false or null
+        if size > self._report_left:
+            return _OMITTED
+        self._report_left -= size
+        return value
 
     # ---- a testcase step (a referenced testcase) ----
 
@@ -710,6 +848,7 @@ class _Run:
         self,
         step: Step,
         visible: dict[str, Any],
+        own: frozenset[str],
         base_url: str,
         extracted: dict[str, Any],
         jar: CookieJar,
@@ -738,21 +877,26 @@ class _Run:
             return report
         try:
             scope = Scope(step.variables, visible, self.ctx)
-            overrides = {k: scope.lookup(k) for k in step.variables}
+            # as HttpRunner: the caller's variables (step > extracted > its config) override
+            # the referenced config's; the environment's stay below them
+            overrides = {k: scope.lookup(k) for k in (*own, *extracted) if k in visible}
+            overrides.update({k: scope.lookup(k) for k in step.variables})
             sub_values, sub_base_url, _ = self._config(model.config, overrides, base_url)
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
             report.update(error=str(exc), error_type="variable")
             return report
+        sub_own = frozenset(model.config.variables) | frozenset(overrides)
         steps, sub_extracted, success = await self._steps(
-            model, sub_values, sub_base_url, jar, (*chain, ref)
+            model, sub_values, sub_own, sub_base_url, jar, (*chain, ref)
         )
         report["steps"] = steps
         report["elapsed_ms"] = round(sum(s.get("elapsed_ms") or 0 for s in steps), 1)
         report["success"] = success
         if success:
-            exported, missing = _export(step.export or model.config.export, sub_extracted,
-                                        sub_values)
-            report["exported"] = exported
+            # as HttpRunner: the step's export and the referenced config's, both
+            names = list(dict.fromkeys([*model.config.export, *step.export]))
+            exported, missing = _export(names, sub_extracted, sub_values)
+            report["exported"] = self._kept_values(exported)
             extracted.update(exported)
             visible.update(exported)
             if missing:
@@ -775,13 +919,25 @@ class _Run:
             if inspect.isawaitable(doc):
                 doc = await doc
             model = load_testcase(doc)
-        except (TestcaseNotFound, LookupError):
+        except TestcaseNotFound as exc:  # its message may say where it was looked for
+            detail = str(exc)
+            return f"referenced testcase {ref!r} not found" + (f" ({detail})" if detail else "")
+        except LookupError:
             return f"referenced testcase {ref!r} not found"
         except TestcaseInvalid as exc:
             return f"referenced testcase {ref!r} is invalid: {exc}"
         if model.config.parameters:
             return f"referenced testcase {ref!r} has parameters; only top-level ones can"
         return model
+
+
+def _cut(text: str, limit: int = _SHOWN_CHARS) -> str:
+    """User text shown in a name or an error message, cut to a readable length."""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _shown(text: str) -> str:
+    return repr(_cut(text))
 
 
 def _has_parameters(doc: Any) -> bool:
@@ -798,12 +954,38 @@ def _failed_case(name: str, error: str) -> dict[str, Any]:
     return {"name": name, "success": False, "error": error, "duration_ms": 0.0, "steps": []}
 
 
-def _skipped(name: str) -> dict[str, Any]:
+def _internal_error(exc: BaseException) -> str:
+    # logged in full for the operators; the report names only the kind of failure, never a
+    # message that could carry the worker's paths or internals
+    logger.exception("runner: unexpected error", exc_info=exc)
+    if isinstance(exc, RecursionError):
+        return "the runner could not finish: values nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "the runner could not finish: out of memory"
+    return f"the runner could not finish (internal error: {type(exc).__name__})"
+
+
+def _unsent(name: str, error: str, error_type: str) -> dict[str, Any]:
+    """The report of a step that sent nothing."""
     return {
-        "name": name, "success": False, "skipped": True, "status_code": None,
-        "elapsed_ms": 0.0, "validators": [], "error": "skipped: an earlier step failed",
-        "error_type": "skipped",
+        "name": name, "success": False, "status_code": None, "elapsed_ms": 0.0,
+        "validators": [], "error": error, "error_type": error_type,
     }
+
+
+def _crashed_step(name: str, exc: BaseException) -> dict[str, Any]:
+    return _unsent(name, _internal_error(exc), "internal")
+
+
+_DEADLINE_BEFORE_STEP = "run deadline exceeded before this step"
+
+
+def _deadline_step(name: str) -> dict[str, Any]:
+    return _unsent(name, _DEADLINE_BEFORE_STEP, "deadline")
+
+
+def _skipped(name: str) -> dict[str, Any]:
+    return {**_unsent(name, "skipped: an earlier step failed", "skipped"), "skipped": True}
 
 
 def _export(
@@ -879,6 +1061,8 @@ def _response_data(
                 body = _parse_json(text)
             except ValueError as exc:
                 body, error = text, f"response body is not valid JSON: {exc}"
+            except RecursionError:
+                body, error = text, "response body is JSON nested too deeply to read"
         else:
             body = text
             error = f"response body is not JSON (Content-Type: {content_type or 'none'})"

@@ -22,6 +22,10 @@ from urllib.parse import quote
 from chalicelib.runner.errors import SubstitutionError
 
 MAX_RANDOM_STRING_CHARS = 4096
+MAX_ZONE_NAME_CHARS = 64  # the longest IANA name is 32 characters
+MAX_FORMAT_CHARS = 256  # a strftime format; "%c" grows ~12x, so the result stays small
+MAX_ROUND_DIGITS = 400  # round(5, -20000000) would compute 10**20000000 on the event loop
+MAX_RESULT_BITS = 4096  # an integer computed by add/sub/mul: chained, they could double it
 
 
 @dataclass
@@ -48,20 +52,46 @@ def _utc(ctx: FunctionContext, tz: str) -> Any:
     from datetime import datetime
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    if len(tz) > MAX_ZONE_NAME_CHARS:
+        raise SubstitutionError(
+            f"unknown time zone {tz[:MAX_ZONE_NAME_CHARS]!r}...: zone names are at most "
+            f"{MAX_ZONE_NAME_CHARS} characters (e.g. Asia/Shanghai)"
+        )
     try:
         zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise SubstitutionError(f"unknown time zone {tz!r}") from exc
+    # OSError: a name the zone database cannot open as a file (its message would show
+    # the worker's paths, so only the name is repeated)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise SubstitutionError(f"unknown time zone {tz!r} (e.g. UTC, Asia/Shanghai)") from None
     return datetime.fromtimestamp(ctx.wall_clock(), tz=zone)
+
+
+def _strftime(moment: Any, fmt: Any, function: str) -> str:
+    fmt = _text(fmt)
+    if len(fmt) > MAX_FORMAT_CHARS:
+        raise SubstitutionError(f"{function}(fmt): at most {MAX_FORMAT_CHARS} characters")
+    try:
+        return moment.strftime(fmt)
+    except ValueError as exc:  # a NUL in the format
+        raise SubstitutionError(f"{function}(fmt): {exc}") from None
 
 
 def _now(ctx: FunctionContext, tz: str = "UTC", fmt: str = "") -> str:
     moment = _utc(ctx, _text(tz))
-    return moment.strftime(fmt) if fmt else moment.isoformat(timespec="seconds")
+    return _strftime(moment, fmt, "now") if fmt else moment.isoformat(timespec="seconds")
 
 
 def _get_current_date(ctx: FunctionContext, fmt: str = "%Y-%m-%d") -> str:
-    return _utc(ctx, "UTC").strftime(_text(fmt))
+    return _strftime(_utc(ctx, "UTC"), fmt, "get_current_date")
+
+
+def _round(number: Any, ndigits: Any = None) -> Any:
+    if ndigits is not None and (
+        isinstance(ndigits, bool) or not isinstance(ndigits, int)
+        or not -MAX_ROUND_DIGITS <= ndigits <= MAX_ROUND_DIGITS
+    ):
+        raise ValueError(f"ndigits must be an integer -{MAX_ROUND_DIGITS}..{MAX_ROUND_DIGITS}")
+    return round(number, ndigits)
 
 
 def _random_string(ctx: FunctionContext, length: int = 8) -> str:
@@ -120,12 +150,65 @@ def _env(ctx: FunctionContext, name: Any) -> Any:
         raise SubstitutionError(f"ENV({name}): no variable {name!r} in the environment") from None
 
 
+def _number(value: Any, function: str) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, str):  # "3" extracted from a body or a header reads as 3
+            try:
+                return float(value) if any(c in value for c in ".eE") else int(value)
+            except ValueError:
+                pass
+        raise SubstitutionError(f"{function}(): {value!r} is not a number")
+    return value
+
+
+def _bounded(result: int | float, function: str) -> int | float:
+    if isinstance(result, int) and result.bit_length() > MAX_RESULT_BITS:
+        raise SubstitutionError(f"{function}(): the result exceeds {MAX_RESULT_BITS} bits")
+    return result
+
+
+def _add(ctx: FunctionContext, *numbers: Any) -> int | float:
+    total: int | float = 0
+    for value in numbers:
+        total = _bounded(total + _number(value, "add"), "add")
+    return total
+
+
+def _sub(ctx: FunctionContext, minuend: Any, subtrahend: Any) -> int | float:
+    return _bounded(_number(minuend, "sub") - _number(subtrahend, "sub"), "sub")
+
+
+def _mul(ctx: FunctionContext, *numbers: Any) -> int | float:
+    product: int | float = 1
+    for value in numbers:
+        factor = _number(value, "mul")
+        if isinstance(product, int) and isinstance(factor, int) and (
+            product.bit_length() + factor.bit_length() > MAX_RESULT_BITS + 1
+        ):
+            raise SubstitutionError(f"mul(): the result exceeds {MAX_RESULT_BITS} bits")
+        product = _bounded(product * factor, "mul")
+    return product
+
+
+def _concat(ctx: FunctionContext, *parts: Any) -> str:
+    return "".join(_text(part) for part in parts)
+
+
+def _substr(ctx: FunctionContext, value: Any, start: Any = 0, end: Any = None) -> str:
+    """Python's slicing, value[start:end], on text."""
+    for bound in (start, end):
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)):
+            raise SubstitutionError("substr(value, start, end): start and end are integers")
+    return _text(value)[start:end]
+
+
 def _plain(func: Callable[..., Any]) -> Callable[..., Any]:
     def call(ctx: FunctionContext, *args: Any) -> Any:
         try:
             return func(*args)
         except (TypeError, ValueError, OverflowError) as exc:
-            raise SubstitutionError(f"{func.__name__}{args!r}: {exc}") from exc
+            shown = func.__name__.lstrip("_")
+            raise SubstitutionError(f"{shown}(): {exc}") from None
 
     return call
 
@@ -135,6 +218,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "get_current_date": _get_current_date,
     "now": _now,
     "random_string": _random_string,
+    "gen_random_string": _random_string,  # HttpRunner's own name for it
     "random_int": _random_int,
     "uuid": _uuid,
     "uuid4": _uuid,
@@ -148,6 +232,12 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "url_encode": _url_encode,
     "ENV": _env,
     "environ": _env,
+    # what HttpRunner examples' debugtalk.py functions most often do, without user code
+    "add": _add,
+    "sub": _sub,
+    "mul": _mul,
+    "concat": _concat,
+    "substr": _substr,
     # the harmless part of what HttpRunner took from Python's builtins
     "int": _plain(int),
     "float": _plain(float),
@@ -157,7 +247,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": _plain(abs),
     "min": _plain(min),
     "max": _plain(max),
-    "round": _plain(round),
+    "round": _plain(_round),
 }
 
 SAFE_FUNCTION_NAMES = frozenset(FUNCTIONS)

@@ -16,10 +16,13 @@ from typing import Any
 from chalicelib.runner._cache import text_cache
 
 ROOTS = ("status_code", "headers", "cookies", "body")
+# HttpRunner 2's names of the body, which HttpRunner 3.1.11 still reads as ``body`` (and
+# har2case writes): ``content.token`` is ``body.token``
+ROOT_ALIASES = {"content": "body", "json": "body"}
 
 # Root names of HttpRunner 2 and usual slips; HttpRunner 3 silently compares them as text.
 _SLIPS = {
-    "content": "body", "json": "body", "text": "body", "response": "body", "resp": "body",
+    "text": "body", "response": "body", "resp": "body",
     "status": "status_code", "statuscode": "status_code", "code": "status_code",
     "status_code_": "status_code", "header": "headers", "cookie": "cookies",
 }
@@ -29,7 +32,12 @@ _PATHLIKE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_][\w-]*|\[\d+\])+")
 
 
 class PathError(Exception):
-    """A path that cannot be evaluated against this response (e.g. body is not JSON)."""
+    """A path that cannot be evaluated against this response (e.g. body is not JSON).
+    ``kind`` is the step's error_type: invalid_json, or too_large for a bound reached."""
+
+    def __init__(self, message: str, kind: str = "invalid_json") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -41,9 +49,13 @@ class Path:
 
 @text_cache(maxsize=4096)
 def leading_root(expr: str) -> str | None:
-    """The root a check expression starts with exactly, if any."""
+    """The root a check expression starts with exactly, if any (``content``/``json``
+    read as ``body``)."""
     match = _HEAD.match(expr)
-    return match.group(0) if match and match.group(0) in ROOTS else None
+    if not match:
+        return None
+    head = match.group(0)
+    return head if head in ROOTS else ROOT_ALIASES.get(head)
 
 
 @text_cache(maxsize=4096)
@@ -52,6 +64,8 @@ def compile_path(expr: str) -> Path:
     root = leading_root(expr)
     if root is None:
         raise ValueError(f"{expr!r} does not start with one of {', '.join(ROOTS)}")
+    if not expr.startswith(root):  # an alias: the path as HttpRunner 3 reads it
+        expr = root + expr[len(_HEAD.match(expr).group(0)):]  # type: ignore[union-attr]
     pos = len(root)
     segments: list[str | int] = []
     while pos < len(expr):
@@ -170,15 +184,15 @@ def evaluate(path: Path, response: ResponseData) -> Any:
     if path.root == "body" and response.body_error and (path.segments or path.segments is None):
         raise PathError(f"cannot evaluate {path.text}: {response.body_error}")
     if path.segments is None:
-        import jmespath
-
         data = {
             "status_code": response.status_code,
             "headers": response.headers,
             "cookies": response.cookies,
             "body": response.body,
         }
-        return jmespath.search(path.text, data)
+        from chalicelib.runner.jmespath_bounded import search
+
+        return search(path.text, data)
     name = path.root
     if name == "body":
         root: Any = response.body

@@ -34,6 +34,7 @@ from chalicelib.runner._cache import text_cache
 from chalicelib.runner.comparators import ALIASES, COMPARATORS, TYPE_NAMES, canonical_comparator
 from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid
 from chalicelib.runner.functions import SAFE_FUNCTION_NAMES, unknown_function_message
+from chalicelib.runner.headers import static_header_problem
 from chalicelib.runner.paths import ROOTS, check_path, leading_root, path_problem
 from chalicelib.runner.template import Call, iter_references
 
@@ -106,10 +107,9 @@ def _checked_comparator(name: Any, check: Any, expect: Any) -> str:
             raise ValueError(problem)
     if isinstance(expect, str) and "$" not in expect:
         if canonical == "regex_match":
-            try:
-                re.compile(expect)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {expect!r}: {exc}") from None
+            from chalicelib.runner.regex import compile_user_regex
+
+            compile_user_regex(expect)  # ValueError says why RE2 cannot run it
         if canonical == "type_match" and expect not in TYPE_NAMES:
             raise ValueError(f"unknown type {expect!r}; use one of {sorted(TYPE_NAMES)}")
     return canonical
@@ -132,15 +132,23 @@ class Validator(_Model):
                 'a validator is {"eq": [check, expected]} or {"check", "comparator", "expect"}'
             )
         if "check" in data:
-            unknown = set(data) - {"check", "comparator", "expect", "expected", "message"}
+            # HttpRunner 2's {"check", "comparator", "expect"}, and the spelling HttpRunner
+            # 3 also reads: "assert" for the comparator, "msg" for the message
+            unknown = set(data) - {
+                "check", "comparator", "assert", "expect", "expected", "message", "msg"
+            }
             if unknown:
                 raise ValueError(f"unknown keys in validator: {', '.join(sorted(unknown))}")
             if "expect" not in data and "expected" not in data:
                 raise ValueError("validator has a check but no expect")
-            name = data.get("comparator", "eq")
+            if "comparator" in data and "assert" in data:
+                raise ValueError("a validator names its comparator once: comparator or assert")
+            name = data.get("comparator", data.get("assert", "eq"))
             check = data["check"]
             expect = data["expect"] if "expect" in data else data["expected"]
-            message = data.get("message", "")
+            if "message" in data and "msg" in data:
+                raise ValueError("a validator has one message: message or msg")
+            message = data.get("message", data.get("msg", ""))
         elif len(data) == 1:
             name, values = next(iter(data.items()))
             if not isinstance(values, list) or len(values) not in (2, 3):
@@ -213,6 +221,22 @@ class Step(_Model):
     retry_times: int = Field(default=0, ge=0, le=MAX_RETRY_TIMES)
     retry_interval: float = Field(default=0.0, ge=0, le=MAX_RETRY_INTERVAL_SECONDS)
 
+    @field_validator("extract", mode="before")
+    @classmethod
+    def _extract_list(cls, value: Any) -> Any:
+        # HttpRunner 2 wrote extract as a list of one-key mappings: [{token: body.token}]
+        if not isinstance(value, list):
+            return value
+        merged: dict[Any, Any] = {}
+        for item in value:
+            if not isinstance(item, dict) or len(item) != 1:
+                raise ValueError("extract is a mapping, or a list of {variable: path} items")
+            [(name, path)] = item.items()
+            if name in merged:
+                raise ValueError(f"{name!r} is extracted twice")
+            merged[name] = path
+        return merged
+
     @model_validator(mode="after")
     def _kind(self) -> Step:
         if (self.request is None) == (self.testcase is None):
@@ -232,6 +256,9 @@ class Step(_Model):
 
 class Config(_Model):
     name: str = Field(min_length=1)
+    # HttpRunner's share of a load test (its locust mode); a run here sends each testcase
+    # once, so it is accepted and has no effect
+    weight: int = Field(default=1, ge=1)
     base_url: str = ""
     variables: Variables = Field(default_factory=dict)
     parameters: dict[str, list[Any]] = Field(default_factory=dict)
@@ -398,6 +425,24 @@ def _check_calls(value: str, trail: list[str | int], errors: dict[str, str]) -> 
         errors[_format_path(trail)] = str(exc)
 
 
+def _header_problems(doc: dict[str, Any], errors: dict[str, str]) -> None:
+    """Headers written as sent that HTTP cannot carry (CR, LF, NUL; names not tokens).
+    A save-time check: at run time the engine checks every header as rendered."""
+    places: list[tuple[str, Any]] = [("config", doc.get("config"))]
+    steps = doc.get("teststeps")
+    if isinstance(steps, list):
+        places += [(f"teststeps[{i}].request", step.get("request"))
+                   for i, step in enumerate(steps) if isinstance(step, dict)]
+    for where, holder in places:
+        headers = holder.get("headers") if isinstance(holder, dict) else None
+        if not isinstance(headers, dict):
+            continue
+        for name, value in headers.items():
+            problem = static_header_problem(name, value) if isinstance(name, str) else None
+            if problem:
+                errors.setdefault(f"{where}.headers.{name[:100]}", problem)
+
+
 def validate_testcase(doc: Any) -> Testcase:
     """Check an HttpRunner v3 testcase document; TestcaseInvalid lists every problem."""
     if isinstance(doc, list):
@@ -408,6 +453,7 @@ def validate_testcase(doc: Any) -> Testcase:
     if not isinstance(doc, dict):
         raise TestcaseInvalid({"": "a testcase is a mapping with config and teststeps"})
     errors = _scan(doc)
+    _header_problems(doc, errors)
     try:
         model = Testcase.model_validate(doc)
     except ValidationError as exc:

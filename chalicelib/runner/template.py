@@ -20,6 +20,14 @@ from chalicelib.runner.functions import FunctionContext, call_function
 # A rendered string longer than this is refused: variables referring to variables could
 # otherwise double a string at each level until the worker runs out of memory.
 MAX_RENDERED_CHARS = 1_000_000
+# What one scope (a testcase's config, one attempt of a step) may render in all, in units
+# of about a character of JSON, every reference counted in full each time it is made:
+# lists that reference each other twice per level share their parts in memory, but double
+# at every level as soon as they are sent, printed or compared. Above the largest response
+# a step may read (10 MB), so a step can still send back what it received.
+MAX_RENDERED_SIZE = 12_000_000
+MAX_VARIABLE_DEPTH = 64  # a: $b, b: $c, ... resolved inside one another, at most this deep
+MAX_NUMBER_CHARS = 400  # a literal number argument, e.g. round(x, -20000000)
 
 # Later HttpRunner releases require a letter or underscore first, so "$100" stays a price.
 _FUNC = re.compile(r"\$\{([A-Za-z_]\w*)\(([^(){}]*)\)\}")
@@ -83,6 +91,9 @@ def _arg_value(text: str) -> Any:
     if text in _LITERALS:
         return _LITERALS[text]
     if _INT.fullmatch(text):
+        if len(text) > MAX_NUMBER_CHARS:
+            raise SubstitutionError(f"a number argument of {len(text)} digits; at most "
+                                    f"{MAX_NUMBER_CHARS}")
         return int(text)
     if _FLOAT.fullmatch(text):
         return float(text)
@@ -191,7 +202,81 @@ def _evaluate(part: Var | Call, lookup: Lookup, ctx: FunctionContext) -> Any:
 
     args = [value(a) for a in part.args]
     kwargs = {k: value(v) for k, v in part.kwargs}
-    return call_function(part.name, args, kwargs, ctx)
+    result = call_function(part.name, args, kwargs, ctx)
+    # a call's result counts like a reference: ${ENV(big)} or ${random_string(4096)} in
+    # every field of a body would otherwise multiply what the document itself holds
+    scope = getattr(lookup, "__self__", None)
+    return scope.charge(result) if type(scope) is Scope else result
+
+
+class _Over(Exception):
+    """expanded_size's walk passed its limit."""
+
+
+def expanded_size(value: Any, limit: int) -> int:
+    """About how many characters ``value`` takes as JSON, a shared part counted every time
+    it appears (a list holding another twice per level doubles per level).
+
+    A container seen before in the same walk adds its known size without being walked
+    again, and the walk stops once the count passes ``limit``: it costs at most the
+    distinct values below the limit, however much they share.
+    """
+    memo: dict[int, int] = {}  # id -> size of the containers walked (alive meanwhile)
+    seen = 0
+
+    def walk(item: Any) -> None:
+        nonlocal seen
+        kind = type(item)
+        if kind is str:
+            seen += len(item) + 2
+        elif kind is list or kind is tuple or kind is dict:
+            known = memo.get(id(item))
+            if known is not None:
+                seen += known
+            else:
+                before = seen
+                if kind is dict:
+                    seen += 3 * len(item) + 2
+                    for key, child in item.items():
+                        seen += len(key) if type(key) is str else 8
+                        if type(child) is str:
+                            seen += len(child) + 2
+                        else:
+                            walk(child)
+                        if seen > limit:
+                            raise _Over
+                else:
+                    seen += len(item) + 2  # brackets and separators
+                    for child in item:
+                        if type(child) is str:
+                            seen += len(child) + 2
+                        else:
+                            walk(child)
+                        if seen > limit:
+                            raise _Over
+                memo[id(item)] = seen - before
+        elif kind is int:
+            seen += item.bit_length() // 3 + 1  # about its digits
+        else:
+            seen += 8  # a float, true, false, null (or what else a caller hands over)
+        if seen > limit:
+            raise _Over
+
+    try:
+        walk(value)
+    except _Over:
+        return seen
+    except RecursionError:  # nested past what JSON or a comparison could go through
+        return limit + 1
+    return seen
+
+
+def rendered_size_error(limit: int) -> SubstitutionError:
+    return SubstitutionError(
+        f"the values substituted here exceed {limit} characters in all (every reference "
+        "counted in full): variables that reference each other can multiply a value at "
+        "every level"
+    )
 
 
 def render(content: Any, lookup: Lookup, ctx: FunctionContext) -> Any:
@@ -228,7 +313,7 @@ class Scope:
     not a template.
     """
 
-    __slots__ = ("_raw", "_outer", "_ctx", "_done", "_resolving")
+    __slots__ = ("_raw", "_outer", "_ctx", "_done", "_resolving", "_left")
 
     def __init__(
         self, raw: Mapping[str, Any], outer: Mapping[str, Any], ctx: FunctionContext
@@ -238,29 +323,69 @@ class Scope:
         self._ctx = ctx
         self._done: dict[str, Any] = {}
         self._resolving: list[str] | None = None  # most scopes never need one
+        self._left = MAX_RENDERED_SIZE  # what references may still bring in (see charge)
 
     def lookup(self, name: str) -> Any:
         value = self._done.get(name, _MISSING)
-        if value is not _MISSING:
+        if value is _MISSING:
+            if name in self._raw:
+                value = self._resolve(name)
+            else:
+                value = self._outer.get(name, _MISSING)
+                if value is _MISSING:
+                    raise SubstitutionError(f"variable ${name} is not defined")
+        # charge, inlined for the usual short text: every reference counts in full
+        if type(value) is str:
+            self._left -= len(value)
+            if self._left < 0:
+                raise rendered_size_error(MAX_RENDERED_SIZE)
             return value
-        if name in self._raw:
-            resolving = self._resolving
-            if resolving is None:
-                resolving = self._resolving = []
-            if name in resolving:
-                chain = " -> ".join([*resolving[resolving.index(name):], name])
-                raise SubstitutionError(f"circular variable reference: {chain}")
-            resolving.append(name)
-            try:
-                value = render(self._raw[name], self.lookup, self._ctx)
-            finally:
-                resolving.pop()
-            self._done[name] = value
+        return self.charge(value)
+
+    def charge(self, value: Any) -> Any:
+        """Count a value brought into what this scope renders; SubstitutionError once the
+        scope's total passes MAX_RENDERED_SIZE, before anything that big is built."""
+        kind = type(value)
+        if kind is str:
+            cost = len(value)
+        elif kind is int:
+            cost = value.bit_length() >> 2
+        elif kind is float or kind is bool or value is None:
             return value
-        value = self._outer.get(name, _MISSING)
-        if value is not _MISSING:
-            return value
-        raise SubstitutionError(f"variable ${name} is not defined")
+        else:
+            cost = expanded_size(value, self._left)
+        self._left -= cost
+        if self._left < 0:
+            raise rendered_size_error(MAX_RENDERED_SIZE)
+        return value
+
+    def substituted(self) -> int:
+        """How much the references of this scope brought in so far (see charge)."""
+        return MAX_RENDERED_SIZE - self._left
+
+    def overlay(self, values: Mapping[str, Any]) -> None:
+        """Values (a step's extracts) that win over every other name from now on."""
+        self._done.update(values)
+
+    def _resolve(self, name: str) -> Any:
+        resolving = self._resolving
+        if resolving is None:
+            resolving = self._resolving = []
+        if name in resolving:
+            chain = " -> ".join([*resolving[resolving.index(name):], name])
+            raise SubstitutionError(f"circular variable reference: {chain}")
+        if len(resolving) >= MAX_VARIABLE_DEPTH:
+            raise SubstitutionError(
+                f"variables reference each other more than {MAX_VARIABLE_DEPTH} deep "
+                f"(${resolving[0]} -> ${resolving[1]} -> ...)"
+            )
+        resolving.append(name)
+        try:
+            value = render(self._raw[name], self.lookup, self._ctx)
+        finally:
+            resolving.pop()
+        self._done[name] = value
+        return value
 
     def resolve_all(self) -> dict[str, Any]:
         """Every variable visible here, rendered: outer values overlaid by raw ones."""

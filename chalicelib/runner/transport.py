@@ -33,7 +33,8 @@ class InboundResponse:
 
 class TransportError(RunnerError):
     """A request that got no HTTP response. ``kind`` is one of: dns, timeout,
-    connection_refused, tls, connection, too_large, outbound_refused, invalid_url."""
+    connection_refused, tls, connection, too_large, outbound_refused, invalid_url,
+    invalid_request."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -44,3 +45,10 @@ class Transport(Protocol):
     async def send(self, request: OutboundRequest) -> InboundResponse: ...
 
     async def aclose(self) -> None: ...
+
+
+def timeout_message(seconds: float) -> str:
+    """"no response within 25 s": a deadline cut to the run's time left reads 24.9999 s
+    otherwise; two significant digits below ten seconds, where they still mean something."""
+    shown = f"{seconds:.2g}" if seconds < 10 else f"{round(seconds)}"
+    return f"no response within {shown} s"

@@ -40,6 +40,26 @@ class TestcaseResult(Answer):
     error: str | None = None
 
 
+class Notification(Answer):
+    """One named recipient of a finished report: queued, or why not (`reason`)."""
+
+    channel: Literal["email", "sms"]
+    to: str  # masked address, or a member's username
+    outcome: Literal["queued", "not_a_member", "not_confirmed", "pending_confirmation", "unsubscribed",
+                     "owner_left", "daily_limit"]
+    reason: str | None = None
+
+
+class AlertOutcome(Answer):
+    """What became of one alert channel's message for this report."""
+
+    alert_id: str
+    type: str
+    outcome: Literal["queued", "delivered", "failed", "suppressed", "removed", "not_a_member",
+                     "not_confirmed", "pending_confirmation", "unsubscribed", "owner_left", "daily_limit"]
+    error: str | None = None
+
+
 class ReportSummary(Answer):
     """A report without its detail."""
 
@@ -59,6 +79,8 @@ class ReportSummary(Answer):
     finished_at: Time | None
     duration_ms: int | None
     error: str | None = None  # why a report is "error"
+    notifications: list[Notification] = []  # once decided: who was sent what, and who not, why
+    alerts: list[AlertOutcome] = []  # per alert channel: queued, delivered, failed, suppressed
     origin: dict[str, Any] | None = None  # GitHub/GitLab webhook runs: provider, event, ref, sha
 
 
@@ -67,6 +89,22 @@ class Report(ReportSummary):
 
     testcases: list[TestcaseResult]
     detail_expired: bool = False
+
+
+class Outcome(Answer):
+    report_id: str
+    status: Literal["passed", "failed", "error"]
+    duration_ms: int
+    finished_at: Time | None
+
+
+class History(Answer):
+    """The last 50 outcomes, newest first; `flaky`: both outcomes among the last 10 of the same
+    test case version; `failing_since`: the first finish of the current failing streak."""
+
+    items: list[Outcome] = Field(max_length=50)
+    flaky: bool
+    failing_since: Time | None
 
 
 class ReportPage(Page[ReportSummary]):

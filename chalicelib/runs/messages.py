@@ -1,10 +1,15 @@
 """What a finished report says to people: the SMS line and the email (plain text + HTML).
 
-Pure functions of the report's summary and its detail (as stored in S3); everything that
-comes from a user's test case (names, errors, expected/actual values) is escaped in HTML.
+Pure functions of the report's summary and its detail (as stored in S3). Everything a user
+chose (project, module, test case and step names, errors, expected/actual values) is
+bounded in length, stripped of control and bidirectional-override characters (no header
+tricks, no text that reads backwards) and escaped in HTML, so a message can only ever
+carry a short, inert excerpt of it: it reaches only members and confirmed recipients
+(chalicelib/notify/recipients.py), and never more than 20 failing steps of it.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from html import escape
@@ -15,6 +20,11 @@ from chalicelib.core.clock import isoformat
 SMS_MAX_CHARS = 160
 MAX_FAILING_STEPS = 20
 MAX_VALUE_CHARS = 200
+MAX_NAME_CHARS = 80  # a name in a subject, a heading or a step line
+MAX_ERROR_CHARS = 300
+# C0/C1 controls, and the Unicode format characters that reorder or hide text
+# (bidi embeddings/overrides/isolates, zero-width joiners, BOM).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+")
 _COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "error": "#9a6700"}
 
 
@@ -34,9 +44,15 @@ class FailingStep:
     checks: tuple[FailedCheck, ...]
 
 
+def inert(value: Any, limit: int) -> str:
+    """A user's text as a message may show it: unsafe characters become one space, then at
+    most `limit` characters (the input is cut first, so the regex sees a bounded string)."""
+    text = _UNSAFE.sub(" ", str(value)[:limit + 1]).strip()
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
+    return inert(repr(value), MAX_VALUE_CHARS)
 
 
 def failing(detail: Mapping | None, limit: int = MAX_FAILING_STEPS) -> Iterator[FailingStep]:
@@ -49,10 +65,13 @@ def failing(detail: Mapping | None, limit: int = MAX_FAILING_STEPS) -> Iterator[
             if step.get("success") or step.get("skipped"):
                 continue
             checks = tuple(
-                FailedCheck(str(v.get("comparator")), str(v.get("check")), _shown(v.get("expected")),
-                            _shown(v.get("actual")))
+                FailedCheck(inert(v.get("comparator"), MAX_NAME_CHARS), inert(v.get("check"), MAX_NAME_CHARS),
+                            _shown(v.get("expected")), _shown(v.get("actual")))
                 for v in step.get("validators", []) if v.get("result") not in ("pass", True))
-            yield FailingStep(str(case.get("name")), str(step.get("name")), step.get("error"), checks)
+            error = step.get("error")
+            yield FailingStep(inert(case.get("name"), MAX_NAME_CHARS),
+                              inert(step.get("name"), MAX_NAME_CHARS),
+                              inert(error, MAX_ERROR_CHARS) if error else None, checks)
             found += 1
             if found >= limit:
                 return
@@ -72,7 +91,7 @@ def failing_steps(detail: Mapping | None, limit: int = MAX_FAILING_STEPS) -> lis
 def headline(report: Any, recovered: bool) -> str:
     word = "FIXED" if recovered else report.status.upper()
     passed, run = int(report.successes or 0), int(report.tests_run or 0)
-    return f"{report.name or 'run'}: {word} ({passed}/{run} passed)"
+    return f"{inert(report.name or 'run', MAX_NAME_CHARS)}: {word} ({passed}/{run} passed)"
 
 
 def sms_text(report: Any, *, recovered: bool = False) -> str:
@@ -85,25 +104,30 @@ def _facts(report: Any) -> list[tuple[str, str]]:
                             f"failed {int(report.failures or 0)}"),
              ("Finished", isoformat(report.finished_at) if report.finished_at else "-")]
     if report.error:
-        facts.append(("Error", report.error))
+        facts.append(("Error", inert(report.error, MAX_ERROR_CHARS)))
     return facts
 
 
 RECOVERED_NOTE = "The previous run had failed; this one passed."
+UNSUBSCRIBE_NOTE = "You get this because a member of the project named you. Stop these alerts:"
 
 
-def email_text(report: Any, detail: Mapping | None, *, recovered: bool = False) -> tuple[str, str]:
-    """(subject, plain-text body)."""
+def email_text(report: Any, detail: Mapping | None, *, recovered: bool = False,
+               unsubscribe_url: str | None = None) -> tuple[str, str]:
+    """(subject, plain-text body); the recipient's own unsubscribe link last."""
     lines = [f"{name}: {value}" for name, value in _facts(report)]
     steps = failing_steps(detail)
     if steps:
         lines += ["", "Failing steps:", *steps]
     if recovered:
         lines += ["", RECOVERED_NOTE]
+    if unsubscribe_url:
+        lines += ["", "--", UNSUBSCRIBE_NOTE, unsubscribe_url]
     return f"[hat] {headline(report, recovered)}", "\n".join(lines)
 
 
-def email_html(report: Any, detail: Mapping | None, *, recovered: bool = False) -> str:
+def email_html(report: Any, detail: Mapping | None, *, recovered: bool = False,
+               unsubscribe_url: str | None = None) -> str:
     """The same summary as an HTML document (inline styles: mail clients drop <style>)."""
     colour = _COLOURS.get("passed" if recovered else report.status, "#57606a")
     rows = "".join(f'<tr><th align="left" style="padding:2px 12px 2px 0">{escape(name)}</th>'
@@ -129,5 +153,8 @@ def email_html(report: Any, detail: Mapping | None, *, recovered: bool = False) 
         parts.append("</ul>")
     if recovered:
         parts.append(f"<p>{escape(RECOVERED_NOTE)}</p>")
+    if unsubscribe_url:
+        parts.append(f'<p style="color:#57606a;font-size:12px">{escape(UNSUBSCRIBE_NOTE)} '
+                     f'<a href="{escape(unsubscribe_url)}">unsubscribe</a></p>')
     parts.append("</body></html>")
     return "".join(parts)

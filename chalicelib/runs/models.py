@@ -10,15 +10,19 @@
                  16 days of quarters. Any time zone's midnight falls on a quarter hour, so a
                  user's 12 local days are exact unions of quarters (half-open), read from at
                  most 2 items per project, whatever the number of reports.
-- `run-settings` key -> the last outcome per notification stream ("outcome#<task or
-                 project>") for recovery notices. (The CI webhook secret's salt is on the
-                 project item: one GetItem verifies a webhook.)
+- `run-settings` key -> the last outcome and failure streak per notification stream
+                 ("outcome#<task or project>") for recovery notices and alert policies, when
+                 each alert channel last alerted ("alert#<stream>#<channel>"), and the last 50
+                 outcomes per task and test case ("history#<task|testcase>#<id>",
+                 runs/history.py). (The CI webhook secret's salt is on the project item: one
+                 GetItem verifies a webhook.)
 """
 from __future__ import annotations
 
 from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -75,6 +79,8 @@ class Report(Model):
     module_ids = ListAttribute(of=UnicodeAttribute, null=True)
     testcase_ids = ListAttribute(of=UnicodeAttribute, null=True)
     notify = JSONAttribute(null=True)
+    notifications = JSONAttribute(null=True)  # [{"channel", "to" (masked), "outcome"}] once decided
+    alerts = MapAttribute(null=True)  # alert channel id -> {"type", "outcome", "at"?, "error"?}
     callback_url = UnicodeAttribute(null=True)
     # What started a GitHub/GitLab webhook run: provider, event, delivery, repository, ref, sha.
     origin = JSONAttribute(null=True)
@@ -107,9 +113,18 @@ class RunStats(Model):
 
 
 class RunSetting(Model):
+    """"outcome#<task or project>": a stream's last outcomes and its failure streak;
+    "alert#<stream>#<channel id>": when that alert channel last alerted (quiet windows)."""
+
     Meta = table_meta("run-settings")
 
     key = UnicodeAttribute(hash_key=True)
     last_report_id = UnicodeAttribute(null=True)  # outcome streams
     last_status = UnicodeAttribute(null=True)
     previous_status = UnicodeAttribute(null=True)
+    failures = NumberAttribute(null=True)  # consecutive failed reports, this one included
+    previous_failures = NumberAttribute(null=True)  # the streak before this report
+    last_alert_at = UTCDateTimeAttribute(null=True)  # alert channels
+    entries = JSONAttribute(null=True)  # "history#<task|testcase>#<id>": the last 50 outcomes, newest first
+    failing_since = UnicodeAttribute(null=True)  # the current failing streak's first finish
+    history_version = NumberAttribute(null=True)  # every history write checks and bumps it

@@ -32,7 +32,7 @@ from chalicelib.core.errors import Conflict, NotFound, Unauthorized, ValidationF
 from chalicelib.core.jobs import enqueue, run_once
 from chalicelib.core.pagination import page
 from chalicelib.core.settings import get_settings
-from chalicelib.runs import store
+from chalicelib.runs import history, store
 from chalicelib.runs.models import (
     ERROR,
     FAILED,
@@ -116,11 +116,24 @@ def report_view(report: Report) -> dict:
     }
     if report.error:
         view["error"] = report.error
+    if report.notifications:
+        view["notifications"] = _notifications_view(report.notifications)
+    if report.alerts:
+        view["alerts"] = [{"alert_id": alert_id, **dict(outcome)}
+                          for alert_id, outcome in sorted(report.alerts.as_dict().items())]
     if report.origin:
         view["origin"] = report.origin
     if report.chunk_count:
         view["chunks"] = {"total": int(report.chunk_count), "done": len(report.chunks_done or ())}
     return view
+
+
+def _notifications_view(outcomes: list[dict]) -> list[dict]:
+    """Each named recipient's outcome, with the reason spelled out where nothing was sent."""
+    from chalicelib.notify.recipients import outcome_reason
+
+    return [{**o, **({"reason": outcome_reason(o["outcome"])} if o["outcome"] != "queued" else {})}
+            for o in outcomes]
 
 
 # --- starting runs ---------------------------------------------------------------------------------
@@ -161,13 +174,23 @@ AlsoUpdate = Callable[[str], tuple[Any, list, Any]]
 def _queued(project: Project, *, environment: str | None, also_update: AlsoUpdate | None = None,
             **fields: Any) -> dict:
     env_name, _env = choose_environment(project, environment)
+    own_notify = fields.get("notify") if fields.get("task_id") is None else None
     report = _new_report(project, environment=env_name, **_with_project_defaults(project, fields))
     if also_update is None:
         report.save(condition=Report.id.does_not_exist())
     else:
         _save_with(report, also_update(report.id))
     _enqueue_run(report.id)
+    _ask_recipients(project, own_notify, report.started_by)
     return {"report_id": report.id, "status": QUEUED}
+
+
+def _ask_recipients(project: Project, notify: dict | None, started_by: str | None) -> None:
+    """A run's own recipients (not its task's or project's, asked when those were set): the
+    outside addresses among them are asked to confirm (a job; no DynamoDB call here)."""
+    from chalicelib.notify.recipients import request_confirmations
+
+    request_confirmations(project.id, notify, started_by)
 
 
 def _save_with(report: Report, update: tuple[Any, list, Any]) -> None:
@@ -403,6 +426,7 @@ def _execute(report: Report, runner: Runner, clock: Clock) -> None:
         return
     finished = clock()
     tests_run, successes, failures = _counts(result)
+    history.tag_results(result, testcases)
     detail = {**result, "id": report.id}
     store.put_detail(store.detail_key(report.id), detail)
     status = PASSED if tests_run and successes == tests_run else FAILED
@@ -460,12 +484,14 @@ def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock
     except _CannotRun as cannot:
         _finish_error(report, str(cannot), clock())
         return
+    testcases = _documents(ids, project.id)
     try:
-        result = _run(project, environment, _documents(ids, project.id), runner)
+        result = _run(project, environment, testcases, runner)
     except Exception as failure:
         logger.exception("report %s chunk %d: the run failed", report.id, chunk)
         _finish_error(report, f"chunk {chunk} could not complete: {failure}", clock())
         return
+    history.tag_results(result, testcases)
     store.put_detail(store.detail_key(report.id, chunk), result)
     tests_run, successes, failures = _counts(result)
     try:
@@ -517,18 +543,28 @@ def after_finish(report: Report, *, clock: Clock = utcnow) -> None:
     if wants_status(report.origin):
         enqueue("runs", {"kind": "github_status", "report_id": report.id,
                          "job_id": f"github-status-{report.id}"})
-    run_once(f"notify:{report.id}", lambda: _notify_once(report), clock=clock)
+    run_once(f"notify:{report.id}", lambda: _notify_once(report, clock), clock=clock)
+    run_once(f"history:{report.id}", lambda: _record_history(report), clock=clock)
 
 
-def _previous_outcome(report: Report) -> str | None:
-    """Record this report as its stream's latest outcome; returns the one before it."""
+def _record_history(report: Report) -> int:
+    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
+    return history.record(report, detail)
+
+
+def _record_outcome(report: Report) -> tuple[str | None, int, int]:
+    """Record this report as its stream's latest outcome and move its failure streak on;
+    returns (the outcome before it, the streak with it, the streak before it)."""
     from pynamodb.exceptions import UpdateError
 
     key = f"outcome#{report.task_id or report.project_id}"
     setting = RunSetting(key)
+    streak = (RunSetting.failures | 0) + 1 if report.status in (FAILED, ERROR) else 0
     try:
         setting.update(actions=[RunSetting.previous_status.set(RunSetting.last_status | "none"),
                                 RunSetting.last_status.set(report.status),
+                                RunSetting.previous_failures.set(RunSetting.failures | 0),
+                                RunSetting.failures.set(streak),
                                 RunSetting.last_report_id.set(report.id)],
                        condition=RunSetting.last_report_id.does_not_exist()
                        | (RunSetting.last_report_id != report.id))
@@ -537,7 +573,8 @@ def _previous_outcome(report: Report) -> str | None:
             raise
         setting = RunSetting.get(key, consistent_read=True)  # recorded by an earlier try
     previous = setting.previous_status
-    return None if previous in (None, "none") else previous
+    return (None if previous in (None, "none") else previous, int(setting.failures or 0),
+            int(setting.previous_failures or 0))
 
 
 def should_notify(when: str, status: str, previous: str | None) -> bool:
@@ -546,30 +583,150 @@ def should_notify(when: str, status: str, previous: str | None) -> bool:
     return when == "always" or (when == "failure" and (failed or recovered))
 
 
-def _notify_once(report: Report) -> int:
+def _notify_once(report: Report, clock: Clock = utcnow) -> int:
+    """Decide once per report who hears of it: `notify` (members and confirmed recipients only,
+    notify/recipients.py) and the alert channels that are due (notify/alerts.py)."""
+    previous, failures, previous_failures = _record_outcome(report)
+    notify = report.notify or {}
+    named = notify.get("emails") or notify.get("mobiles") or notify.get("users")
+    sent = 0
+    if named and should_notify(notify.get("when", "never"), report.status, previous):
+        outcomes, sent = _send_messages(report, notify, previous, clock)
+        report.update(actions=[Report.notifications.set(outcomes)])
+    _queue_alerts(report, previous, failures, previous_failures, clock)
+    return sent
+
+
+def _send_messages(report: Report, notify: Mapping, previous: str | None,
+                   clock: Clock) -> tuple[list[dict], int]:
+    """Email and SMS to the recipients `notify` names that may have them, within the project's
+    daily limit: (each named recipient's outcome, masked; how many were queued)."""
+    from chalicelib.notify.recipients import (
+        DAILY_LIMIT,
+        QUEUED,
+        resolve,
+        take_daily_messages,
+        unsubscribe_headers,
+    )
     from chalicelib.runs.messages import email_html, email_text, sms_text
 
-    previous = _previous_outcome(report)
-    notify = report.notify or {}
-    when = notify.get("when", "never")
-    emails, mobiles = list(notify.get("emails") or []), list(notify.get("mobiles") or [])
-    if not (emails or mobiles) or not should_notify(when, report.status, previous):
-        return 0
+    targets, outcomes = resolve(report.project_id, notify, clock=clock)
+    allowed = take_daily_messages(report.project_id, len(targets), clock=clock)
     recovered = report.status == PASSED and previous in (FAILED, ERROR)
-    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
-    subject, body = email_text(report, detail, recovered=recovered)
-    html = email_html(report, detail, recovered=recovered)
+    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail and targets else None
     sms = sms_text(report, recovered=recovered)
-    sent = 0
-    for i, address in enumerate(emails):
-        enqueue("email", {"kind": "message", "to": address, "subject": subject, "body": body,
-                          "html": html, "job_id": f"report-{report.id}-email-{i}"})
-        sent += 1
-    for i, number in enumerate(mobiles):
-        enqueue("sms", {"kind": "message", "to": number, "body": sms,
-                        "job_id": f"report-{report.id}-sms-{i}"})
-        sent += 1
-    return sent
+    for n, target in enumerate(targets):
+        if n >= allowed:
+            outcomes.append({"channel": target.channel, "to": target.shown, "outcome": DAILY_LIMIT})
+            continue
+        job = {"kind": "message", "to": target.address,
+               "job_id": f"report-{report.id}-{target.channel}-{target.rid}"}
+        if target.channel == "email":
+            url = target.unsubscribe_url
+            subject, body = email_text(report, detail, recovered=recovered, unsubscribe_url=url)
+            job.update(subject=subject, body=body, headers=unsubscribe_headers(url),
+                       html=email_html(report, detail, recovered=recovered, unsubscribe_url=url))
+        else:
+            job["body"] = sms
+        enqueue(target.channel, job)
+        outcomes.append({"channel": target.channel, "to": target.shown, "outcome": QUEUED})
+    if allowed < len(targets):
+        logger.warning("report %s: the project's daily message limit held back %d messages",
+                       report.id, len(targets) - allowed)
+    return outcomes, min(allowed, len(targets))
+
+
+# --- alert channels (notify/alerts.py) ------------------------------------------------------------
+
+def _channels(report: Report) -> tuple[list[dict], Project | None, Any]:
+    """The report's alert channels: its task's, if the task has any, else the project's."""
+    from chalicelib.schedules.models import Task
+
+    wanted = [(Project, report.project_id), (Task, report.task_id) if report.task_id else None]
+    project, task = get_many(wanted)
+    channels = (task.alerts if task is not None and task.alerts else None) or \
+        (project.alerts if project is not None else None) or []
+    return list(channels), project, task
+
+
+def _queue_alerts(report: Report, previous: str | None, failures: int, previous_failures: int,
+                  clock: Clock) -> None:
+    """Once per report: each channel that is due (notify/alerts.py `due`) is written `queued` on
+    the report and gets an `alert` job; a failure held back by its quiet window, `suppressed`."""
+    from chalicelib.notify.alerts import due
+
+    channels, _project, _task = _channels(report)
+    if not channels:
+        return
+    now, outcomes, due_now = clock(), {}, []
+    for channel in channels:
+        key = f"alert#{report.task_id or report.project_id}#{channel['id']}"
+        last = get_or_none(RunSetting, key, consistent_read=True)
+        if not due(channel, status=report.status, previous=previous, failures=failures,
+                   previous_failures=previous_failures, last_alert_at=last.last_alert_at if last else None,
+                   now=now):
+            if report.status in (FAILED, ERROR) and "failure" in (channel.get("when") or ()):
+                outcomes[channel["id"]] = {"type": channel["type"], "outcome": "suppressed"}
+            continue
+        if report.status in (FAILED, ERROR):
+            RunSetting(key).update(actions=[RunSetting.last_alert_at.set(now)])
+        outcomes[channel["id"]] = {"type": channel["type"], "outcome": "queued"}
+        due_now.append(channel["id"])
+    if outcomes:
+        report.update(actions=[Report.alerts.set(outcomes)])
+    for alert_id in due_now:
+        enqueue("runs", {"kind": "alert", "report_id": report.id, "alert_id": alert_id, "previous": previous,
+                         "job_id": f"alert-{report.id}-{alert_id}"})
+
+
+def handle_alert(report_id: str, alert_id: str, *, previous: str | None = None,
+                 runner: Runner = _default_runner, clock: Clock = utcnow) -> bool:
+    """The runs queue's "alert" job: send one channel's message for one report, once."""
+    report = get_or_none(Report, report_id, consistent_read=True)
+    if report is None or report.status not in FINAL:
+        return False
+    channels, project, task = _channels(report)
+    channel = next((c for c in channels if c["id"] == alert_id), None)
+    if channel is None or project is None:
+        _alert_outcome(report, alert_id, {"type": "unknown", "outcome": "removed"})
+        return False
+    ran, _ = run_once(f"alert:{report_id}:{alert_id}",
+                      lambda: _send_alert(report, channel, project, task, previous, runner, clock),
+                      clock=clock)
+    return ran
+
+
+def _alert_outcome(report: Report, alert_id: str, outcome: dict) -> None:
+    report.update(actions=[Report.alerts[alert_id].set(outcome)])
+
+
+def _send_alert(report: Report, channel: Mapping, project: Project, task: Any, previous: str | None,
+                runner: Runner, clock: Clock) -> None:
+    from chalicelib.notify.alerts import AlertFailed, post, request_for, summary
+
+    outcome = {"type": channel["type"]}
+    if channel["type"] in ("email", "sms"):  # the recipients' rules and the daily limit apply
+        notify = {"emails" if channel["type"] == "email" else "mobiles": [channel["target"]]}
+        sent, _count = _send_messages(report, notify, previous, clock)
+        if sent:
+            _alert_outcome(report, channel["id"],
+                           {**outcome, "to": sent[0]["to"], "outcome": sent[0]["outcome"]})
+        return
+    detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
+    facts = summary(report, detail, project_name=project.name, task_name=task.name if task else None,
+                    recovered=report.status == PASSED and previous in (FAILED, ERROR))
+    secrets_now = current_webhook_secrets(project, clock=clock)
+    signing = secrets_now[0] if secrets_now else None
+    url, headers, body, checks = request_for(channel, facts, report_view(report), webhook_secret=signing,
+                                             clock=clock)
+    try:
+        status = post(url, headers, body, checks, runner)
+    except AlertFailed as failure:
+        _alert_outcome(report, channel["id"], {**outcome, "outcome": "failed", "error": str(failure),
+                                               "at": isoformat(clock())})
+        raise
+    _alert_outcome(report, channel["id"], {**outcome, "outcome": "delivered", "status_code": status,
+                                           "at": isoformat(clock())})
 
 
 # --- outbound callback -------------------------------------------------------------------------------
@@ -691,6 +848,7 @@ def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: tim
                 return None
             raise
     _enqueue_run(report.id)
+    _ask_recipients(project, fields.get("notify"), None)  # signed, not a member: the owner stands for it
     return {"report_id": report.id, "status": QUEUED}
 
 
@@ -786,6 +944,10 @@ def report_junit(user: dict, report_id: str) -> str:
 
 # --- debug ------------------------------------------------------------------------------------------
 
+# the report is the HTTP answer: well inside what a Lambda may return (6 MB)
+DEBUG_MAX_REPORT_CHARS = 2_000_000
+
+
 def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dict:
     """POST /testcases/debug: GetItem (project); the run inline, bounded; nothing stored
     (a `testcase:` reference costs a read or two more)."""
@@ -797,7 +959,8 @@ def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dic
     settings = get_settings()
     result = runner([document], environment=environment, concurrency=settings.run_concurrency,
                     outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id),
-                    deadline_seconds=min(25, settings.debug_deadline_seconds))
+                    deadline_seconds=min(25, settings.debug_deadline_seconds),
+                    max_report_chars=DEBUG_MAX_REPORT_CHARS)
     tests_run, successes, failures = _counts(result)
     status = PASSED if tests_run and successes == tests_run else FAILED
     return {**result, "status": status, "trigger": "debug", "project_id": project.id}
@@ -900,6 +1063,9 @@ def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Cl
                             runner=runner, clock=clock)
     if kind == "callback":
         return handle_callback(payload["report_id"], runner=runner, clock=clock)
+    if kind == "alert":
+        return handle_alert(payload["report_id"], str(payload["alert_id"]), previous=payload.get("previous"),
+                            runner=runner, clock=clock)
     if kind == "github_status":
         from chalicelib.runs.github import handle_status
 

@@ -5,10 +5,12 @@ from typing import Literal
 
 from pydantic import Field
 
+from chalicelib.catalog.answers import AlertChannel
 from chalicelib.core.answers import Answer, Page, Time
 
 
 class TaskRecipients(Answer):
+    users: list[str] = []
     emails: list[str]
     mobiles: list[str]
     when: Literal["never", "failure", "always"]
@@ -32,6 +34,7 @@ class Task(Answer):
     timezone: str
     enabled: bool
     notify: TaskRecipients
+    alerts: list[AlertChannel] = []  # [] : the project's channels apply
     expressions: list[str]
     run_count: int
     last_report: LastReport | None

@@ -58,6 +58,7 @@ class Task(Model):
     schedule_names = ListAttribute(of=UnicodeAttribute, default=list)  # the schedules it claims
     enabled = BooleanAttribute(default=True)
     notify = JSONAttribute(default=dict)  # {"emails", "mobiles", "when"}
+    alerts = JSONAttribute(null=True)  # alert channels overriding the project's (notify/alerts.py)
     run_count = NumberAttribute(default=0)
     last_report = JSONAttribute(null=True)  # {"id", "status", "at"}
     version = NumberAttribute(default=0)  # every write checks and bumps it

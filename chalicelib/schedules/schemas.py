@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from chalicelib.catalog.schemas import Notify as ProjectNotify
 from chalicelib.catalog.schemas import _name, _unique, invalid
 from chalicelib.core.fields import Timezone
+from chalicelib.notify.schemas import Alerts
 from chalicelib.schedules.crontab import CrontabError, parse_crontab
 
 MAX_MODULES = 50  # each is a condition check in the task's transaction (100 items at most)
@@ -60,6 +61,7 @@ class TaskCreate(BaseModel):
     environment: Environment = None
     enabled: bool = True
     notify: Notify = Notify()
+    alerts: Alerts | None = None  # None or []: the project's channels
 
 
 class TaskPatch(BaseModel):
@@ -74,3 +76,4 @@ class TaskPatch(BaseModel):
     environment: Environment = None
     enabled: bool | None = None
     notify: Notify | None = None
+    alerts: Alerts | None = None  # replaces the list (null or []: the project's again)

@@ -27,6 +27,7 @@ from chalicelib.core.db import batch_get_items, get_many, get_or_none
 from chalicelib.core.errors import Conflict, HatError, NotFound, ValidationFailed
 from chalicelib.core.pagination import decode_cursor, encode_cursor
 from chalicelib.core.settings import get_settings
+from chalicelib.notify.alerts import channels_view, stored_alerts
 from chalicelib.schedules.awscron import parse_cron, split_expression
 from chalicelib.schedules.changes import compensating
 from chalicelib.schedules.crontab import to_aws_expressions
@@ -160,6 +161,7 @@ def task_view(task: Task, *, last_report: dict | None = None) -> dict:
         "timezone": task.timezone,
         "enabled": bool(task.enabled),
         "notify": task.notify or {"emails": [], "mobiles": [], "when": "never"},
+        "alerts": channels_view(task.alerts),
         "expressions": list(task.expressions or []),
         "run_count": int(task.run_count or 0),
         "last_report": last_report if last_report is not None else (dict(task.last_report)
@@ -246,7 +248,8 @@ def create_task(user: dict, body: TaskCreate, *, gateway: SchedulerGateway | Non
         task_id, project_id=project.id, name=body.name, name_lc=fold(body.name),
         module_ids=list(body.module_ids), environment=body.environment, crontab=body.crontab,
         timezone=timezone, expressions=expressions, schedule_names=[s.name for s in schedules],
-        enabled=body.enabled, notify=body.notify.model_dump(), run_count=0, version=0,
+        enabled=body.enabled, notify=body.notify.model_dump(), alerts=stored_alerts(body.alerts, None),
+        run_count=0, version=0,
         created_by=user["id"], created_at=now, updated_at=now, sort_key=sort_key(now, task_id),
     )
     tx = Tx()
@@ -264,7 +267,16 @@ def create_task(user: dict, body: TaskCreate, *, gateway: SchedulerGateway | Non
             tx.commit(retries=1)
         except Cancelled as error:
             _raise_cancelled(error, list(body.module_ids), body.name)
+    _ask_recipients(task, user["id"])
     return task_view(task)
+
+
+def _ask_recipients(task: Task, user_id: str) -> None:
+    """Outside addresses among the task's recipients and email/SMS alert channels are asked to
+    confirm (a job, no DynamoDB call)."""
+    from chalicelib.notify.recipients import request_confirmations
+
+    request_confirmations(task.project_id, task.notify, user_id, task.alerts)
 
 
 # --- read ------------------------------------------------------------------------------------------
@@ -377,6 +389,8 @@ def update_task(user: dict, task_id: str, body: TaskPatch, *, gateway: Scheduler
     if "environment" in sent:
         _check_environment(project, body.environment)
         changes_to["environment"] = body.environment
+    if "alerts" in sent:
+        changes_to["alerts"] = stored_alerts(body.alerts, task.alerts)
     now = clock()
     crontab = changes_to.get("crontab", task.crontab)
     timezone = changes_to.get("timezone", task.timezone)
@@ -436,6 +450,8 @@ def update_task(user: dict, task_id: str, body: TaskPatch, *, gateway: Scheduler
     if moves_schedules:
         task.schedule_names = [schedule_name(task.id, i) for i in range(len(expressions))]
     task.version = int(task.version or 0) + 1
+    if "notify" in changes_to or "alerts" in changes_to:
+        _ask_recipients(task, user["id"])
     return task_view(task)
 
 

@@ -39,6 +39,10 @@ class TwilioStandIn:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
     def fail_next(self, count: int, status: int = 500) -> None:
         with self._lock:
             self.failures_left, self.failure_status = count, status

@@ -23,6 +23,14 @@ DEFAULT_API_PORT = 8000
 LOOPBACK_ALLOW = "127.0.0.0/8,::1/128"
 
 
+def own_ports_denied(allow: str, ports: list[int]) -> str:
+    """The outbound allow list with the stack's own ports closed again on loopback: runs may
+    reach the developer's API there, never the emulator's tables, the mail and SMS
+    stand-ins or this API itself (e.g. a debug step reading the users table)."""
+    denials = [f"!127.0.0.0/8:{port},![::1]:{port}" for port in ports]
+    return ",".join([allow, *denials]) if allow else ",".join(denials)
+
+
 class PortInUse(RuntimeError):
     pass
 
@@ -89,7 +97,10 @@ class LocalStack:
         self.smtp.start()
         self.env.update(self.emulator.environment())
         self.env["HAT_STAGE"] = self.stage
-        self.env.setdefault("HAT_OUTBOUND_ALLOW", LOOPBACK_ALLOW)
+        self.env["HAT_OUTBOUND_ALLOW"] = own_ports_denied(
+            self.env.get("HAT_OUTBOUND_ALLOW", LOOPBACK_ALLOW),
+            [self.port, self.emulator.port, self.twilio.port, self.smtp.port],
+        )
         self.env.setdefault("HAT_PUBLIC_URL", self.url)
         self.env.update(sink_environment(self.twilio, self.smtp, self.env))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -104,6 +105,12 @@ def test_ci_webhook_with_the_creation_secret_and_the_projects_email_in_the_outbo
                        json={"name": "api"}).json()
     http.post(f"{stack.url}/modules/{module['id']}/testcases", headers=headers, timeout=5,
               json={"testcase": _case("checkout", 500)})
+    # An outside address: asked once to confirm; its recipient follows the link and says yes.
+    request = _mails_to(stack, http, to, 1)[0]
+    token = re.search(r"/hooks/recipients/confirm\?token=([0-9a-f.]{98})", request["body"]).group(1)
+    confirmed = http.post(f"{stack.url}/hooks/recipients/confirm?token={token}", timeout=5,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert confirmed.status_code == 200, confirmed.text
 
     raw = json.dumps({"environment": "local"}).encode()
     url = f"{stack.url}/hooks/projects/{project['id']}/runs"
@@ -114,10 +121,38 @@ def test_ci_webhook_with_the_creation_secret_and_the_projects_email_in_the_outbo
     report = _poll(stack, http, headers, answer.json()["report_id"])
     assert (report["status"], report["trigger"]) == ("failed", "webhook")
 
+    mails = _mails_to(stack, http, to, 2)
+    assert len(mails) == 2 and "FAILED" in mails[1]["subject"]
+    assert "expected 200, actual 500" in mails[1]["body"]
+
+
+def _mails_to(stack, http, to: str, count: int) -> list[dict]:
+    """The outbox's mails to `to`, once there are `count` of them (or 20 s have passed)."""
     deadline, mails = time.monotonic() + 20, []
-    while time.monotonic() < deadline and not mails:
+    while time.monotonic() < deadline and len(mails) < count:
         outbox = http.get(f"{stack.url}/_local/outbox", timeout=5).json()["items"]
         mails = [m for m in outbox if m["to"] == to]
         time.sleep(0.2)
-    assert len(mails) == 1 and "FAILED" in mails[0]["subject"]
-    assert "expected 200, actual 500" in mails[0]["body"]
+    return mails
+
+
+def test_a_debug_step_cannot_reach_the_stacks_own_services(stack, http, target):
+    """Loopback is open for the developer's API (`target`), not for the emulator's tables,
+    the SMS stand-in or this API itself (issue 14, item 12)."""
+    headers = signed_in(stack, http)
+    project = http.post(f"{stack.url}/projects", headers=headers, timeout=5, json={
+        "name": f"guard {os.urandom(2).hex()}"}).json()
+    own = {"emulator": stack.emulator_url, "api": stack.url,
+           "emulator, spelt as a number": stack.emulator_url.replace("127.0.0.1", "2130706433")}
+    for what, base in [*own.items(), ("target", target)]:
+        testcase = {"config": {"name": what, "base_url": base}, "teststeps": [{
+            "name": "probe", "request": {"method": "GET", "url": "/status/200"}}]}
+        answer = http.post(f"{stack.url}/testcases/debug", headers=headers, timeout=30,
+                           json={"project_id": project["id"], "testcase": testcase})
+        assert answer.status_code == 200, answer.text
+        step = answer.json()["testcases"][0]["steps"][0]
+        if what == "target":
+            assert step["status_code"] == 200, step
+        else:
+            assert step["error_type"] == "outbound_refused", (what, step)
+            assert "reserved for the platform's own services" in step["error"]

@@ -87,3 +87,64 @@ def notify(app, aws, sinks, monkeypatch) -> Notify:
     reset_clients()
     yield Notify(app, aws("sqs"), twilio, smtp)
     reset_clients()
+
+
+def _take_all(sqs, queue: str) -> list[dict]:
+    import json
+
+    url = sqs.get_queue_url(QueueName=f"hat-dev-{queue}")["QueueUrl"]
+    taken = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not got:
+            return taken
+        for message in got:
+            taken.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def token_in(text: str, path: str) -> str | None:
+    """The token of the first `path?token=` link in a message."""
+    found = re.search(re.escape(path) + r"\?token=([0-9a-f.]{98})", text)
+    return found.group(1) if found else None
+
+
+@pytest.fixture
+def confirm_outside(aws, client, monkeypatch):
+    """confirm_outside() -> the addresses confirmed: the real confirmation flow for every
+    outside recipient asked so far. Runs the queued `confirm_recipients` jobs through notify's
+    handler, takes the confirmation requests they queue and POSTs each one's link to the
+    confirm route, as its recipient would; every other queued message is put back."""
+    import json
+
+    from chalicelib.core.settings import get_settings, reset_settings
+    from chalicelib.notify.jobs import handle_job
+    from chalicelib.notify.recipients import CONFIRM_PATH
+
+    if not get_settings().public_url:
+        monkeypatch.setenv("HAT_PUBLIC_URL", PUBLIC_URL)
+        reset_settings()
+    sqs = aws("sqs")
+
+    def confirm() -> list[str]:
+        confirmed, others = [], {"email": [], "sms": []}
+        for _round in range(3):
+            for queue in ("email", "sms"):
+                for job in _take_all(sqs, queue):
+                    if job.get("kind") == "confirm_recipients":
+                        handle_job(queue, job)
+                    elif str(job.get("job_id", "")).startswith("confirm-"):
+                        token = token_in(job["body"], CONFIRM_PATH)
+                        answer = client.http.post(f"{CONFIRM_PATH}?token={token}", body=b"", headers={
+                            "Content-Type": "application/x-www-form-urlencoded"})
+                        assert answer.status_code == 200, answer.body
+                        confirmed.append(job["to"])
+                    else:
+                        others[queue].append(job)
+        for queue, jobs in others.items():
+            url = sqs.get_queue_url(QueueName=f"hat-dev-{queue}")["QueueUrl"]
+            for job in jobs:
+                sqs.send_message(QueueUrl=url, MessageBody=json.dumps(job))
+        return confirmed
+
+    return confirm

@@ -136,6 +136,20 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     alice("GET", "/projects")
     alice("GET", f"/projects/{pid}")
     alice("PATCH", f"/projects/{pid}", {"notify": {"emails": ["ops@example.com"], "when": "failure"}})
+    alice("GET", f"/projects/{pid}/recipients")
+    ci_hook = {"id": "ci", "type": "webhook", "target": f"{target.url}/hook"}
+    alice("PATCH", f"/projects/{pid}", {"alerts": [ci_hook]})
+    assert alice("POST", f"/projects/{pid}/alerts/ci/test")["outcome"] == "delivered"
+    # A recipient's links (no account): the unsubscribe page and its one-click POST, then the
+    # confirm page and POST (a recipient may change their mind).
+    from chalicelib.notify.recipients import CONFIRM, UNSUBSCRIBE, make_token, recipient_id
+
+    rid = recipient_id("email", "ops@example.com")
+    form = {"raw": b"List-Unsubscribe=One-Click", "content_type": "application/x-www-form-urlencoded"}
+    for action in (UNSUBSCRIBE, CONFIRM):
+        link = f"/hooks/recipients/{action}?token={make_token(action, pid, rid)}"
+        assert "<form" in anyone("GET", link)
+        anyone("POST", link, **form)
     alice("POST", f"/projects/{pid}/members", {"username": "bobby"})
     alice("GET", f"/projects/{pid}/members")
     alice("DELETE", f"/projects/{pid}/members", {"username": "bobby"})
@@ -195,6 +209,9 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
                                     "notify": {"emails": ["ops@example.com"], "when": "always"}})
     alice("POST", f"/tasks/{task['id']}/runs")
     alice("GET", f"/tasks?project_id={pid}")
+    run_queue()
+    assert alice("GET", f"/tasks/{task['id']}/history")["items"]
+    alice("GET", f"/testcases/{passing['id']}/history")
     shown = alice("GET", f"/tasks/{task['id']}")
     assert shown["last_report"] and len(shown["schedule"]["next_runs"]) == 3, shown
     alice("PATCH", f"/tasks/{task['id']}", {"enabled": False})

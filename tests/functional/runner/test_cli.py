@@ -158,3 +158,56 @@ def test_python_dash_m_entry_point(server: LocalServer, project: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS  login" in result.stdout
+
+
+def test_references_resolve_from_the_project_root_whatever_the_working_directory(
+    server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As hrun finds it: the nearest folder up holding debugtalk.py, .env or testcases/
+    (issue 17, item 12); a reference found nowhere names every path tried."""
+    root = tmp_path / "proj"
+    (root / "testcases" / "flows").mkdir(parents=True)
+    (root / "testcases" / "shared").mkdir()
+    (root / ".env").write_text("")
+    (root / "testcases" / "shared" / "login.yml").write_text(LOGIN_YAML)
+    main_doc = MAIN_YAML.replace("shared/login.yml", "testcases/shared/login.yml")
+    (root / "testcases" / "flows" / "main.yml").write_text(main_doc)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out = cli(root / "testcases" / "flows" / "main.yml", "--base-url", server.url,
+                    "--var", "USER_NAME=ann", "--allow-private")
+    assert code == 0, out
+    dangling = root / "testcases" / "flows" / "dangling.json"
+    dangling.write_text(json.dumps({"config": {"name": "d"},
+                                    "teststeps": [{"name": "ref", "testcase": "nope.yml"}]}))
+    code, out = cli(dangling, "--base-url", server.url, "--allow-private")
+    assert code == 1
+    for tried in (root / "testcases" / "flows" / "nope.yml", root / "nope.yml",
+                  elsewhere / "nope.yml"):
+        assert str(tried) in out
+
+
+def test_the_project_env_file_is_the_runs_environment_under_var(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    """HttpRunner's ${ENV(X)} reads the project's .env (issue 17, item 6); --var wins."""
+    (tmp_path / "testcases").mkdir()
+    (tmp_path / ".env").write_text("# a comment\nUSER_NAME = from-env\nOTHER: x\n\n")
+    (tmp_path / "testcases" / "shared").mkdir()
+    (tmp_path / "testcases" / "shared" / "login.yml").write_text(LOGIN_YAML)
+    case = tmp_path / "testcases" / "main.yml"
+    case.write_text(MAIN_YAML.replace("shared/login.yml", "testcases/shared/login.yml")
+                    .replace('"s-$who"', '"s-from-env"'))
+    code, out = cli(case, "--base-url", server.url, "--allow-private")
+    assert code == 0, out
+    code, out = cli(case, "--base-url", server.url, "--allow-private", "--var", "USER_NAME=v")
+    assert code == 1  # --var's user, so not the session the check expects
+
+
+def test_read_dot_env_refuses_lines_it_cannot_read() -> None:
+    from chalicelib.runner.cli import read_dot_env
+
+    assert read_dot_env("A=1\nB = two words\n# c\nC: 3") == {"A": "1", "B": "two words", "C": "3"}
+    with pytest.raises(ValueError, match="line 2"):
+        read_dot_env("A=1\nnot a pair")

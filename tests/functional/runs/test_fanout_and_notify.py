@@ -65,18 +65,21 @@ def test_a_chunk_redelivered_before_the_others_land_is_counted_once(alice, targe
     assert (report["tests_run"], report["successes"]) == (3, 3)
 
 
-def _run(alice, project_id: str, run_queue, aws, notify: dict) -> tuple[str, list[dict], list[dict]]:
+def _run(alice, project_id: str, run_queue, aws, notify: dict,
+         confirm_outside) -> tuple[str, list[dict], list[dict]]:
     report_id = alice.post(f"/projects/{project_id}/runs", {"notify": notify}).body["report_id"]
+    confirm_outside()  # before the run finishes: outside addresses get nothing until they confirm
     run_queue()
     return report_id, queue_messages(aws, "email"), queue_messages(aws, "sms")
 
 
-def test_failure_notifies_then_recovery_once_and_redelivery_never_twice(alice, target, run_queue, aws):
+def test_failure_notifies_then_recovery_once_and_redelivery_never_twice(alice, target, run_queue, aws,
+                                                                        confirm_outside):
     shop = alice.shop(target.url, [case("checkout", status=500)])
     project_id, testcase_id = shop["project"]["id"], shop["testcases"][0]["id"]
     notify = {"emails": ["ops@example.com"], "mobiles": ["+8613800138000"], "when": "failure"}
 
-    report_id, emails, sms = _run(alice, project_id, run_queue, aws, notify)
+    report_id, emails, sms = _run(alice, project_id, run_queue, aws, notify, confirm_outside)
     assert [e["to"] for e in emails] == ["ops@example.com"] and [s["to"] for s in sms] == ["+8613800138000"]
     assert "FAILED" in emails[0]["subject"] and "checkout" in emails[0]["body"]
     assert "expected 200, actual 500" in emails[0]["body"]
@@ -88,21 +91,22 @@ def test_failure_notifies_then_recovery_once_and_redelivery_never_twice(alice, t
 
     fixed = case("checkout")
     assert alice.put(f"/testcases/{testcase_id}", {"testcase": fixed}).status == 200
-    _id, emails, sms = _run(alice, project_id, run_queue, aws, notify)
+    _id, emails, sms = _run(alice, project_id, run_queue, aws, notify, confirm_outside)
     assert len(emails) == 1 and "FIXED" in emails[0]["subject"]  # recovery
-    _id, emails, sms = _run(alice, project_id, run_queue, aws, notify)
+    _id, emails, sms = _run(alice, project_id, run_queue, aws, notify, confirm_outside)
     assert emails == [] and sms == []  # passing again: quiet
-    _id, emails, _sms = _run(alice, project_id, run_queue, aws, {**notify, "when": "always"})
+    _id, emails, _sms = _run(alice, project_id, run_queue, aws, {**notify, "when": "always"}, confirm_outside)
     assert len(emails) == 1 and "PASSED" in emails[0]["subject"]
-    _id, emails, sms = _run(alice, project_id, run_queue, aws, {**notify, "when": "never"})
+    _id, emails, sms = _run(alice, project_id, run_queue, aws, {**notify, "when": "never"}, confirm_outside)
     assert emails == [] and sms == []
 
 
 def test_notifications_reach_smtp_and_twilio_once_with_an_html_summary(alice, target, run_queue, aws,
-                                                                       notify):
+                                                                       notify, confirm_outside):
     shop = alice.shop(target.url, [case("down <b>&</b>", status=503)])
     alice.post(f"/projects/{shop['project']['id']}/runs",
                {"notify": {"emails": ["ops@example.com"], "mobiles": ["+8613800138000"], "when": "failure"}})
+    confirm_outside()
     run_queue()
     sqs = aws("sqs")
     url = sqs.get_queue_url(QueueName="hat-dev-email")["QueueUrl"]

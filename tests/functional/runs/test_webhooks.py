@@ -120,7 +120,8 @@ def test_a_callback_to_a_private_address_is_refused_by_the_outbound_guard(alice,
     assert target.received == []
 
 
-def test_the_projects_callback_and_recipients_are_the_default_for_its_runs(alice, target, run_queue, aws):
+def test_the_projects_callback_and_recipients_are_the_default_for_its_runs(alice, target, run_queue, aws,
+                                                                          confirm_outside):
     from tests.functional.runs.conftest import queue_messages
 
     shop = alice.shop(target.url, [case("broken", status=500)])
@@ -130,6 +131,7 @@ def test_the_projects_callback_and_recipients_are_the_default_for_its_runs(alice
     patched = alice.patch(f"/projects/{project_id}", defaults)
     assert patched.status == 200 and patched.body["callback_url"] == defaults["callback_url"]
     assert alice.get(f"/projects/{project_id}").body["notify"] == defaults["notify"]
+    assert confirm_outside() == ["team@example.com"]  # asked when set as the default
 
     secret = shop["project"]["webhook_secret"]
     assert _hook(alice, project_id, {}, secret)[0] == 202  # CI gives neither: the project's apply
@@ -141,6 +143,7 @@ def test_the_projects_callback_and_recipients_are_the_default_for_its_runs(alice
 
     own = {"emails": ["me@example.com"], "when": "always"}
     alice.post(f"/projects/{project_id}/runs", {"notify": own})  # a run's own recipients win
+    assert confirm_outside() == ["me@example.com"]
     run_queue()
     assert [m["to"] for m in queue_messages(aws, "email")] == ["me@example.com"]
     assert len(target.received) == 2

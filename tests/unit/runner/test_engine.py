@@ -74,7 +74,7 @@ def test_form_and_raw_data_bodies() -> None:
             variables={"v": 2}),
     )], fake)
     form, raw = fake.sent
-    assert form.body == b"a=1&b=%5B1%2C2%5D"
+    assert form.body == b"a=1&b=1&b=2"  # a list repeats its key, as requests sends it
     assert dict(form.headers)["Content-Type"] == "application/x-www-form-urlencoded"
     assert raw.body == b"raw 2"
     assert dict(raw.headers)["Content-Type"] == "text/x"
@@ -435,7 +435,7 @@ def test_referenced_testcase_gets_step_variables_and_exports_back() -> None:
     assert dict(fake.sent[1].headers)["T"] == "ann"
 
 
-def test_step_export_overrides_config_export_and_async_resolvers_work() -> None:
+def test_step_export_adds_to_config_export_and_async_resolvers_work() -> None:
     async def resolve(ref: str) -> dict:
         await asyncio.sleep(0)
         return LOGIN
@@ -445,7 +445,7 @@ def test_step_export_overrides_config_export_and_async_resolvers_work() -> None:
     fake = FakeTransport()
     report = run([doc], fake, resolve_testcase=resolve)
     assert report["success"], report
-    assert only_step(report)["exported"] == {"internal": "/login"}
+    assert only_step(report)["exported"] == {"token": "default", "internal": "/login"}
     assert fake.sent[1].url == f"{BASE}/after//login"
 
 
@@ -703,3 +703,74 @@ def test_progress_is_reported_per_testcase() -> None:
     seen: list[tuple[int, int]] = []
     run([case(get()), case(get()), {"config": {}}], on_progress=lambda d, t: seen.append((d, t)))
     assert sorted(seen) == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_a_referenced_testcase_sees_the_callers_variables_over_its_own() -> None:
+    """HttpRunner 3 hands it the caller's merged variables (step > extracted > config);
+    the environment's stay below the referenced config's (issue 17, item 1)."""
+    shared = {"config": {"name": "shared", "variables": {"token": "its own", "who": "its own",
+                                                         "env_var": "its own"}},
+              "teststeps": [get("/shared", request={"headers": {
+                  "T": "$token", "W": "$who", "E": "$env_var", "C": "$only_caller"}})]}
+    doc = case(get("/login", extract={"token": "body.path"}),
+               {"name": "call", "testcase": "shared", "variables": {"who": "the step"}},
+               variables={"only_caller": "the caller's config"})
+    fake = FakeTransport()
+    report = run([doc], fake, resolve_testcase={"shared": shared}.__getitem__,
+                 environment={"variables": {"env_var": "the environment"}})
+    assert report["success"], report
+    headers = dict(fake.sent[1].headers)
+    assert headers["T"] == "/login"  # extracted by the caller
+    assert headers["W"] == "the step"
+    assert headers["E"] == "its own"  # the environment is below the referenced config
+    assert headers["C"] == "the caller's config"
+
+
+def test_content_and_json_paths_read_the_body_as_httprunner_3_does() -> None:
+    """HttpRunner 2's `content.x` / `json.x` (what har2case writes): issue 17, item 2."""
+    fake = FakeTransport(lambda request: json_response({"data": {"items": [{"id": 7}]}}))
+    doc = case(get(extract={"a": "content.data.items[0].id", "b": "json.data"},
+                   validate=[{"eq": ["content.data.items[0].id", 7]},
+                             {"eq": ["json.data.items | length(@)", 1]},
+                             {"eq": ["content", {"data": {"items": [{"id": 7}]}}]}]))
+    report = run([doc], fake)
+    step = only_step(report)
+    assert step["success"], step
+    assert step["extracted"] == {"a": 7, "b": {"items": [{"id": 7}]}}
+
+
+def test_list_values_repeat_their_key_in_params_and_forms_as_requests_does() -> None:
+    """Issue 17, item 5: `ids=1&ids=2` on the wire, not `ids=[1,2]`; nulls left out."""
+    fake = FakeTransport()
+    run([case(get("/q", request={"params": {"ids": [1, "a b", None], "one": 1, "none": None,
+                                            "obj": {"k": 1}}}),
+              get("/f", request={"method": "POST", "data": {"ids": "$ids", "none": None}},
+                  variables={"ids": [3, 4]}))], fake)
+    query, form = fake.sent
+    assert query.url == f"{BASE}/q?ids=1&ids=a+b&one=1&obj=%7B%22k%22%3A1%7D"
+    assert form.body == b"ids=3&ids=4"
+
+
+def test_a_variable_inside_an_extract_path_is_substituted_first() -> None:
+    fake = FakeTransport(lambda request: json_response({"args": {"color": "red"}}))
+    report = run([case(get(variables={"key": "color"},
+                           extract={"value": "body.args.$key", "bad": "body.$missing"}))], fake)
+    step = only_step(report)
+    assert step["extracted"]["value"] == "red"
+    assert "$missing is not defined" in step["error"]
+
+
+def test_a_cookie_set_by_a_redirect_is_checkable_and_request_verify_wins() -> None:
+    """Issue 17, item 10: `cookies.sid` after a 302 that set it; `verify: true` per request."""
+    def handler(request: OutboundRequest) -> InboundResponse:
+        if request.url.endswith("/login"):
+            return InboundResponse(302, [("Set-Cookie", "sid=abc; Path=/"),
+                                         ("Location", "/home")], b"")
+        return json_response({"ok": True})
+
+    fake = FakeTransport(handler)
+    report = run([case(get("/login", validate=[{"eq": ["cookies.sid", "abc"]}],
+                           request={"verify": True}), verify=False)], fake)
+    assert only_step(report)["success"], only_step(report)
+    assert [s.verify for s in fake.sent] == [True, True]
+    assert dict(fake.sent[1].headers)["Cookie"] == "sid=abc"

@@ -93,7 +93,7 @@ def test_body_paths_on_a_non_json_body_raise_path_error() -> None:
     ("expr", "flagged"),
     [("status_code", False), ("body.a", False), ("$x", False), ("anything at all", False),
      ("", False), ("42", False), ("status", True), ("Body.a", True), ("headerz.x", True),
-     ("bodyx", True), ("json.a", True), ("data.id", True), ("example.com", True)],
+     ("bodyx", True), ("json.a", False), ("content", False), ("data.id", True), ("example.com", True)],
 )
 def test_path_problem(expr: str, flagged: bool) -> None:
     assert (path_problem(expr) is not None) is flagged

@@ -154,8 +154,8 @@ def test_bad_validators_are_refused_at_their_path(validator: object, needle: str
         ("status_code2", "status_code2"),  # starts like status_code: flagged, no rewrite
         ("header.Content-Type", "headers.Content-Type"),
         ("cookie.sid", "cookies.sid"),
-        ("content.data.id", "body.data.id"),
-        ("json.id", "body.id"),
+        ("response.data.id", "body.data.id"),
+        ("resp.id", "body.id"),
         ("text", "body"),
         ("bdy.id", "body.id"),
         ("bodyx.a", "body"),
@@ -193,7 +193,7 @@ def test_invalid_jmespath_after_a_root_is_flagged() -> None:
 
 def test_extract_paths_must_be_response_paths() -> None:
     fields = errors_of(
-        with_step(extract={"a": "content.token", "b": "token", "c": "body.ok", "d-e": "body"})
+        with_step(extract={"a": "response.token", "b": "token", "c": "body.ok", "d-e": "body"})
     )
     assert "did you mean 'body.token'" in fields["teststeps[0].extract.a"]
     assert "extract paths start with" in fields["teststeps[0].extract.b"]
@@ -443,3 +443,37 @@ def test_imports_stay_light(module: str, forbidden: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_config_weight_is_accepted_as_httprunner_3_writes_it() -> None:
+    """Issue 17, item 4: `weight` is a v3 field (load tests); it has no effect on a run."""
+    model = validate_testcase({"config": {"name": "w", "weight": 3},
+                               "teststeps": [{"name": "s", "request": {"method": "GET",
+                                                                       "url": "/x"}}]})
+    assert model.config.weight == 3
+    with pytest.raises(TestcaseInvalid):
+        validate_testcase({"config": {"name": "w", "weight": 0},
+                           "teststeps": [{"name": "s", "request": {"method": "GET", "url": "/x"}}]})
+
+
+def test_httprunner_2_shapes_that_3_still_reads_are_accepted() -> None:
+    """Issue 17, item 8: extract as a list of one-key mappings; assert/msg validators."""
+    model = validate_testcase({"config": {"name": "v2"}, "teststeps": [{
+        "name": "s", "request": {"method": "GET", "url": "/x"},
+        "extract": [{"token": "content.token"}, {"uid": "body.id"}],
+        "validate": [{"check": "status_code", "assert": "eq", "expect": 200, "msg": "ok?"},
+                     {"check": "body.id", "comparator": "gt", "expect": 0}]}]})
+    step = model.teststeps[0]
+    assert step.extract == {"token": "content.token", "uid": "body.id"}
+    assert [(v.comparator, v.check, v.expect, v.message) for v in step.validators] == [
+        ("equal", "status_code", 200, "ok?"), ("greater_than", "body.id", 0, "")]
+    for bad, needle in [
+        ({"extract": [{"a": "body.a"}, {"a": "body.b"}]}, "extracted twice"),
+        ({"extract": [{"a": "body.a", "b": "body.b"}]}, "list of {variable: path}"),
+        ({"validate": [{"check": "body", "assert": "eq", "comparator": "eq", "expect": 1}]},
+         "comparator or assert"),
+    ]:
+        step_doc = {"name": "s", "request": {"method": "GET", "url": "/x"}, **bad}
+        with pytest.raises(TestcaseInvalid) as caught:
+            validate_testcase({"config": {"name": "v2"}, "teststeps": [step_doc]})
+        assert needle in str(caught.value)

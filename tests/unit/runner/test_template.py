@@ -208,3 +208,25 @@ def test_long_texts_are_not_kept_in_the_parse_cache() -> None:
     assert parse(long_text) == parse(long_text)
     assert parse(long_text) is not parse(long_text)  # computed again, not kept
     assert parse("short $a") is parse("short $a")
+
+
+def test_arithmetic_and_text_builtins_without_user_code() -> None:
+    """Issue 17, item 9: HttpRunner's gen_random_string, and add/sub/mul/concat/substr."""
+    from chalicelib.runner.errors import SubstitutionError
+    from chalicelib.runner.functions import FunctionContext
+    from chalicelib.runner.template import Scope
+
+    scope = Scope({}, {"x": 2, "s": "hello", "n": "40"}, FunctionContext())
+    assert scope.render("${add(1, $x)}") == 3
+    assert scope.render("${add($n, 2, 0.5)}") == 42.5
+    assert scope.render("${sub(10, $x)}") == 8
+    assert scope.render("${mul($x, 3)}") == 6
+    assert scope.render("${concat($s, -, $x)}") == "hello-2"
+    assert scope.render("${substr($s, 1, 3)}") == "el"
+    assert scope.render("${substr($s, -2)}") == "lo"
+    assert len(scope.render("${gen_random_string(12)}")) == 12
+    for bad in ("${add(1, abc)}", "${mul(" + "9" * 300 + ", " + "9" * 300 + ", " + "9" * 300
+                + ", " + "9" * 300 + ", " + "9" * 300 + ")}", "${substr($s, a)}",
+                "${add(true, 1)}"):
+        with pytest.raises(SubstitutionError):
+            scope.render(bad)

@@ -1,0 +1,78 @@
+"""History (issue 20, item 6): per test case and per task, kept by writes when a report
+finishes; "failing since", the flaky flag (same version only), nothing twice on redelivery,
+and the history routes within the 4-call budget."""
+from __future__ import annotations
+
+from tests.functional.runs.conftest import case
+
+
+def test_a_testcase_and_a_task_keep_their_last_outcomes_failing_since_and_flaky(alice, target, run_queue,
+                                                                              ddb_calls):
+    shop = alice.shop(target.url, [case("login"), case("checkout", status=500)])
+    pid = shop["project"]["id"]
+    good, bad = shop["testcases"][0]["id"], shop["testcases"][1]["id"]
+    task = alice.post("/tasks", {"name": "nightly", "project_id": pid, "crontab": "0 3 * * *"}).body
+    reports = []
+    for _ in range(3):
+        reports.append(alice.post(f"/tasks/{task['id']}/runs").body["report_id"])
+        run_queue()
+    failed = alice.get(f"/testcases/{bad}/history").body
+    assert [i["report_id"] for i in failed["items"]] == reports[::-1]
+    assert {i["status"] for i in failed["items"]} == {"failed"} and failed["flaky"] is False
+    first_finish = alice.get(f"/reports/{reports[0]}").body["finished_at"]
+    assert failed["failing_since"] == first_finish
+    passing = alice.get(f"/testcases/{good}/history").body
+    assert {i["status"] for i in passing["items"]} == {"passed"} and passing["failing_since"] is None
+    assert all(i["duration_ms"] >= 0 for i in passing["items"])
+    tasks = alice.get(f"/tasks/{task['id']}/history").body
+    assert [i["status"] for i in tasks["items"]] == ["failed"] * 3
+
+    # A redelivered finish adds nothing.
+    from chalicelib.runs import service
+    from chalicelib.runs.models import Report
+
+    service.after_finish(Report.get(reports[-1]))
+    assert len(alice.get(f"/testcases/{bad}/history").body["items"]) == 3
+
+    # Fixed: a new version; its pass ends the streak and is not "flaky" (a change, not flakiness).
+    fixed = alice.put(f"/testcases/{bad}", {"testcase": case("checkout")})
+    assert fixed.status == 200
+    reports.append(alice.post(f"/tasks/{task['id']}/runs").body["report_id"])
+    run_queue()
+    after = alice.get(f"/testcases/{bad}/history").body
+    assert after["items"][0]["status"] == "passed" and after["failing_since"] is None
+    assert after["flaky"] is False
+
+    # The same version passing and failing is flaky: the target flips under an unchanged case.
+    flappy = alice.shop(target.url, [{"config": {"name": "flappy"}, "teststeps": [{
+        "name": "hook", "request": {"method": "POST", "url": "/hook", "json": {}},
+        "validate": [{"eq": ["status_code", 200]}]}]}], name="flappy")
+    flappy_id = flappy["testcases"][0]["id"]
+    for answer in (200, 500, 200):
+        target.hook_status[0] = answer
+        alice.post(f"/testcases/{flappy_id}/runs")
+        run_queue()
+    seen = alice.get(f"/testcases/{flappy_id}/history").body
+    assert [i["status"] for i in seen["items"]] == ["passed", "failed", "passed"] and seen["flaky"] is True
+
+    ddb_calls.clear()
+    assert alice.get(f"/testcases/{good}/history").status == 200
+    testcase_calls = list(ddb_calls)
+    ddb_calls.clear()
+    assert alice.get(f"/tasks/{task['id']}/history").status == 200
+    assert len(testcase_calls) <= 4 and len(ddb_calls) <= 4, (testcase_calls, ddb_calls)
+    assert "Scan" not in testcase_calls + ddb_calls
+    assert alice.get(f"/testcases/{'0' * 32}/history").status == 404
+    assert alice.get(f"/tasks/{'0' * 32}/history").status == 404
+
+
+def test_flaky_means_both_outcomes_of_one_version():
+    from chalicelib.runs.history import is_flaky
+
+    def entry(status: str, version: str = "v1") -> dict:
+        return {"status": status, "version": version}
+
+    assert is_flaky([entry("passed"), entry("failed"), entry("passed")])
+    assert not is_flaky([entry("passed"), entry("failed", "v0"), entry("failed", "v0")])
+    assert not is_flaky([entry("failed")] * 3) and not is_flaky([])
+    assert not is_flaky([entry("passed")] * 10 + [entry("failed")])  # outside the last 10
