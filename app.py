@@ -5,6 +5,7 @@ from chalicelib.accounts.routes import accounts_routes
 from chalicelib.accounts.sessions import user_for_token
 from chalicelib.catalog.jobs import catalog_jobs
 from chalicelib.catalog.routes import catalog_routes
+from chalicelib.console.routes import console_routes
 from chalicelib.core.auth import register_auth_middleware
 from chalicelib.core.http import register_http_middleware, translate_throttling
 from chalicelib.core.logs import configure_logging
@@ -41,5 +42,6 @@ app.register_blueprint(keys_routes)
 app.register_blueprint(sandbox_routes)
 app.register_blueprint(files_routes)
 app.register_blueprint(imports_routes)
+app.register_blueprint(console_routes)
 # Last: AWS throttling past the retries becomes a 503 in every view registered above.
 translate_throttling(app)

@@ -11,6 +11,8 @@ API and the stateful resources; this then finishes the wiring chalice cannot:
   sandbox's entry point and the dependencies, out of deployment.zip, under python/;
 - a method and path no route serves answers 404 in the API's error shape (a gateway
   response), not API Gateway's 403 "Missing Authentication Token".
+The web console's built files (chalicelib/console/static/, made by `make console`) ride in
+the deployment zip with the code that serves them; packaging refuses to go without them.
 """
 from __future__ import annotations
 
@@ -44,7 +46,12 @@ SECRETS_STATEMENT = {
 }
 
 
+CONSOLE_INDEX = PROJECT_DIR / "chalicelib" / "console" / "static" / "index.html"
+
+
 def run_chalice_package(stage: str, out_dir: Path) -> Path:
+    if not CONSOLE_INDEX.is_file():
+        raise SystemExit("the web console is not built: make console (or make package, which builds it)")
     env = {**os.environ, "HAT_STAGE": stage}
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     for name in ("AWS_ENDPOINT_URL",):  # never package against the emulator

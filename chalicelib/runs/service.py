@@ -105,6 +105,7 @@ def report_view(report: Report) -> dict:
         "status": report.status,
         "trigger": report.trigger,
         "task_id": report.task_id,
+        "started_by": report.started_by,  # the user who started a manual run, else null
         "environment": report.environment,
         "tests_run": int(report.tests_run or 0),
         "successes": int(report.successes or 0),

@@ -102,6 +102,11 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     anyone("GET", "/openapi.json")
     assert "201 ProjectCreated" in anyone("GET", "/docs")
 
+    # The console (built by make): its page at every depth (its files are outside the document).
+    page = anyone("GET", "/ui")
+    for path in ("/ui/projects", "/ui/projects/p1", "/ui/projects/p1/settings", "/ui/a/b/c/d"):
+        assert anyone("GET", path) == page
+
     # Accounts: ask a code, register with one, sign in, profile, reset, sign out.
     anyone("POST", "/auth/codes", {"channel": "email", "destination": "carol@example.com",
                                    "purpose": "register"})

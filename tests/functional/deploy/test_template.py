@@ -4,8 +4,10 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,23 @@ def resources_of(template: dict, kind: str) -> dict:
 
 def sub_name(value) -> str:
     return value["Fn::Sub"] if isinstance(value, dict) else value
+
+
+def test_the_deployment_carries_the_built_console(packaged):
+    sam, _ = packaged
+    with zipfile.ZipFile(sam.parent / "deployment.zip") as archive:
+        names = set(archive.namelist())
+        index = archive.read("chalicelib/console/static/index.html").decode()
+    referenced = re.findall(r'"\./(assets/[^"]+)"', index)
+    assert referenced, index
+    for asset in referenced:
+        assert f"chalicelib/console/static/{asset}" in names, asset
+
+
+def test_api_gateway_gzips_what_the_console_and_api_send(packaged):
+    _, template = packaged
+    (api,) = resources_of(template, "AWS::Serverless::Api").values()
+    assert api["Properties"]["MinimumCompressionSize"] == 1024
 
 
 def test_cfn_lint_is_clean(packaged):
