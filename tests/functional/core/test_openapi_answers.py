@@ -173,6 +173,13 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
           content_type="text/x-python")
     assert alice("GET", f"/projects/{pid}/debugtalk")["functions"] == ["sign"]
 
+    # The project's files: one uploaded (201), replaced (200), listed, deleted (204).
+    csv_path = f"/projects/{pid}/files?path=data/users.csv"
+    alice("PUT", csv_path, raw=b"name\nalice\n", content_type="text/csv")
+    alice("PUT", csv_path, raw=b"name\nbob\n", content_type="text/csv")
+    assert [f["path"] for f in alice("GET", f"/projects/{pid}/files")["items"]] == ["data/users.csv"]
+    alice("DELETE", csv_path)
+
     # Runs: queued (202), finished reports with detail, JUnit, debug, dashboard, the CI webhook.
     alice("POST", f"/testcases/{passing['id']}/runs", {})
     alice("POST", f"/modules/{mid}/runs", {"environment": "default"})
