@@ -10,9 +10,9 @@ from chalicelib.core.errors import BadRequest, Unauthorized
 from chalicelib.core.openapi import answers
 from chalicelib.core.parsing import load_form_bounded
 from chalicelib.core.settings import get_settings
+from chalicelib.notify import TWILIO_STATUS_PATH
 
 logger = logging.getLogger("hat.notify.hooks")
-TWILIO_STATUS_PATH = "/hooks/twilio/status"  # also in the status callback URL (service.py)
 notify_routes = Blueprint(__name__)
 
 

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.settings import get_settings
+from chalicelib.notify import TWILIO_STATUS_PATH
 from chalicelib.notify.models import STATUS_RANKS, Delivery
-from chalicelib.notify.routes import TWILIO_STATUS_PATH
 
 logger = logging.getLogger("hat.notify")
 
