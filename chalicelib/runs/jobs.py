@@ -2,7 +2,8 @@
 
 Messages: `{"kind": "run", "report_id"}`, `{"kind": "chunk", "report_id", "chunk",
 "testcase_ids"}`, `{"kind": "callback", "report_id"}`, and EventBridge Scheduler's
-`{"task_id", "trigger": "schedule"}` (handed to chalicelib.schedules).
+`{"kind": "fire", "task_id", "trigger": "schedule", ...}`, handled by chalicelib.schedules,
+which registers that kind in runs/queue.py.
 """
 from __future__ import annotations
 

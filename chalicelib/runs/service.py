@@ -1049,10 +1049,11 @@ def reap(*, clock: Clock | None = None) -> int:
 
 def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Clock = utcnow) -> object:
     """Dispatch one runs-queue message."""
-    if "report_id" not in payload and payload.get("task_id"):
-        from chalicelib.schedules.service import fire_task
+    from chalicelib.runs.queue import handler_for
 
-        return fire_task(payload["task_id"], scheduled_time=payload.get("scheduled_time"))
+    handler = handler_for(payload)  # another feature's kind: schedules' firings
+    if handler is not None:
+        return handler(payload)
     kind = payload.get("kind", "run")
     if kind == "run":
         return handle_run(payload["report_id"], runner=runner, clock=clock)
