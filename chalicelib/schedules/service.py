@@ -217,6 +217,15 @@ def schedule_view(task: Task, held: list[Schedule | None], now: datetime) -> dic
 
 # --- loading ---------------------------------------------------------------------------------------
 
+def task_history(user: dict, task_id: str) -> dict:
+    """GET /tasks/{id}/history: GetItem (task) + GetItem (project, for access), GetItem (the
+    history runs keeps, runs/history.py)."""
+    from chalicelib.runs.history import stream_view
+
+    task, _project = _load(user, task_id)
+    return stream_view("task", task.id)
+
+
 def _load(user: dict, task_id: str) -> tuple[Task, Project]:
     """The task and its project if the caller is a member; else 404 (whatever the reason).
     GetItem (task) + GetItem (project): the project id is on the task."""
