@@ -35,3 +35,13 @@ class TestcaseNotFound(RunnerError):
 
 class OutboundRefused(RunnerError):
     """A request the SSRF guard refuses (private/loopback/metadata address, bad scheme)."""
+
+
+class PathError(Exception):
+    """A path that cannot be evaluated against this response (e.g. body is not JSON).
+    ``kind`` is the step's error_type: invalid_json, or too_large for a bound reached.
+    Here, not in paths.py, so jmespath_bounded.py raises it without importing paths.py back."""
+
+    def __init__(self, message: str, kind: str = "invalid_json") -> None:
+        super().__init__(message)
+        self.kind = kind
