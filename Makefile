@@ -17,7 +17,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 dev: $(STAMP)  ## the whole stack locally: API on http://127.0.0.1:8000
 	HAT_STAGE=$(STAGE) $(PY) -m infra.local
 
-test: $(STAMP)  ## the whole test suite
+test: $(STAMP) lint  ## the whole test suite, after the linters (seconds)
 	$(PY) -m pytest -q tests/unit tests/functional tests/e2e
 
 unit: $(STAMP)
@@ -33,8 +33,9 @@ bench: $(STAMP)  ## benchmarks: ratios against peers measured in the same run
 	@missed=""; for f in tests/bench/bench_*.py; do echo "== $$f"; $(PY) $$f || missed="$$missed $$f"; done; \
 	if [ -n "$$missed" ]; then echo "budget missed or bench failed:$$missed"; exit 1; fi
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, and import-linter's contracts (pyproject.toml: dependencies point one way)
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 cli: $(STAMP)  ## the pipeline command's wheel in build/cli/ (pip install build/cli/hat_cli-*.whl)
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir build/cli ./cli

@@ -365,7 +365,7 @@ def post(
 ) -> int:
     """POST through the runner (the outbound guard, no redirects, a deadline); the status code,
     or AlertFailed with what went wrong."""
-    from chalicelib.runs.service import outbound_allow
+    from chalicelib.core.settings import outbound_allow
 
     document = {
         "config": {"name": "alert"},

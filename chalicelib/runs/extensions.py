@@ -1,9 +1,11 @@
-"""Message kinds other features handle on the runs queue, registered by them.
+"""What other features plug into runs, registered by them (runs imports none of them).
 
-The runs queue also carries schedule firings (`{"kind": "fire", "task_id", ...}`), which
-chalicelib.schedules handles: schedules registers its handler here (in schedules/jobs.py, which
-app.py imports), so runs dispatches them without importing schedules (schedules -> runs, one way).
-Imports nothing: registering costs nothing at `import app`.
+- Message kinds on the runs queue: schedule firings (`{"kind": "fire", "task_id", ...}`) are
+  chalicelib.schedules' to handle.
+- The model of a report's task (its alert channels and name, read with the report's project).
+
+schedules registers both in schedules/jobs.py, which app.py imports, so dependencies point one
+way (schedules -> runs). Imports nothing: registering costs nothing at `import app`.
 """
 from __future__ import annotations
 
@@ -30,3 +32,16 @@ def handler_for(payload: dict) -> Handler | None:
     if kind is None and "report_id" not in payload:
         kind = next((k for field, k in _untagged.items() if payload.get(field)), None)
     return _handlers.get(kind) if isinstance(kind, str) else None
+
+
+_task_model: list[Callable[[], type]] = []
+
+
+def register_task_model(load: Callable[[], type]) -> None:
+    """`load()` returns the PynamoDB model of a report's `task_id` (imported when first needed)."""
+    _task_model[:] = [load]
+
+
+def task_model() -> type | None:
+    """The registered model of a report's task; None when no feature registered one."""
+    return _task_model[0]() if _task_model else None

@@ -97,7 +97,7 @@ def handle_status(report_id: str, *, runner: Any, clock: Clock = utcnow) -> bool
 
 
 def _post(report: Any, runner: Any) -> None:
-    from chalicelib.runs.service import outbound_allow
+    from chalicelib.core.settings import outbound_allow
 
     origin = report.origin
     project = get_or_none(Project, report.project_id, consistent_read=True)

@@ -3,7 +3,7 @@
 Messages: `{"kind": "run", "report_id"}`, `{"kind": "chunk", "report_id", "chunk",
 "testcase_ids"}`, `{"kind": "callback", "report_id"}`, and EventBridge Scheduler's
 `{"kind": "fire", "task_id", "trigger": "schedule", ...}`, handled by chalicelib.schedules,
-which registers that kind in runs/queue.py.
+which registers that kind in runs/extensions.py.
 """
 from __future__ import annotations
 

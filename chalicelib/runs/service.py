@@ -31,7 +31,7 @@ from chalicelib.core.db import get_many, get_or_none
 from chalicelib.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chalicelib.core.jobs import enqueue, run_once
 from chalicelib.core.pagination import page
-from chalicelib.core.settings import get_settings
+from chalicelib.core.settings import get_settings, outbound_allow
 from chalicelib.runs import history, store
 from chalicelib.runs.models import (
     ERROR,
@@ -266,12 +266,6 @@ def _notify(body: Any) -> dict | None:
 
 
 # --- the worker ------------------------------------------------------------------------------------
-
-def outbound_allow() -> list[str]:
-    from chalicelib.runner.ssrf import parse_outbound_allow
-
-    return parse_outbound_allow(",".join(get_settings().outbound_allow))
-
 
 def _default_runner(documents: list, **options: Any) -> dict:
     from chalicelib.runner.engine import run_testcases_sync
@@ -639,9 +633,11 @@ def _send_messages(report: Report, notify: Mapping, previous: str | None,
 
 def _channels(report: Report) -> tuple[list[dict], Project | None, Any]:
     """The report's alert channels: its task's, if the task has any, else the project's."""
-    from chalicelib.schedules.models import Task
+    from chalicelib.runs.extensions import task_model
 
-    wanted = [(Project, report.project_id), (Task, report.task_id) if report.task_id else None]
+    task_table = task_model()  # schedules' Task (registered in schedules/jobs.py)
+    wanted = [(Project, report.project_id),
+              (task_table, report.task_id) if report.task_id and task_table is not None else None]
     project, task = get_many(wanted)
     channels = (task.alerts if task is not None and task.alerts else None) or \
         (project.alerts if project is not None else None) or []
@@ -1049,7 +1045,7 @@ def reap(*, clock: Clock | None = None) -> int:
 
 def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Clock = utcnow) -> object:
     """Dispatch one runs-queue message."""
-    from chalicelib.runs.queue import handler_for
+    from chalicelib.runs.extensions import handler_for
 
     handler = handler_for(payload)  # another feature's kind: schedules' firings
     if handler is not None:

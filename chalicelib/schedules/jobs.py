@@ -1,4 +1,4 @@
-"""The reconcile cron, and the handler of schedule firings on the runs queue. Thin.
+"""The reconcile cron, and what schedules plugs into runs (runs/extensions.py). Thin.
 
 The runs worker reads the runs queue; schedules registers its firing kind there (runs never
 imports schedules). A firing without `kind` (a schedule written before firings carried one,
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Rate
 
-from chalicelib.runs.queue import register_kind
+from chalicelib.runs.extensions import register_kind, register_task_model
 from chalicelib.schedules.gateway import FIRE_KIND
 
 schedules_jobs = Blueprint(__name__)
@@ -21,7 +21,15 @@ def handle_firing(payload: dict) -> object:
     return fire_task(payload.get("task_id"), scheduled_time=payload.get("scheduled_time"))
 
 
+def task_model() -> type:
+    """The model of a report's task, for runs' alerts (its channels and name)."""
+    from chalicelib.schedules.models import Task
+
+    return Task
+
+
 register_kind(FIRE_KIND, handle_firing, untagged_field="task_id")
+register_task_model(task_model)
 
 
 @schedules_jobs.schedule(Rate(5, unit=Rate.MINUTES))

@@ -1,8 +1,8 @@
-"""runs/queue.py: kinds other features register on the runs queue (schedules' firings)."""
+"""runs/extensions.py: what schedules plugs into runs (its firing kind, its Task model)."""
 from __future__ import annotations
 
 import chalicelib.schedules.jobs as schedules_jobs
-from chalicelib.runs.queue import handler_for
+from chalicelib.runs.extensions import handler_for
 
 
 def test_schedules_registers_its_firing_kind_and_claims_untagged_firings():
@@ -18,3 +18,10 @@ def test_the_kinds_runs_handles_itself_are_not_claimed():
     assert handler_for({}) is None
     assert handler_for({"task_id": ""}) is None
     assert handler_for({"kind": ["fire"]}) is None
+
+
+def test_schedules_registers_the_model_of_a_reports_task():
+    from chalicelib.runs.extensions import task_model
+    from chalicelib.schedules.models import Task
+
+    assert task_model() is Task
