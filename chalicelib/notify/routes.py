@@ -88,8 +88,8 @@ def _token() -> str:
 def _about(action: str) -> str:
     from html import escape
 
+    from chalicelib.notify.messages import MAX_NAME_CHARS, inert
     from chalicelib.notify.recipients import link_target
-    from chalicelib.runs.messages import MAX_NAME_CHARS, inert
 
     target = link_target(action, _token())
     where = escape(target["address"]) if target["address"] else "this address"

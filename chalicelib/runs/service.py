@@ -594,6 +594,7 @@ def _send_messages(report: Report, notify: Mapping, previous: str | None,
                    clock: Clock) -> tuple[list[dict], int]:
     """Email and SMS to the recipients `notify` names that may have them, within the project's
     daily limit: (each named recipient's outcome, masked; how many were queued)."""
+    from chalicelib.notify.messages import email_html, email_text, sms_text
     from chalicelib.notify.recipients import (
         DAILY_LIMIT,
         QUEUED,
@@ -601,7 +602,6 @@ def _send_messages(report: Report, notify: Mapping, previous: str | None,
         take_daily_messages,
         unsubscribe_headers,
     )
-    from chalicelib.runs.messages import email_html, email_text, sms_text
 
     targets, outcomes = resolve(report.project_id, notify, clock=clock)
     allowed = take_daily_messages(report.project_id, len(targets), clock=clock)
