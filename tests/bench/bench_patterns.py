@@ -29,9 +29,9 @@ from chalicelib.catalog import service as catalog_service  # noqa: E402
 from chalicelib.core import fields, logs, parsing  # noqa: E402
 from chalicelib.core.settings import DEFAULT_MAX_BODY_BYTES  # noqa: E402
 from chalicelib.keys import service as keys_service  # noqa: E402
-from chalicelib.notify import recipients  # noqa: E402
+from chalicelib.notify import messages, recipients  # noqa: E402
 from chalicelib.notify import schemas as notify_schemas  # noqa: E402
-from chalicelib.runs import github, messages  # noqa: E402
+from chalicelib.runs import github  # noqa: E402
 
 BUDGET_RATIO = 250.0  # a case-insensitive alternation tried at every position: ~170x
 BUDGET_GROWTH = 8.0  # ratio at 1 MiB / ratio at 16 KiB: ~1 when linear (noise to ~2.5), 64 if quadratic
