@@ -53,7 +53,7 @@ from chalicelib.catalog.store import (
     string_key,
 )
 from chalicelib.core.clock import Clock, isoformat, utcnow
-from chalicelib.core.db import get_many, get_or_none
+from chalicelib.core.db import condition_failed, get_many, get_or_none
 from chalicelib.core.errors import (
     Conflict,
     Forbidden,
@@ -342,7 +342,7 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
         try:
             project.update(actions=actions, condition=_member_of(user))
         except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 raise not_found("project") from None
             raise
         view = project_view(project, user_id)

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chalicelib.core.clock import isoformat
-from chalicelib.core.db import get_many
+from chalicelib.core.db import condition_failed, get_many
 from chalicelib.runs.models import ERROR, FAILED, PASSED, Report, RunSetting
 
 logger = logging.getLogger("hat.runs.history")
@@ -94,7 +94,7 @@ def record(report: Report, detail: Mapping | None) -> int:
                 fresh.save(condition=condition)
                 moved += 1
             except PutError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
+                if not condition_failed(error):
                     raise
                 retry[key] = entry  # another report finished meanwhile: read again
         pending = retry

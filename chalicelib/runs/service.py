@@ -27,7 +27,7 @@ from chalicelib.catalog.models import ACTIVE, Membership, Module, Project, Store
 from chalicelib.catalog.service import load_module, load_project, visible_to
 from chalicelib.catalog.store import checked_start_key, query_page, string_key
 from chalicelib.core.clock import MAX_TIMEZONE_CHARS, Clock, isoformat, utcnow
-from chalicelib.core.db import get_many, get_or_none
+from chalicelib.core.db import cancelled_by_condition, condition_failed, get_many, get_or_none
 from chalicelib.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chalicelib.core.jobs import enqueue, run_once
 from chalicelib.core.pagination import page
@@ -197,7 +197,7 @@ def _save_with(report: Report, update: tuple[Any, list, Any]) -> None:
     condition on the caller's item is a NotFound of it, and no report is written."""
     from pynamodb.exceptions import TransactWriteError
 
-    from chalicelib.core.db import cancellation_codes, transaction
+    from chalicelib.core.db import transaction
 
     item, actions, condition = update
     try:
@@ -205,7 +205,7 @@ def _save_with(report: Report, update: tuple[Any, list, Any]) -> None:
             tx.save(report, condition=Report.id.does_not_exist())
             tx.update(item, actions=actions, condition=condition)
     except TransactWriteError as error:
-        if "ConditionalCheckFailed" in cancellation_codes(error):
+        if cancelled_by_condition(error):
             raise NotFound(f"{type(item).__name__.lower()} not found", code="not_found") from None
         raise
 
@@ -362,7 +362,7 @@ def _mark_running(report: Report, now: datetime) -> Report | None:
                                Report.active_since.set(_precise(report.started_at or now))],
                       condition=Report.status.is_in(QUEUED, RUNNING))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         return None
     return report
@@ -441,7 +441,7 @@ def _fan_out(report: Report, ids: list[str], size: int) -> None:
         report.update(actions=[Report.chunk_count.set(count)],
                       condition=Report.chunk_count.does_not_exist() | (Report.chunk_count == count))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         logger.warning("report %s already fanned out differently; keeping that", report.id)
         return
@@ -494,7 +494,7 @@ def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock
                      Report.chunks_done.add({str(chunk)})],
             condition=(Report.status == RUNNING) & ~Report.chunks_done.contains(str(chunk)))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         logger.info("report %s chunk %d was counted already (or the report finished)", report.id, chunk)
 
@@ -562,7 +562,7 @@ def _record_outcome(report: Report) -> tuple[str | None, int, int]:
                        condition=RunSetting.last_report_id.does_not_exist()
                        | (RunSetting.last_report_id != report.id))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         setting = RunSetting.get(key, consistent_read=True)  # recorded by an earlier try
     previous = setting.previous_status
@@ -781,7 +781,7 @@ def rotate_webhook_secret(user: dict, project_id: str, *, clock: Clock = utcnow)
             condition=(Project.owner_id == user["id"]) & (Project.status == ACTIVE)
             & _same_salt(project.webhook_salt))
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             # Rotated (or deleted) meanwhile: a retry rotates again (or answers 404).
             raise Conflict("the project changed meanwhile; try again", code="changed_meanwhile") from None
         raise
@@ -821,7 +821,7 @@ def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: tim
     Without a claim key, the report alone (one PutItem)."""
     from pynamodb.exceptions import TransactWriteError
 
-    from chalicelib.core.db import cancellation_codes, transaction
+    from chalicelib.core.db import transaction
     from chalicelib.core.models import IdempotencyRecord
 
     env_name, _env = choose_environment(project, environment)
@@ -839,7 +839,7 @@ def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: tim
                 tx.save(claim, condition=IdempotencyRecord.key.does_not_exist())
                 tx.save(report, condition=Report.id.does_not_exist())
         except TransactWriteError as error:
-            if "ConditionalCheckFailed" in cancellation_codes(error):
+            if cancelled_by_condition(error):
                 return None
             raise
     _enqueue_run(report.id)
