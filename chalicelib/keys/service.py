@@ -30,6 +30,7 @@ from chalicelib.core.aws import get_client
 from chalicelib.core.clock import Clock, isoformat, utcnow
 from chalicelib.core.db import cancelled_by_condition, condition_failed, get_or_none
 from chalicelib.core.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationFailed
+from chalicelib.core.ids import is_id
 from chalicelib.core.settings import get_settings
 from chalicelib.keys.models import HASH_PREFIX, ID_PREFIX, ApiKey
 from chalicelib.keys.scopes import ANY, scope_for
@@ -38,7 +39,6 @@ KEY_PREFIX = "hat_"
 KEY_BYTES = 32
 # token_urlsafe(32): 43 characters of the URL-safe base64 alphabet.
 _KEY_SHAPE = re.compile(r"hat_[A-Za-z0-9_-]{43}")
-_ID = re.compile(r"[0-9a-f]{32}")
 _REMOVED_WINDOWS = 5  # each use removes the counters of this many windows before the current one
 _STALE_LIMIT = 8
 MAX_EXPIRY_DAYS = 366 * 2
@@ -124,7 +124,7 @@ def revoke_key(user: dict, project_id: str, key_id: str) -> None:
     from chalicelib.core.db import transaction
 
     project = load_project(user, project_id)
-    if not isinstance(key_id, str) or not _ID.fullmatch(key_id):
+    if not is_id(key_id):
         raise _not_found()
     pointer = get_or_none(ApiKey, ID_PREFIX + key_id, consistent_read=True)
     if pointer is None or pointer.project_id != project.id:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import secrets
 import uuid
 from bisect import bisect_right
@@ -29,6 +28,7 @@ from chalicelib.catalog.store import checked_start_key, query_page, string_key
 from chalicelib.core.clock import MAX_TIMEZONE_CHARS, Clock, isoformat, utcnow
 from chalicelib.core.db import cancelled_by_condition, condition_failed, get_many, get_or_none
 from chalicelib.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from chalicelib.core.ids import checked_id, is_id, precise
 from chalicelib.core.jobs import enqueue, run_once
 from chalicelib.core.pagination import page
 from chalicelib.core.settings import get_settings, outbound_allow
@@ -51,7 +51,6 @@ logger = logging.getLogger("hat.runs")
 TRIGGERS = ("manual", "schedule", "webhook")
 NOTIFY_WHEN = ("never", "failure", "always")
 DASHBOARD_DAYS = 12
-_ID = re.compile(r"[0-9a-f]{32}")
 Runner = Callable[..., dict]
 # Seconds the current Lambda invocation has left for running test cases (set by the worker
 # from its context, so a function timeout below HAT_RUN_DEADLINE_SECONDS cannot cut a run).
@@ -61,18 +60,8 @@ RUN_BUDGET_MARGIN_SECONDS = 30  # writing the detail, the finish, the follow-ups
 
 # --- helpers ---------------------------------------------------------------------------------------
 
-def _precise(moment: datetime) -> str:
-    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z"
-
-
 def _not_found(what: str = "report") -> NotFound:
     return NotFound(f"{what} not found", code=f"{what}_not_found")
-
-
-def _checked_id(value: str, what: str) -> str:
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise _not_found(what)
-    return value
 
 
 def _visible(project: Project | None, user_id: str) -> bool:
@@ -145,12 +134,12 @@ def _new_report(project: Project, *, trigger: str, name: str, environment: str |
         raise ValueError(f"unknown trigger {trigger!r}")
     now, report_id = clock(), uuid.uuid4().hex
     return Report(
-        report_id, project_id=project.id, sort_key=f"{_precise(now)}#{report_id}", status=QUEUED,
+        report_id, project_id=project.id, sort_key=f"{precise(now)}#{report_id}", status=QUEUED,
         trigger=trigger, task_id=task_id, started_by=started_by, name=name, environment=environment,
         module_ids=list(module_ids) if module_ids else None,
         testcase_ids=list(testcase_ids) if testcase_ids else None,
         notify=notify or None, callback_url=callback_url or None, origin=origin, created_at=now,
-        tests_run=0, successes=0, failures=0, active=QUEUED, active_since=_precise(now))
+        tests_run=0, successes=0, failures=0, active=QUEUED, active_since=precise(now))
 
 
 def _enqueue_run(report_id: str) -> None:
@@ -222,7 +211,7 @@ def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_
     TransactWriteItems with `also_update`), and the job. Raises NotFound for a project (or
     the updated item) that is gone, ValidationFailed for an unknown environment."""
     if isinstance(project, str):
-        project = get_or_none(Project, _checked_id(project, "project"), consistent_read=True)
+        project = get_or_none(Project, checked_id(project, "project"), consistent_read=True)
     if project is None or project.status != ACTIVE:
         raise _not_found("project")
     return _queued(project, environment=environment, trigger=trigger, name=name or project.name,
@@ -249,7 +238,7 @@ def run_module(user: dict, module_id: str, body: Any, *, clock: Clock = utcnow) 
 
 def run_testcase(user: dict, testcase_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
     """GetItem (test case), BatchGetItem (its module and project), PutItem (report)."""
-    testcase = get_or_none(StoredTestcase, _checked_id(testcase_id, "testcase"), consistent_read=True)
+    testcase = get_or_none(StoredTestcase, checked_id(testcase_id, "testcase"), consistent_read=True)
     if testcase is None:
         raise _not_found("testcase")
     module, project = get_many([(Module, testcase.module_id), (Project, testcase.project_id)])
@@ -282,7 +271,7 @@ def _resolver(project_id: str) -> Callable[[str], Mapping]:
     def resolve(ref: str) -> Mapping:
         nonlocal by_name
         ref = str(ref)
-        testcase_id = ref if _ID.fullmatch(ref) else None
+        testcase_id = ref if is_id(ref) else None
         if testcase_id is None:
             if by_name is None:
                 by_name = {}
@@ -359,7 +348,7 @@ def _mark_running(report: Report, now: datetime) -> Report | None:
     try:
         report.update(actions=[Report.status.set(RUNNING), Report.started_at.set(Report.started_at | now),
                                Report.active.set(RUNNING),
-                               Report.active_since.set(_precise(report.started_at or now))],
+                               Report.active_since.set(precise(report.started_at or now))],
                       condition=Report.status.is_in(QUEUED, RUNNING))
     except UpdateError as error:
         if not condition_failed(error):
@@ -809,10 +798,6 @@ def current_webhook_secrets(project: Project | None, *, clock: Clock = utcnow) -
     return found
 
 
-def is_id(value: object) -> bool:
-    return isinstance(value, str) and _ID.fullmatch(value) is not None
-
-
 def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: timedelta,
                       environment: str | None, clock: Clock = utcnow, **fields: Any) -> dict | None:
     """For webhooks: queue a run of `project` (its defaults applied) whose report commits with a
@@ -879,7 +864,7 @@ def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
 
 def _load_report(user: dict, report_id: str) -> Report:
     """GetItem (report), GetItem (its project, for access)."""
-    report = get_or_none(Report, _checked_id(report_id, "report"), consistent_read=True)
+    report = get_or_none(Report, checked_id(report_id, "report"), consistent_read=True)
     if report is None:
         raise _not_found()
     project = get_or_none(Project, report.project_id, consistent_read=True)
@@ -913,7 +898,7 @@ def get_report(user: dict, report_id: str) -> dict:
 
 def get_report_summary(report_id: str) -> dict | None:
     """For tasks: a report's summary (no detail), or None. One GetItem."""
-    if not isinstance(report_id, str) or not _ID.fullmatch(report_id):
+    if not is_id(report_id):
         return None
     report = get_or_none(Report, report_id, consistent_read=True)
     return report_view(report) if report is not None else None
@@ -1026,7 +1011,7 @@ def reap(*, clock: Clock | None = None) -> int:
              f"the run did not finish within {settings.run_stuck_after_seconds} s"),
             (QUEUED, settings.run_queued_stuck_after_seconds,
              f"the run did not start within {settings.run_queued_stuck_after_seconds} s")):
-        cutoff = _precise(now - timedelta(seconds=limit))
+        cutoff = precise(now - timedelta(seconds=limit))
         for key in Report.active_reports.query(state, Report.active_since < cutoff):
             report = get_or_none(Report, key.id, consistent_read=True)
             if report is None or report.status != state:
