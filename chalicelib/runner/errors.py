@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+
+def location_path(location: Iterable[str | int]) -> str:
+    """('teststeps', 2, 'validate', 0) -> 'teststeps[2].validate[0]': a place in a document, as
+    TestcaseInvalid's ``fields`` (and the app's 400 answers, core/validation.py) name it;
+    pydantic's ``[key]`` marker (the error is in a mapping's key) adds nothing. "" for the whole."""
+    out = ""
+    for part in location:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
 
 class RunnerError(Exception):
     """Base of every error the runner raises on purpose."""

@@ -32,7 +32,7 @@ from pydantic import (
 
 from chalicelib.runner._cache import text_cache
 from chalicelib.runner.comparators import ALIASES, COMPARATORS, TYPE_NAMES, canonical_comparator
-from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid
+from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid, location_path
 from chalicelib.runner.functions import SAFE_FUNCTION_NAMES, unknown_function_message
 from chalicelib.runner.headers import static_header_problem
 from chalicelib.runner.paths import ROOTS, check_path, leading_root, path_problem
@@ -333,18 +333,6 @@ _KNOWN_FIELDS = sorted(
 )
 
 
-def _path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part == "[key]":
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
 def _message(error: Any) -> str:
     kind = error["type"]
     if kind == "missing":
@@ -367,10 +355,6 @@ def _message(error: Any) -> str:
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _format_path(trail: list[str | int]) -> str:
-    return _path(tuple(trail))
-
-
 def _scan(doc: Any) -> dict[str, str]:
     """Shape and ${function()} problems found by reading every value of the document.
 
@@ -389,7 +373,7 @@ def _scan(doc: Any) -> dict[str, str]:
             raise TestcaseInvalid({"": f"document has more than {MAX_DOCUMENT_NODES} values"})
         if depth > MAX_DOCUMENT_DEPTH:
             raise TestcaseInvalid(
-                {_format_path(trail): f"nested deeper than {MAX_DOCUMENT_DEPTH} levels"}
+                {location_path(trail): f"nested deeper than {MAX_DOCUMENT_DEPTH} levels"}
             )
         if isinstance(value, str):
             if "${" in value:
@@ -397,7 +381,7 @@ def _scan(doc: Any) -> dict[str, str]:
         elif isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
-                    raise TestcaseInvalid({_format_path(trail): f"key {key!r} is not text"})
+                    raise TestcaseInvalid({location_path(trail): f"key {key!r} is not text"})
                 trail.append(key)
                 visit(item, depth + 1)
                 trail.pop()
@@ -407,7 +391,7 @@ def _scan(doc: Any) -> dict[str, str]:
                 visit(item, depth + 1)
                 trail.pop()
         elif not isinstance(value, _SCALARS):
-            errors[_format_path(trail)] = (
+            errors[location_path(trail)] = (
                 f"{type(value).__name__} values are not allowed (JSON types only)"
             )
 
@@ -419,10 +403,10 @@ def _check_calls(value: str, trail: list[str | int], errors: dict[str, str]) -> 
     try:
         for ref in iter_references(value):
             if isinstance(ref, Call) and ref.name not in SAFE_FUNCTION_NAMES:
-                errors[_format_path(trail)] = unknown_function_message(ref.name)
+                errors[location_path(trail)] = unknown_function_message(ref.name)
                 return
     except SubstitutionError as exc:
-        errors[_format_path(trail)] = str(exc)
+        errors[location_path(trail)] = str(exc)
 
 
 def _header_problems(doc: dict[str, Any], errors: dict[str, str]) -> None:
@@ -458,7 +442,7 @@ def validate_testcase(doc: Any) -> Testcase:
         model = Testcase.model_validate(doc)
     except ValidationError as exc:
         for error in exc.errors():
-            path = _path(error["loc"])
+            path = location_path(error["loc"])
             message = _message(error)
             if path in errors and message not in errors[path]:
                 errors[path] = f"{errors[path]}; {message}"
