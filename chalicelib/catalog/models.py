@@ -55,6 +55,7 @@ class Project(Model):
     members_version = NumberAttribute(default=0)  # bumped whenever membership rows change
     module_count = NumberAttribute(default=0)
     testcase_count = NumberAttribute(default=0)
+    file_count = NumberAttribute(null=True)  # project files (chalicelib/files), ADDed as they come and go
     environments = JSONAttribute(default=dict)
     notify = JSONAttribute(null=True)  # runs' default recipients (catalog.schemas.Notify)
     callback_url = UnicodeAttribute(null=True)  # runs' default callback

@@ -32,6 +32,8 @@ from chalicelib.core import (  # noqa: E402
     parsing,
 )
 from chalicelib.core.settings import DEFAULT_MAX_BODY_BYTES  # noqa: E402
+from chalicelib.importers import cli as importers_cli  # noqa: E402
+from chalicelib.importers import common as importers_common  # noqa: E402
 from chalicelib.keys import service as keys_service  # noqa: E402
 from chalicelib.notify import messages, recipients  # noqa: E402
 from chalicelib.notify import schemas as notify_schemas  # noqa: E402
@@ -74,6 +76,9 @@ PATTERNS: list[tuple[str, re.Pattern, str]] = [
     ("core.logs bearer", logs._BEARER, "sub"),
     ("core.logs six digits", logs._SIX_DIGITS, "sub"),
     ("core.parsing not a bracket", parsing._NOT_BRACKET, "sub"),
+    ("importers variable name", importers_common._IDENTIFIER, "fullmatch"),
+    ("importers not a word character", importers_common._NOT_WORD, "sub"),
+    ("importers CLI file name", importers_cli._UNSAFE, "sub"),
 ]
 
 # Shapes that make backtracking engines try every split: long runs of what one part of a
