@@ -34,7 +34,7 @@ console: $(CONSOLE_BUILT)  ## build the web console into chalicelib/console/stat
 dev: $(STAMP) $(CONSOLE_BUILT)  ## the whole stack locally: API on http://127.0.0.1:8000
 	HAT_STAGE=$(STAGE) $(PY) -m infra.local
 
-test: $(STAMP) $(CONSOLE_BUILT)  ## the whole test suite (the browser tests need /usr/bin/chromium: .ci/run)
+test: $(STAMP) $(CONSOLE_BUILT) lint  ## the whole suite after the linters (the browser tests need /usr/bin/chromium: .ci/run)
 	$(PY) -m pytest -q tests/unit tests/functional tests/e2e tests/browser
 
 unit: $(STAMP)
@@ -56,8 +56,9 @@ bench: $(STAMP) $(CONSOLE_BUILT)  ## benchmarks: ratios against peers measured i
 compat: $(STAMP)  ## the HttpRunner compatibility suite: hat and hrun 3.1.11 (own venv, in .bench/) side by side
 	$(PY) tests/compat/compare.py
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, and import-linter's contracts (pyproject.toml: dependencies point one way)
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 cli: $(STAMP)  ## the pipeline command's wheel in build/cli/ (pip install build/cli/hat_cli-*.whl)
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir build/cli ./cli

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from chalicelib.accounts.limits import SendRules, hit, record_send, short_hash
 from chalicelib.accounts.models import AccountKey, LimitCounter, SendHistory, VerificationCode
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.db import get_many, get_or_none
+from chalicelib.core.db import condition_failed, get_many, get_or_none
 from chalicelib.core.errors import TooManyRequests
 from chalicelib.core.settings import get_settings
 
@@ -150,7 +150,7 @@ def spend_try(record_key: str, purpose: str, code: str, now: datetime,
             & (tries.does_not_exist() | (tries < settings.code_max_attempts))
             & (VerificationCode.expires_at > now) & (VerificationCode.purpose == purpose))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         return None  # no code, expired, used, or out of tries
     if hmac.compare_digest(record.code_hash, code_hash(purpose, record.destination, code)):

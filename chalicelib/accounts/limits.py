@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.accounts.models import LimitCounter, SendHistory
+from chalicelib.core.db import condition_failed
 from chalicelib.core.errors import TooManyRequests
 
 DAY_SECONDS = 24 * 3600
@@ -78,7 +79,7 @@ def record_send(history: SendHistory | None, destination: str, rules: SendRules,
     try:
         item.save(condition=condition)
     except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         raise TooManyRequests("a code was just sent to this destination",
                               retry_after_seconds=rules.resend_seconds, code="too_many_codes") from error
@@ -164,7 +165,7 @@ def hit(key: str, window_seconds: int, now: datetime, *, seen: LimitCounter | No
                 counter.update(actions=actions, condition=condition)
                 return counter
             except UpdateError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
+                if not condition_failed(error):
                     raise
         fresh = LimitCounter(key, count=1, window_ends=stamp + window_seconds, until=until,
                              pairs={pair: 1} if pair else {},
@@ -178,7 +179,7 @@ def hit(key: str, window_seconds: int, now: datetime, *, seen: LimitCounter | No
             fresh.save(condition=replaceable)
             return fresh
         except PutError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
         start_new = False  # someone else's window is live: count in it
     raise RuntimeError(f"could not count a hit on {key}")
@@ -195,7 +196,7 @@ def forget_pair(key: str, pair: str) -> None:
     try:
         LimitCounter(key).update(actions=pair_removals([pair]), condition=LimitCounter.key.exists())
     except UpdateError as error:  # the counter expired meanwhile: nothing left to forget
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
 
 

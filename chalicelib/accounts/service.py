@@ -26,7 +26,14 @@ from chalicelib.accounts.sessions import (
     session_hashes,
 )
 from chalicelib.core.clock import Clock, isoformat, utcnow
-from chalicelib.core.db import cancellation_codes, get_many, get_or_none, transaction
+from chalicelib.core.db import (
+    CONDITION_FAILED,
+    cancellation_codes,
+    cancelled_by_condition,
+    get_many,
+    get_or_none,
+    transaction,
+)
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
 from chalicelib.core.settings import get_settings
 
@@ -93,11 +100,11 @@ def create_user(username: str, email: str, password: str, mobile: str | None = N
         reasons = cancellation_codes(error)
         code_reason = reasons.pop(0) if code is not None and reasons else "None"
         taken = [field for field, reason in zip(claims, reasons[1:], strict=False)
-                 if reason == "ConditionalCheckFailed"]
+                 if reason == CONDITION_FAILED]
         if taken:
             raise Conflict(f"{taken[0]} is already registered", code="already_registered",
                            fields={field: "already registered" for field in taken}) from error
-        if code_reason == "ConditionalCheckFailed":
+        if code_reason == CONDITION_FAILED:
             raise bad_code() from error
         raise
     return user.to_public()
@@ -254,7 +261,7 @@ def reset_password(account: str, code: str, new_password: str, *, client_ip: str
     except TransactWriteError as error:
         # Deletes go first: [code, failure counter, sessions..., user, client counter]. The code
         # was just used, or the user is gone.
-        if "ConditionalCheckFailed" in cancellation_codes(error):
+        if cancelled_by_condition(error):
             raise bad_code() from error
         raise
     return len(ended) + (revoke_sessions(rest) if rest else 0)
@@ -285,7 +292,7 @@ def update_profile(user: dict, token: str, body: Any) -> dict:
                               condition=Session.token_hash.exists())
             break
         except TransactWriteError as error:
-            if "ConditionalCheckFailed" not in cancellation_codes(error):
+            if not cancelled_by_condition(error):
                 raise
             if attempt == 2:  # the first try met a session that had ended meanwhile: this one too
                 raise Unauthorized("this session has ended", code="unauthorized") from None

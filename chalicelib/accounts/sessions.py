@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.accounts.models import Session
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.db import get_or_none
+from chalicelib.core.db import get_or_none, update_if
 from chalicelib.core.settings import get_settings
 
 TOKEN_BYTES = 32
@@ -63,15 +63,5 @@ def revoke_all_sessions(user_id: str) -> int:
 def refresh_sessions(token_hashes: list[str], user: dict) -> int:
     """Rewrite these sessions' user snapshot, one UpdateItem each; a session ended meanwhile
     stays ended (the update requires it to exist). Returns how many were rewritten."""
-    from pynamodb.exceptions import UpdateError
-
-    refreshed = 0
-    for token_hash in token_hashes:
-        try:
-            Session(token_hash).update(actions=[Session.user.set(user)],
-                                       condition=Session.token_hash.exists())
-            refreshed += 1
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
-    return refreshed
+    return sum(update_if(Session(token_hash), [Session.user.set(user)], Session.token_hash.exists())
+               for token_hash in token_hashes)

@@ -34,7 +34,7 @@ from chalicelib.catalog.models import (
 )
 from chalicelib.catalog.store import Cancelled, Tx
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.db import get_or_none
+from chalicelib.core.db import condition_failed, get_or_none
 
 logger = logging.getLogger("hat.catalog.cleanup")
 
@@ -190,7 +190,7 @@ def purge_project(project_id: str, budget: Budget) -> bool:
     try:
         Project(project_id).delete(condition=Project.status == DELETING)
     except DeleteError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
     return True
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 
@@ -54,7 +52,7 @@ from chalicelib.catalog.store import (
     string_key,
 )
 from chalicelib.core.clock import Clock, isoformat, utcnow
-from chalicelib.core.db import get_many, get_or_none
+from chalicelib.core.db import condition_failed, get_many, get_or_none
 from chalicelib.core.errors import (
     Conflict,
     Forbidden,
@@ -64,6 +62,7 @@ from chalicelib.core.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from chalicelib.core.ids import checked_id, fold, new_id, precise, sort_key
 from chalicelib.core.pagination import page
 from chalicelib.core.settings import get_settings
 from chalicelib.notify.alerts import channels_view, stored_alerts
@@ -74,37 +73,12 @@ OWNER = "owner"
 MEMBER = "member"
 MAX_MEMBERS = 50  # a rename rewrites every member's row in one transaction (100 items at most)
 NAME_FILTER_READ_AHEAD = 200  # items a filtered list page may read to fill itself
-_ID = re.compile(r"[0-9a-f]{32}")
 
 
 # --- small helpers ---------------------------------------------------------------------------
 
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def fold(name: str) -> str:
-    """Names are unique and filtered case-insensitively."""
-    return name.casefold()
-
-
-def sort_key(moment: datetime, item_id: str) -> str:
-    """Creation order, newest last when sorted: '2026-11-22T08:00:00.123456Z#<id>'."""
-    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z#{item_id}"
-
-
-def _precise(moment: datetime) -> str:
-    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z"
-
-
 def not_found(what: str) -> NotFound:
     return NotFound(f"{what} not found", code=f"{what}_not_found")
-
-
-def _checked_id(value: str, what: str) -> str:
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise not_found(what)
-    return value
 
 
 def name_prefix(value: str | None) -> str | None:
@@ -212,7 +186,7 @@ def testcase_view(testcase: StoredTestcase) -> dict:
 
 def load_project(user: dict, project_id: str) -> Project:
     """The live project if the user is a member; else 404. One GetItem."""
-    project = get_or_none(Project, _checked_id(project_id, "project"), consistent_read=True)
+    project = get_or_none(Project, checked_id(project_id, "project"), consistent_read=True)
     if not visible_to(project, user):
         raise not_found("project")
     return project
@@ -220,7 +194,7 @@ def load_project(user: dict, project_id: str) -> Project:
 
 def _load_module(module_id: str) -> Module:
     """The live module, before any access check (callers check the project). One GetItem."""
-    module = get_or_none(Module, _checked_id(module_id, "module"), consistent_read=True)
+    module = get_or_none(Module, checked_id(module_id, "module"), consistent_read=True)
     if module is None or module.status != ACTIVE:
         raise not_found("module")
     return module
@@ -237,7 +211,7 @@ def load_module(user: dict, module_id: str) -> tuple[Module, Project]:
 
 
 def _load_testcase(testcase_id: str) -> StoredTestcase:
-    testcase = get_or_none(StoredTestcase, _checked_id(testcase_id, "testcase"), consistent_read=True)
+    testcase = get_or_none(StoredTestcase, checked_id(testcase_id, "testcase"), consistent_read=True)
     if testcase is None:
         raise not_found("testcase")
     return testcase
@@ -343,7 +317,7 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
         try:
             project.update(actions=actions, condition=_member_of(user))
         except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 raise not_found("project") from None
             raise
         view = project_view(project, user_id)
@@ -396,7 +370,7 @@ def delete_project(user: dict, project_id: str, *, clock: Clock = utcnow) -> Non
     """GetItem, then one TransactWriteItems (mark deleting, free the name); the cascade is a
     queued job. A retry by the owner of a half-done delete queues the job again."""
     user_id = user["id"]
-    project = get_or_none(Project, _checked_id(project_id, "project"), consistent_read=True)
+    project = get_or_none(Project, checked_id(project_id, "project"), consistent_read=True)
     if project is None or user_id not in (project.member_ids or set()):
         raise not_found("project")
     if project.status == DELETING:
@@ -410,7 +384,7 @@ def delete_project(user: dict, project_id: str, *, clock: Clock = utcnow) -> Non
     tx = Tx()
     tx.update("project", project,
               [Project.status.set(DELETING), Project.cleanup.set(PENDING),
-               Project.deleting_at.set(_precise(now)), Project.updated_at.set(now)],
+               Project.deleting_at.set(precise(now)), Project.updated_at.set(now)],
               _owned_by(user_id) & (Project.name_lc == project.name_lc))
     tx.delete("name", NameClaim(project_claim(user_id, project.name_lc)))
     try:
@@ -445,7 +419,7 @@ def _project_and_account(user: dict, project_id: str, username: str) -> tuple[Pr
     """One BatchGetItem: the project (owner only) and the account key of `username`."""
     from chalicelib.accounts.models import AccountKey
 
-    project, account = get_many([(Project, _checked_id(project_id, "project")),
+    project, account = get_many([(Project, checked_id(project_id, "project")),
                                  (AccountKey, f"username#{username.lower()}")])
     if not _visible(project, user["id"]):
         raise not_found("project")
@@ -511,7 +485,7 @@ def remove_member(user: dict, project_id: str, body: MemberBody) -> None:
 
 def create_module(user: dict, project_id: str, body: ModuleCreate, *, clock: Clock = utcnow) -> dict:
     """One TransactWriteItems: module, name claim, project.module_count + 1 (if a member)."""
-    project_id = _checked_id(project_id, "project")
+    project_id = checked_id(project_id, "project")
     now, module_id = clock(), new_id()
     module = Module(module_id, project_id=project_id, name=body.name, name_lc=fold(body.name),
                     description=body.description, testcase_count=0, created_at=now, updated_at=now,
@@ -602,7 +576,7 @@ def delete_module(user: dict, module_id: str, *, clock: Clock = utcnow) -> None:
     cases off the project's counts, free its name. If a test case was added or removed
     between the read and the write, the write fails with the module as it is now and is
     tried once more with its count (a fourth call). The test cases go in a queued job."""
-    module = get_or_none(Module, _checked_id(module_id, "module"), consistent_read=True)
+    module = get_or_none(Module, checked_id(module_id, "module"), consistent_read=True)
     if module is None:
         raise not_found("module")
     if module.status == DELETING:  # a retry: make sure the cleanup is queued
@@ -616,7 +590,7 @@ def delete_module(user: dict, module_id: str, *, clock: Clock = utcnow) -> None:
         tx = Tx()
         tx.update("module", module,
                   [Module.status.set(DELETING), Module.cleanup.set(PENDING),
-                   Module.deleting_at.set(_precise(now)), Module.updated_at.set(now)],
+                   Module.deleting_at.set(precise(now)), Module.updated_at.set(now)],
                   (Module.status == ACTIVE) & (Module.testcase_count == count)
                   & (Module.name_lc == module.name_lc),
                   return_old=True)

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from functools import lru_cache
 from typing import Any
 
 from pynamodb.models import Model
 
+from chalicelib.core.db import (
+    CONDITION_FAILED,
+    CONFLICT,
+    cancellation_codes,
+    connection,
+    transaction_cancelled,
+)
 from chalicelib.core.errors import ServiceUnavailable, ValidationFailed
 
 logger = logging.getLogger("hat.catalog")
 
-CONDITION_FAILED = "ConditionalCheckFailed"
-CONFLICT = "TransactionConflict"
 # PynamoDB sends a transaction's items in this order, whatever order they were added in.
 _KINDS = ("check", "delete", "put", "update")
 
@@ -97,13 +101,15 @@ class Tx:
                         add(tx)
                 return
             except TransactWriteError as error:
-                if error.cause_response_code != "TransactionCanceledException":
+                if not transaction_cancelled(error):
                     raise
+                codes = cancellation_codes(error)
+                codes += ["None"] * (len(ordered) - len(codes))
                 reasons = list(error.cancellation_reasons)
                 reasons += [None] * (len(ordered) - len(reasons))
                 labels = [label for label, _ in ordered]
                 cancelled = Cancelled(
-                    {label: (r.code if r else "None") for label, r in zip(labels, reasons, strict=True)},
+                    dict(zip(labels, codes, strict=True)),
                     {label: (r.raw_item if r else None) for label, r in zip(labels, reasons, strict=True)},
                 )
                 if not cancelled.only_conflicts:
@@ -113,25 +119,6 @@ class Tx:
                 logger.info("transaction conflict (attempt %d)", attempt + 1)
         raise ServiceUnavailable("busy: another change to the same item was in flight; retry",
                                  retry_after_seconds=1, code="busy")
-
-
-def connection():
-    """One PynamoDB Connection per endpoint for every transaction of the process.
-
-    core.db.connection() makes a new one (a new botocore session and client, ~0.1-0.2 s of
-    CPU loading endpoint data) per transaction; this keeps one, like Model does.
-    """
-    from chalicelib.core.settings import get_settings
-
-    settings = get_settings()
-    return _connection(settings.region, settings.endpoint_url)
-
-
-@lru_cache(maxsize=4)
-def _connection(region: str, host: str | None):
-    from pynamodb.connection import Connection
-
-    return Connection(region=region, host=host)
 
 
 def string_key(**attributes: str) -> dict[str, dict[str, str]]:

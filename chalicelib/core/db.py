@@ -1,5 +1,7 @@
 """PynamoDB plumbing: table names carry the stage; one way to make a transaction; one way
-to read many items (BatchGetItem)."""
+to read many items (BatchGetItem); one Connection per endpoint. DynamoDB's error codes (of
+PynamoDB's errors and botocore's) are read here and nowhere else: `condition_failed`,
+`cancellation_codes`, `cancelled_by_condition`, `update_if`."""
 from __future__ import annotations
 
 import time
@@ -56,10 +58,59 @@ def transaction(client_request_token: str | None = None) -> Iterator:
         yield tx
 
 
-def cancellation_codes(error: Exception) -> list[str]:
-    """Per-item reasons of a cancelled transaction ('ConditionalCheckFailed', 'None', ...)."""
-    reasons = getattr(error, "cancellation_reasons", None) or []
+CONDITION_FAILED = "ConditionalCheckFailed"  # a cancelled transaction item's reason
+CONFLICT = "TransactionConflict"  # another transaction on the same item was in flight
+_CONDITION_FAILED_CODE = "ConditionalCheckFailedException"
+_CANCELLED_CODE = "TransactionCanceledException"
+
+
+def error_code(error: BaseException) -> str | None:
+    """The AWS error code of a PynamoDB error (`cause_response_code`) or a botocore ClientError."""
+    code = getattr(error, "cause_response_code", None)
+    response = getattr(error, "response", None)
+    if code is None and isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+    return code
+
+
+def condition_failed(error: BaseException) -> bool:
+    """A single-item write (PutItem, UpdateItem, DeleteItem) refused by its condition."""
+    return error_code(error) == _CONDITION_FAILED_CODE
+
+
+def transaction_cancelled(error: BaseException) -> bool:
+    """A TransactWriteItems cancelled (read its per-item reasons with `cancellation_codes`)."""
+    return error_code(error) == _CANCELLED_CODE
+
+
+def cancellation_codes(error: BaseException) -> list[str]:
+    """Per-item reasons of a cancelled transaction ('ConditionalCheckFailed', 'None', ...), in
+    the order of its items: PynamoDB's TransactWriteError or botocore's ClientError."""
+    reasons = getattr(error, "cancellation_reasons", None)
+    if reasons is None:
+        response = getattr(error, "response", None)
+        raw = response.get("CancellationReasons", []) if isinstance(response, dict) else []
+        return [reason.get("Code") or "None" for reason in raw]
     return [(reason.code if reason else "None") or "None" for reason in reasons]
+
+
+def cancelled_by_condition(error: BaseException) -> bool:
+    """A cancelled transaction one of whose items failed its condition."""
+    return CONDITION_FAILED in cancellation_codes(error)
+
+
+def update_if(item: Model, actions: Sequence, condition: object) -> bool:
+    """`item.update(actions, condition)`: True when written, False when the condition failed
+    (one UpdateItem either way); any other error is raised."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        item.update(actions=list(actions), condition=condition)
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        return False
+    return True
 
 
 def get_or_none(model: type, hash_key: object, range_key: object = None, *, consistent_read: bool = False):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from chalice.app import Chalice, Request, Response
 
+from chalicelib.core.db import error_code
 from chalicelib.core.errors import HatError, PayloadTooLarge, ServiceUnavailable
 from chalicelib.core.logs import log_context
 from chalicelib.core.settings import get_settings
@@ -64,11 +65,7 @@ def is_throttling(error: BaseException) -> bool:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        code = getattr(current, "cause_response_code", None)  # PynamoDB's errors
-        response = getattr(current, "response", None)  # botocore's ClientError
-        if code is None and isinstance(response, dict):
-            code = response.get("Error", {}).get("Code")
-        if code in THROTTLING_CODES:
+        if error_code(current) in THROTTLING_CODES:
             return True
         current = current.__cause__ or current.__context__ or getattr(current, "cause", None)
     return False

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from chalicelib.core.aws import get_client, queue_url
 from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.db import condition_failed
 from chalicelib.core.logs import log_context
 from chalicelib.core.settings import get_settings
 
@@ -104,7 +105,7 @@ def run_once(key: str, action: Callable[[], Result], *, clock: Clock = utcnow) -
     try:
         record.save(condition=claimable)
     except PutError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         existing = IdempotencyRecord.get(key, consistent_read=True)
         if existing.status == COMPLETED:

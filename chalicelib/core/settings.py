@@ -301,3 +301,11 @@ def get_settings() -> Settings:
 def reset_settings() -> None:
     """Forget cached settings (tests change the environment between cases)."""
     get_settings.cache_clear()
+
+
+def outbound_allow() -> list[str]:
+    """HAT_OUTBOUND_ALLOW as the runner's SSRF guard takes it: for every run the app starts
+    (the runs worker, alert posts, GitHub statuses)."""
+    from chalicelib.runner.ssrf import parse_outbound_allow
+
+    return parse_outbound_allow(",".join(get_settings().outbound_allow))

@@ -14,14 +14,11 @@ Model = TypeVar("Model", bound="BaseModel")
 
 
 def error_path(location: tuple) -> str:
-    """('teststeps', 2, 'validate', 0) -> 'teststeps[2].validate[0]'."""
-    path = ""
-    for part in location:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "body"
+    """('teststeps', 2, 'validate', 0) -> 'teststeps[2].validate[0]'; "body" for the whole body.
+    The runner's format (runner/errors.py), so a testcase's fields read the same either way."""
+    from chalicelib.runner.errors import location_path
+
+    return location_path(location) or "body"
 
 
 def fields_from(error: ValidationError) -> dict[str, str]:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.core.db import condition_failed
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.settings import get_settings
 
@@ -362,7 +363,7 @@ def sync_module(user: dict, module_id: str) -> dict[str, Any]:
             condition=ImportSource.version == source.version,
         )
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             raise Conflict("another re-sync of this module ran meanwhile", code="concurrent_change") from None
         raise
     return {

@@ -28,8 +28,9 @@ from typing import Any
 from chalicelib.catalog.service import load_project
 from chalicelib.core.aws import get_client
 from chalicelib.core.clock import Clock, isoformat, utcnow
-from chalicelib.core.db import get_or_none
+from chalicelib.core.db import cancelled_by_condition, condition_failed, get_or_none
 from chalicelib.core.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationFailed
+from chalicelib.core.ids import is_id
 from chalicelib.core.settings import get_settings
 from chalicelib.keys.models import HASH_PREFIX, ID_PREFIX, ApiKey
 from chalicelib.keys.scopes import ANY, scope_for
@@ -38,7 +39,6 @@ KEY_PREFIX = "hat_"
 KEY_BYTES = 32
 # token_urlsafe(32): 43 characters of the URL-safe base64 alphabet.
 _KEY_SHAPE = re.compile(r"hat_[A-Za-z0-9_-]{43}")
-_ID = re.compile(r"[0-9a-f]{32}")
 _REMOVED_WINDOWS = 5  # each use removes the counters of this many windows before the current one
 _STALE_LIMIT = 8
 MAX_EXPIRY_DAYS = 366 * 2
@@ -124,7 +124,7 @@ def revoke_key(user: dict, project_id: str, key_id: str) -> None:
     from chalicelib.core.db import transaction
 
     project = load_project(user, project_id)
-    if not isinstance(key_id, str) or not _ID.fullmatch(key_id):
+    if not is_id(key_id):
         raise _not_found()
     pointer = get_or_none(ApiKey, ID_PREFIX + key_id, consistent_read=True)
     if pointer is None or pointer.project_id != project.id:
@@ -134,9 +134,7 @@ def revoke_key(user: dict, project_id: str, key_id: str) -> None:
             tx.delete(ApiKey(pointer.key_hash), condition=ApiKey.key.exists())
             tx.delete(pointer, condition=ApiKey.key.exists())
     except TransactWriteError as error:
-        from chalicelib.core.db import cancellation_codes
-
-        if "ConditionalCheckFailed" in cancellation_codes(error):
+        if cancelled_by_condition(error):
             raise _not_found() from None  # revoked meanwhile
         raise
 
@@ -175,6 +173,8 @@ def _window(now: datetime) -> tuple[int, int]:
 def _use(key_hash: str, now: datetime) -> dict | None:
     """One UpdateItem: count the use in the current window, stamp last_used_at, drop the
     previous windows' counters; the key's raw item after it, or None (unknown, revoked, expired)."""
+    from botocore.exceptions import ClientError
+
     client = get_client("dynamodb")
     window, _left = _window(now)
     names = {"#k": "key", "#cur": f"w{window}"}
@@ -190,7 +190,9 @@ def _use(key_hash: str, now: datetime) -> dict | None:
             ExpressionAttributeValues={":now": {"S": ApiKey.last_used_at.serialize(now)}, ":one": {"N": "1"},
                                        ":epoch": {"N": str(int(now.timestamp()))}},
             ReturnValues="ALL_NEW")
-    except client.exceptions.ConditionalCheckFailedException:
+    except ClientError as error:
+        if not condition_failed(error):
+            raise
         return None
     item = answer["Attributes"]
     stale = [name for name in item if name.startswith("w") and name[1:].isdigit() and name != f"w{window}"]

@@ -131,7 +131,7 @@ def summary(
     report: Any, detail: Mapping | None, *, project_name: str, task_name: str | None, recovered: bool
 ) -> dict:
     """The facts every chat message carries; user text already bounded and inert."""
-    from chalicelib.runs.messages import MAX_NAME_CHARS, failing, headline, inert
+    from chalicelib.notify.messages import MAX_NAME_CHARS, failing, headline, inert
 
     steps = [
         {
@@ -365,7 +365,7 @@ def post(
 ) -> int:
     """POST through the runner (the outbound guard, no redirects, a deadline); the status code,
     or AlertFailed with what went wrong."""
-    from chalicelib.runs.service import outbound_allow
+    from chalicelib.core.settings import outbound_allow
 
     document = {
         "config": {"name": "alert"},

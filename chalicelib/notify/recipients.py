@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.db import condition_failed
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.settings import get_settings
 from chalicelib.notify.models import CONFIRMED, PENDING, REVOKED, Recipient
@@ -202,7 +203,7 @@ def _take(partition: str, counter: str, limit: int, now: datetime) -> bool:
             actions=[Recipient.count.add(1), Recipient.expires_at.set(_counter_expiry(now))],
             condition=Recipient.count.does_not_exist() | (Recipient.count < limit))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         return False
     return True
@@ -252,7 +253,7 @@ def ask_to_confirm(payload: Mapping, *, clock: Clock = utcnow) -> int:
             fresh.save(condition=Recipient.recipient.does_not_exist()
                        | ((Recipient.state == PENDING) & (Recipient.expires_at < now)))
         except PutError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             continue  # asked by a job racing this one
         _send_request(project_id, rid, channel, address, now)
@@ -267,7 +268,7 @@ def _adopt(record: Recipient, member_id: str) -> None:
     try:
         record.update(actions=[Recipient.owner_id.set(member_id)], condition=Recipient.state == CONFIRMED)
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
 
 
@@ -412,7 +413,7 @@ def confirm(token: Any, *, clock: Clock = utcnow) -> None:
             condition=(Recipient.state == REVOKED) | (Recipient.state == CONFIRMED)
             | ((Recipient.state == PENDING) & (Recipient.expires_at > now)))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         raise NotFound("this confirmation link has expired; ask the project to name the address again",
                        code="link_expired") from None

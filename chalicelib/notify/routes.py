@@ -10,9 +10,9 @@ from chalicelib.core.errors import BadRequest, Unauthorized
 from chalicelib.core.openapi import answers
 from chalicelib.core.parsing import load_form_bounded
 from chalicelib.core.settings import get_settings
+from chalicelib.notify import TWILIO_STATUS_PATH
 
 logger = logging.getLogger("hat.notify.hooks")
-TWILIO_STATUS_PATH = "/hooks/twilio/status"  # also in the status callback URL (service.py)
 notify_routes = Blueprint(__name__)
 
 
@@ -88,8 +88,8 @@ def _token() -> str:
 def _about(action: str) -> str:
     from html import escape
 
+    from chalicelib.notify.messages import MAX_NAME_CHARS, inert
     from chalicelib.notify.recipients import link_target
-    from chalicelib.runs.messages import MAX_NAME_CHARS, inert
 
     target = link_target(action, _token())
     where = escape(target["address"]) if target["address"] else "this address"

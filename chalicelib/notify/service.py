@@ -13,9 +13,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.db import update_if
 from chalicelib.core.settings import get_settings
+from chalicelib.notify import TWILIO_STATUS_PATH
 from chalicelib.notify.models import STATUS_RANKS, Delivery
-from chalicelib.notify.routes import TWILIO_STATUS_PATH
 
 logger = logging.getLogger("hat.notify")
 
@@ -69,7 +70,6 @@ def _expiry(now: datetime) -> datetime:
 
 def record_sent(job_id: str, channel: str, to: str, answer: dict, *, clock: Clock = utcnow) -> None:
     """Upsert the delivery record; a status a callback already moved further stays."""
-    from pynamodb.exceptions import UpdateError
 
     now = clock()
     status = answer.get("status") or "sent"
@@ -79,19 +79,14 @@ def record_sent(job_id: str, channel: str, to: str, answer: dict, *, clock: Cloc
               Delivery.sent_at.set(now), Delivery.updated_at.set(now),
               Delivery.expires_at.set(_expiry(now))]
     record = Delivery(job_id)
-    try:
-        record.update(actions=common + [Delivery.status.set(status), Delivery.status_rank.set(rank)],
-                      condition=Delivery.status_rank.does_not_exist() | (Delivery.status_rank < rank))
-    except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    if not update_if(record, common + [Delivery.status.set(status), Delivery.status_rank.set(rank)],
+                     Delivery.status_rank.does_not_exist() | (Delivery.status_rank < rank)):
         record.update(actions=common)
 
 
 def record_twilio_status(job_id: str, message_sid: str, status: str, error_code: str | None, *,
                          clock: Clock = utcnow) -> bool:
     """Move the job's delivery status on; False when it is stale or for another message."""
-    from pynamodb.exceptions import UpdateError
 
     now = clock()
     rank = STATUS_RANKS.get(status, 0)
@@ -104,10 +99,4 @@ def record_twilio_status(job_id: str, message_sid: str, status: str, error_code:
         actions.append(Delivery.error_code.set(error_code))
     condition = ((Delivery.status_rank.does_not_exist() | (Delivery.status_rank < rank))
                  & (Delivery.provider_id.does_not_exist() | (Delivery.provider_id == message_sid)))
-    try:
-        Delivery(job_id).update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    return update_if(Delivery(job_id), actions, condition)

@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+
+def location_path(location: Iterable[str | int]) -> str:
+    """('teststeps', 2, 'validate', 0) -> 'teststeps[2].validate[0]': a place in a document, as
+    TestcaseInvalid's ``fields`` (and the app's 400 answers, core/validation.py) name it;
+    pydantic's ``[key]`` marker (the error is in a mapping's key) adds nothing. "" for the whole."""
+    out = ""
+    for part in location:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
 
 class RunnerError(Exception):
     """Base of every error the runner raises on purpose."""
@@ -36,3 +53,13 @@ class TestcaseNotFound(RunnerError):
 
 class OutboundRefused(RunnerError):
     """A request the SSRF guard refuses (private/loopback/metadata address, bad scheme)."""
+
+
+class PathError(Exception):
+    """A path that cannot be evaluated against this response (e.g. body is not JSON).
+    ``kind`` is the step's error_type: invalid_json, or too_large for a bound reached.
+    Here, not in paths.py, so jmespath_bounded.py raises it without importing paths.py back."""
+
+    def __init__(self, message: str, kind: str = "invalid_json") -> None:
+        super().__init__(message)
+        self.kind = kind

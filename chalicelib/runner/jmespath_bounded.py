@@ -18,7 +18,7 @@ from jmespath import functions
 from jmespath.visitor import Options, TreeInterpreter
 
 from chalicelib.runner._cache import text_cache
-from chalicelib.runner.paths import PathError
+from chalicelib.runner.errors import PathError
 from chalicelib.runner.template import MAX_RENDERED_SIZE, expanded_size
 
 MAX_PATH_STEPS = 500_000  # nodes visited by one evaluation: well under a second

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.runner._cache import text_cache
+from chalicelib.runner.errors import PathError
 
 ROOTS = ("status_code", "headers", "cookies", "body")
 # HttpRunner 2's names of the body, which HttpRunner 3.1.11 still reads as ``body`` (and
@@ -29,15 +30,6 @@ _SLIPS = {
 _HEAD = re.compile(r"[A-Za-z_]\w*")
 _SEGMENT = re.compile(r'\.(?:"((?:[^"\\]|\\.)*)"|([^.\[\]"\s|*?@&()!=<>{}`,]+))|\[(-?\d+)\]')
 _PATHLIKE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_][\w-]*|\[\d+\])+")
-
-
-class PathError(Exception):
-    """A path that cannot be evaluated against this response (e.g. body is not JSON).
-    ``kind`` is the step's error_type: invalid_json, or too_large for a bound reached."""
-
-    def __init__(self, message: str, kind: str = "invalid_json") -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from pydantic import (
 
 from chalicelib.runner._cache import text_cache
 from chalicelib.runner.comparators import ALIASES, COMPARATORS, TYPE_NAMES, canonical_comparator
-from chalicelib.runner.errors import RunnerError, SubstitutionError, TestcaseInvalid
+from chalicelib.runner.errors import RunnerError, SubstitutionError, TestcaseInvalid, location_path
 from chalicelib.runner.files import csv_path, csv_rows, looks_like_path
 from chalicelib.runner.files import path_problem as file_path_problem
 from chalicelib.runner.functions import (
@@ -427,18 +427,6 @@ _KNOWN_FIELDS = sorted(
 )
 
 
-def _path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part == "[key]":
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
 def _message(error: Any) -> str:
     kind = error["type"]
     if kind == "missing":
@@ -461,10 +449,6 @@ def _message(error: Any) -> str:
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _format_path(trail: list[str | int]) -> str:
-    return _path(tuple(trail))
-
-
 def _scan(doc: Any, functions: frozenset[str] | None = None) -> dict[str, str]:
     """Shape and ${function()} problems found by reading every value of the document.
 
@@ -483,7 +467,7 @@ def _scan(doc: Any, functions: frozenset[str] | None = None) -> dict[str, str]:
             raise TestcaseInvalid({"": f"document has more than {MAX_DOCUMENT_NODES} values"})
         if depth > MAX_DOCUMENT_DEPTH:
             raise TestcaseInvalid(
-                {_format_path(trail): f"nested deeper than {MAX_DOCUMENT_DEPTH} levels"}
+                {location_path(trail): f"nested deeper than {MAX_DOCUMENT_DEPTH} levels"}
             )
         if isinstance(value, str):
             # a CSV parameters entry is read by the runner (files.py), not called
@@ -493,7 +477,7 @@ def _scan(doc: Any, functions: frozenset[str] | None = None) -> dict[str, str]:
         elif isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
-                    raise TestcaseInvalid({_format_path(trail): f"key {key!r} is not text"})
+                    raise TestcaseInvalid({location_path(trail): f"key {key!r} is not text"})
                 trail.append(key)
                 visit(item, depth + 1)
                 trail.pop()
@@ -503,7 +487,7 @@ def _scan(doc: Any, functions: frozenset[str] | None = None) -> dict[str, str]:
                 visit(item, depth + 1)
                 trail.pop()
         elif not isinstance(value, _SCALARS):
-            errors[_format_path(trail)] = (
+            errors[location_path(trail)] = (
                 f"{type(value).__name__} values are not allowed (JSON types only)"
             )
 
@@ -519,14 +503,14 @@ def _check_calls(
             if not isinstance(ref, Call) or ref.name in SAFE_FUNCTION_NAMES:
                 continue
             if functions is None:
-                errors[_format_path(trail)] = unknown_function_message(
+                errors[location_path(trail)] = unknown_function_message(
                     ref.name, call_source(ref), list_builtins=False)
                 return
             if ref.name not in functions:
-                errors[_format_path(trail)] = _not_in_debugtalk(ref.name, functions)
+                errors[location_path(trail)] = _not_in_debugtalk(ref.name, functions)
                 return
     except SubstitutionError as exc:
-        errors[_format_path(trail)] = str(exc)
+        errors[location_path(trail)] = str(exc)
 
 
 def _not_in_debugtalk(name: str, functions: frozenset[str]) -> str:
@@ -626,7 +610,7 @@ def validate_testcase(doc: Any, functions: frozenset[str] | None = None) -> Test
         model = Testcase.model_validate(doc, context={"functions": functions or frozenset()})
     except ValidationError as exc:
         for error in exc.errors():
-            path = _path(error["loc"])
+            path = location_path(error["loc"])
             message = _message(error)
             if path in errors and message not in errors[path]:
                 errors[path] = f"{errors[path]}; {message}"

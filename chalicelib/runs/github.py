@@ -19,7 +19,7 @@ from typing import Any
 from chalicelib.catalog.models import ACTIVE, Project
 from chalicelib.core.aws import get_client
 from chalicelib.core.clock import Clock, isoformat, utcnow
-from chalicelib.core.db import get_or_none
+from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.errors import Conflict, Forbidden
 from chalicelib.core.settings import get_settings
 
@@ -53,7 +53,7 @@ def _mark(project: Project, user: dict, value: datetime | None) -> None:
         project.update(actions=[action],
                        condition=(Project.status == ACTIVE) & (Project.owner_id == user["id"]))
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             raise Conflict("the project changed meanwhile; try again", code="changed_meanwhile") from None
         raise
 
@@ -97,7 +97,7 @@ def handle_status(report_id: str, *, runner: Any, clock: Clock = utcnow) -> bool
 
 
 def _post(report: Any, runner: Any) -> None:
-    from chalicelib.runs.service import outbound_allow
+    from chalicelib.core.settings import outbound_allow
 
     origin = report.origin
     project = get_or_none(Project, report.project_id, consistent_read=True)

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chalicelib.core.clock import isoformat
-from chalicelib.core.db import get_many
+from chalicelib.core.db import condition_failed, get_many
 from chalicelib.runs.models import ERROR, FAILED, PASSED, Report, RunSetting
 
 logger = logging.getLogger("hat.runs.history")
@@ -94,7 +94,7 @@ def record(report: Report, detail: Mapping | None) -> int:
                 fresh.save(condition=condition)
                 moved += 1
             except PutError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
+                if not condition_failed(error):
                     raise
                 retry[key] = entry  # another report finished meanwhile: read again
         pending = retry
@@ -121,20 +121,18 @@ def view(item: RunSetting | None) -> dict:
             "flaky": is_flaky(entries), "failing_since": item.failing_since if item is not None else None}
 
 
+def stream_view(kind: str, subject_id: str) -> dict:
+    """The stored stream of one subject ("task" or "testcase"), as the history routes answer it:
+    one GetItem. The caller checks access first (schedules/service.py `task_history`)."""
+    from chalicelib.core.db import get_or_none
+
+    return view(get_or_none(RunSetting, history_key(kind, subject_id), consistent_read=True))
+
+
 def testcase_history(user: dict, testcase_id: str) -> dict:
     """GET /testcases/{id}/history: GetItem + BatchGetItem (access, as GET /testcases/{id}),
     GetItem (the history)."""
     from chalicelib.catalog.service import load_testcase
-    from chalicelib.core.db import get_or_none
 
     testcase = load_testcase(user, testcase_id)
-    return view(get_or_none(RunSetting, history_key("testcase", testcase.id), consistent_read=True))
-
-
-def task_history(user: dict, task_id: str) -> dict:
-    """GET /tasks/{id}/history: GetItem (task) + GetItem (project, for access), GetItem (history)."""
-    from chalicelib.core.db import get_or_none
-    from chalicelib.schedules.service import _load as load_task  # the task, if the user may see it
-
-    task, _project = load_task(user, task_id)
-    return view(get_or_none(RunSetting, history_key("task", task.id), consistent_read=True))
+    return stream_view("testcase", testcase.id)

@@ -29,7 +29,7 @@ from typing import Any
 
 from chalicelib.catalog.models import Project
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.db import get_or_none
+from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.settings import get_settings
 from chalicelib.core.signing import SIGNATURE_PREFIX, SignatureInvalid
@@ -357,7 +357,7 @@ def set_rules(user: dict, project_id: str, body: Any) -> dict:
         project.update(actions=[action], condition=(Project.status == ACTIVE)
                        & Project.member_ids.contains(user["id"]))
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             raise NotFound("project not found", code="project_not_found") from None
         raise
     return project_rules(project)

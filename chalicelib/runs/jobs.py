@@ -3,7 +3,8 @@
 Messages: `{"kind": "run", "report_id"}`, `{"kind": "chunk", "report_id", "chunk",
 "testcase_ids"}`, `{"kind": "callback", "report_id"}`, `{"kind": "sandbox", "project_id"}`
 (chalicelib.sandbox: a project's debugtalk.py saved or deleted), and EventBridge Scheduler's
-`{"task_id", "trigger": "schedule"}` (handed to chalicelib.schedules).
+`{"kind": "fire", "task_id", "trigger": "schedule", ...}`, handled by chalicelib.schedules,
+which registers that kind in runs/extensions.py.
 """
 from __future__ import annotations
 

@@ -92,15 +92,6 @@ def testcase_history(testcase_id: str) -> dict:
     return history_of(current_user(_request()), testcase_id)
 
 
-@runs_routes.route("/tasks/{task_id}/history", methods=["GET"])
-@answers(200, "chalicelib.runs.answers:History")
-def task_history(task_id: str) -> dict:
-    """A task's last 50 outcomes, newest first, with "failing since" and a flaky flag."""
-    from chalicelib.runs.history import task_history as history_of
-
-    return history_of(current_user(_request()), task_id)
-
-
 @runs_routes.route("/reports/{report_id}", methods=["GET"])
 @answers(200, "chalicelib.runs.answers:Report")
 def get_report(report_id: str) -> dict:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import secrets
 import uuid
 from bisect import bisect_right
@@ -27,11 +26,12 @@ from chalicelib.catalog.models import ACTIVE, Membership, Module, Project, Store
 from chalicelib.catalog.service import load_module, load_project, visible_to
 from chalicelib.catalog.store import checked_start_key, query_page, string_key
 from chalicelib.core.clock import MAX_TIMEZONE_CHARS, Clock, isoformat, utcnow
-from chalicelib.core.db import get_many, get_or_none
+from chalicelib.core.db import cancelled_by_condition, condition_failed, get_many, get_or_none
 from chalicelib.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from chalicelib.core.ids import checked_id, is_id, precise
 from chalicelib.core.jobs import enqueue, run_once
 from chalicelib.core.pagination import page
-from chalicelib.core.settings import get_settings
+from chalicelib.core.settings import get_settings, outbound_allow
 from chalicelib.files.service import run_file_reader
 from chalicelib.runs import history, store
 from chalicelib.runs.models import (
@@ -52,7 +52,6 @@ logger = logging.getLogger("hat.runs")
 TRIGGERS = ("manual", "schedule", "webhook")
 NOTIFY_WHEN = ("never", "failure", "always")
 DASHBOARD_DAYS = 12
-_ID = re.compile(r"[0-9a-f]{32}")
 Runner = Callable[..., dict]
 # Seconds the current Lambda invocation has left for running test cases (set by the worker
 # from its context, so a function timeout below HAT_RUN_DEADLINE_SECONDS cannot cut a run).
@@ -62,18 +61,8 @@ RUN_BUDGET_MARGIN_SECONDS = 30  # writing the detail, the finish, the follow-ups
 
 # --- helpers ---------------------------------------------------------------------------------------
 
-def _precise(moment: datetime) -> str:
-    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z"
-
-
 def _not_found(what: str = "report") -> NotFound:
     return NotFound(f"{what} not found", code=f"{what}_not_found")
-
-
-def _checked_id(value: str, what: str) -> str:
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise _not_found(what)
-    return value
 
 
 def _visible(project: Project | None, user_id: str) -> bool:
@@ -147,12 +136,12 @@ def _new_report(project: Project, *, trigger: str, name: str, environment: str |
         raise ValueError(f"unknown trigger {trigger!r}")
     now, report_id = clock(), uuid.uuid4().hex
     return Report(
-        report_id, project_id=project.id, sort_key=f"{_precise(now)}#{report_id}", status=QUEUED,
+        report_id, project_id=project.id, sort_key=f"{precise(now)}#{report_id}", status=QUEUED,
         trigger=trigger, task_id=task_id, started_by=started_by, name=name, environment=environment,
         module_ids=list(module_ids) if module_ids else None,
         testcase_ids=list(testcase_ids) if testcase_ids else None,
         notify=notify or None, callback_url=callback_url or None, origin=origin, created_at=now,
-        tests_run=0, successes=0, failures=0, active=QUEUED, active_since=_precise(now))
+        tests_run=0, successes=0, failures=0, active=QUEUED, active_since=precise(now))
 
 
 def _enqueue_run(report_id: str) -> None:
@@ -199,7 +188,7 @@ def _save_with(report: Report, update: tuple[Any, list, Any]) -> None:
     condition on the caller's item is a NotFound of it, and no report is written."""
     from pynamodb.exceptions import TransactWriteError
 
-    from chalicelib.core.db import cancellation_codes, transaction
+    from chalicelib.core.db import transaction
 
     item, actions, condition = update
     try:
@@ -207,7 +196,7 @@ def _save_with(report: Report, update: tuple[Any, list, Any]) -> None:
             tx.save(report, condition=Report.id.does_not_exist())
             tx.update(item, actions=actions, condition=condition)
     except TransactWriteError as error:
-        if "ConditionalCheckFailed" in cancellation_codes(error):
+        if cancelled_by_condition(error):
             raise NotFound(f"{type(item).__name__.lower()} not found", code="not_found") from None
         raise
 
@@ -224,7 +213,7 @@ def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_
     TransactWriteItems with `also_update`), and the job. Raises NotFound for a project (or
     the updated item) that is gone, ValidationFailed for an unknown environment."""
     if isinstance(project, str):
-        project = get_or_none(Project, _checked_id(project, "project"), consistent_read=True)
+        project = get_or_none(Project, checked_id(project, "project"), consistent_read=True)
     if project is None or project.status != ACTIVE:
         raise _not_found("project")
     return _queued(project, environment=environment, trigger=trigger, name=name or project.name,
@@ -251,7 +240,7 @@ def run_module(user: dict, module_id: str, body: Any, *, clock: Clock = utcnow) 
 
 def run_testcase(user: dict, testcase_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
     """GetItem (test case), BatchGetItem (its module and project), PutItem (report)."""
-    testcase = get_or_none(StoredTestcase, _checked_id(testcase_id, "testcase"), consistent_read=True)
+    testcase = get_or_none(StoredTestcase, checked_id(testcase_id, "testcase"), consistent_read=True)
     if testcase is None:
         raise _not_found("testcase")
     module, project = get_many([(Module, testcase.module_id), (Project, testcase.project_id)])
@@ -269,12 +258,6 @@ def _notify(body: Any) -> dict | None:
 
 # --- the worker ------------------------------------------------------------------------------------
 
-def outbound_allow() -> list[str]:
-    from chalicelib.runner.ssrf import parse_outbound_allow
-
-    return parse_outbound_allow(",".join(get_settings().outbound_allow))
-
-
 def _default_runner(documents: list, **options: Any) -> dict:
     from chalicelib.runner.engine import run_testcases_sync
 
@@ -290,7 +273,7 @@ def _resolver(project_id: str) -> Callable[[str], Mapping]:
     def resolve(ref: str) -> Mapping:
         nonlocal by_name
         ref = str(ref)
-        testcase_id = ref if _ID.fullmatch(ref) else None
+        testcase_id = ref if is_id(ref) else None
         if testcase_id is None:
             if by_name is None:
                 by_name = {}
@@ -371,10 +354,10 @@ def _mark_running(report: Report, now: datetime) -> Report | None:
     try:
         report.update(actions=[Report.status.set(RUNNING), Report.started_at.set(Report.started_at | now),
                                Report.active.set(RUNNING),
-                               Report.active_since.set(_precise(report.started_at or now))],
+                               Report.active_since.set(precise(report.started_at or now))],
                       condition=Report.status.is_in(QUEUED, RUNNING))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         return None
     return report
@@ -453,7 +436,7 @@ def _fan_out(report: Report, ids: list[str], size: int) -> None:
         report.update(actions=[Report.chunk_count.set(count)],
                       condition=Report.chunk_count.does_not_exist() | (Report.chunk_count == count))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         logger.warning("report %s already fanned out differently; keeping that", report.id)
         return
@@ -506,7 +489,7 @@ def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock
                      Report.chunks_done.add({str(chunk)})],
             condition=(Report.status == RUNNING) & ~Report.chunks_done.contains(str(chunk)))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         logger.info("report %s chunk %d was counted already (or the report finished)", report.id, chunk)
 
@@ -574,7 +557,7 @@ def _record_outcome(report: Report) -> tuple[str | None, int, int]:
                        condition=RunSetting.last_report_id.does_not_exist()
                        | (RunSetting.last_report_id != report.id))
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(error):
             raise
         setting = RunSetting.get(key, consistent_read=True)  # recorded by an earlier try
     previous = setting.previous_status
@@ -606,6 +589,7 @@ def _send_messages(report: Report, notify: Mapping, previous: str | None,
                    clock: Clock) -> tuple[list[dict], int]:
     """Email and SMS to the recipients `notify` names that may have them, within the project's
     daily limit: (each named recipient's outcome, masked; how many were queued)."""
+    from chalicelib.notify.messages import email_html, email_text, sms_text
     from chalicelib.notify.recipients import (
         DAILY_LIMIT,
         QUEUED,
@@ -613,7 +597,6 @@ def _send_messages(report: Report, notify: Mapping, previous: str | None,
         take_daily_messages,
         unsubscribe_headers,
     )
-    from chalicelib.runs.messages import email_html, email_text, sms_text
 
     targets, outcomes = resolve(report.project_id, notify, clock=clock)
     allowed = take_daily_messages(report.project_id, len(targets), clock=clock)
@@ -645,9 +628,11 @@ def _send_messages(report: Report, notify: Mapping, previous: str | None,
 
 def _channels(report: Report) -> tuple[list[dict], Project | None, Any]:
     """The report's alert channels: its task's, if the task has any, else the project's."""
-    from chalicelib.schedules.models import Task
+    from chalicelib.runs.extensions import task_model
 
-    wanted = [(Project, report.project_id), (Task, report.task_id) if report.task_id else None]
+    task_table = task_model()  # schedules' Task (registered in schedules/jobs.py)
+    wanted = [(Project, report.project_id),
+              (task_table, report.task_id) if report.task_id and task_table is not None else None]
     project, task = get_many(wanted)
     channels = (task.alerts if task is not None and task.alerts else None) or \
         (project.alerts if project is not None else None) or []
@@ -791,7 +776,7 @@ def rotate_webhook_secret(user: dict, project_id: str, *, clock: Clock = utcnow)
             condition=(Project.owner_id == user["id"]) & (Project.status == ACTIVE)
             & _same_salt(project.webhook_salt))
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             # Rotated (or deleted) meanwhile: a retry rotates again (or answers 404).
             raise Conflict("the project changed meanwhile; try again", code="changed_meanwhile") from None
         raise
@@ -819,10 +804,6 @@ def current_webhook_secrets(project: Project | None, *, clock: Clock = utcnow) -
     return found
 
 
-def is_id(value: object) -> bool:
-    return isinstance(value, str) and _ID.fullmatch(value) is not None
-
-
 def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: timedelta,
                       environment: str | None, clock: Clock = utcnow, **fields: Any) -> dict | None:
     """For webhooks: queue a run of `project` (its defaults applied) whose report commits with a
@@ -831,7 +812,7 @@ def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: tim
     Without a claim key, the report alone (one PutItem)."""
     from pynamodb.exceptions import TransactWriteError
 
-    from chalicelib.core.db import cancellation_codes, transaction
+    from chalicelib.core.db import transaction
     from chalicelib.core.models import IdempotencyRecord
 
     env_name, _env = choose_environment(project, environment)
@@ -849,7 +830,7 @@ def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: tim
                 tx.save(claim, condition=IdempotencyRecord.key.does_not_exist())
                 tx.save(report, condition=Report.id.does_not_exist())
         except TransactWriteError as error:
-            if "ConditionalCheckFailed" in cancellation_codes(error):
+            if cancelled_by_condition(error):
                 return None
             raise
     _enqueue_run(report.id)
@@ -889,7 +870,7 @@ def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
 
 def _load_report(user: dict, report_id: str) -> Report:
     """GetItem (report), GetItem (its project, for access)."""
-    report = get_or_none(Report, _checked_id(report_id, "report"), consistent_read=True)
+    report = get_or_none(Report, checked_id(report_id, "report"), consistent_read=True)
     if report is None:
         raise _not_found()
     project = get_or_none(Project, report.project_id, consistent_read=True)
@@ -925,7 +906,7 @@ def get_report(user: dict, report_id: str) -> dict:
 
 def get_report_summary(report_id: str) -> dict | None:
     """For tasks: a report's summary (no detail), or None. One GetItem."""
-    if not isinstance(report_id, str) or not _ID.fullmatch(report_id):
+    if not is_id(report_id):
         return None
     report = get_or_none(Report, report_id, consistent_read=True)
     return report_view(report) if report is not None else None
@@ -1042,7 +1023,7 @@ def reap(*, clock: Clock | None = None) -> int:
              f"the run did not finish within {settings.run_stuck_after_seconds} s"),
             (QUEUED, settings.run_queued_stuck_after_seconds,
              f"the run did not start within {settings.run_queued_stuck_after_seconds} s")):
-        cutoff = _precise(now - timedelta(seconds=limit))
+        cutoff = precise(now - timedelta(seconds=limit))
         for key in Report.active_reports.query(state, Report.active_since < cutoff):
             report = get_or_none(Report, key.id, consistent_read=True)
             if report is None or report.status != state:
@@ -1061,10 +1042,11 @@ def reap(*, clock: Clock | None = None) -> int:
 
 def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Clock = utcnow) -> object:
     """Dispatch one runs-queue message."""
-    if "report_id" not in payload and payload.get("task_id"):
-        from chalicelib.schedules.service import fire_task
+    from chalicelib.runs.extensions import handler_for
 
-        return fire_task(payload["task_id"], scheduled_time=payload.get("scheduled_time"))
+    handler = handler_for(payload)  # another feature's kind: schedules' firings
+    if handler is not None:
+        return handler(payload)
     kind = payload.get("kind", "run")
     if kind == "run":
         return handle_run(payload["report_id"], runner=runner, clock=clock)

@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta
 
 from chalicelib.core.aws import get_client
-from chalicelib.core.db import batch_get_items
+from chalicelib.core.db import CONDITION_FAILED, batch_get_items, cancellation_codes, transaction_cancelled
 from chalicelib.core.settings import get_settings
 from chalicelib.runs.models import PERIOD_QUARTERS, QUARTER_SECONDS, RUNNING, Report, RunStats
 
@@ -113,11 +113,12 @@ def finish(report: Report, status: str, *, finished_at: datetime, tests_run: int
     }}]
     if tests_run:
         items.append(stats_update(report.project_id, finished_at, tests_run, successes))
+    from botocore.exceptions import ClientError
+
     client = get_client("dynamodb")
     try:
         client.transact_write_items(TransactItems=items)
-    except client.exceptions.TransactionCanceledException as error_:
-        reasons = [r.get("Code") for r in error_.response.get("CancellationReasons", [])]
-        if reasons and reasons[0] == "ConditionalCheckFailed":
+    except ClientError as error_:
+        if transaction_cancelled(error_) and cancellation_codes(error_)[:1] == [CONDITION_FAILED]:
             raise AlreadyFinal(report.id) from None
         raise

@@ -1,7 +1,7 @@
 """The EventBridge Scheduler edge: schedules of the stage's group, boto3 errors translated here.
 
-A schedule fires `{"task_id": ..., "trigger": "schedule", "scheduled_time": ...}` into the
-runs queue as the Scheduler role (the Scheduler puts the firing's time in place of the
+A schedule fires `{"kind": "fire", "task_id": ..., "trigger": "schedule", "scheduled_time": ...}`
+into the runs queue as the Scheduler role (the Scheduler puts the firing's time in place of the
 `<aws.scheduler.scheduled-time>` context attribute, so a redelivered firing is recognised),
 exactly at its time (FlexibleTimeWindow OFF), retried by the Scheduler and dead-lettered to
 the runs DLQ when it cannot deliver. Services get a gateway injected (`default_gateway()` in
@@ -25,6 +25,8 @@ DISABLED = "DISABLED"
 # The Scheduler retries a failed delivery for up to an hour, then dead-letters it.
 RETRY_POLICY = {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10}
 NAME_PREFIX = "task-"
+# The runs-queue message kind of a firing (schedules/jobs.py registers its handler with runs).
+FIRE_KIND = "fire"
 # EventBridge Scheduler context attributes: replaced in a target's Input at each invocation
 # (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html).
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # e.g. 2022-03-22T18:59:43Z
@@ -69,12 +71,12 @@ class Schedule:
     input: str | None = None  # as AWS holds it (None: ours)
 
     def payload(self) -> str:
-        return json.dumps({"task_id": self.task_id, "trigger": "schedule", "scheduled_time": SCHEDULED_TIME},
-                          separators=(",", ":"))
+        return json.dumps({"kind": FIRE_KIND, "task_id": self.task_id, "trigger": "schedule",
+                           "scheduled_time": SCHEDULED_TIME}, separators=(",", ":"))
 
     def same_definition(self, other: Schedule) -> bool:
         """Same expression, zone and target Input (compared as JSON): a schedule written before
-        the Input carried `scheduled_time` differs, so reconcile rewrites it."""
+        the Input carried `scheduled_time` or `kind` differs, so reconcile rewrites it."""
         return (self.expression, self.timezone, _parsed(self.payload())) == (
             other.expression, other.timezone, _parsed(other.input or other.payload()))
 

@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from chalicelib.catalog.models import ACTIVE, Project
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.db import get_or_none
+from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.schedules.gateway import (
     DISABLED,
     ENABLED,
@@ -144,7 +144,7 @@ def _reconcile_task(task: Task, gateway: SchedulerGateway, repairs: Repairs) -> 
             task.update(actions=[Task.enabled.set(enabled), Task.version.add(1)],
                         condition=Task.version == task.version)
         except Exception as error:
-            if getattr(error, "cause_response_code", "") == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return  # changed meanwhile through the API: next round looks again
             raise
         repairs.adopted[task.id] = enabled

@@ -65,6 +65,13 @@ def delete_task(task_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
+@schedules_routes.route("/tasks/{task_id}/history", methods=["GET"])
+@answers(200, "chalicelib.runs.answers:History")
+def task_history(task_id: str) -> dict:
+    """A task's last 50 outcomes, newest first, with "failing since" and a flaky flag."""
+    return service.task_history(current_user(_request()), task_id)
+
+
 @schedules_routes.route("/tasks/{task_id}/runs", methods=["POST"])
 @answers(202, "chalicelib.runs.answers:RunQueued")
 def run_task(task_id: str) -> Response:

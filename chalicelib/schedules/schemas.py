@@ -9,11 +9,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from chalicelib.catalog.schemas import Notify as ProjectNotify
 from chalicelib.catalog.schemas import _name, _unique, invalid
 from chalicelib.core.fields import Timezone
+from chalicelib.core.ids import is_id
 from chalicelib.notify.schemas import Alerts
 from chalicelib.schedules.crontab import CrontabError, parse_crontab
 
 MAX_MODULES = 50  # each is a condition check in the task's transaction (100 items at most)
-_ID = re.compile(r"[0-9a-f]{32}")
 _ENVIRONMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -26,7 +26,7 @@ def _crontab(value: str) -> str:
 
 
 def _module_id(value: str) -> str:
-    if not _ID.fullmatch(value):
+    if not is_id(value):
         raise invalid("not a module of this project")
     return value
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import re
-import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -25,6 +23,7 @@ from chalicelib.catalog.store import Cancelled, Tx
 from chalicelib.core.clock import Clock, isoformat, utcnow
 from chalicelib.core.db import batch_get_items, get_many, get_or_none
 from chalicelib.core.errors import Conflict, HatError, NotFound, ValidationFailed
+from chalicelib.core.ids import fold, is_id, new_id, sort_key
 from chalicelib.core.pagination import decode_cursor, encode_cursor
 from chalicelib.core.settings import get_settings
 from chalicelib.notify.alerts import channels_view, stored_alerts
@@ -58,23 +57,9 @@ NEXT_RUNS = 3
 NAME_FILTER_READ_AHEAD = 200
 TASKS_PER_PROJECT = 1000  # keeps a project's index item far below DynamoDB's 400 KB
 MISSING = "MISSING"
-_ID = re.compile(r"[0-9a-f]{32}")
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def fold(name: str) -> str:
-    return name.casefold()
-
-
-def sort_key(moment: datetime, task_id: str) -> str:
-    """'<updated, microseconds>Z#<id>': newest change first when read backwards."""
-    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z#{task_id}"
-
 
 def not_found() -> NotFound:
     return NotFound("task not found", code="task_not_found")
@@ -217,10 +202,19 @@ def schedule_view(task: Task, held: list[Schedule | None], now: datetime) -> dic
 
 # --- loading ---------------------------------------------------------------------------------------
 
+def task_history(user: dict, task_id: str) -> dict:
+    """GET /tasks/{id}/history: GetItem (task) + GetItem (project, for access), GetItem (the
+    history runs keeps, runs/history.py)."""
+    from chalicelib.runs.history import stream_view
+
+    task, _project = _load(user, task_id)
+    return stream_view("task", task.id)
+
+
 def _load(user: dict, task_id: str) -> tuple[Task, Project]:
     """The task and its project if the caller is a member; else 404 (whatever the reason).
     GetItem (task) + GetItem (project): the project id is on the task."""
-    if not isinstance(task_id, str) or not _ID.fullmatch(task_id):
+    if not is_id(task_id):
         raise not_found()
     task = get_or_none(Task, task_id, consistent_read=True)
     if task is None:
@@ -324,7 +318,7 @@ def _index_entries(project_ids: list[str]) -> list[tuple[str, str, str]]:
     for item in filter(None, items):
         for attribute, value in item.items():
             task_id = attribute[len(ENTRY_PREFIX):]
-            if attribute.startswith(ENTRY_PREFIX) and _ID.fullmatch(task_id) and "S" in value:
+            if attribute.startswith(ENTRY_PREFIX) and is_id(task_id) and "S" in value:
                 entries.append(parse_entry(value["S"]))
     return entries
 

@@ -25,15 +25,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from chalicelib.accounts import schemas as accounts_schemas  # noqa: E402
 from chalicelib.catalog import schemas as catalog_schemas  # noqa: E402
-from chalicelib.catalog import service as catalog_service  # noqa: E402
-from chalicelib.core import fields, logs, parsing  # noqa: E402
+from chalicelib.core import (  # noqa: E402
+    fields,
+    ids,  # noqa: E402
+    logs,
+    parsing,
+)
 from chalicelib.core.settings import DEFAULT_MAX_BODY_BYTES  # noqa: E402
 from chalicelib.importers import cli as importers_cli  # noqa: E402
 from chalicelib.importers import common as importers_common  # noqa: E402
 from chalicelib.keys import service as keys_service  # noqa: E402
-from chalicelib.notify import recipients  # noqa: E402
+from chalicelib.notify import messages, recipients  # noqa: E402
 from chalicelib.notify import schemas as notify_schemas  # noqa: E402
-from chalicelib.runs import github, messages  # noqa: E402
+from chalicelib.runs import github  # noqa: E402
 
 BUDGET_RATIO = 250.0  # a case-insensitive alternation tried at every position: ~170x
 BUDGET_GROWTH = 8.0  # ratio at 1 MiB / ratio at 16 KiB: ~1 when linear (noise to ~2.5), 64 if quadratic
@@ -57,7 +61,7 @@ PATTERNS: list[tuple[str, re.Pattern, str]] = [
     ("catalog variable name", catalog_schemas._VARIABLE_NAME, "fullmatch"),
     ("catalog control characters", catalog_schemas._CONTROL, "search"),
     ("catalog member username", catalog_schemas._USERNAME, "fullmatch"),
-    ("ids (catalog, runs, schedules, keys)", catalog_service._ID, "fullmatch"),
+    ("ids (core.ids: catalog, runs, schedules, keys)", ids.ID, "fullmatch"),
     ("keys API key shape", keys_service._KEY_SHAPE, "fullmatch"),
     ("runs GitHub repository", github._REPOSITORY, "fullmatch"),
     ("runs GitHub commit sha", github._SHA, "fullmatch"),

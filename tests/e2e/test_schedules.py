@@ -32,7 +32,7 @@ def test_a_task_every_minute_fires_a_scheduled_run_and_stops_when_disabled(stack
     scheduler = stack.boto3_client("scheduler")
     held = scheduler.get_schedule(GroupName="hat-dev", Name=f"task-{task_id}-0")
     assert held["ScheduleExpression"] == "cron(* * * * ? *)" and held["State"] == "ENABLED"
-    assert json.loads(held["Target"]["Input"]) == {"task_id": task_id, "trigger": "schedule",
+    assert json.loads(held["Target"]["Input"]) == {"kind": "fire", "task_id": task_id, "trigger": "schedule",
                                                    "scheduled_time": "<aws.scheduler.scheduled-time>"}
     shown = http.get(f"{stack.url}/tasks/{task_id}", headers=headers, timeout=5).json()
     assert len(shown["schedule"]["next_runs"]) == 3

@@ -113,7 +113,7 @@ def test_the_schedule_input_carries_the_scheduled_time_attribute(api, aws):
     alice = api()
     task = alice.task(alice.project(), crontab="0 0 13 * 5").body
     held = [aws("scheduler").get_schedule(GroupName="hat-dev", Name=f"task-{task['id']}-{n}") for n in (0, 1)]
-    wanted = {"task_id": task["id"], "trigger": "schedule",
+    wanted = {"kind": "fire", "task_id": task["id"], "trigger": "schedule",
               "scheduled_time": "<aws.scheduler.scheduled-time>"}
     assert [json.loads(h["Target"]["Input"]) for h in held] == [wanted, wanted]
 
@@ -125,7 +125,7 @@ def test_the_local_scheduler_puts_the_real_scheduled_time_in_the_message(api, aw
     emulator = SchedulerEmulator(aws, "hat-dev", clock=clock)
     clock.advance(seconds=2)  # the tick comes a little late: the time is the schedule's, not the tick's
     assert emulator.tick() == 1
-    assert take_messages(aws) == [{"task_id": task["id"], "trigger": "schedule",
+    assert take_messages(aws) == [{"kind": "fire", "task_id": task["id"], "trigger": "schedule",
                                    "scheduled_time": "2026-11-24T01:30:00Z"}]
 
 
@@ -153,6 +153,26 @@ def test_a_firing_delivered_twice_starts_one_run(api, aws, app):
     assert poller.poll_once(wait_seconds=0) == 1  # the duplicate: handled, nothing started
     again = alice.get(f"/tasks/{task['id']}").body
     assert (again["run_count"], again["last_report"]) == (1, shown["last_report"])
+    assert run_messages(aws) == [shown["last_report"]["id"]]
+
+
+def test_a_firing_without_kind_from_a_schedule_not_yet_rewritten_still_starts_its_run(api, aws, app):
+    """Schedules written before firings carried `kind` send `{"task_id", "trigger"}` until the
+    reconcile cron rewrites them: the runs worker still hands those to schedules."""
+    from chalicelib.runs.jobs import run_jobs  # noqa: F401
+    from chalicelib.runs.models import Report
+    from infra.local.pollers import pollers_for
+
+    alice = api()
+    task = alice.task(alice.project()).body
+    sqs = aws("sqs")
+    url = sqs.get_queue_url(QueueName="hat-dev-runs")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"task_id": task["id"], "trigger": "schedule"}))
+    poller = next(p for p in pollers_for(app, sqs, "us-east-1") if p.name == "run_jobs")
+    assert poller.poll_once(wait_seconds=0) == 1
+    shown = alice.get(f"/tasks/{task['id']}").body
+    assert shown["run_count"] == 1
+    assert Report.get(shown["last_report"]["id"]).trigger == "schedule"
     assert run_messages(aws) == [shown["last_report"]["id"]]
 
 

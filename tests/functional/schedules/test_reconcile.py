@@ -110,6 +110,6 @@ def test_reconcile_rewrites_schedules_whose_input_has_no_scheduled_time(api, aws
                               ScheduleExpressionTimezone=held["ScheduleExpressionTimezone"],
                               FlexibleTimeWindow={"Mode": "OFF"}, Target=old, State="ENABLED")
     assert reconcile().rewritten == [name]
-    assert json.loads(schedules(aws)[name]["Target"]["Input"])["scheduled_time"] == \
-        "<aws.scheduler.scheduled-time>"
+    rewritten = json.loads(schedules(aws)[name]["Target"]["Input"])
+    assert (rewritten["scheduled_time"], rewritten["kind"]) == ("<aws.scheduler.scheduled-time>", "fire")
     assert reconcile().rewritten == []  # settled

@@ -29,7 +29,7 @@ def test_create_makes_one_schedule_as_aws_expects_and_get_shows_it(api, aws):
     assert target["RoleArn"] == os.environ["HAT_SCHEDULER_ROLE_ARN"]
     assert target["DeadLetterConfig"] == {"Arn": os.environ["HAT_RUNS_DLQ_ARN"]}
     assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
-    assert json.loads(target["Input"]) == {"task_id": task["id"], "trigger": "schedule",
+    assert json.loads(target["Input"]) == {"kind": "fire", "task_id": task["id"], "trigger": "schedule",
                                            "scheduled_time": "<aws.scheduler.scheduled-time>"}
 
     shown = alice.get(f"/tasks/{task['id']}").body

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.core.errors import ValidationFailed
+from chalicelib.notify.messages import MAX_NAME_CHARS, headline, inert
 from chalicelib.notify.recipients import (
     CONFIRM,
     TOKEN_CHARS,
@@ -14,7 +15,6 @@ from chalicelib.notify.recipients import (
     recipient_id,
     unsubscribe_headers,
 )
-from chalicelib.runs.messages import MAX_NAME_CHARS, headline, inert
 
 PROJECT = "a" * 32
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.runs.messages import failing_steps
+from chalicelib.notify.messages import failing_steps
 from chalicelib.runs.service import day_bounds, should_notify
 from chalicelib.runs.store import period_of, quarter
 

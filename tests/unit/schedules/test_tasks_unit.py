@@ -159,6 +159,8 @@ def test_an_old_input_is_a_different_definition():
     old = Schedule("task-t-0", "t", "cron(0 1 * * ? *)", "UTC", input='{"task_id":"t","trigger":"schedule"}')
     new = Schedule("task-t-0", "t", "cron(0 1 * * ? *)", "UTC")
     assert not new.same_definition(old)
+    without_kind = ('{"task_id":"t","trigger":"schedule","scheduled_time":"<aws.scheduler.scheduled-time>"}')
+    assert not new.same_definition(Schedule("task-t-0", "t", "cron(0 1 * * ? *)", "UTC", input=without_kind))
     reordered = ('{"scheduled_time": "<aws.scheduler.scheduled-time>", "trigger": "schedule", '
-                 '"task_id": "t"}')
+                 '"task_id": "t", "kind": "fire"}')
     assert new.same_definition(Schedule("task-t-0", "t", "cron(0 1 * * ? *)", "UTC", input=reordered))
