@@ -12,45 +12,19 @@ When core's bounded loaders land (core/parsing.py), this module is the one place
 from __future__ import annotations
 
 import json
-from itertools import accumulate
 from typing import Any
 
 from chalicelib.importers.common import SourceInvalid
+from chalicelib.importers.json_scan import json_nesting_depth
 
 MAX_SOURCE_CHARS = 10_000_000
 MAX_DEPTH = 100
 MAX_NODES = 500_000  # values in the loaded tree, aliases counted each time they are used
 
-_BRACKET_STEP = {ord("["): "\x02", ord("{"): "\x02", ord("]"): "\x00", ord("}"): "\x00"}
-_STEP = {"\x02": 1, "\x00": -1}
-
-
-class _BracketsOnly(dict):
-    def __missing__(self, key: int) -> None:
-        return None  # str.translate deletes every other character
-
-
-_BRACKETS_ONLY = _BracketsOnly(_BRACKET_STEP)
-
-
-def _without_strings(text: str) -> str:
-    """JSON text with the contents of its string literals removed, in one linear pass."""
-    kept: list[str] = []
-    inside = False
-    for part in text.split('"'):
-        if not inside:
-            kept.append(part)
-            inside = True
-        elif (len(part) - len(part.rstrip("\\"))) % 2 == 0:
-            inside = False
-    return "".join(kept)
-
-
 def json_depth(text: str) -> int:
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return 0
-    steps = _without_strings(text).translate(_BRACKETS_ONLY)
-    return max(accumulate(map(_STEP.__getitem__, steps)), default=0)
+    return json_nesting_depth(text)
 
 
 def _too_deep() -> SourceInvalid:

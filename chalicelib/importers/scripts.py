@@ -10,6 +10,7 @@ returned as not converted, so the report lists it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,8 +122,8 @@ def split_statements(text: str) -> list[str]:
     return [s for s in out if s]
 
 
-def _matching(text: str, start: int) -> int:
-    """Index of the bracket closing the one at `start` (quotes respected), or -1."""
+def _unquoted(text: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """Each character from `start` outside quotes, as (index, char, bracket depth after it)."""
     depth, quote, i = 0, "", start
     while i < len(text):
         ch = text[i]
@@ -133,35 +134,29 @@ def _matching(text: str, start: int) -> int:
                 quote = ""
         elif ch in "'\"`":
             quote = ch
-        elif ch in _OPEN:
-            depth += 1
-        elif ch in _CLOSE:
-            depth -= 1
-            if depth == 0:
-                return i
+        else:
+            if ch in _OPEN:
+                depth += 1
+            elif ch in _CLOSE:
+                depth -= 1
+            yield i, ch, depth
         i += 1
+
+
+def _matching(text: str, start: int) -> int:
+    """Index of the bracket closing the one at `start` (quotes respected), or -1."""
+    for i, ch, depth in _unquoted(text, start):
+        if ch in _CLOSE and depth == 0:
+            return i
     return -1
 
 
 def _split_args(text: str) -> list[str]:
-    args, depth, quote, start, i = [], 0, "", 0, 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"`":
-            quote = ch
-        elif ch in _OPEN:
-            depth += 1
-        elif ch in _CLOSE:
-            depth -= 1
-        elif ch == "," and depth == 0:
+    args, start = [], 0
+    for i, ch, depth in _unquoted(text):
+        if ch == "," and depth == 0:
             args.append(text[start:i].strip())
             start = i + 1
-        i += 1
     last = text[start:].strip()
     if last or args:
         args.append(last)

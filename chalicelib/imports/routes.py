@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalice import Blueprint, Response
 
 from chalicelib.core.auth import current_user
@@ -23,17 +25,20 @@ SOURCE_TYPES = [
 ]
 
 
+def _import_source(import_into: Callable[..., tuple[int, dict]], target_id: str) -> Response:
+    """Hand the request's source to an import service function and answer with its status."""
+    request = imports_routes.current_request
+    status, body = import_into(current_user(request), target_id, request.raw_body, request.query_params or {})
+    return json_response(body, status)
+
+
 @imports_routes.route("/modules/{module_id}/import", methods=["POST"], content_types=SOURCE_TYPES)
 @answers(201, "chalicelib.imports.answers:ModuleImport")
 @answers(200, "chalicelib.imports.answers:ImportPreview")
 def import_into_module(module_id: str) -> Response:
     """Import a Postman collection, HAR, OpenAPI document or cURL commands into a module;
     ?format= (else detected), ?dry_run=1 previews."""
-    request = imports_routes.current_request
-    status, body = service.import_into_module(
-        current_user(request), module_id, request.raw_body, request.query_params or {}
-    )
-    return json_response(body, status)
+    return _import_source(service.import_into_module, module_id)
 
 
 @imports_routes.route("/projects/{project_id}/import", methods=["POST"], content_types=SOURCE_TYPES)
@@ -42,11 +47,7 @@ def import_into_module(module_id: str) -> Response:
 def import_into_project(project_id: str) -> Response:
     """Import a source into new modules of a project (Postman folders, OpenAPI tags);
     ?format= (else detected), ?dry_run=1 previews."""
-    request = imports_routes.current_request
-    status, body = service.import_into_project(
-        current_user(request), project_id, request.raw_body, request.query_params or {}
-    )
-    return json_response(body, status)
+    return _import_source(service.import_into_project, project_id)
 
 
 @imports_routes.route("/modules/{module_id}/import/sync", methods=["POST"], content_types=SOURCE_TYPES)

@@ -25,15 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from chalicelib.accounts import schemas as accounts_schemas  # noqa: E402
 from chalicelib.catalog import schemas as catalog_schemas  # noqa: E402
-from chalicelib.core import (  # noqa: E402
-    fields,
-    ids,  # noqa: E402
-    logs,
-    parsing,
-)
+from chalicelib.core import fields, ids, logs  # noqa: E402
 from chalicelib.core.settings import DEFAULT_MAX_BODY_BYTES  # noqa: E402
 from chalicelib.importers import cli as importers_cli  # noqa: E402
 from chalicelib.importers import common as importers_common  # noqa: E402
+from chalicelib.importers import json_scan  # noqa: E402
 from chalicelib.keys import service as keys_service  # noqa: E402
 from chalicelib.notify import messages, recipients  # noqa: E402
 from chalicelib.notify import schemas as notify_schemas  # noqa: E402
@@ -75,7 +71,7 @@ PATTERNS: list[tuple[str, re.Pattern, str]] = [
     ("core.logs secret keys", logs.SECRET_KEYS, "search"),
     ("core.logs bearer", logs._BEARER, "sub"),
     ("core.logs six digits", logs._SIX_DIGITS, "sub"),
-    ("core.parsing not a bracket", parsing._NOT_BRACKET, "sub"),
+    ("JSON depth scan not a bracket (core.parsing, importers)", json_scan._NOT_BRACKET, "sub"),
     ("importers variable name", importers_common._IDENTIFIER, "fullmatch"),
     ("importers not a word character", importers_common._NOT_WORD, "sub"),
     ("importers CLI file name", importers_cli._UNSAFE, "sub"),

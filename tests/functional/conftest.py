@@ -14,7 +14,7 @@ import pytest
 
 from infra.local.outbox import Outbox
 from infra.local.sinks import SmtpSink, TwilioStandIn
-from tests.functional.messaging import FROM_NUMBER, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN
+from tests.functional.messaging import FROM_NUMBER, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, take_queue
 
 
 @pytest.fixture(scope="module")
@@ -89,20 +89,6 @@ def notify(app, aws, sinks, monkeypatch) -> Notify:
     reset_clients()
 
 
-def _take_all(sqs, queue: str) -> list[dict]:
-    import json
-
-    url = sqs.get_queue_url(QueueName=f"hat-dev-{queue}")["QueueUrl"]
-    taken = []
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not got:
-            return taken
-        for message in got:
-            taken.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
-
 def token_in(text: str, path: str) -> str | None:
     """The token of the first `path?token=` link in a message."""
     found = re.search(re.escape(path) + r"\?token=([0-9a-f.]{98})", text)
@@ -130,7 +116,7 @@ def confirm_outside(aws, client, monkeypatch):
         confirmed, others = [], {"email": [], "sms": []}
         for _round in range(3):
             for queue in ("email", "sms"):
-                for job in _take_all(sqs, queue):
+                for job in take_queue(sqs, queue):
                     if job.get("kind") == "confirm_recipients":
                         handle_job(queue, job)
                     elif str(job.get("job_id", "")).startswith("confirm-"):

@@ -11,28 +11,35 @@ function safeNext(next: string | null): string {
   return next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
 }
 
-export function SignIn(props: { next: string | null }) {
-  const [account, setAccount] = useState("");
-  const [password, setPassword] = useState("");
-  const [remember, setRemember] = useState(false);
+/** A form's submit: busy while `action` runs, its failure kept as the form's error. */
+function useSubmit(action: () => Promise<void>) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const fields = fieldErrors(error);
-
   async function submit(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      const session = await api.login(account, password, remember);
-      signedIn(session.user);
-      navigate(safeNext(props.next), { replace: true });
+      await action();
     } catch (failure) {
       setError(failure);
     } finally {
       setBusy(false);
     }
   }
+  return { error, busy, submit };
+}
+
+export function SignIn(props: { next: string | null }) {
+  const [account, setAccount] = useState("");
+  const [password, setPassword] = useState("");
+  const [remember, setRemember] = useState(false);
+  const { error, busy, submit } = useSubmit(async () => {
+    const session = await api.login(account, password, remember);
+    signedIn(session.user);
+    navigate(safeNext(props.next), { replace: true });
+  });
+  const fields = fieldErrors(error);
 
   return (
     <main class="auth-card" id="main">
@@ -98,26 +105,14 @@ function SendCode(props: {
 export function Register() {
   const [form, setForm] = useState({ username: "", email: "", mobile: "", password: "", code: "" });
   const [channel, setChannel] = useState<"email" | "sms">("email");
-  const [error, setError] = useState<unknown>(null);
   const [codeError, setCodeError] = useState<unknown>(null);
   const [sent, setSent] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, submit } = useSubmit(async () => {
+    await api.register({ ...form, mobile: form.mobile || undefined });
+    navigate("/signin?registered=1", { replace: true });
+  });
   const fields = { ...fieldErrors(codeError), ...fieldErrors(error) };
   const update = (name: keyof typeof form) => (value: string) => setForm({ ...form, [name]: value });
-
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await api.register({ ...form, mobile: form.mobile || undefined });
-      navigate("/signin?registered=1", { replace: true });
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  }
 
   return (
     <main class="auth-card" id="main">

@@ -95,6 +95,17 @@ export function environmentOptions(project: Project | null) {
     ...Object.keys(project?.environments ?? {}).map((name) => ({ value: name, label: name }))];
 }
 
+/** Start a run and open its report; a refusal goes to `onError` (cleared first). */
+export async function runAndOpenReport(start: () => Promise<{ report_id: string }>, onError: (error: unknown) => void) {
+  onError(null);
+  try {
+    const queued = await start();
+    navigate(`/reports/${queued.report_id}`);
+  } catch (failure) {
+    onError(failure);
+  }
+}
+
 export function ProjectPage(props: { id: string }) {
   const project = useLoad(() => api.project(props.id), [props.id]);
   const modules = useLoad(() => api.modules(props.id), [props.id]);
@@ -413,15 +424,7 @@ export function ModulePage(props: { id: string }) {
   const [environment, setEnvironment] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [confirming, setConfirming] = useState(false);
-  async function run() {
-    setError(null);
-    try {
-      const queued = await api.runModule(props.id, environment);
-      navigate(`/reports/${queued.report_id}`);
-    } catch (failure) {
-      setError(failure);
-    }
-  }
+  const run = () => runAndOpenReport(() => api.runModule(props.id, environment), setError);
   async function remove() {
     setConfirming(false);
     try {

@@ -8,7 +8,7 @@ import { describeCrontab, nextRuns, parseCrontab } from "../cron";
 import { formatTime, t } from "../i18n";
 import { navigate } from "../router";
 import { useSession } from "../session";
-import { environmentOptions } from "./projects";
+import { environmentOptions, runAndOpenReport } from "./projects";
 
 function EnabledSwitch(props: { task: Task; onChange: (task: Task) => void; onError: (error: unknown) => void }) {
   const [busy, setBusy] = useState(false);
@@ -148,15 +148,7 @@ function TaskForm(props: { task: Task | null; projects: Project[] }) {
       setError(failure);
     }
   }
-  async function runNow() {
-    setError(null);
-    try {
-      const queued = await api.runTask(task!.id);
-      navigate(`/reports/${queued.report_id}`);
-    } catch (failure) {
-      setError(failure);
-    }
-  }
+  const runNow = () => runAndOpenReport(() => api.runTask(task!.id), setError);
   async function remove() {
     setConfirming(false);
     try {

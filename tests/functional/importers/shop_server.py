@@ -9,35 +9,15 @@ not only parsed. `/v1/...` is the pet store the OpenAPI document describes; with
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.functional.local_http import JsonHandler, LocalHttpServer
 
 TOKEN_PREFIX = "tok-"
 
 
-class ShopHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class ShopHandler(JsonHandler):
     documents: dict[str, str] = {}  # GET /specs/<name>: what a re-sync test serves and changes
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
-        pass
-
-    def _send(self, status: int, body: bytes, headers: list[tuple[str, str]] = ()) -> None:
-        self.send_response(status)
-        for key, value in headers:
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _json(self, status: int, value: object, headers: list[tuple[str, str]] = ()) -> None:
-        self._send(status, json.dumps(value).encode(), [("Content-Type", "application/json"), *headers])
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _token(self) -> str | None:
         auth = self.headers.get("Authorization") or ""
@@ -181,17 +161,6 @@ class ShopHandler(BaseHTTPRequestHandler):
             self._json(404, {"code": 404, "message": "no such route"})
 
 
-class ShopServer:
+class ShopServer(LocalHttpServer):
     def __init__(self) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), ShopHandler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> ShopServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(ShopHandler)

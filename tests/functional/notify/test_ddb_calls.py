@@ -2,10 +2,9 @@
 included): asking outside addresses to confirm is a queued job, not a read in the request."""
 from __future__ import annotations
 
-import json
-
 from chalicelib.notify.recipients import CONFIRM_PATH, UNSUBSCRIBE_PATH
 from tests.functional.conftest import token_in
+from tests.functional.ddb_budget import CallBudget
 from tests.functional.runs.conftest import case
 
 BUDGET = 4
@@ -17,14 +16,8 @@ def test_recipient_routes_and_routes_with_recipients_stay_within_budget(alice, t
                                                                          ddb_calls, request):
     shop = alice.shop(target.url, [case("a")])
     p, m, t = shop["project"]["id"], shop["module"]["id"], shop["testcases"][0]["id"]
-    spent: list[tuple[str, int, list[str]]] = []
-
-    def measure(label: str, expected: int, call):
-        ddb_calls.clear()
-        answer = call()
-        status = answer.status if hasattr(answer, "status") else answer.status_code
-        assert status == expected, (label, getattr(answer, "body", None))
-        spent.append((label, len(ddb_calls), list(ddb_calls)))
+    budget = CallBudget(ddb_calls, BUDGET)
+    measure = budget.measure
 
     measure("PATCH /projects/{id} (notify)", 200, lambda: alice.patch(f"/projects/{p}", {"notify": OUTSIDE}))
     measure("POST /projects/{id}/runs (notify)", 202,
@@ -61,8 +54,4 @@ def test_recipient_routes_and_routes_with_recipients_stay_within_budget(alice, t
     measure("POST /projects/{id}/alerts/{id}/test (email)", 200,
             lambda: alice.post(f"/projects/{p}/alerts/mail/test"))
 
-    report = "\n".join(f"{label:40} {count}  {' '.join(calls)}" for label, count, calls in spent)
-    print("\nDynamoDB calls per route (auth GetItem included):\n" + report)
-    request.node.user_properties.append(("ddb_calls", json.dumps(spent)))
-    assert all("Scan" not in calls for _, _, calls in spent), report
-    assert all(count <= BUDGET for _, count, _ in spent), report
+    budget.check(request, "DynamoDB calls per route (auth GetItem included)")

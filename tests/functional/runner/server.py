@@ -10,35 +10,16 @@ import json
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from tests.functional.local_http import JsonHandler, LocalHttpServer
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+
+class Handler(JsonHandler):
     disable_nagle_algorithm = True  # headers and body go out in two writes
     counters: dict[str, int] = {}
     lock = threading.Lock()
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
-        pass  # keep test output quiet
-
-    def _send(self, status: int, body: bytes, headers: list[tuple[str, str]] = ()) -> None:
-        self.send_response(status)
-        for key, value in headers:
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _json(self, status: int, value: object, headers: list[tuple[str, str]] = ()) -> None:
-        self._send(status, json.dumps(value).encode(),
-                   [("Content-Type", "application/json"), *headers])
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         parts = urlsplit(self.path)
@@ -113,21 +94,7 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class LocalServer:
+class LocalServer(LocalHttpServer):
     def __init__(self) -> None:
         Handler.counters = {}
-        self.httpd = _Server(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def __enter__(self) -> LocalServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler, _Server)

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.functional.catalog.conftest import Api
+from tests.functional.messaging import take_queue
 from tests.support import FakeClock
 
 
@@ -141,13 +142,4 @@ def run_queue(app, aws):
 
 def queue_messages(aws, name: str) -> list[dict]:
     """Take every message off a queue (test-side inspection)."""
-    sqs = aws("sqs")
-    url = sqs.get_queue_url(QueueName=f"hat-dev-{name}")["QueueUrl"]
-    out = []
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not got:
-            return out
-        for message in got:
-            out.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return take_queue(aws("sqs"), name)

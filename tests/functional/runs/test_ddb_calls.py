@@ -5,6 +5,7 @@ import json
 import time
 
 from chalicelib.core.signing import signature
+from tests.functional.ddb_budget import CallBudget
 from tests.functional.runs.conftest import case
 
 BUDGET = 4
@@ -16,14 +17,8 @@ def test_no_runs_route_issues_more_than_4_calls_nor_a_scan(alice, target, run_qu
     report_id = alice.post(f"/projects/{p}/runs").body["report_id"]
     run_queue()
     secret = alice.post(f"/projects/{p}/webhook-secret").body["secret"]
-    spent: list[tuple[str, int, list[str]]] = []
-
-    def measure(label: str, expected: int, call):
-        ddb_calls.clear()
-        answer = call()
-        status = answer.status if hasattr(answer, "status") else answer.status_code
-        assert status == expected, (label, getattr(answer, "body", None))
-        spent.append((label, len(ddb_calls), list(ddb_calls)))
+    budget = CallBudget(ddb_calls, BUDGET)
+    measure = budget.measure
 
     def hook():
         raw = json.dumps({"module_ids": [m]}).encode()
@@ -48,8 +43,4 @@ def test_no_runs_route_issues_more_than_4_calls_nor_a_scan(alice, target, run_qu
     measure("POST /hooks/projects/{id}/runs", 202, hook)
     measure("GET /reports/{id} (stranger id)", 404, lambda: alice.get(f"/reports/{'0' * 32}"))
 
-    report = "\n".join(f"{label:40} {count}  {' '.join(calls)}" for label, count, calls in spent)
-    print("\nDynamoDB calls per runs route (auth GetItem included):\n" + report)
-    request.node.user_properties.append(("ddb_calls", json.dumps(spent)))
-    assert all("Scan" not in calls for _, _, calls in spent), report
-    assert all(count <= BUDGET for _, count, _ in spent), report
+    budget.check(request, "DynamoDB calls per runs route (auth GetItem included)")
