@@ -43,8 +43,8 @@ from chalicelib.catalog.schemas import (
     ProjectPatch,
     TestcaseBody,
     _name,
-    environments_document,
 )
+from chalicelib.catalog.secrets import environments_view, stored_environments
 from chalicelib.catalog.store import (
     Cancelled,
     Tx,
@@ -164,7 +164,7 @@ def project_view(project: Project, user_id: str) -> dict:
         "member_count": len(project.member_ids or ()),
         "module_count": int(project.module_count or 0),
         "testcase_count": int(project.testcase_count or 0),
-        "environments": project.environments or {},
+        "environments": environments_view(project.environments),
         "notify": project.notify,
         "callback_url": project.callback_url,
         "alerts": channels_view(project.alerts),
@@ -261,10 +261,11 @@ def create_project(user: dict, body: ProjectCreate, *, clock: Clock = utcnow) ->
 
     now, project_id, user_id = clock(), new_id(), user["id"]
     key = sort_key(now, project_id)
+    environments, secrets_key = stored_environments(project_id, body.environments, None, None)
     project = Project(
         project_id, name=body.name, name_lc=fold(body.name), description=body.description,
         owner_id=user_id, member_ids={user_id}, members_version=0, module_count=0, testcase_count=0,
-        environments=environments_document(body.environments),
+        environments=environments, secrets_key=secrets_key,
         notify=body.notify.model_dump() if body.notify else None, callback_url=body.callback_url,
         alerts=stored_alerts(body.alerts, None),
         webhook_salt=new_salt(), created_at=now, updated_at=now, sort_key=key, status=ACTIVE,
@@ -319,9 +320,12 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
         actions.append(Project.description.set(body.description))
         project.description = body.description
     if body.environments is not None:
-        environments = environments_document(body.environments)
+        environments, secrets_key = stored_environments(project.id, body.environments, project.environments,
+                                                        project.secrets_key)
         actions.append(Project.environments.set(environments))
-        project.environments = environments
+        if secrets_key != project.secrets_key:
+            actions.append(Project.secrets_key.set(secrets_key))
+        project.environments, project.secrets_key = environments, secrets_key
     sent = body.model_fields_set
     if "notify" in sent:
         project.notify = body.notify.model_dump() if body.notify else None

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import MappingProxyType
 
+from chalicelib.core.masking import masked_text
+
 # Read-only default: log_context() always sets a new dict, never mutates this one.
 LOG_CONTEXT: contextvars.ContextVar = contextvars.ContextVar("hat_log_context",
                                                              default=MappingProxyType({}))
@@ -32,6 +34,7 @@ _STANDARD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) 
 
 
 def redact_text(text: str) -> str:
+    text = masked_text(text)  # the values of the run in progress (core/masking.py)
     text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
     text = _SECRET_PAIRS.sub(lambda m: f"{m.group('key')}{m.group('quote')}{MASK}", text)
     return _SIX_DIGITS.sub(MASK, text)

@@ -42,6 +42,7 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     testcase_max_bytes: int = DEFAULT_TESTCASE_MAX_BYTES
     reports_bucket: str = ""
+    secrets_key_id: str = ""  # KMS key of environments' secrets (envelope keys, core/sealing.py)
     job_retry_delays_seconds: tuple[int, ...] = DEFAULT_JOB_RETRY_DELAYS_SECONDS
     idempotency_expires_after_seconds: int = DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS
     in_progress_expires_after_seconds: int = DEFAULT_IN_PROGRESS_EXPIRES_AFTER_SECONDS
@@ -194,6 +195,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         max_body_bytes=int(env.get("HAT_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
         testcase_max_bytes=int(env.get("HAT_TESTCASE_MAX_BYTES", DEFAULT_TESTCASE_MAX_BYTES)),
         reports_bucket=env.get("HAT_REPORTS_BUCKET", f"hat-{stage}-reports"),
+        secrets_key_id=env.get("HAT_SECRETS_KEY_ID", ""),
         job_retry_delays_seconds=_seconds_list(env["HAT_JOB_RETRY_DELAYS_SECONDS"])
         if "HAT_JOB_RETRY_DELAYS_SECONDS" in env
         else DEFAULT_JOB_RETRY_DELAYS_SECONDS,

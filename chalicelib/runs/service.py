@@ -341,15 +341,38 @@ def _context(report: Report) -> tuple[Project, dict]:
     return project, environment
 
 
-def _run(project: Project, environment: dict, testcases: list[StoredTestcase], runner: Runner) -> dict:
+def _secret_run(project: Project, environment_name: str | None, environment: Mapping,
+                run: Callable[[dict], dict]) -> dict:
+    """Runs `run(environment)` with the environment's secrets opened into its variables, and
+    returns its result with their values masked, as every log line written meanwhile; a failure
+    is re-raised with its message masked and without the chained original."""
+    from chalicelib.catalog.secrets import opened
+    from chalicelib.core.masking import Masker, masking
+
+    secrets = opened(project.id, project.secrets_key, environment_name, environment)
+    clear = {key: value for key, value in environment.items() if key != "secrets"}
+    if secrets:
+        clear["variables"] = {**(environment.get("variables") or {}), **secrets}
+    masker = Masker(secrets.values())
+    with masking(masker):
+        try:
+            return masker.mask(run(clear))
+        except Exception as failure:
+            if not masker:
+                raise
+            raise RuntimeError(masker.text(str(failure))) from None
+
+
+def _run(project: Project, report: Report, environment: dict, testcases: list[StoredTestcase],
+         runner: Runner) -> dict:
     settings = get_settings()
     deadline = float(settings.run_deadline_seconds)
     budget = RUN_BUDGET_SECONDS.get()
     if budget is not None:
         deadline = max(1.0, min(deadline, budget))
-    return runner([t.document for t in testcases], environment=environment,
-                  concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
-                  resolve_testcase=_resolver(project.id), deadline_seconds=deadline)
+    return _secret_run(project, report.environment, environment, lambda clear: runner(
+        [t.document for t in testcases], environment=clear, concurrency=settings.run_concurrency,
+        outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id), deadline_seconds=deadline))
 
 
 def _counts(result: Mapping) -> tuple[int, int, int]:
@@ -418,7 +441,7 @@ def _execute(report: Report, runner: Runner, clock: Clock) -> None:
         return
     testcases = _documents(ids, project.id)
     try:
-        result = _run(project, environment, testcases, runner)
+        result = _run(project, report, environment, testcases, runner)
     except Exception as failure:  # the engine itself failed: the run could not happen
         logger.exception("report %s: the run failed", report.id)
         _finish_error(report, f"the run could not complete: {failure}", clock())
@@ -485,7 +508,7 @@ def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock
         return
     testcases = _documents(ids, project.id)
     try:
-        result = _run(project, environment, testcases, runner)
+        result = _run(project, report, environment, testcases, runner)
     except Exception as failure:
         logger.exception("report %s chunk %d: the run failed", report.id, chunk)
         _finish_error(report, f"chunk {chunk} could not complete: {failure}", clock())
@@ -953,13 +976,13 @@ def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dic
     from chalicelib.catalog.service import checked_document
 
     project = load_project(user, body.project_id)
-    _name, environment = choose_environment(project, body.environment)
+    env_name, environment = choose_environment(project, body.environment)
     document, _size, _steps = checked_document(body.testcase, prefix="testcase")
     settings = get_settings()
-    result = runner([document], environment=environment, concurrency=settings.run_concurrency,
-                    outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id),
-                    deadline_seconds=min(25, settings.debug_deadline_seconds),
-                    max_report_chars=DEBUG_MAX_REPORT_CHARS)
+    result = _secret_run(project, env_name, environment, lambda clear: runner(
+        [document], environment=clear, concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
+        resolve_testcase=_resolver(project.id), deadline_seconds=min(25, settings.debug_deadline_seconds),
+        max_report_chars=DEBUG_MAX_REPORT_CHARS))
     tests_run, successes, failures = _counts(result)
     status = PASSED if tests_run and successes == tests_run else FAILED
     return {**result, "status": status, "trigger": "debug", "project_id": project.id}
