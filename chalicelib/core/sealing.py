@@ -50,5 +50,6 @@ def new_data_key(context: dict[str, str]) -> tuple[bytes, str]:
 def open_data_key(stored: str, context: dict[str, str]) -> bytes:
     from chalicelib.core.aws import get_client
 
-    return get_client("kms").decrypt(KeyId=get_settings().secrets_key_id,
-                                     CiphertextBlob=base64.b64decode(stored), EncryptionContext=context)["Plaintext"]
+    opened = get_client("kms").decrypt(KeyId=get_settings().secrets_key_id,
+                                       CiphertextBlob=base64.b64decode(stored), EncryptionContext=context)
+    return opened["Plaintext"]

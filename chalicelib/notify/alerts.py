@@ -106,8 +106,9 @@ def due(
             return False
         quiet = timedelta(minutes=int(channel.get("quiet_minutes") or 0))
         return last_alert_at is None or now - last_alert_at >= quiet or failures == after
-    if status == "degraded":
-        return "degraded" in when
+    if status == "degraded" and "degraded" in when:
+        return True
+    # passed or degraded after an alerting streak: the recovery
     return "recovery" in when and previous in ("failed", "error") and previous_failures >= after
 
 
@@ -261,7 +262,7 @@ def feishu_sign(timestamp: int, secret: str) -> str:
 
 def feishu_payload(facts: Mapping, *, secret: str | None, timestamp: int) -> dict:
     """An interactive card (header + lark_md text + a button); with a secret, signed."""
-    template = "green" if facts["status"] in ("passed", "recovered") else "red"
+    template = {"passed": "green", "recovered": "green", "degraded": "orange"}.get(facts["status"], "red")
     elements: list[dict] = [
         {"tag": "div", "text": {"tag": "plain_text", "content": "\n".join(_lines(facts))}}
     ]

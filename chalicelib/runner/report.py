@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
@@ -31,6 +32,21 @@ def _flatten(steps: list[Mapping[str, Any]], prefix: str = "") -> Iterator[tuple
                 yield name, {**step, "steps": []}
         else:
             yield name, step
+
+
+def timings(testcases: list[Mapping[str, Any]]) -> dict[str, float | None]:
+    """A run's response times over every request that got an answer (referenced testcases'
+    steps included): p50 and p95 by nearest rank, and the slowest."""
+    times = sorted(float(step.get("elapsed_ms") or 0) for case in testcases
+                   for _name, step in _flatten(case.get("steps") or [])
+                   if step.get("status_code") is not None)
+    if not times:
+        return {"p50_ms": None, "p95_ms": None, "max_ms": None}
+
+    def rank(share: float) -> float:
+        return times[max(0, math.ceil(len(times) * share) - 1)]
+
+    return {"p50_ms": rank(0.5), "p95_ms": rank(0.95), "max_ms": times[-1]}
 
 
 def _failure_text(step: Mapping[str, Any]) -> str:

@@ -34,10 +34,12 @@ from chalicelib.core.pagination import page
 from chalicelib.core.settings import get_settings
 from chalicelib.runs import history, store
 from chalicelib.runs.models import (
+    DEGRADED,
     ERROR,
     FAILED,
     FINAL,
     PASSED,
+    PASSING,
     PERIOD_QUARTERS,
     QUARTER_SECONDS,
     QUEUED,
@@ -115,6 +117,8 @@ def report_view(report: Report) -> dict:
     }
     if report.error:
         view["error"] = report.error
+    if report.timings:
+        view["timings"] = report.timings
     if report.notifications:
         view["notifications"] = _notifications_view(report.notifications)
     if report.alerts:
@@ -375,6 +379,13 @@ def _run(project: Project, report: Report, environment: dict, testcases: list[St
         outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id), deadline_seconds=deadline))
 
 
+def _status(tests_run: int, successes: int, degraded: int) -> str:
+    """failed unless every test case passed; degraded when some of them were slow."""
+    if not tests_run or successes != tests_run:
+        return FAILED
+    return DEGRADED if degraded else PASSED
+
+
 def _counts(result: Mapping) -> tuple[int, int, int]:
     tests_run = int(result.get("tests_run", len(result.get("testcases", []))))
     successes = int(result.get("successes", 0))
@@ -451,10 +462,12 @@ def _execute(report: Report, runner: Runner, clock: Clock) -> None:
     history.tag_results(result, testcases)
     detail = {**result, "id": report.id}
     store.put_detail(store.detail_key(report.id), detail)
-    status = PASSED if tests_run and successes == tests_run else FAILED
+    degraded = int(result.get("degraded") or 0)
     try:
-        store.finish(report, status, finished_at=finished, tests_run=tests_run, successes=successes,
-                     failures=failures, duration_ms=int(result.get("duration_ms") or 0), has_detail=True)
+        store.finish(report, _status(tests_run, successes, degraded), finished_at=finished,
+                     tests_run=tests_run, successes=successes, failures=failures,
+                     duration_ms=int(result.get("duration_ms") or 0), has_detail=True, degraded=degraded,
+                     timings=result.get("timings"))
     except store.AlreadyFinal:
         logger.warning("report %s was finished meanwhile (reaped?); this run's result is dropped", report.id)
 
@@ -542,13 +555,17 @@ def _maybe_finish_chunks(report: Report, clock: Clock) -> None:
     now = clock()
     started = report.started_at or now
     duration = int((now - started).total_seconds() * 1000)
+    from chalicelib.runner.report import timings
+
+    degraded = sum(1 for case in merged["testcases"] if case.get("degraded"))
     merged.update({"id": report.id, "tests_run": tests_run, "successes": successes,
-                   "failures": int(report.failures or 0), "duration_ms": duration})
+                   "failures": int(report.failures or 0), "degraded": degraded, "duration_ms": duration,
+                   "timings": timings(merged["testcases"])})
     store.put_detail(store.detail_key(report.id), merged)
-    status = PASSED if tests_run and successes == tests_run else FAILED
     try:
-        store.finish(report, status, finished_at=now, tests_run=tests_run, successes=successes,
-                     failures=int(report.failures or 0), duration_ms=duration, has_detail=True)
+        store.finish(report, _status(tests_run, successes, degraded), finished_at=now, tests_run=tests_run,
+                     successes=successes, failures=int(report.failures or 0), duration_ms=duration,
+                     has_detail=True, degraded=degraded, timings=merged["timings"])
     except store.AlreadyFinal:
         pass
 
@@ -600,8 +617,8 @@ def _record_outcome(report: Report) -> tuple[str | None, int, int]:
 
 
 def should_notify(when: str, status: str, previous: str | None) -> bool:
-    failed = status != PASSED
-    recovered = status == PASSED and previous in (FAILED, ERROR)
+    failed = status not in PASSING
+    recovered = status in PASSING and previous in (FAILED, ERROR)
     return when == "always" or (when == "failure" and (failed or recovered))
 
 
@@ -634,7 +651,7 @@ def _send_messages(report: Report, notify: Mapping, previous: str | None,
 
     targets, outcomes = resolve(report.project_id, notify, clock=clock)
     allowed = take_daily_messages(report.project_id, len(targets), clock=clock)
-    recovered = report.status == PASSED and previous in (FAILED, ERROR)
+    recovered = report.status in PASSING and previous in (FAILED, ERROR)
     detail = store.get_detail(store.detail_key(report.id)) if report.has_detail and targets else None
     sms = sms_text(report, recovered=recovered)
     for n, target in enumerate(targets):
@@ -736,7 +753,7 @@ def _send_alert(report: Report, channel: Mapping, project: Project, task: Any, p
         return
     detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
     facts = summary(report, detail, project_name=project.name, task_name=task.name if task else None,
-                    recovered=report.status == PASSED and previous in (FAILED, ERROR))
+                    recovered=report.status in PASSING and previous in (FAILED, ERROR))
     secrets_now = current_webhook_secrets(project, clock=clock)
     signing = secrets_now[0] if secrets_now else None
     url, headers, body, checks = request_for(channel, facts, report_view(report), webhook_secret=signing,
@@ -983,8 +1000,8 @@ def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dic
         [document], environment=clear, concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
         resolve_testcase=_resolver(project.id), deadline_seconds=min(25, settings.debug_deadline_seconds),
         max_report_chars=DEBUG_MAX_REPORT_CHARS))
-    tests_run, successes, failures = _counts(result)
-    status = PASSED if tests_run and successes == tests_run else FAILED
+    tests_run, successes, _failures = _counts(result)
+    status = _status(tests_run, successes, int(result.get("degraded") or 0))
     return {**result, "status": status, "trigger": "debug", "project_id": project.id}
 
 
@@ -1019,22 +1036,25 @@ def dashboard(user: dict, tz: str | None = None, *, clock: Clock = utcnow) -> di
     starts = [q for _, q in bounds]
     first, end = starts[0], starts[-1]
     periods = sorted({first // PERIOD_QUARTERS, (end - 1) // PERIOD_QUARTERS})
-    totals = [[0, 0] for _ in range(DASHBOARD_DAYS)]  # [tests run, successes]
+    totals = [[0, 0, 0] for _ in range(DASHBOARD_DAYS)]  # [tests run, successes, degraded of them]
     if projects:
         for item in store.read_stats([(p.id, n) for p in projects for n in periods]):
             for name, value in item.items():
                 kind = name[0]
-                if kind not in "ts" or not name[1:].isdigit():
+                if kind not in "tsd" or not name[1:].isdigit():
                     continue
                 q = int(name[1:])
                 if not first <= q < end:
                     continue
                 index = bisect_right(starts, q) - 1
-                totals[index][0 if kind == "t" else 1] += int(value["N"])
+                totals[index]["tsd".index(kind)] += int(value["N"])
     days = []
-    for (date, _q), (tests_run, successes) in zip(bounds, totals, strict=False):
-        days.append({"date": date, "pass": successes, "fail": tests_run - successes,
-                     "percent": round(100.0 * successes / tests_run, 2) if tests_run else 0.0})
+    for (date, _q), (tests_run, successes, degraded) in zip(bounds, totals, strict=False):
+        day = {"date": date, "pass": successes, "fail": tests_run - successes,
+               "percent": round(100.0 * successes / tests_run, 2) if tests_run else 0.0}
+        if degraded:  # only then: the older shape stays as it was
+            day["degraded"] = degraded
+        days.append(day)
     return {"projects": len(projects), "modules": sum(int(p.module_count or 0) for p in projects),
             "testcases": sum(int(p.testcase_count or 0) for p in projects), "timezone": zone.key,
             "days": days}

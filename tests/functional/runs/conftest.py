@@ -14,7 +14,8 @@ from tests.support import FakeClock
 
 class Target(BaseHTTPRequestHandler):
     """GET /status/<n> answers n with {"status": n}; POST /hook records what arrived and
-    answers with the status set in `hook_status`; GET/POST /echo?... answers what it got
+    answers with the status set in `hook_status`; GET /slow/<s> answers 200 after s seconds;
+    GET/POST /echo?... answers what it got
     (query, headers, JSON body) and a `X-Echo` header repeating the query."""
 
     protocol_version = "HTTP/1.1"
@@ -51,6 +52,11 @@ class Target(BaseHTTPRequestHandler):
         self.hits.append(self.path)
         if self.path.startswith("/echo"):
             self._echo(b"")
+        elif self.path.startswith("/slow/"):  # /slow/<seconds>: answers after that long
+            import time
+
+            time.sleep(float(self.path.rsplit("/", 1)[1]))
+            self._answer(200, {"status": 200, "slow": True})
         elif self.path.startswith("/status/"):
             code = int(self.path.rsplit("/", 1)[1])
             self._answer(code, {"status": code, "ok": code < 400})

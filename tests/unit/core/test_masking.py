@@ -15,7 +15,8 @@ SECRET = 'p@ss w/"rd+1'
 def test_every_spelling_is_masked_in_values_and_keys():
     masker = Masker([SECRET])
     report = {"url": f"/x?k={quote_plus(SECRET)}&j={quote(SECRET, safe='')}", "path": f"/y/{quote(SECRET)}",
-              "body": json.dumps({"t": SECRET}), "auth": "Basic " + base64.b64encode(SECRET.encode()).decode(),
+              "body": json.dumps({"t": SECRET}),
+              "auth": "Basic " + base64.b64encode(SECRET.encode()).decode(),
               SECRET: [SECRET, 3, None, {"deep": f"x{SECRET}y"}]}
     masked = masker.mask(report)
     assert not any(form in json.dumps(masked) for form in
