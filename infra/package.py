@@ -6,7 +6,9 @@ API and the stateful resources; this then finishes the wiring chalice cannot:
   (chalice only knows a queue's name);
 - each function gets its own role with the hand-written least-privilege policy
   of infra/policies.yaml (logical resource names resolved to exact ARNs; no `*`);
-- the template's Stage parameter defaults to the packaged stage.
+- the template's Stage parameter defaults to the packaged stage;
+- a method and path no route serves answers 404 in the API's error shape (a gateway
+  response), not API Gateway's 403 "Missing Authentication Token".
 """
 from __future__ import annotations
 
@@ -105,10 +107,28 @@ def apply_policies(template: dict, policies: dict) -> None:
     template["Resources"].pop("DefaultRole", None)
 
 
+def add_unknown_route_response(template: dict) -> None:
+    """API Gateway answers an unknown method/path as MISSING_AUTHENTICATION_TOKEN; make it
+    the 404 the local server gives (one body, chalicelib/core/http.py)."""
+    from chalicelib.core.http import UNKNOWN_ROUTE_BODY, UNKNOWN_ROUTE_STATUS
+
+    template["Resources"]["UnknownRouteResponse"] = {
+        "Type": "AWS::ApiGateway::GatewayResponse",
+        "Properties": {
+            "RestApiId": {"Ref": "RestAPI"},
+            "ResponseType": "MISSING_AUTHENTICATION_TOKEN",
+            "StatusCode": str(UNKNOWN_ROUTE_STATUS),
+            "ResponseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+            "ResponseTemplates": {"application/json": json.dumps(UNKNOWN_ROUTE_BODY)},
+        },
+    }
+
+
 def finish(template_path: Path, stage: str) -> dict:
     template = yaml.safe_load(template_path.read_text())
     bind_queues(template, _queue_names(load_template(), stage))
     apply_policies(template, yaml.safe_load(POLICIES_PATH.read_text()))
+    add_unknown_route_response(template)
     template["Parameters"]["Stage"]["Default"] = stage
     template_path.write_text(yaml.safe_dump(template, sort_keys=False))
     return template

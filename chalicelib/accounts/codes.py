@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from chalicelib.accounts.limits import SendRules, hit, record_send
+from chalicelib.accounts.limits import SendRules, hit, record_send, short_hash
 from chalicelib.accounts.models import AccountKey, LimitCounter, SendHistory, VerificationCode
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.db import get_many, get_or_none
@@ -126,20 +126,28 @@ def store_code(record_key: str, channel: str, destination: str, purpose: str, co
     return record
 
 
-def spend_try(record_key: str, purpose: str, code: str, now: datetime) -> VerificationCode | None:
+def spend_try(record_key: str, purpose: str, code: str, now: datetime,
+              client: str = "") -> VerificationCode | None:
     """Spend one try on the live code at `record_key`; the record if `code` is right, else None.
 
     The try is counted before comparing (ADD with a condition: live, tries left), so
-    racing guesses get `code_max_attempts` comparisons in all. A right code is not
-    consumed here: the caller deletes it in the transaction that uses it.
+    racing guesses get `code_max_attempts` comparisons per client (hashed IP) and
+    `code_max_attempts_all_clients` in all: one client's guesses cannot use up the tries of
+    the owner's. No code at the key (an unknown account): the same one conditional write,
+    which changes nothing. A right code is not consumed here: the caller deletes it in the
+    transaction that uses it.
     """
     from pynamodb.exceptions import UpdateError
 
+    settings = get_settings()
+    tries = VerificationCode.client_tries[short_hash(client or "unknown")]
     record = VerificationCode(record_key)
     try:
         record.update(
-            actions=[VerificationCode.attempts.add(1)],
-            condition=(VerificationCode.attempts < get_settings().code_max_attempts)
+            actions=[VerificationCode.attempts.add(1), tries.set((tries | 0) + 1)],
+            condition=(VerificationCode.attempts < settings.code_max_attempts_all_clients)
+            & VerificationCode.client_tries.exists()
+            & (tries.does_not_exist() | (tries < settings.code_max_attempts))
             & (VerificationCode.expires_at > now) & (VerificationCode.purpose == purpose))
     except UpdateError as error:
         if error.cause_response_code != "ConditionalCheckFailedException":

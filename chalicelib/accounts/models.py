@@ -5,6 +5,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -84,7 +85,8 @@ class VerificationCode(Model):
     channel = UnicodeAttribute()
     destination = UnicodeAttribute()
     code_hash = UnicodeAttribute()
-    attempts = NumberAttribute(default=0)
+    attempts = NumberAttribute(default=0)  # tries from every client
+    client_tries = MapAttribute(default=dict)  # client (hashed IP) -> its tries
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()  # also checked in code: TTL deletion is lazy
 
@@ -113,3 +115,8 @@ class LimitCounter(Model):
     count = NumberAttribute(default=0)
     window_ends = NumberAttribute()  # epoch seconds
     expires_at = TTLAttribute()
+    # Growing delays (login failures): no try before `until`; and per pair inside a client's
+    # counter: pairs[account] = that account's failures from this client, pair_until[account].
+    until = NumberAttribute(null=True)
+    pairs = MapAttribute(default=dict)
+    pair_until = MapAttribute(default=dict)

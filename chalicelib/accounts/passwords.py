@@ -2,7 +2,9 @@
 
 Rules: 8-64 characters, at most 72 bytes in UTF-8 (bcrypt reads no more and bcrypt 5
 raises above it: such a password is refused, never truncated nor pre-hashed, as
-OWASP advises), and not one of the most common passwords.
+OWASP advises), no control characters (bcrypt stops reading at NUL, so "\0\0\0\0\0\0\0\0"
+would verify against "" or "\0"; tabs, newlines and the like cannot be typed back
+reliably), not only whitespace, and not one of the most common passwords.
 
 common_passwords.txt: the 8-64 character entries (8,354, most common first) of the
 20,000-entry list Django ships as django/contrib/auth/common-passwords.txt.gz
@@ -10,6 +12,7 @@ common_passwords.txt: the 8-64 character entries (8,354, most common first) of t
 """
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +38,10 @@ def password_problem(password: str) -> str | None:
         return f"must be at least {MIN_LENGTH} characters"
     if len(password) > MAX_LENGTH:
         return f"must be at most {MAX_LENGTH} characters"
+    if any(unicodedata.category(char) == "Cc" for char in password):
+        return "must not contain control characters (NUL, tab, newline and the like)"
+    if password.isspace():
+        return "must not be only whitespace"
     if len(password.encode("utf-8")) > MAX_BYTES:
         return (f"is {len(password.encode('utf-8'))} bytes in UTF-8; at most {MAX_BYTES} are allowed "
                 "(bcrypt's limit): use fewer non-ASCII characters")
@@ -63,10 +70,12 @@ def check_password(password: str, password_hash: str | None) -> bool:
     from chalicelib.core.settings import get_settings
 
     candidate = password.encode()
-    too_long = len(candidate) > MAX_BYTES
-    if too_long:
-        candidate = b""  # never stored (bcrypt 5 raises on it); still spend the same time
+    # Too long: never stored (bcrypt 5 raises on it). With a NUL: bcrypt would compare only
+    # what comes before it. Either is wrong, after the same bcrypt time as any other.
+    refused = len(candidate) > MAX_BYTES or b"\0" in candidate
+    if refused:
+        candidate = b""
     if password_hash is None:
         bcrypt.checkpw(candidate, _dummy_hash(get_settings().bcrypt_rounds))
         return False
-    return bcrypt.checkpw(candidate, password_hash.encode()) and not too_long
+    return bcrypt.checkpw(candidate, password_hash.encode()) and not refused

@@ -35,8 +35,10 @@ def register() -> Response:
     from chalicelib.accounts.schemas import RegisterBody
     from chalicelib.core.validation import parse_body
 
-    body = parse_body(accounts_routes.current_request, RegisterBody)
-    user = service.register(body.username, body.password, body.email, body.code, body.mobile)
+    request = accounts_routes.current_request
+    body = parse_body(request, RegisterBody)
+    user = service.register(body.username, body.password, body.email, body.code, body.mobile,
+                            client_ip=client_ip(request))
     return Response(body=user, status_code=201)
 
 
@@ -93,6 +95,7 @@ def reset_password() -> Response:
     from chalicelib.accounts.schemas import PasswordResetBody
     from chalicelib.core.validation import parse_body
 
-    body = parse_body(accounts_routes.current_request, PasswordResetBody)
-    service.reset_password(body.account, body.code, body.new_password)
+    request = accounts_routes.current_request
+    body = parse_body(request, PasswordResetBody)
+    service.reset_password(body.account, body.code, body.new_password, client_ip=client_ip(request))
     return Response(body="", status_code=204)

@@ -16,6 +16,8 @@ from chalicelib.core.fields import Timezone, valid_email, valid_mobile
 
 USERNAME = re.compile(r"[A-Za-z0-9_-]{5,20}")
 CODE = re.compile(r"[0-9]{6}")
+MAX_USERNAME_CHARS = 20
+MAX_CODE_CHARS = 16  # 6 digits, and spaces around them
 
 
 def _invalid(kind: str, message: str) -> PydanticCustomError:
@@ -59,7 +61,7 @@ class RegisterBody(_Body):
     @field_validator("username")
     @classmethod
     def _username(cls, value: str) -> str:
-        if not USERNAME.fullmatch(value):
+        if len(value) > MAX_USERNAME_CHARS or not USERNAME.fullmatch(value):
             raise _invalid("username", "must be 5-20 letters, digits, '_' or '-'")
         return value
 
@@ -81,7 +83,7 @@ class RegisterBody(_Body):
     @field_validator("code")
     @classmethod
     def _code(cls, value: str) -> str:
-        if not CODE.fullmatch(value.strip()):
+        if len(value) > MAX_CODE_CHARS or not CODE.fullmatch(value.strip()):
             raise _invalid("code", "must be the 6 digits we sent")
         return value.strip()
 

@@ -34,9 +34,9 @@ logger = logging.getLogger("hat.accounts")
 
 BAD_LOGIN = "wrong account or password"
 BAD_CODE = "wrong, expired or already used code; ask for a new one"
-# Session items one TransactWriteItems takes next to the operation's own items (at most
-# 3: the user, the reset code, the login-failure counter). DynamoDB allows 100 items a
-# transaction; 90 leaves room. Sessions past these go in separate calls after it.
+# Session items one TransactWriteItems takes next to the operation's own items (at most 4:
+# the user, the reset code, the account's and the client's login-failure counters).
+# DynamoDB allows 100 items a transaction; 90 leaves room. Sessions past these go in separate calls after it.
 SESSIONS_PER_TRANSACTION = 90
 
 
@@ -103,16 +103,17 @@ def create_user(username: str, email: str, password: str, mobile: str | None = N
     return user.to_public()
 
 
-def _live_code(candidates: Iterable[str], purpose: str, code: str, now: datetime) -> VerificationCode:
+def _live_code(candidates: Iterable[str], purpose: str, code: str, now: datetime,
+               client_ip: str = "") -> VerificationCode:
     for record_key in candidates:
-        record = spend_try(record_key, purpose, code, now)
+        record = spend_try(record_key, purpose, code, now, client_ip)
         if record is not None:
             return record
     raise bad_code()
 
 
 def register(username: str, password: str, email: str, code: str, mobile: str | None = None, *,
-             clock: Clock = utcnow) -> dict:
+             client_ip: str = "", clock: Clock = utcnow) -> dict:
     """A new user, if `code` is the live registration code sent to `email` (or to `mobile`).
 
     DynamoDB: one UpdateItem per destination tried (1, or 2 with a mobile) and one
@@ -121,46 +122,82 @@ def register(username: str, password: str, email: str, code: str, mobile: str | 
     now = clock()
     email = email.lower()
     candidates = [f"register#{email}"] + ([f"register#{mobile}"] if mobile else [])
-    record = _live_code(candidates, "register", code, now)
+    record = _live_code(candidates, "register", code, now, client_ip)
     return create_user(username, email, password, mobile, clock=clock, code=record)
+
+
+def _identity(claim: AccountKey | None, account: str) -> str:
+    """Whom failures are counted against: the user (any of its names), or the name tried."""
+    return f"user#{claim.user_id}" if claim is not None else f"account#{login_key(account)}"
+
+
+def _ip_counter_key(client_ip: str) -> str:
+    return f"login-fail#ip#{client_ip or 'unknown'}"
+
+
+def _refuse_if_throttled(ip_failures: LimitCounter | None, pair: str, now: datetime,
+                         account_failures: LimitCounter | None = None) -> None:
+    """429 (with Retry-After) while a delay set by earlier failures runs, before any check."""
+    settings = get_settings()
+    waits = ((limits.pair_wait(ip_failures, pair, now), "this account from this address"),
+             (limits.counter_wait(ip_failures, settings.login_max_failures_per_ip, now), "this address"),
+             (limits.wait_until(account_failures.until if account_failures else None, now), "this account"))
+    for wait, what in waits:
+        if wait is not None:
+            raise TooManyRequests(f"too many failed attempts for {what}; try again in {wait} s",
+                                  retry_after_seconds=wait, code="too_many_attempts")
+
+
+def _count_failure(ip_key: str, ip_failures: LimitCounter | None, pair: str, now: datetime) -> None:
+    """One more failure of this account from this client: its delay grows from the 5th."""
+    settings = get_settings()
+    failures = limits.pair_count(ip_failures, pair, now) + 1
+    delay = limits.growing_delay(failures, settings.login_max_failures_per_client,
+                                 settings.login_first_delay_seconds, settings.login_window_seconds)
+    limits.hit(ip_key, settings.login_window_seconds, now, seen=ip_failures, pair=pair,
+               pair_until=now.timestamp() + delay if delay else None)
 
 
 def login(account: str, password: str, *, remember: bool = False, client_ip: str = "",
           clock: Clock = utcnow) -> dict:
     """A session for a right account/password pair; one 401 message for every wrong pair.
 
-    Throttled: after `login_max_failures_per_account` failures for one account, or
-    `login_max_failures_per_ip` from one address, within `login_window_seconds`, 429
-    until that window passes. An unknown account costs the same bcrypt check.
+    Throttled with growing delays, not a hard lock (OWASP ASVS 5.0 V6.3): from the
+    `login_max_failures_per_client`-th failure of one account from one client, that pair
+    waits `login_first_delay_seconds`, doubling per further failure (at most
+    `login_window_seconds`); the account for everyone only from its
+    `login_max_failures_per_account`-th failure, the same way; one client trying many
+    accounts gets 429 after `login_max_failures_per_ip` until its window passes. The owner
+    on their own client is not locked out by someone else's guesses. An unknown account
+    costs the same bcrypt check and is counted the same way.
     DynamoDB: GetItem (account key), BatchGetItem (user + both counters), then
-    PutItem (session) [+ DeleteItem of an earlier failure count] on success, or two
-    UpdateItems (the counters) on failure.
+    PutItem (session) [+ UpdateItem forgetting this pair's failures] on success, or two
+    UpdateItems (the account's and the client's counters) on failure.
     """
     settings = get_settings()
     now = clock()
     claim = get_or_none(AccountKey, login_key(account))
     user_id = claim.user_id if claim is not None else None
-    account_counter = (f"login-fail#user#{user_id}" if user_id
-                       else f"login-fail#account#{login_key(account)}")
-    ip_counter = f"login-fail#ip#{client_ip or 'unknown'}"
+    identity = _identity(claim, account)
+    account_key, ip_key = f"login-fail#{identity}", _ip_counter_key(client_ip)
+    pair = limits.short_hash(identity)
     user, failures, ip_failures = get_many([(User, user_id) if user_id else None,
-                                            (LimitCounter, account_counter), (LimitCounter, ip_counter)])
-    for counter, limit, what in ((failures, settings.login_max_failures_per_account, "this account"),
-                                 (ip_failures, settings.login_max_failures_per_ip, "this address")):
-        wait = limits.counter_wait(counter, limit, now)
-        if wait is not None:
-            raise TooManyRequests(f"too many failed sign-ins for {what}; try again in {wait} s",
-                                  retry_after_seconds=wait, code="too_many_attempts")
+                                            (LimitCounter, account_key), (LimitCounter, ip_key)])
+    _refuse_if_throttled(ip_failures, pair, now, failures)
     if not check_password(password, user.password_hash if user is not None else None):
-        limits.hit(account_counter, settings.login_window_seconds, now, seen=failures)
-        limits.hit(ip_counter, settings.login_window_seconds, now, seen=ip_failures)
+        account_delay = limits.growing_delay(
+            limits.live_count(failures, now) + 1, settings.login_max_failures_per_account,
+            settings.login_first_delay_seconds, settings.login_window_seconds)
+        limits.hit(account_key, settings.login_window_seconds, now, seen=failures,
+                   until=now.timestamp() + account_delay if account_delay else None)
+        _count_failure(ip_key, ip_failures, pair, now)
         raise Unauthorized(BAD_LOGIN, code="bad_credentials")
     if user.disabled:
         raise Forbidden("this account is disabled", code="account_disabled")
     public = user.to_public()
     token, expires_at = create_session(public, remember=remember, clock=clock)
-    if failures is not None and failures.count:
-        limits.clear(account_counter)
+    if limits.pair_count(ip_failures, pair, now):
+        limits.forget_pair(ip_key, pair)
     return {"token": token, "expires_at": isoformat(expires_at), "user": public}
 
 
@@ -169,22 +206,36 @@ def logout(token: str) -> None:
     revoke_token(token)
 
 
-def reset_password(account: str, code: str, new_password: str, *, clock: Clock = utcnow) -> int:
+def reset_password(account: str, code: str, new_password: str, *, client_ip: str = "",
+                   clock: Clock = utcnow) -> int:
     """Set a new password with a live reset code; every session of the user ends.
 
-    A wrong code, or an account that does not exist, is the same 400. Returns how
-    many sessions ended. DynamoDB: GetItem (account key), UpdateItem (a try on the
-    code), Query (the user's sessions), and one TransactWriteItems: password, spend the
-    code, forget login failures and delete the sessions, so they end with the password
-    (past `SESSIONS_PER_TRANSACTION`, the rest go by BatchWriteItem right after).
+    A wrong code, or an account that does not exist, is the same 400 after the same
+    work: the same try on a code (for an unknown account at a key no code has, which
+    changes nothing) and the same failure counted for the client, with login's limits
+    and delays (checked before the try, so a throttled client spends none). Returns how
+    many sessions ended. DynamoDB: BatchGetItem (account key + the client's counter),
+    UpdateItem (a try on the code), then on a wrong code UpdateItem (the failure), or
+    Query (the user's sessions) and one TransactWriteItems: password, spend the code,
+    forget login failures and delete the sessions, so they end with the password (past
+    `SESSIONS_PER_TRANSACTION`, the rest go by BatchWriteItem right after).
     """
     from pynamodb.exceptions import TransactWriteError
 
     now = clock()
-    claim = get_or_none(AccountKey, login_key(account))
-    if claim is None:
-        raise bad_code()
-    record = _live_code([f"reset#{claim.user_id}"], "reset", code, now)
+    ip_key = _ip_counter_key(client_ip)
+    claim, ip_failures = get_many([(AccountKey, login_key(account)), (LimitCounter, ip_key)])
+    identity = _identity(claim, account)
+    # Reset tries have a pair of their own: an owner's mistyped passwords do not hold up the
+    # reset that mends them (the client's count, `login_max_failures_per_ip`, holds both).
+    reset_pair, login_pair = limits.short_hash(f"reset#{identity}"), limits.short_hash(identity)
+    _refuse_if_throttled(ip_failures, reset_pair, now)
+    try:
+        record = _live_code([f"reset#{claim.user_id if claim is not None else identity}"], "reset", code, now,
+                            client_ip)
+    except BadRequest:
+        _count_failure(ip_key, ip_failures, reset_pair, now)
+        raise
     new_hash = hash_password(new_password)
     sessions = session_hashes(claim.user_id)
     ended, rest = sessions[:SESSIONS_PER_TRANSACTION], sessions[SESSIONS_PER_TRANSACTION:]
@@ -196,9 +247,13 @@ def reset_password(account: str, code: str, new_password: str, *, clock: Clock =
             tx.delete(LimitCounter(f"login-fail#user#{claim.user_id}"))
             for token_hash in ended:
                 tx.delete(Session(token_hash))
+            stale_pairs = [p for p in (login_pair, reset_pair) if limits.pair_count(ip_failures, p, now)]
+            if stale_pairs:  # this client's failures for the account go with the old password
+                tx.update(LimitCounter(ip_key), actions=limits.pair_removals(stale_pairs),
+                          condition=LimitCounter.key.exists())
     except TransactWriteError as error:
-        # Deletes go first: [code, failure counter, sessions..., user]. The code was just used,
-        # or the user is gone.
+        # Deletes go first: [code, failure counter, sessions..., user, client counter]. The code
+        # was just used, or the user is gone.
         if "ConditionalCheckFailed" in cancellation_codes(error):
             raise bad_code() from error
         raise

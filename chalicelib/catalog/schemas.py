@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer, model_validator
 
-from chalicelib.core.fields import Email, Mobile, Url, invalid
+from chalicelib.core.fields import URL, Email, Mobile, Url, invalid
 from chalicelib.notify.schemas import Alerts
 
 MAX_NAME_CHARS = 100
@@ -19,6 +19,10 @@ _VARIABLE_NAME = re.compile(r"[A-Za-z_]\w{0,127}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _USERNAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_RECIPIENTS = 20
+MAX_ENVIRONMENT_NAME_CHARS = 64
+MAX_VARIABLE_NAME_CHARS = 128
+MAX_USERNAME_CHARS = 64
+MAX_BASE_URL_CHARS = 2048
 MAX_MEMBERS_NAMED = 50  # a project's most members
 
 
@@ -34,21 +38,21 @@ def _name(value: str) -> str:
 
 
 def _environment_name(value: str) -> str:
-    if not _ENVIRONMENT_NAME.fullmatch(value):
+    if len(value) > MAX_ENVIRONMENT_NAME_CHARS or not _ENVIRONMENT_NAME.fullmatch(value):
         raise invalid(f"{value!r}: 1-64 of letters, digits, '_', '.', '-', "
                          "starting with a letter or digit")
     return value
 
 
 def _variable_name(value: str) -> str:
-    if not _VARIABLE_NAME.fullmatch(value):
+    if len(value) > MAX_VARIABLE_NAME_CHARS or not _VARIABLE_NAME.fullmatch(value):
         raise invalid(f"{value!r} is not a variable name (letters, digits and _)")
     return value
 
 
 def _base_url(value: str) -> str:
     value = value.strip()
-    if value and not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value):
+    if len(value) > MAX_BASE_URL_CHARS or (value and not URL.fullmatch(value)):
         raise invalid("an http:// or https:// URL")
     return value
 
@@ -63,7 +67,7 @@ def _environments(value: dict) -> dict:
 
 def _username(value: str) -> str:
     value = value.strip()
-    if not _USERNAME.fullmatch(value):
+    if len(value) > MAX_USERNAME_CHARS or not _USERNAME.fullmatch(value):
         raise invalid("a username (letters, digits, '_' and '-')")
     return value
 
@@ -95,7 +99,7 @@ class Environment(_Body):
     """`secrets` are write-only: a value sets one, `null` removes it, a name not sent keeps the
     stored one (catalog/secrets.py); answers list their names only."""
 
-    base_url: Annotated[str, Field(max_length=2048), AfterValidator(_base_url)] = ""
+    base_url: Annotated[str, Field(max_length=MAX_BASE_URL_CHARS), AfterValidator(_base_url)] = ""
     variables: dict[VariableName, Any] = Field(default_factory=dict)
     secrets: Annotated[dict[VariableName, SecretValue | None], AfterValidator(_secrets)] = \
         Field(default_factory=dict)

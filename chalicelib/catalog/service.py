@@ -646,7 +646,10 @@ def delete_module(user: dict, module_id: str, *, clock: Clock = utcnow) -> None:
 # --- test cases ----------------------------------------------------------------------------------
 
 def document_size(document: object) -> int:
-    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+    """Bytes of the document's JSON; ValueError for what JSON cannot hold (NaN and infinities
+    from YAML's .nan / .inf, or a lone surrogate)."""
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str,
+                          allow_nan=False).encode())
 
 
 def checked_document(document: object, *, prefix: str = "") -> tuple[object, int, int]:
@@ -655,7 +658,11 @@ def checked_document(document: object, *, prefix: str = "") -> tuple[object, int
     from chalicelib.runner.schema import TestcaseInvalid, validate_testcase
 
     limit = get_settings().testcase_max_bytes
-    size = document_size(document)
+    try:
+        size = document_size(document)
+    except ValueError:  # UnicodeEncodeError included
+        raise ValidationFailed({prefix or "body": "NaN, infinities and lone surrogates are not JSON"}) \
+            from None
     if size > limit:
         raise PayloadTooLarge(f"the test case is {size} bytes; at most {limit}", code="testcase_too_large")
     try:
@@ -687,6 +694,7 @@ def create_testcase(user: dict, module_id: str, body: TestcaseBody, *, clock: Cl
 def import_testcase(user: dict, module_id: str, raw_body: bytes | None, content_type: str,
                     name: str | None = None, *, clock: Clock = utcnow) -> dict:
     """Like create_testcase, from an HttpRunner v3 file's text: JSON, or YAML (safe loading)."""
+    from chalicelib.core.parsing import check_json_depth, check_yaml_depth
     from chalicelib.runner.schema import TestcaseInvalid, parse_testcase_text
 
     if not raw_body:
@@ -695,8 +703,12 @@ def import_testcase(user: dict, module_id: str, raw_body: bytes | None, content_
         text = raw_body.decode("utf-8")
     except UnicodeDecodeError:
         raise ValidationFailed({"body": "the text must be UTF-8"}) from None
+    content_type = content_type or "application/json"
+    # Depth before any loader runs: libyaml's composer recurses per level in C (a segfault).
+    json_text = content_type.split(";", 1)[0].strip().lower().endswith("json")
+    (check_json_depth if json_text else check_yaml_depth)(text)
     try:
-        parsed = parse_testcase_text(text, content_type or "application/json")
+        parsed = parse_testcase_text(text, content_type)
     except TestcaseInvalid as invalid:
         raise ValidationFailed({path or "body": message for path, message in invalid.fields.items()},
                                message=str(invalid)) from None

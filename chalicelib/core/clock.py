@@ -5,6 +5,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 Clock = Callable[[], datetime]
+# The longest IANA name is 32 characters (America/Argentina/ComodRivadavia); checked before
+# any lookup, which ZoneInfo does as a file path.
+MAX_TIMEZONE_CHARS = 64
 
 
 def utcnow() -> datetime:

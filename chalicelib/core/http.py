@@ -25,6 +25,14 @@ _CHALICE_CODES = {
 }
 
 
+# What a method and path no route serves answers, in the API's shape: API Gateway's
+# MISSING_AUTHENTICATION_TOKEN gateway response on AWS (infra/package.py) and the local
+# server (infra/local/server.py) both send this body, instead of 403 "Missing
+# Authentication Token".
+UNKNOWN_ROUTE_STATUS = 404
+UNKNOWN_ROUTE_BODY = {"error": {"code": "not_found", "message": "no such route: check the method and path"}}
+
+
 def error_response(error: HatError) -> Response:
     return Response(body=error.to_body(), status_code=error.status_code, headers=dict(error.headers))
 

@@ -25,18 +25,28 @@ LOG_CONTEXT: contextvars.ContextVar = contextvars.ContextVar("hat_log_context",
 MASK = "***"
 SECRET_KEYS = re.compile(r"pass(word)?|secret|token|code|signature|authorization|api[_-]?key|otp", re.I)
 # key=value / "key": "value" pairs whose key names a secret, Bearer tokens, and 6-digit codes.
-_SECRET_PAIRS = re.compile(
-    r"""(?P<key>["']?(?:\w*(?:password|secret|token|signature|authorization|api_key)\w*|code)["']?\s*[:=]\s*)"""
-    r"""(?P<quote>["']?)(?P<value>[^"',\s}]+)""", re.I)
+# Log lines carry client text (paths, field values), so no pattern may backtrack: a pair's
+# key is a whole word (it starts where no word character precedes, and is taken possessively),
+# and whether the word names a secret is decided in Python, not by the regex.
+_PAIRS = re.compile(r"""(?P<key>(?<!\w)["']?(?P<word>\w++)["']?\s*+[:=]\s*+)"""
+                    r"""(?P<quote>["']?)(?P<value>[^"',\s}]++)""")
+_SECRET_WORD = re.compile(r"password|secret|token|signature|authorization|api_key", re.I)
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
 _SIX_DIGITS = re.compile(r"(?<!\d)\d{6}(?!\d)")
 _STANDARD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
+def _masked_pair(match: re.Match) -> str:
+    word = match.group("word")
+    if _SECRET_WORD.search(word) or word.lower().endswith("code"):
+        return f"{match.group('key')}{match.group('quote')}{MASK}"
+    return match.group(0)
+
+
 def redact_text(text: str) -> str:
     text = masked_text(text)  # the values of the run in progress (core/masking.py)
     text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
-    text = _SECRET_PAIRS.sub(lambda m: f"{m.group('key')}{m.group('quote')}{MASK}", text)
+    text = _PAIRS.sub(_masked_pair, text)
     return _SIX_DIGITS.sub(MASK, text)
 
 

@@ -18,6 +18,9 @@ from chalicelib.core.settings import get_settings
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 _SIGNATURE_CHARS = 22
+# A cursor holds a few DynamoDB key attributes (ids, sort keys): far under this. Checked,
+# with ASCII, before the signature (compare_digest raises on a non-ASCII str).
+MAX_CURSOR_CHARS = 2048
 
 
 def _sign(payload: str) -> str:
@@ -36,6 +39,8 @@ def encode_cursor(last_key: Mapping | None) -> str | None:
 def decode_cursor(cursor: str | None) -> dict | None:
     if not cursor:
         return None
+    if len(cursor) > MAX_CURSOR_CHARS or not cursor.isascii():
+        raise ValidationFailed({"cursor": "not a cursor this API issued"})
     payload, _, signature = cursor.partition(".")
     if not signature or not hmac.compare_digest(signature, _sign(payload)):
         raise ValidationFailed({"cursor": "not a cursor this API issued"})

@@ -14,6 +14,10 @@ DEFAULT_STAGE = "dev"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_TESTCASE_MAX_BYTES = 256 * 1024  # one stored test case (its JSON), catalog
+# Nesting of any JSON or YAML a client sends (core/parsing.py). A test case body is about
+# 6 levels around the request JSON it carries; 64 leaves that JSON 58, and stays far under
+# json's ~1,000-level recursion limit and libyaml's C stack.
+DEFAULT_MAX_JSON_DEPTH = 64
 DEFAULT_JOB_RETRY_DELAYS_SECONDS = (5, 30)
 DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 24 * 3600
 DEFAULT_IN_PROGRESS_EXPIRES_AFTER_SECONDS = 15 * 60
@@ -41,6 +45,7 @@ class Settings:
     secret_key: str = INSECURE_DEV_SECRET_KEY
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     testcase_max_bytes: int = DEFAULT_TESTCASE_MAX_BYTES
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     reports_bucket: str = ""
     secrets_key_id: str = ""  # KMS key of environments' secrets (envelope keys, core/sealing.py)
     job_retry_delays_seconds: tuple[int, ...] = DEFAULT_JOB_RETRY_DELAYS_SECONDS
@@ -55,15 +60,18 @@ class Settings:
     # accounts: verification codes (Twilio Verify's limits as the reference) and login throttling
     public_url: str = ""  # what the outside world calls: scheme://host[/stage] (Twilio callbacks)
     code_ttl_seconds: int = 300
-    code_max_attempts: int = 5
+    code_max_attempts: int = 5  # per client (hashed IP) and code
+    code_max_attempts_all_clients: int = 15  # per code: another client's typos cannot use up yours
     code_resend_seconds: int = 60
     code_window_seconds: int = 600
     code_window_limit: int = 5
     code_daily_limit_per_destination: int = 10
     code_daily_limit_per_ip: int = 50
-    login_window_seconds: int = 900
-    login_max_failures_per_account: int = 5
-    login_max_failures_per_ip: int = 20
+    login_window_seconds: int = 900  # also the longest delay a failure can set
+    login_max_failures_per_client: int = 5  # per account and client pair: then growing delays
+    login_max_failures_per_account: int = 50  # all clients together: then growing delays
+    login_max_failures_per_ip: int = 20  # all accounts from one client: 429 until the window ends
+    login_first_delay_seconds: int = 30  # doubles with each failure past a limit
     # notify: SMS through Twilio, email through SMTP or SES
     twilio_account_sid: str = ""
     twilio_auth_token: str = field(default="", repr=False)
@@ -124,13 +132,16 @@ def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict:
     numbers = {
         "code_ttl_seconds": "HAT_CODE_TTL_SECONDS",
         "code_max_attempts": "HAT_CODE_MAX_ATTEMPTS",
+        "code_max_attempts_all_clients": "HAT_CODE_MAX_ATTEMPTS_ALL_CLIENTS",
         "code_resend_seconds": "HAT_CODE_RESEND_SECONDS",
         "code_window_seconds": "HAT_CODE_WINDOW_SECONDS",
         "code_window_limit": "HAT_CODE_WINDOW_LIMIT",
         "code_daily_limit_per_destination": "HAT_CODE_DAILY_LIMIT_PER_DESTINATION",
         "code_daily_limit_per_ip": "HAT_CODE_DAILY_LIMIT_PER_IP",
         "login_window_seconds": "HAT_LOGIN_WINDOW_SECONDS",
+        "login_max_failures_per_client": "HAT_LOGIN_MAX_FAILURES_PER_CLIENT",
         "login_max_failures_per_account": "HAT_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        "login_first_delay_seconds": "HAT_LOGIN_FIRST_DELAY_SECONDS",
         "login_max_failures_per_ip": "HAT_LOGIN_MAX_FAILURES_PER_IP",
         "smtp_port": "HAT_SMTP_PORT",
         "send_timeout_seconds": "HAT_SEND_TIMEOUT_SECONDS",
@@ -194,6 +205,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         secret_key=env.get("HAT_SECRET_KEY", INSECURE_DEV_SECRET_KEY),
         max_body_bytes=int(env.get("HAT_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
         testcase_max_bytes=int(env.get("HAT_TESTCASE_MAX_BYTES", DEFAULT_TESTCASE_MAX_BYTES)),
+        max_json_depth=int(env.get("HAT_MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH)),
         reports_bucket=env.get("HAT_REPORTS_BUCKET", f"hat-{stage}-reports"),
         secrets_key_id=env.get("HAT_SECRETS_KEY_ID", ""),
         job_retry_delays_seconds=_seconds_list(env["HAT_JOB_RETRY_DELAYS_SECONDS"])

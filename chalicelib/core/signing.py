@@ -18,6 +18,8 @@ TIMESTAMP_HEADER = "X-Hat-Timestamp"
 SIGNATURE_HEADER = "X-Hat-Signature"
 SIGNATURE_PREFIX = "sha256="
 DEFAULT_TOLERANCE_SECONDS = 300
+MAX_TIMESTAMP_DIGITS = 12  # unix seconds have 10 digits until the year 2286
+SIGNATURE_CHARS = len(SIGNATURE_PREFIX) + 64  # sha256= and 32 bytes in hex
 
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
@@ -62,8 +64,12 @@ def verify(secrets_to_try: list[str], headers: Mapping[str, str], body: bytes, *
     """
     timestamp = headers.get(TIMESTAMP_HEADER) or ""
     given = headers.get(SIGNATURE_HEADER) or ""
-    if not timestamp.isdigit() or not given.startswith(SIGNATURE_PREFIX):
-        raise SignatureInvalid(f"{TIMESTAMP_HEADER} and {SIGNATURE_HEADER} (sha256=...) are required")
+    # Lengths first, then ASCII: str.isdigit() takes '²' (which int() refuses), int() of
+    # thousands of digits is slow, and compare_digest raises on non-ASCII str.
+    if not (0 < len(timestamp) <= MAX_TIMESTAMP_DIGITS and timestamp.isascii() and timestamp.isdigit()
+            and len(given) == SIGNATURE_CHARS and given.isascii() and given.startswith(SIGNATURE_PREFIX)):
+        raise SignatureInvalid(f"{TIMESTAMP_HEADER} (unix seconds) and {SIGNATURE_HEADER} (sha256=<64 hex>) "
+                               "are required")
     if abs(clock().timestamp() - int(timestamp)) > tolerance_seconds:
         raise SignatureInvalid(f"stale request: {TIMESTAMP_HEADER} is more than {tolerance_seconds} s off")
     if not any(hmac.compare_digest(given, signature(secret, timestamp, body)) for secret in secrets_to_try):

@@ -1,7 +1,6 @@
 """Request-body validation: pydantic v2 models, every bad field named in a 400."""
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, TypeVar
 
 from chalice.app import Request
@@ -35,13 +34,13 @@ def fields_from(error: ValidationError) -> dict[str, str]:
 
 
 def read_json_body(request: Request) -> object:
+    """The body's JSON, through the bounded loader (depth, NaN, surrogates: core/parsing.py)."""
+    from chalicelib.core.parsing import load_json_bounded
+
     raw = request.raw_body
     if not raw:
         raise BadRequest("a JSON request body is required", code="missing_body")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequest(f"request body is not valid JSON: {error}", code="invalid_json") from error
+    return load_json_bounded(raw)
 
 
 def validate(model: type[Model], data: object) -> Model:

@@ -8,6 +8,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.core.errors import BadRequest, Unauthorized
 from chalicelib.core.openapi import answers
+from chalicelib.core.parsing import load_form_bounded
 from chalicelib.core.settings import get_settings
 
 logger = logging.getLogger("hat.notify.hooks")
@@ -41,11 +42,7 @@ def twilio_signature_valid(request, form: dict[str, str]) -> bool:
 def twilio_status() -> Response:
     """Twilio's message status callback (X-Twilio-Signature checked): records the delivery status."""
     request = notify_routes.current_request
-    try:
-        form = dict(parse_qsl((request.raw_body or b"").decode("utf-8"), keep_blank_values=True,
-                              strict_parsing=False))
-    except UnicodeDecodeError as error:
-        raise Unauthorized("bad Twilio signature", code="bad_signature") from error
+    form = load_form_bounded(request.raw_body)
     if not twilio_signature_valid(request, form):
         raise Unauthorized("bad Twilio signature", code="bad_signature")
     job_id = (request.query_params or {}).get("job", "")

@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl
 
 from chalicelib.catalog.models import Project
 from chalicelib.core.clock import Clock, utcnow
@@ -108,17 +106,12 @@ def verify_gitlab(candidates: list[str], headers: Mapping[str, str], _raw_body: 
 
 def _payload(headers: Mapping[str, str], raw_body: bytes) -> dict:
     """The JSON payload; GitHub may also send it form-encoded (`payload=<json>`)."""
+    from chalicelib.core.parsing import load_form_bounded, load_json_bounded
+
     raw: bytes | str = raw_body
     if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
-        try:
-            form = dict(parse_qsl(raw_body.decode(), max_num_fields=5))
-        except (UnicodeDecodeError, ValueError):
-            raise BadRequest("the form body is not valid", code="invalid_body") from None
-        raw = form.get("payload", "")
-    try:
-        payload = json.loads(raw) if raw else {}
-    except (ValueError, RecursionError):  # RecursionError: nesting past the interpreter's limit
-        raise BadRequest("the payload is not valid JSON", code="invalid_json") from None
+        raw = load_form_bounded(raw_body, max_fields=5).get("payload", "")
+    payload = load_json_bounded(raw, field="payload") if raw else {}
     if not isinstance(payload, dict):
         raise BadRequest("the payload must be a JSON object", code="invalid_json")
     return payload

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from chalicelib.catalog.models import ACTIVE, Membership, Module, Project, StoredTestcase
 from chalicelib.catalog.service import load_module, load_project, visible_to
 from chalicelib.catalog.store import checked_start_key, query_page, string_key
-from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.clock import MAX_TIMEZONE_CHARS, Clock, isoformat, utcnow
 from chalicelib.core.db import get_many, get_or_none
 from chalicelib.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from chalicelib.core.jobs import enqueue, run_once
@@ -896,6 +896,7 @@ def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
     """POST /hooks/projects/{id}/runs: GetItem (project, which holds the secret's salt), one
     TransactWriteItems (the replay claim on the signature and the report). A project that is
     gone or has no secret answers 401 like a bad signature: nothing is revealed unsigned."""
+    from chalicelib.core.parsing import load_json_bounded
     from chalicelib.core.signing import verify
     from chalicelib.core.validation import validate
     from chalicelib.runs.schemas import WebhookBody
@@ -907,12 +908,7 @@ def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
     candidates = current_webhook_secrets(project, clock=clock)
     signature = verify(candidates or [secrets.token_hex(16)], headers, raw_body, clock=clock,
                        tolerance_seconds=tolerance)
-    try:
-        data = json.loads(raw_body) if raw_body else {}
-    except (ValueError, RecursionError):
-        from chalicelib.core.errors import BadRequest
-
-        raise BadRequest("request body is not valid JSON", code="invalid_json") from None
+    data = load_json_bounded(raw_body) if raw_body else {}
     body = validate(WebhookBody, data)
     answer = start_claimed_run(project, claim_key=f"hook:{project_id}:{signature}",
                                claim_ttl=timedelta(seconds=2 * tolerance + 60), environment=body.environment,
@@ -1008,9 +1004,12 @@ def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dic
 # --- dashboard ---------------------------------------------------------------------------------------
 
 def _zone(name: str | None) -> ZoneInfo:
+    # The length first: ZoneInfo looks the name up as a file (OSError past the OS's name limit).
+    if name and len(name) > MAX_TIMEZONE_CHARS:
+        raise ValidationFailed({"tz": f"a time zone name is at most {MAX_TIMEZONE_CHARS} characters"})
     try:
         return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationFailed({"tz": f"unknown time zone {name!r}"}) from None
 
 

@@ -36,7 +36,7 @@ def _number(text: str, field: str, low: int, high: int, names: dict[str, int] | 
     upper = text.upper()
     if names and upper in names:
         return names[upper]
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ExpressionError(field, f"{text!r} is not a number")
     value = int(text)
     if not low <= value <= high:
@@ -54,7 +54,7 @@ def parse_field(text: str, field: str, low: int, high: int,
         base, _, step_text = part.partition("/")
         step = 1
         if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not (step_text.isascii() and step_text.isdigit()) or int(step_text) == 0:
                 raise ExpressionError(field, f"step {step_text!r} must be a positive number")
             step = int(step_text)
         if base == "*":

@@ -34,7 +34,7 @@ class CrontabError(ExpressionError):
 def _value(text: str, field: str, low: int, high: int, names: dict[str, int] | None) -> int:
     if names and text.upper() in names:
         return names[text.upper()]
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise CrontabError(field, f"{text!r} is not a number" + (" or a name" if names else ""))
     value = int(text)
     if not low <= value <= high:
@@ -49,7 +49,7 @@ def parse_unix_field(text: str, field: str, low: int, high: int,
         if not part:
             raise CrontabError(field, "empty item in a list")
         base, slash, step_text = part.partition("/")
-        if slash and (not step_text.isdigit() or int(step_text) == 0):
+        if slash and (not (step_text.isascii() and step_text.isdigit()) or int(step_text) == 0):
             raise CrontabError(field, f"step {step_text!r} must be a positive number")
         step = int(step_text) if slash else 1
         if base == "*":

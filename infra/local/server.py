@@ -8,8 +8,9 @@ from pathlib import Path
 
 from chalice.app import Chalice
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler, ThreadedHTTPServer
+from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalGatewayException, ThreadedHTTPServer
 
+from chalicelib.core.http import UNKNOWN_ROUTE_BODY, UNKNOWN_ROUTE_STATUS
 from infra.local.outbox import Outbox
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -40,6 +41,15 @@ class LocalRequestHandler(ChaliceRequestHandler):
             return
         with _ONE_REQUEST_AT_A_TIME:
             super()._generic_handle()
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        # Chalice's local gateway raises ForbiddenError for a path no route matches (the app
+        # has no authorizers): answer as the deployed API's gateway response does.
+        if isinstance(error, ForbiddenError):
+            self._send_http_response(UNKNOWN_ROUTE_STATUS, {"Content-Type": "application/json"},
+                                     json.dumps(UNKNOWN_ROUTE_BODY))
+            return
+        super()._send_error_response(error)
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 

@@ -36,7 +36,10 @@ class PortInUse(RuntimeError):
 
 
 def ensure_port_free(host: str, port: int) -> None:
+    """PortInUse if something listens there. With SO_REUSEADDR, as the API server itself binds
+    (http.server sets it), so the sockets a crashed `make dev` left in TIME_WAIT do not count."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:

@@ -44,7 +44,7 @@ def test_calls_per_route(client, make_user, dynamodb_calls):
     assert measure(dynamodb_calls, lambda: post(client, "/auth/login", wrong), status=401) == \
         ["GetItem", "BatchGetItem", "UpdateItem", "UpdateItem"]
     assert measure(dynamodb_calls, lambda: post(client, "/auth/login", login)) == \
-        ["GetItem", "BatchGetItem", "PutItem", "DeleteItem"]  # ...and a success clears the account's
+        ["GetItem", "BatchGetItem", "PutItem", "UpdateItem"]  # ...and a success forgets this client's
 
     headers = {"Authorization": f"Bearer {alice.token}"}
     assert measure(dynamodb_calls, lambda: client.http.get("/auth/me", headers=headers)) == ["GetItem"]
@@ -57,6 +57,13 @@ def test_calls_per_route(client, make_user, dynamodb_calls):
 
     seed_code(alice.user["id"], "111111", purpose="reset")
     reset = {"account": "alice", "code": "111111", "new_password": "a brand new secret"}
+    # A wrong code for a real account with a live code, for one with no code, and for no
+    # account at all: the same calls (a try, then the client's failure), so the same time.
+    for account, code in (("alice", "999999"), ("bobby", "999999"), ("nobody", "111111")):
+        wrong_code = {**reset, "account": account, "code": code}
+        assert measure(dynamodb_calls, lambda: post(client, "/auth/password/reset", wrong_code),  # noqa: B023
+                       status=400) == \
+            ["BatchGetItem", "UpdateItem", "UpdateItem"]
     assert measure(dynamodb_calls, lambda: post(client, "/auth/password/reset", reset)) == \
-        ["GetItem", "UpdateItem", "Query", "TransactWriteItems"]  # sessions end in the transaction
+        ["BatchGetItem", "UpdateItem", "Query", "TransactWriteItems"]  # sessions end in the transaction
     assert json.loads(post(client, "/auth/login", {**login, "password": "a brand new secret"}).body)["token"]

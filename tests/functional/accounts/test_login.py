@@ -75,18 +75,44 @@ def test_bad_login_bodies_are_400s_naming_the_field(client, aws, body, field):
     assert field in error_of(response)["fields"]
 
 
-def test_five_failures_lock_the_account_until_the_window_passes(client, alice, clock):
+def test_failures_slow_that_client_with_growing_delays_not_the_owner(client, alice, clock):
+    """OWASP ASVS 5.0 V6.3: per account-and-client pair first, a delay rather than a lock."""
+    attacker, owner = "203.0.113.7", "198.51.100.4"
     for _ in range(5):
-        assert login(client, password="wrong password").status_code == 401
         clock.advance(seconds=60)
-    locked = login(client)  # even the right password
-    assert locked.status_code == 429
-    assert error_of(locked)["code"] == "too_many_attempts"
-    # The window started with the first failure, 5 minutes ago: 10 minutes to go.
-    assert locked.headers["Retry-After"] == str(15 * 60 - 5 * 60)
-    assert login(client, account="alice@example.com").status_code == 429  # the same account
-    clock.advance(minutes=10)
-    assert login(client).status_code == 200
+        assert login(client, password="wrong password", ip=attacker).status_code == 401
+    delayed = login(client, ip=attacker)  # even the right password, from that client
+    assert delayed.status_code == 429
+    assert error_of(delayed)["code"] == "too_many_attempts"
+    assert delayed.headers["Retry-After"] == "30"  # set by the 5th failure
+    assert login(client, ip=owner).status_code == 200  # the owner on their own client: at once
+    for expected in ("60", "120", "240"):  # each failure past the limit doubles the delay
+        clock.advance(seconds=int(delayed.headers["Retry-After"]))
+        assert login(client, password="wrong password", ip=attacker).status_code == 401
+        delayed = login(client, ip=attacker)
+        assert (delayed.status_code, delayed.headers["Retry-After"]) == (429, expected)
+    assert login(client, account="alice@example.com", ip=attacker).status_code == 429  # any of its names
+    clock.advance(seconds=240)
+    assert login(client, ip=attacker).status_code == 200  # and a success forgets the pair's failures
+    assert login(client, password="wrong password", ip=attacker).status_code == 401
+
+
+def test_the_account_slows_for_everyone_only_at_a_much_higher_count(client, alice, clock, monkeypatch):
+    from chalicelib.core.settings import reset_settings
+
+    monkeypatch.setenv("HAT_LOGIN_MAX_FAILURES_PER_ACCOUNT", "12")
+    reset_settings()
+    for n in range(12):  # 4 each from 3 clients: no pair reaches its limit
+        assert login(client, password="wrong password", ip=f"203.0.113.{n % 3}").status_code == 401
+    everyone = login(client, ip="198.51.100.4")
+    assert everyone.status_code == 429 and everyone.headers["Retry-After"] == "30"
+    assert "this account" in error_of(everyone)["message"]
+    clock.advance(seconds=30)
+    assert login(client, ip="198.51.100.4").status_code == 200  # a delay, not a lock
+    ghost = [login(client, account="ghost", password="wrong password", ip=f"203.0.113.{n % 3}")
+             for n in range(12)]
+    assert {r.status_code for r in ghost} == {401}
+    assert login(client, account="ghost", ip="198.51.100.4").body == everyone.body  # the same answer
 
 
 def test_a_success_clears_the_account_failures(client, alice):
@@ -151,9 +177,9 @@ def test_sessions_expire(client, alice, clock):
     assert client.http.get("/auth/me", headers=bearer(token)).status_code == 401
 
 
-def reset(client, account="alice", code="123456", new_password="a brand new secret"):
+def reset(client, account="alice", code="123456", new_password="a brand new secret", ip=None):
     return post(client, "/auth/password/reset",
-                {"account": account, "code": code, "new_password": new_password})
+                {"account": account, "code": code, "new_password": new_password}, ip=ip)
 
 
 def test_password_reset_with_a_code_ends_every_session(client, notify, alice):
@@ -247,3 +273,46 @@ def test_a_profile_change_reaches_every_session_even_one_ending_meanwhile(client
     from chalicelib.accounts.models import Session
 
     assert Session.count(hash_token(leaving)) == 0
+
+
+def test_reset_probes_from_one_client_cannot_use_up_the_owners_tries(client, alice, clock):
+    seed_code(alice.user["id"], "123456", purpose="reset")
+    attacker = "203.0.113.7"
+    for guess in range(5):
+        assert reset(client, code=f"00000{guess}", ip=attacker).status_code == 400
+    throttled = reset(client, code="000009", ip=attacker)  # throttled before any try is spent
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "30"
+    clock.advance(seconds=30)
+    assert reset(client, code="123456", ip=attacker).status_code == 400  # its own 5 tries are gone
+    assert reset(client, code="123456", ip="198.51.100.4").status_code == 204  # the owner's are not
+
+
+def test_a_code_takes_a_bounded_number_of_tries_from_all_clients(client, alice, clock):
+    seed_code(alice.user["id"], "123456", purpose="reset")
+    for n in range(15):  # 5 from each of 3 clients: the code's 15 in all
+        assert reset(client, code="000000", ip=f"203.0.113.{n % 3}").status_code == 400
+    assert reset(client, code="123456", ip="198.51.100.4").status_code == 400
+
+
+def test_reset_is_rate_limited_with_the_login_limits(client, make_user, alice):
+    for n in range(20):  # one client, many accounts: login's per-client limit
+        assert reset(client, account=f"user{n}", code="000000", ip="203.0.113.9").status_code == 400
+    seed_code(alice.user["id"], "123456", purpose="reset")
+    limited = reset(client, code="123456", ip="203.0.113.9")
+    assert limited.status_code == 429 and error_of(limited)["code"] == "too_many_attempts"
+    assert login(client, ip="203.0.113.9").status_code == 429  # the same count as sign-ins
+    assert reset(client, code="123456", ip="198.51.100.4").status_code == 204
+
+
+def test_reset_answers_alike_for_no_account_no_code_and_a_wrong_code(client, make_user, alice):
+    make_user("bobby", email="bob@example.com")
+    seed_code(alice.user["id"], "123456", purpose="reset")
+    answers = [reset(client, account=account, code="999999", ip=f"203.0.113.{n}")
+               for n, account in enumerate(("alice", "bobby", "nobody"))]
+    assert len({(a.status_code, a.body) for a in answers}) == 1
+    throttled = []
+    for account in ("alice", "nobody"):
+        for _ in range(5):
+            reset(client, account=account, code="999999", ip="198.51.100.9")
+        throttled.append(reset(client, account=account, code="999999", ip="198.51.100.9"))
+    assert [a.status_code for a in throttled] == [429, 429] and throttled[0].body == throttled[1].body

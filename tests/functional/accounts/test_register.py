@@ -147,6 +147,18 @@ def test_a_password_over_72_bytes_is_explained_not_truncated(client, aws):
     assert aws("dynamodb").scan(TableName="hat-dev-users")["Items"] == []
 
 
+@pytest.mark.parametrize("password, words", [
+    ("\x00" * 8, "control characters"), (" " * 8, "only whitespace"), ("\t" * 8, "control characters"),
+    ("correct\x00horse battery", "control characters"), ("\u3000" * 8, "only whitespace"),
+])
+def test_nul_control_characters_and_whitespace_only_passwords_are_400s(client, aws, password, words):
+    code = seed_code("alice@example.com")
+    response = register(client, code=code, password=password)
+    assert response.status_code == 400
+    assert words in error_of(response)["fields"]["password"]
+    assert aws("dynamodb").scan(TableName="hat-dev-users")["Items"] == []
+
+
 def test_a_password_of_exactly_72_bytes_is_fine(client, aws):
     code = seed_code("alice@example.com")
     assert register(client, code=code, password="密码" * 12).status_code == 201  # 72 bytes

@@ -148,3 +148,18 @@ def test_bucket_is_private_encrypted_and_expires_old_details(packaged):
 def test_the_stage_parameter_defaults_to_the_packaged_stage(packaged):
     path, _ = packaged
     assert yaml.safe_load(path.read_text())["Parameters"]["Stage"]["Default"] == STAGE
+
+
+def test_an_unknown_route_answers_404_in_the_api_error_shape_on_aws(packaged):
+    """API Gateway answers a method/path no route serves as MISSING_AUTHENTICATION_TOKEN (403,
+    "Missing Authentication Token"): a gateway response makes it the local server's 404."""
+    from chalicelib.core.http import UNKNOWN_ROUTE_BODY
+
+    _, template = packaged
+    responses = resources_of(template, "AWS::ApiGateway::GatewayResponse")
+    [unknown] = [r["Properties"] for r in responses.values()
+                 if r["Properties"]["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN"]
+    assert unknown["RestApiId"] == {"Ref": "RestAPI"} and "RestAPI" in template["Resources"]
+    assert unknown["StatusCode"] == "404"
+    assert json.loads(unknown["ResponseTemplates"]["application/json"]) == UNKNOWN_ROUTE_BODY
+    assert unknown["ResponseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"

@@ -106,10 +106,11 @@ def test_bad_proofs_are_401_and_write_nothing(alice, target, aws, ddb_calls):
 def test_signed_but_malformed_deliveries_are_400_not_500(alice, target):
     shop = alice.shop(target.url)
     project_id, secret = shop["project"]["id"], shop["project"]["webhook_secret"]
-    for body in (b"{not json", b"[1, 2]", b"[" * 100_000 + b"]" * 100_000):
+    for body, code in ((b"{not json", "invalid_json"), (b"[1, 2]", "invalid_json"),
+                       (b"[" * 100_000 + b"]" * 100_000, "too_deep")):  # too_deep names the limit
         headers = gh.github_headers("push", body, secret)
         status, answer = _post(alice, f"/hooks/projects/{project_id}/github", body, headers)
-        assert (status, answer["error"]["code"]) == (400, "invalid_json"), body[:20]
+        assert (status, answer["error"]["code"]) == (400, code), body[:20]
     raw = gh.encode(gh.github_push())
     headers = {k: v for k, v in gh.github_headers("push", raw, secret).items() if k != "X-GitHub-Delivery"}
     assert _post(alice, f"/hooks/projects/{project_id}/github", raw, headers)[1]["error"]["code"] == \

@@ -23,10 +23,29 @@ def test_the_common_password_list_is_a_few_thousand_long_passwords():
     ("correct horse battery", None),
     ("密码" * 12, None),  # 24 characters, exactly 72 bytes
     ("x" * 64, None),
+    (" " * 8, "only whitespace"),
+    ("\u3000\t \u00a0" * 3, "control characters"),  # a tab among them
+    ("\u3000 \u00a0\u2003" * 3, "only whitespace"),  # ideographic, no-break and em spaces
+    ("\x00" * 8, "control characters"),
+    ("correct\x00horse", "control characters"),
+    ("correct horse\n", "control characters"),
+    ("correct\x7fhorse", "control characters"),
+    ("correct\x85horse", "control characters"),  # C1 NEL
+    ("  spaced out words  ", None),
 ])
 def test_password_rules(password, problem):
     found = password_problem(password)
     assert (found is None) if problem is None else (problem in found)
+
+
+def test_a_password_with_nul_never_verifies():
+    """bcrypt reads up to the first NUL: "\0" * 8 would verify against "\0" and ""."""
+    from chalicelib.accounts.passwords import check_password, hash_password
+
+    stored = hash_password("\x00" * 8, rounds=4)  # as an account made before the rule could be
+    assert not check_password("\x00", stored)  # ("" cannot be sent: a login needs 1 character)
+    assert not check_password("\x00" * 8, stored)
+    assert not check_password("secret\x00anything", hash_password("secret", rounds=4))
 
 
 def test_check_password_refuses_over_72_bytes_without_raising(monkeypatch):
