@@ -20,6 +20,10 @@ import logging
 import re
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pynamodb.expressions.condition import Condition
 
 from chalicelib.catalog.models import (
     ACTIVE,
@@ -316,10 +320,15 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
     project = load_project(user, project_id)
     user_id, now = user["id"], clock()
     actions = [Project.updated_at.set(now)]
+    # secrets sealed under the data key read here: the write holds only if it is still the one
+    # (two first secrets at once would each make a key, and one's boxes would not open)
+    condition = _member_of(user)
     if body.description is not None:
         actions.append(Project.description.set(body.description))
         project.description = body.description
     if body.environments is not None:
+        condition &= Project.secrets_key.does_not_exist() if project.secrets_key is None \
+            else Project.secrets_key == project.secrets_key
         environments, secrets_key = stored_environments(project.id, body.environments, project.environments,
                                                         project.secrets_key)
         actions.append(Project.environments.set(environments))
@@ -344,14 +353,17 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
         from pynamodb.exceptions import UpdateError
 
         try:
-            project.update(actions=actions, condition=_member_of(user))
+            project.update(actions=actions, condition=condition)
         except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise not_found("project") from None
-            raise
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            if body.environments is not None and _visible(
+                    get_or_none(Project, project.id, consistent_read=True), user_id):
+                raise _changed_meanwhile("project") from None
+            raise not_found("project") from None
         view = project_view(project, user_id)
     else:
-        view = _rename_project(user, project, new_name, actions, now)
+        view = _rename_project(user, project, new_name, actions, now, condition)
     if "notify" in sent or "alerts" in sent:
         _ask_recipients(project, user_id)
     return view
@@ -365,7 +377,8 @@ def _ask_recipients(project: Project, user_id: str) -> None:
     request_confirmations(project.id, project.notify, user_id, project.alerts)
 
 
-def _rename_project(user: dict, project: Project, new_name: str, actions: list, now: datetime) -> dict:
+def _rename_project(user: dict, project: Project, new_name: str, actions: list, now: datetime,
+                    condition: Condition) -> dict:
     user_id = user["id"]
     old_lc, new_lc = project.name_lc, fold(new_name)
     members = sorted(project.member_ids or ())
@@ -373,7 +386,7 @@ def _rename_project(user: dict, project: Project, new_name: str, actions: list, 
     tx.update("project", project,
               [*actions, Project.name.set(new_name), Project.name_lc.set(new_lc),
                Project.members_version.add(1)],
-              _member_of(user) & (Project.name_lc == old_lc)
+              condition & (Project.name_lc == old_lc)
               & (Project.members_version == project.members_version), return_old=True)
     tx.delete("old_name", NameClaim(project_claim(project.owner_id, old_lc)))
     tx.put("new_name", NameClaim(project_claim(project.owner_id, new_lc), target_id=project.id),

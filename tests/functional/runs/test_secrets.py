@@ -152,3 +152,28 @@ def test_the_debug_route_substitutes_and_masks(alice, target):
     assert [s["success"] for s in answer.body["testcases"][0]["steps"]] == [True, False]
     assert _plain_in(target.hits[-1])  # the target got it
     assert not _plain_in(json.dumps(answer.body)), json.dumps(answer.body)[:2000]
+
+
+def test_two_first_secrets_at_once_keep_one_data_key(alice, target, monkeypatch):
+    """A PATCH whose data key another request replaced meanwhile is a 409, not boxes that
+    would never open."""
+    from chalicelib.catalog import secrets
+    from chalicelib.catalog.models import Project
+
+    pid = alice.project("race", environments={"default": {"base_url": target.url}})["id"]
+    made = secrets.sealing.new_data_key
+
+    def racing(context):
+        plain, stored = made(context)
+        _other_plain, other = made(context)  # the other request's key lands first
+        Project(pid).update(actions=[Project.secrets_key.set(other)])
+        return plain, stored
+
+    monkeypatch.setattr(secrets.sealing, "new_data_key", racing)
+    answer = alice.patch(f"/projects/{pid}", {"environments": {"default": {
+        "base_url": target.url, "secrets": {"token": SECRET}}}})
+    assert answer.status == 409 and answer.body["error"]["code"] == "concurrent_change", answer.body
+    monkeypatch.setattr(secrets.sealing, "new_data_key", made)
+    again = alice.patch(f"/projects/{pid}", {"environments": {"default": {
+        "base_url": target.url, "secrets": {"token": SECRET}}}})
+    assert again.status == 200 and again.body["environments"]["default"]["secrets"] == ["token"]
