@@ -1,11 +1,17 @@
-# Every install step lives here: a fresh clone needs only Python 3.11.
+# Every install step lives here: a fresh clone needs only Python 3.11 and Node 20+ with npm.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: dev test unit functional e2e bench lint package deploy clean cli
+# The web console (console/, TypeScript + Vite) builds into the Python package it is served
+# from; rebuilt only when its sources change. Needs Node 20+ and npm.
+CONSOLE_BUILT := chalicelib/console/static/.built
+CONSOLE_MODULES := console/node_modules/.installed
+CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.ts console/tsconfig.json
+
+.PHONY: dev test unit functional e2e browser bench lint package deploy clean console cli compat
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or make PYTHON=python3 ...)"; exit 1; }
@@ -14,11 +20,22 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-dev: $(STAMP)  ## the whole stack locally: API on http://127.0.0.1:8000
+$(CONSOLE_MODULES): console/package.json console/package-lock.json
+	@command -v npm >/dev/null || { echo "need Node 20+ and npm on PATH (the console's build)"; exit 1; }
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CONSOLE_MODULES)
+
+$(CONSOLE_BUILT): $(CONSOLE_MODULES) $(CONSOLE_SOURCES)
+	cd console && npm run --silent build
+	touch $(CONSOLE_BUILT)
+
+console: $(CONSOLE_BUILT)  ## build the web console into chalicelib/console/static/
+
+dev: $(STAMP) $(CONSOLE_BUILT)  ## the whole stack locally: API on http://127.0.0.1:8000
 	HAT_STAGE=$(STAGE) $(PY) -m infra.local
 
-test: $(STAMP)  ## the whole test suite
-	$(PY) -m pytest -q tests/unit tests/functional tests/e2e
+test: $(STAMP) $(CONSOLE_BUILT)  ## the whole test suite (the browser tests need /usr/bin/chromium: .ci/run)
+	$(PY) -m pytest -q tests/unit tests/functional tests/e2e tests/browser
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
@@ -26,12 +43,18 @@ unit: $(STAMP)
 functional: $(STAMP)
 	$(PY) -m pytest -q tests/functional
 
-e2e: $(STAMP)
+e2e: $(STAMP) $(CONSOLE_BUILT)
 	$(PY) -m pytest -q tests/e2e
 
-bench: $(STAMP)  ## benchmarks: ratios against peers measured in the same run
+browser: $(STAMP) $(CONSOLE_BUILT)  ## the console in headless Chromium
+	$(PY) -m pytest -q tests/browser
+
+bench: $(STAMP) $(CONSOLE_BUILT)  ## benchmarks: ratios against peers measured in the same run
 	@missed=""; for f in tests/bench/bench_*.py; do echo "== $$f"; $(PY) $$f || missed="$$missed $$f"; done; \
 	if [ -n "$$missed" ]; then echo "budget missed or bench failed:$$missed"; exit 1; fi
+
+compat: $(STAMP)  ## the HttpRunner compatibility suite: hat and hrun 3.1.11 (own venv, in .bench/) side by side
+	$(PY) tests/compat/compare.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -40,7 +63,7 @@ cli: $(STAMP)  ## the pipeline command's wheel in build/cli/ (pip install build/
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir build/cli ./cli
 	@ls build/cli/hat_cli-*.whl
 
-package: $(STAMP)  ## one SAM template + deployment.zip in build/$(STAGE)/ (offline)
+package: $(STAMP) $(CONSOLE_BUILT)  ## one SAM template + deployment.zip in build/$(STAGE)/ (offline)
 	$(PY) -m infra.package --stage $(STAGE)
 	$(VENV)/bin/cfn-lint build/$(STAGE)/sam.yaml
 
@@ -54,4 +77,4 @@ deploy: package  ## see docs/deploy.md; needs AWS credentials and DEPLOY_BUCKET
 		--stack-name hat-$(STAGE) --capabilities CAPABILITY_IAM --parameter-overrides Stage=$(STAGE)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache console/node_modules chalicelib/console/static

@@ -7,8 +7,12 @@ API and the stateful resources; this then finishes the wiring chalice cannot:
 - each function gets its own role with the hand-written least-privilege policy
   of infra/policies.yaml (logical resource names resolved to exact ARNs; no `*`);
 - the template's Stage parameter defaults to the packaged stage;
+- the sandbox's shared layer (sandbox-layer.zip, `SandboxRunnerLayer`): the runner, the
+  sandbox's entry point and the dependencies, out of deployment.zip, under python/;
 - a method and path no route serves answers 404 in the API's error shape (a gateway
   response), not API Gateway's 403 "Missing Authentication Token".
+The web console's built files (chalicelib/console/static/, made by `make console`) ride in
+the deployment zip with the code that serves them; packaging refuses to go without them.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import yaml
@@ -41,7 +46,12 @@ SECRETS_STATEMENT = {
 }
 
 
+CONSOLE_INDEX = PROJECT_DIR / "chalicelib" / "console" / "static" / "index.html"
+
+
 def run_chalice_package(stage: str, out_dir: Path) -> Path:
+    if not CONSOLE_INDEX.is_file():
+        raise SystemExit("the web console is not built: make console (or make package, which builds it)")
     env = {**os.environ, "HAT_STAGE": stage}
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     for name in ("AWS_ENDPOINT_URL",):  # never package against the emulator
@@ -107,6 +117,27 @@ def apply_policies(template: dict, policies: dict) -> None:
     template["Resources"].pop("DefaultRole", None)
 
 
+LAYER_ZIP = "sandbox-layer.zip"
+# of our own code, what the sandbox runs: nothing else of the platform's goes in its layer
+LAYER_OWN_CODE = ("chalicelib/__init__.py", "chalicelib/runner/", "chalicelib/sandbox/__init__.py",
+                  "chalicelib/sandbox/process.py")
+
+
+def build_runner_layer(out_dir: Path) -> Path:
+    """sandbox-layer.zip from deployment.zip: the dependencies and the runner, under python/
+    (where Lambda's Python runtime looks in a layer)."""
+    layer = out_dir / LAYER_ZIP
+    with zipfile.ZipFile(out_dir / "deployment.zip") as app, \
+            zipfile.ZipFile(layer, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in app.infolist():
+            name = item.filename
+            ours = name == "app.py" or name.startswith(("chalicelib/", "infra/", ".chalice/"))
+            if ours and not name.startswith(LAYER_OWN_CODE):
+                continue
+            out.writestr(zipfile.ZipInfo(f"python/{name}", item.date_time), app.read(item))
+    return layer
+
+
 def add_unknown_route_response(template: dict) -> None:
     """API Gateway answers an unknown method/path as MISSING_AUTHENTICATION_TOKEN; make it
     the 404 the local server gives (one body, chalicelib/core/http.py)."""
@@ -125,6 +156,7 @@ def add_unknown_route_response(template: dict) -> None:
 
 
 def finish(template_path: Path, stage: str) -> dict:
+    build_runner_layer(template_path.parent)
     template = yaml.safe_load(template_path.read_text())
     bind_queues(template, _queue_names(load_template(), stage))
     apply_policies(template, yaml.safe_load(POLICIES_PATH.read_text()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.core.auth import bearer_token, client_ip, current_user
+from chalicelib.core.auth import client_ip, current_user, session_token
 from chalicelib.core.openapi import answers
 
 accounts_routes = Blueprint(__name__)
@@ -44,27 +44,32 @@ def register() -> Response:
 
 @accounts_routes.route("/auth/login", methods=["POST"])
 @answers(200, "chalicelib.accounts.answers:Session")
-def login() -> dict:
-    """Sign in with username, email or mobile and password; remember = 14 days, else 12 h."""
+def login() -> Response:
+    """Sign in with username, email or mobile and password; remember = 14 days, else 12 h.
+    Also sets the console's hat_session and hat_csrf cookies."""
     from chalicelib.accounts import service
+    from chalicelib.accounts.browser_cookies import session_cookies
     from chalicelib.accounts.schemas import LoginBody
     from chalicelib.core.validation import parse_body
 
     request = accounts_routes.current_request
     body = parse_body(request, LoginBody)
-    return service.login(body.account, body.password, remember=body.remember, client_ip=client_ip(request))
+    session = service.login(body.account, body.password, remember=body.remember, client_ip=client_ip(request))
+    cookies = session_cookies(request, session["token"], remember=body.remember)
+    return Response(body=session, status_code=200, headers={"Set-Cookie": cookies})
 
 
 @accounts_routes.route("/auth/logout", methods=["POST"])
 @answers(204)
 def logout() -> Response:
-    """End this session: the token stops working at once."""
+    """End this session: the token stops working at once; the console's cookies are cleared."""
     from chalicelib.accounts import service
+    from chalicelib.accounts.browser_cookies import cleared_cookies
 
     request = accounts_routes.current_request
     current_user(request)
-    service.logout(bearer_token(request) or "")
-    return Response(body="", status_code=204)
+    service.logout(session_token(request) or "")
+    return Response(body="", status_code=204, headers={"Set-Cookie": cleared_cookies(request)})
 
 
 @accounts_routes.route("/auth/me", methods=["GET"])
@@ -84,7 +89,7 @@ def update_me() -> dict:
 
     request = accounts_routes.current_request
     user = current_user(request)
-    return service.update_profile(user, bearer_token(request) or "", parse_body(request, ProfilePatch))
+    return service.update_profile(user, session_token(request) or "", parse_body(request, ProfilePatch))
 
 
 @accounts_routes.route("/auth/password/reset", methods=["POST"])

@@ -6,7 +6,8 @@ catalog queue. The job deletes children before parents, so whatever point a cras
 stops it at, the parent is still there, still marked, and the next delivery (or the
 reaper, for a job that was never queued) picks the work up again:
 
-  test cases (+ their name claims) -> module (+ its claim) -> members' rows -> project
+  test cases (+ their name claims) -> module (+ its claim) -> project files (chalicelib/files)
+  -> members' rows -> project
 
 Test cases are deleted in transactions that also subtract them from their module's
 count, each delete conditional on the item still existing, so a repeated delete never
@@ -178,6 +179,9 @@ def purge_project(project_id: str, budget: Budget) -> bool:
             progressed = True
         if not progressed:
             raise NotReady(f"project {project_id}: the index still lists deleted modules")
+    from chalicelib.files.service import purge_project_files
+
+    budget.spend(purge_project_files(project_id))  # at most the files limit (100) a project
     with Membership.batch_write() as batch:
         for member_id in project.member_ids or ():
             batch.delete(Membership(member_id, project.sort_key))

@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -665,10 +666,13 @@ def document_size(document: object) -> int:
                           allow_nan=False).encode())
 
 
-def checked_document(document: object, *, prefix: str = "") -> tuple[object, int, int]:
+def checked_document(document: object, *, prefix: str = "",
+                     functions_of: Callable[[], frozenset[str] | None] | None = None,
+                     ) -> tuple[object, int, int]:
     """(document, size in bytes, step count) of a valid HttpRunner v3 testcase; 413 when too
-    big, 400 naming each bad path (under `prefix`) otherwise."""
-    from chalicelib.runner.schema import TestcaseInvalid, validate_testcase
+    big, 400 naming each bad path (under `prefix`) otherwise. `functions_of()`: the names of the
+    project's debugtalk.py (None: it has none), asked only of a testcase that needs them."""
+    from chalicelib.runner.schema import TestcaseInvalid, needs_user_code, validate_testcase
 
     limit = get_settings().testcase_max_bytes
     try:
@@ -679,12 +683,19 @@ def checked_document(document: object, *, prefix: str = "") -> tuple[object, int
     if size > limit:
         raise PayloadTooLarge(f"the test case is {size} bytes; at most {limit}", code="testcase_too_large")
     try:
-        model = validate_testcase(document)
+        functions = functions_of() if functions_of and needs_user_code(document) else None
+        model = validate_testcase(document, functions)
     except TestcaseInvalid as invalid:
         fields = {(f"{prefix}.{path}" if path else prefix) if prefix else (path or "body"): message
                   for path, message in invalid.fields.items()}
         raise ValidationFailed(fields, message=str(invalid)) from None
     return document, size, len(model.teststeps)
+
+
+def _project_functions(project_id: str) -> frozenset[str] | None:
+    from chalicelib.sandbox.service import project_functions  # the sandbox imports catalog
+
+    return project_functions(project_id)
 
 
 def _testcase_name(name: str | None, document: dict, *, field: str) -> str:
@@ -699,9 +710,28 @@ def _testcase_name(name: str | None, document: dict, *, field: str) -> str:
 def create_testcase(user: dict, module_id: str, body: TestcaseBody, *, clock: Clock = utcnow) -> dict:
     """GetItem (module), one TransactWriteItems: the test case, its name claim, and +1 on
     the module's and the project's counts (if the module is live and the user a member)."""
-    document, size, steps = checked_document(body.testcase, prefix="testcase")
+    module = _ModuleOnce(module_id)
+    document, size, steps = checked_document(body.testcase, prefix="testcase",
+                                             functions_of=module.functions)
     name = _testcase_name(body.name, document, field="testcase.config.name")
-    return _store_testcase(user, module_id, name, document, size, steps, clock)
+    return _store_testcase(user, module.get(), name, document, size, steps, clock)
+
+
+class _ModuleOnce:
+    """The module a test case goes into, read once whether its project's debugtalk.py
+    function names were needed to check the test case first or not."""
+
+    def __init__(self, module_id: str) -> None:
+        self.module_id = module_id
+        self._module: Module | None = None
+
+    def get(self) -> Module:
+        if self._module is None:
+            self._module = _load_module(self.module_id)
+        return self._module
+
+    def functions(self) -> frozenset[str] | None:
+        return _project_functions(self.get().project_id)
 
 
 def import_testcase(user: dict, module_id: str, raw_body: bytes | None, content_type: str,
@@ -725,19 +755,19 @@ def import_testcase(user: dict, module_id: str, raw_body: bytes | None, content_
     except TestcaseInvalid as invalid:
         raise ValidationFailed({path or "body": message for path, message in invalid.fields.items()},
                                message=str(invalid)) from None
-    document, size, steps = checked_document(parsed)
+    module = _ModuleOnce(module_id)
+    document, size, steps = checked_document(parsed, functions_of=module.functions)
     if name is not None:
         try:
             name = _name(name)
         except ValueError as error:
             raise ValidationFailed({"name": str(error)}) from None
     name = _testcase_name(name, document, field="config.name")
-    return _store_testcase(user, module_id, name, document, size, steps, clock)
+    return _store_testcase(user, module.get(), name, document, size, steps, clock)
 
 
-def _store_testcase(user: dict, module_id: str, name: str, document: object, size: int, steps: int,
+def _store_testcase(user: dict, module: Module, name: str, document: object, size: int, steps: int,
                     clock: Clock) -> dict:
-    module = _load_module(module_id)
     now, testcase_id = clock(), new_id()
     testcase = StoredTestcase(
         testcase_id, module_id=module.id, project_id=module.project_id, name=name, name_lc=fold(name),
@@ -785,8 +815,9 @@ def get_testcase(user: dict, testcase_id: str) -> dict:
 def replace_testcase(user: dict, testcase_id: str, body: TestcaseBody, *, clock: Clock = utcnow) -> dict:
     """GetItem, one TransactWriteItems (the new document; checks that the module is live and
     the user a member; a moved name claim if renamed). The name stays unless given."""
-    document, size, steps = checked_document(body.testcase, prefix="testcase")
     testcase = _load_testcase(testcase_id)
+    document, size, steps = checked_document(
+        body.testcase, prefix="testcase", functions_of=lambda: _project_functions(testcase.project_id))
     name = body.name if body.name is not None else testcase.name
     old_lc, new_lc, now = testcase.name_lc, fold(name), clock()
     tx = Tx()
@@ -850,3 +881,212 @@ def testcase_documents(project_id: str, module_ids: list[str] | None = None) -> 
         for start in range(0, len(ids), 100):
             out += [testcase_view(t) for t in StoredTestcase.batch_get(ids[start:start + 100])]
     return out
+
+
+# --- many test cases at once (imports) -------------------------------------------------------------
+#
+# An import writes its test cases (and, into a project, the modules they go in) in as few
+# TransactWriteItems as DynamoDB allows: each holds at most 100 items and 4 MB, so a batch
+# is up to 49 test cases (the case + its name claim each, the module's and the project's
+# counts), modules counting two items (the module + its claim) too. Every batch moves the
+# counts by exactly what it writes. Names that are taken get the first free " (2)" ... " (9)"
+# suffix (one BatchGetItem for the names, one more only if some clash). If a batch is
+# refused (a name claimed meanwhile, the module deleted, a member removed), the batches
+# already written are undone by their inverse transactions, so an import is all or nothing.
+
+TRANSACTION_ITEMS = 100  # DynamoDB's limit
+IMPORT_BYTES_PER_TRANSACTION = 3 * 1024 * 1024  # DynamoDB's 4 MB per transaction, with room for keys
+NAME_SUFFIXES = range(2, 10)
+
+
+def _free_names(wanted: list[str], claim_of, what: str) -> list[str]:
+    """`wanted` (unique among themselves, case-insensitively) with taken ones suffixed."""
+    claims = get_many([(NameClaim, claim_of(fold(name))) for name in wanted])
+    clashes = [name for name, claim in zip(wanted, claims, strict=True) if claim is not None]
+    if not clashes:
+        return wanted
+    planned = {fold(name) for name in wanted}
+    candidates = {name: [_suffixed(name, n) for n in NAME_SUFFIXES] for name in clashes}
+    flat = [c for name in clashes for c in candidates[name] if fold(c) not in planned]
+    taken = {key for key, claim in zip(flat, get_many([(NameClaim, claim_of(fold(c))) for c in flat]),
+                                       strict=True) if claim is not None}
+    renamed = {}
+    for name in clashes:
+        free = next((c for c in candidates[name] if c not in taken and fold(c) not in planned), None)
+        if free is None:
+            raise Conflict(f"a {what} named {name!r} and its suffixed names up to (9) already exist",
+                           code="name_taken", fields={"name": name})
+        planned.add(fold(free))
+        renamed[name] = free
+    return [renamed.get(name, name) for name in wanted]
+
+
+def _suffixed(name: str, number: int) -> str:
+    suffix = f" ({number})"
+    return name[:MAX_NAME_CHARS - len(suffix)] + suffix
+
+
+class _Batch:
+    """One TransactWriteItems of an import, and how to undo it."""
+
+    def __init__(self) -> None:
+        self.modules: list[Module] = []
+        self.testcases: list[StoredTestcase] = []
+        self.bytes = 0
+
+    def items(self) -> int:
+        return 2 * (len(self.modules) + len(self.testcases))
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        new = {m.id for m in self.modules}
+        for testcase in self.testcases:
+            if testcase.module_id not in new:
+                counts[testcase.module_id] = counts.get(testcase.module_id, 0) + 1
+        return counts
+
+    def commit(self, user: dict, project_id: str) -> None:
+        tx = Tx()
+        for module in self.modules:
+            tx.put(f"module:{module.id}", module, Module.id.does_not_exist())
+            claim = NameClaim(module_claim(project_id, module.name_lc), target_id=module.id)
+            tx.put(f"module_name:{module.id}", claim, NameClaim.key.does_not_exist())
+        for testcase in self.testcases:
+            tx.put(f"testcase:{testcase.id}", testcase, StoredTestcase.id.does_not_exist())
+            tx.put(f"name:{testcase.id}", NameClaim(testcase_claim(testcase.module_id, testcase.name_lc),
+                                                    target_id=testcase.id), NameClaim.key.does_not_exist())
+        for module_id, count in self.counts().items():
+            tx.update(f"count:{module_id}", Module(module_id), [Module.testcase_count.add(count)],
+                      Module.status == ACTIVE)
+        tx.update("project", Project(project_id), [Project.module_count.add(len(self.modules)),
+                                                   Project.testcase_count.add(len(self.testcases))],
+                  _member_of(user))
+        tx.commit(retries=1)
+
+    def undo(self, project_id: str) -> None:
+        tx = Tx()
+        for testcase in self.testcases:
+            tx.delete(f"testcase:{testcase.id}", StoredTestcase(testcase.id))
+            tx.delete(f"name:{testcase.id}", NameClaim(testcase_claim(testcase.module_id, testcase.name_lc)))
+        for module in self.modules:
+            tx.delete(f"module:{module.id}", Module(module.id))
+            tx.delete(f"module_name:{module.id}", NameClaim(module_claim(project_id, module.name_lc)))
+        for module_id, count in self.counts().items():
+            tx.update(f"count:{module_id}", Module(module_id), [Module.testcase_count.add(-count)])
+        tx.update("project", Project(project_id), [Project.module_count.add(-len(self.modules)),
+                                                   Project.testcase_count.add(-len(self.testcases))])
+        tx.commit(retries=1)
+
+
+def _write_batches(user: dict, project_id: str, batches: list[_Batch], what: str) -> None:
+    done: list[_Batch] = []
+    for batch in batches:
+        try:
+            batch.commit(user, project_id)
+        except Exception as error:  # whatever stopped it (a refusal, throttling, AWS), undo the rest
+            for written in reversed(done):
+                try:
+                    written.undo(project_id)
+                except Exception:  # noqa: BLE001 - logged; the answer still says the import failed
+                    logger.exception("could not undo part of an import into %s", project_id)
+            if not isinstance(error, Cancelled):
+                raise
+            if any(error.failed(label) for label in error.codes if label.startswith(("name", "module_name"))):
+                raise Conflict(f"a name was taken while the {what} was written; nothing was imported",
+                               code="concurrent_change") from None
+            raise not_found(what) from None
+        done.append(batch)
+
+
+def _batched(modules: list[Module], testcases: list[tuple[StoredTestcase, int]]) -> list[_Batch]:
+    """Modules first (each before its test cases), packed by item count and bytes."""
+    batches = [_Batch()]
+    for module in modules:
+        if batches[-1].items() + 2 + 1 > TRANSACTION_ITEMS:  # + the project's counts
+            batches.append(_Batch())
+        batches[-1].modules.append(module)
+    for testcase, size in testcases:
+        batch = batches[-1]
+        # its two items, the project's counts, and the module's count (at most one more)
+        if batch.items() + 2 + 1 + len(batch.counts()) + 1 > TRANSACTION_ITEMS \
+                or batch.bytes + size > IMPORT_BYTES_PER_TRANSACTION:
+            batch = _Batch()
+            batches.append(batch)
+        batch.testcases.append(testcase)
+        batch.bytes += size
+    return [b for b in batches if b.items()]
+
+
+def _new_testcase(module: Module, name: str, checked: tuple[object, int, int],
+                  now: datetime) -> StoredTestcase:
+    document, size, steps = checked
+    testcase_id = new_id()
+    return StoredTestcase(testcase_id, module_id=module.id, project_id=module.project_id, name=name,
+                          name_lc=fold(name), document=document, step_count=steps, size_bytes=size,
+                          created_at=now, updated_at=now, sort_key=sort_key(now, testcase_id))
+
+
+def create_testcases(user: dict, module_id: str, items: list[tuple[str, object]], *,
+                     clock: Clock = utcnow) -> list[dict]:
+    """Many test cases into one module: `items` are (name, document), names unique among
+    themselves. GetItem (module), BatchGetItem of the names (two if some clash), then one
+    TransactWriteItems per 49 test cases (or 3 MB). Answers their summaries, in order."""
+    checked = [checked_document(document, prefix=f"testcases[{i}]") for i, (_, document) in enumerate(items)]
+    module = _load_module(module_id)
+    names = _free_names([name for name, _ in items], lambda lc: testcase_claim(module.id, lc), "testcase")
+    now = clock()
+    testcases = [(_new_testcase(module, name, check, now), check[1]) for name, check in zip(names, checked,
+                                                                                            strict=True)]
+    _write_batches(user, module.project_id, _batched([], testcases), "module")
+    return [testcase_summary(t) for t, _ in testcases]
+
+
+def create_modules_with_testcases(user: dict, project_id: str,
+                                  groups: list[tuple[str, list[tuple[str, object]]]], *,
+                                  clock: Clock = utcnow) -> list[dict]:
+    """New modules, each with its test cases: `groups` are (module name, [(name, document)]),
+    module names unique among themselves, test case names unique within their module.
+    GetItem (project), BatchGetItem of the module names (two if some clash), then one
+    TransactWriteItems per 49 modules + test cases. Answers the modules, each with its
+    test cases' summaries under "testcases"."""
+    project = load_project(user, project_id)
+    checked = [[checked_document(document, prefix=f"modules[{g}].testcases[{i}]")
+                for i, (_, document) in enumerate(items)] for g, (_, items) in enumerate(groups)]
+    names = _free_names([name for name, _ in groups], lambda lc: module_claim(project.id, lc), "module")
+    now = clock()
+    modules, testcases, views = [], [], []
+    for name, (_, items), checks in zip(names, groups, checked, strict=True):
+        module_id = new_id()
+        module = Module(module_id, project_id=project.id, name=name, name_lc=fold(name),
+                        description="imported", testcase_count=len(items), created_at=now, updated_at=now,
+                        sort_key=sort_key(now, module_id), status=ACTIVE)
+        own = [(_new_testcase(module, tc_name, check, now), check[1])
+               for (tc_name, _), check in zip(items, checks, strict=True)]
+        modules.append(module)
+        testcases += own
+        views.append({**module_view(module), "testcases": [testcase_summary(t) for t, _ in own]})
+    batches = _batched(modules, testcases)
+    _fix_new_module_counts(batches)
+    _write_batches(user, project.id, batches, "project")
+    return views
+
+
+def _fix_new_module_counts(batches: list[_Batch]) -> None:
+    """A new module is written with the count of its test cases in its own batch; later
+    batches ADD theirs (so the count is exact after every batch)."""
+    written_in: dict[str, _Batch] = {}
+    for batch in batches:
+        for module in batch.modules:
+            written_in[module.id] = batch
+    for module_id, batch in written_in.items():
+        module = next(m for m in batch.modules if m.id == module_id)
+        module.testcase_count = sum(1 for t in batch.testcases if t.module_id == module_id)
+
+
+def testcases_in_module(user: dict, module_id: str, testcase_ids: list[str]) -> tuple[dict, dict[str, dict]]:
+    """The module and those of `testcase_ids` still in it, with their documents (for an
+    import's re-sync): two GetItems (module, project), one BatchGetItem per 100 ids."""
+    module, _project = load_module(user, module_id)
+    found = get_many([(StoredTestcase, testcase_id) for testcase_id in testcase_ids]) if testcase_ids else []
+    return module_view(module), {t.id: testcase_view(t) for t in found
+                                 if t is not None and t.module_id == module.id}

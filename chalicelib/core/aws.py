@@ -17,23 +17,28 @@ _clients: dict[str, Any] = {}
 _queue_urls: dict[str, str] = {}
 
 
-def get_client(service: str) -> Any:
-    client = _clients.get(service)
+def get_client(service: str, *, read_timeout_seconds: int | None = None) -> Any:
+    """``read_timeout_seconds``: for calls that wait long (a sandbox run's Invoke); botocore's
+    default is 60 s. A client per distinct value."""
+    key = service if read_timeout_seconds is None else f"{service}:{read_timeout_seconds}"
+    client = _clients.get(key)
     if client is not None:
         return client
     with _lock:
-        if service not in _clients:
+        if key not in _clients:
             import boto3
             from botocore.config import Config
 
             settings = get_settings()
-            _clients[service] = boto3.session.Session().client(
+            extra = {} if read_timeout_seconds is None else {"read_timeout": read_timeout_seconds}
+            _clients[key] = boto3.session.Session().client(
                 service,
                 region_name=settings.region,
                 endpoint_url=settings.endpoint_url,
-                config=Config(retries={"mode": "standard", "max_attempts": STANDARD_RETRY_MAX_ATTEMPTS}),
+                config=Config(retries={"mode": "standard", "max_attempts": STANDARD_RETRY_MAX_ATTEMPTS},
+                              **extra),
             )
-        return _clients[service]
+        return _clients[key]
 
 
 def queue_url(name: str) -> str:

@@ -138,3 +138,11 @@ def _respond(request: Request, get_response: Callable[[Request], Response]) -> R
             return error_response(unavailable(error))
         raise
     return _reshape_chalice_error(response)
+
+
+def html_headers(content_security_policy: str, cache_control: str = "no-cache") -> dict[str, str]:
+    """The headers every HTML answer carries: its CSP (never inline script or eval, never
+    framed), no MIME sniffing, no full URL leaked to other sites."""
+    return {"Content-Type": "text/html; charset=utf-8", "Cache-Control": cache_control,
+            "Content-Security-Policy": content_security_policy,
+            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}

@@ -43,6 +43,8 @@ _ERROR_RESPONSES = {
 _OTHER_ERRORS = {"403": "forbidden (e.g. the owner only)", "415": "unsupported content type",
                  "503": "busy; retry (see Retry-After)"}
 ANSWERS_ATTRIBUTE = "__hat_answers__"
+# The /docs page's only stylesheet; its CSP allows exactly this text (core/routes.py).
+DOCS_STYLE = "body{font-family:sans-serif;margin:2em}td{padding:4px 10px;border-bottom:1px solid #ddd}"
 
 
 class Declared(NamedTuple):
@@ -72,6 +74,17 @@ def answers(status: int, model: str | None = None, *, media_type: str | None = N
         return view
 
     return declare
+
+
+OUTSIDE_ATTRIBUTE = "__hat_outside_api__"
+
+
+def outside_api(view):
+    """Keep a route out of the document: served by the app but not part of its API (the
+    console's redirect and its built files, whose types vary by name). Put it under the
+    route, beside `@answers`."""
+    view.__dict__[OUTSIDE_ATTRIBUTE] = True
+    return view
 
 
 def declared_answers(view) -> dict[int, Declared]:
@@ -217,7 +230,8 @@ def _schemas(views: list) -> tuple[dict, dict]:
 
 def build_openapi(app: Chalice, version: str) -> dict:
     routes = [(path, method, entry.view_function) for path in sorted(app.routes)
-              for method, entry in sorted(app.routes[path].items())]
+              for method, entry in sorted(app.routes[path].items())
+              if not getattr(inspect.unwrap(entry.view_function), OUTSIDE_ATTRIBUTE, False)]
     refs, schemas = _schemas([view for _, _, view in routes])
     paths: dict = {}
     for path, method, view in routes:
@@ -262,7 +276,6 @@ def docs_html(spec: dict) -> str:
                         f"<td>{escape(operation['summary'])}</td><td>{escape(ref)}</td>"
                         f"<td>{escape(answer)}</td><td>{auth}</td></tr>")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>hat API</title><style>"
-            "body{font-family:sans-serif;margin:2em}td{padding:4px 10px;border-bottom:1px solid #ddd}"
-            "</style></head><body><h1>hat API</h1><p>Machine-readable: <a href='openapi.json'>"
+            + DOCS_STYLE + "</style></head><body><h1>hat API</h1><p>Machine-readable: <a href='openapi.json'>"
             "openapi.json</a> (OpenAPI 3.1)</p><table><tr><th>method</th><th>path</th><th>what</th>"
             "<th>body</th><th>answer</th><th>auth</th></tr>" + "".join(rows) + "</table></body></html>")

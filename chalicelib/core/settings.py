@@ -48,6 +48,11 @@ class Settings:
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     reports_bucket: str = ""
     secrets_key_id: str = ""  # KMS key of environments' secrets (envelope keys, core/sealing.py)
+    # project files (chalicelib/files): the bucket, one file's size, files per project
+    files_bucket: str = ""
+    project_file_max_bytes: int = 1024 * 1024
+    project_files_max: int = 100
+    run_files_max_bytes: int = 8 * 1024 * 1024  # what one run may read of its project's files
     job_retry_delays_seconds: tuple[int, ...] = DEFAULT_JOB_RETRY_DELAYS_SECONDS
     idempotency_expires_after_seconds: int = DEFAULT_IDEMPOTENCY_EXPIRES_AFTER_SECONDS
     in_progress_expires_after_seconds: int = DEFAULT_IN_PROGRESS_EXPIRES_AFTER_SECONDS
@@ -111,6 +116,16 @@ class Settings:
     api_key_rate_limit: int = 120
     api_key_rate_window_seconds: int = 60
     daily_stats_retention_days: int = 60
+    # sandbox (chalicelib/sandbox): where a project's debugtalk.py runs
+    sandbox_backend: str = "process"  # process (a local process per run) | lambda
+    sandbox_role_arn: str = ""  # the execution role of every project's function: logs only
+    sandbox_layer_arn: str = ""  # the runner, shared by every project's function
+    sandbox_memory_mb: int = 512
+    sandbox_reserved_concurrency: int = 2  # per project's function
+    sandbox_call_seconds: int = 10  # one debugtalk.py function call
+    # imports (chalicelib/imports): test cases and modules one import may create
+    import_max_testcases: int = 200
+    import_max_modules: int = 50
 
     @property
     def prefix(self) -> str:
@@ -191,8 +206,20 @@ def _runs_settings(env: Mapping[str, str]) -> dict:
         "api_key_rate_limit": "HAT_API_KEY_RATE_LIMIT",
         "api_key_rate_window_seconds": "HAT_API_KEY_RATE_WINDOW_SECONDS",
         "daily_stats_retention_days": "HAT_DAILY_STATS_RETENTION_DAYS",
+        "sandbox_memory_mb": "HAT_SANDBOX_MEMORY_MB",
+        "sandbox_reserved_concurrency": "HAT_SANDBOX_RESERVED_CONCURRENCY",
+        "sandbox_call_seconds": "HAT_SANDBOX_CALL_SECONDS",
+        "import_max_testcases": "HAT_IMPORT_MAX_TESTCASES",
+        "import_max_modules": "HAT_IMPORT_MAX_MODULES",
     }
-    return {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
+    texts = {
+        "sandbox_backend": "HAT_SANDBOX_BACKEND",
+        "sandbox_role_arn": "HAT_SANDBOX_ROLE_ARN",
+        "sandbox_layer_arn": "HAT_SANDBOX_LAYER_ARN",
+    }
+    values: dict = {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
+    values.update({name: env[var].strip() for name, var in texts.items() if env.get(var)})
+    return values
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
@@ -208,6 +235,10 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         max_json_depth=int(env.get("HAT_MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH)),
         reports_bucket=env.get("HAT_REPORTS_BUCKET", f"hat-{stage}-reports"),
         secrets_key_id=env.get("HAT_SECRETS_KEY_ID", ""),
+        files_bucket=env.get("HAT_FILES_BUCKET", f"hat-{stage}-files"),
+        project_file_max_bytes=int(env.get("HAT_PROJECT_FILE_MAX_BYTES", Settings.project_file_max_bytes)),
+        project_files_max=int(env.get("HAT_PROJECT_FILES_MAX", Settings.project_files_max)),
+        run_files_max_bytes=int(env.get("HAT_RUN_FILES_MAX_BYTES", Settings.run_files_max_bytes)),
         job_retry_delays_seconds=_seconds_list(env["HAT_JOB_RETRY_DELAYS_SECONDS"])
         if "HAT_JOB_RETRY_DELAYS_SECONDS" in env
         else DEFAULT_JOB_RETRY_DELAYS_SECONDS,

@@ -41,6 +41,7 @@ ROUTE_SCOPES: dict[tuple[str, str], str] = {
     ("POST", "/modules/{module_id}/testcases"): WRITE,
     ("POST", "/modules/{module_id}/testcases/import"): WRITE,
     ("POST", "/modules/{module_id}/import"): WRITE,
+    ("POST", "/modules/{module_id}/import/sync"): WRITE,
     ("POST", "/projects/{project_id}/import"): WRITE,
     ("PUT", "/testcases/{testcase_id}"): WRITE,
     ("DELETE", "/testcases/{testcase_id}"): WRITE,

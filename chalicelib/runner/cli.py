@@ -19,8 +19,10 @@ from chalicelib.runner.engine import (
     run_testcases_sync,
 )
 from chalicelib.runner.errors import RunnerError, TestcaseInvalid, TestcaseNotFound
-from chalicelib.runner.report import to_junit_xml
-from chalicelib.runner.schema import parse_testcase_text
+from chalicelib.runner.files import DirectoryFiles
+from chalicelib.runner.functions import FunctionContext
+from chalicelib.runner.report import to_junit_xml, with_failed_cases
+from chalicelib.runner.schema import parse_testcase_text, validate_testcase
 from chalicelib.runner.ssrf import parse_outbound_allow
 
 _TYPES = {".json": "application/json", ".yml": "application/yaml", ".yaml": "application/yaml"}
@@ -47,9 +49,15 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"testcases run at once (default {DEFAULT_CONCURRENCY})")
     run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="S",
                      help=f"per-request timeout in seconds (default {DEFAULT_TIMEOUT_SECONDS:g})")
+    run.add_argument("--debugtalk", type=Path, metavar="FILE",
+                     help="the project's debugtalk.py (default: the nearest debugtalk.py in "
+                          "the first FILE's folder or above, as HttpRunner finds it)")
     run.add_argument("--allow-private", action="store_true",
                      help="let requests reach loopback and private addresses "
                           "(by default only HAT_OUTBOUND_ALLOW opens them, as on the platform)")
+    from chalicelib.importers.cli import add_convert_command
+
+    add_convert_command(commands)
     return parser
 
 
@@ -73,9 +81,10 @@ class _Loader:
     step naming every path tried.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, functions: frozenset[str] | None = None) -> None:
         self.documents: dict[str, dict[str, Any]] = {}
         self.errors: dict[str, RunnerError] = {}
+        self.functions = functions  # the names debugtalk.py defines, None without one
 
     def load(self, path: Path) -> dict[str, Any]:
         key = str(path.resolve())
@@ -87,6 +96,9 @@ class _Loader:
                 if ctype is None:
                     raise TestcaseInvalid({"": f"{path}: not a .json, .yml or .yaml file"})
                 doc = parse_testcase_text(path.read_text(encoding="utf-8"), ctype)
+                # the platform's save-time check, every value included: a file it would
+                # refuse is refused here before anything is sent
+                validate_testcase(doc, self.functions)
             except FileNotFoundError:
                 self.errors[key] = TestcaseNotFound(f"no such file: {path}")
                 raise self.errors[key] from None
@@ -116,6 +128,23 @@ class _Loader:
         except RunnerError:
             pass  # reported on the step that references it, by resolve()
         return str(target)
+
+    def reference_problem(self, key: str) -> str | None:
+        """Why a loaded file cannot run whole: a testcase it references, directly or
+        through others, is missing or invalid (None: every one is there and valid)."""
+        seen: set[str] = set()
+        pending = [key]
+        while pending:
+            doc = self.documents.get(pending.pop())
+            for step in (doc or {}).get("teststeps") or []:
+                ref = step.get("testcase") if isinstance(step, dict) else None
+                if not isinstance(ref, str) or ref in seen:
+                    continue
+                seen.add(ref)
+                if ref in self.errors:
+                    return f"step {step.get('name')!r}: referenced testcase: {self.errors[ref]}"
+                pending.append(ref)
+        return None
 
     def resolve(self, ref: str) -> dict[str, Any]:
         if ref in self.errors:
@@ -221,10 +250,22 @@ def summary(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _nearest_debugtalk(path: Path) -> Path | None:
+    folder = path.resolve() if path.is_dir() else path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "debugtalk.py").is_file():
+            return candidate / "debugtalk.py"
+    return None
+
+
 def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
     out = stdout or sys.stdout
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "convert":
+        from chalicelib.importers.cli import convert_command
+
+        return convert_command(args, out)
     variables: dict[str, str] = {}
     for item in args.var:
         key, sep, value = item.partition("=")
@@ -236,7 +277,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
     files = _files(args.paths)
     if not files:
         parser.error("no testcase files found")
-    dot_env = project_root(files[0]) / ".env"
+    root = project_root(files[0])
+    dot_env = root / ".env"
     if dot_env.is_file():
         try:
             variables = {**read_dot_env(dot_env.read_text(encoding="utf-8")), **variables}
@@ -247,16 +289,37 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
         allow = parse_outbound_allow(os.environ.get("HAT_OUTBOUND_ALLOW"))
     except ValueError as exc:
         parser.error(f"HAT_OUTBOUND_ALLOW: {exc}")
-    loader = _Loader()
+    debugtalk = args.debugtalk or _nearest_debugtalk(args.paths[0])
+    functions: dict[str, Any] = {}
+    if debugtalk is not None:
+        from chalicelib.runner.debugtalk import load_functions
+
+        try:
+            # the user's own code on the user's own machine, as HttpRunner runs it
+            functions = load_functions(debugtalk.resolve(), call_seconds=args.timeout)
+        except (OSError, RunnerError) as exc:
+            parser.error(f"{debugtalk}: {exc}")
+    # checked as the platform checks a save: against the names debugtalk.py defines
+    loader = _Loader(frozenset(functions) if debugtalk is not None else None)
     documents: list[dict[str, Any]] = []
     unreadable: list[dict[str, Any]] = []
     for path in files:
         try:
-            documents.append(loader.load(path))
+            document = loader.load(path)
+            problem = loader.reference_problem(str(path.resolve()))
+            if problem:
+                raise RunnerError(problem)
+            documents.append(document)
         except RunnerError as exc:
-            # a file that does not parse still counts, as a failed testcase named after it
+            # a file that does not parse or check still counts, as a failed testcase named
+            # after it, and sends nothing
             unreadable.append({"name": str(path), "success": False, "error": str(exc),
                                "duration_ms": 0.0, "steps": []})
+    if debugtalk is not None:
+        from chalicelib.runner.debugtalk import expand_documents
+
+        documents, failed = expand_documents(documents, functions, variables)
+        unreadable += failed
     progress = _Progress(sys.stderr)
     report = run_testcases_sync(
         documents,
@@ -267,13 +330,11 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
         outbound_allow=allow,
         allow_private=args.allow_private,
         resolve_testcase=loader.resolve,
+        read_file=DirectoryFiles(root),  # upload and ${P(path)}: paths from the project root
         on_progress=progress,
+        function_context=FunctionContext(user_functions=functions),
     )
-    if unreadable:
-        report["testcases"] = unreadable + report["testcases"]
-        report["tests_run"] += len(unreadable)
-        report["failures"] += len(unreadable)
-        report["success"] = False
+    with_failed_cases(report, unreadable)
     progress.clear()
     print(summary(report), file=out)
     if args.json:

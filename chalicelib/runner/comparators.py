@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.runner._cache import text_cache
+
 Comparator = Callable[[Any, Any], "str | None"]
 
 # canonical name (HttpRunner 3 spelling) -> aliases, HttpRunner 2 spellings included so that
@@ -43,6 +45,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "regex_match": (),
     "startswith": (),
     "endswith": (),
+    "json_schema": ("matches_schema",),
 }
 
 # every accepted spelling -> canonical name
@@ -176,6 +179,111 @@ def _endswith(actual: Any, expected: Any) -> str | None:
     return f"{_short(actual)} does not end with {_short(expected)}"
 
 
+MAX_SCHEMA_ERRORS = 3  # a failed check names at most this many places
+
+
+def _json_schema(actual: Any, expected: Any) -> str | None:
+    """The value matches a JSON Schema (2020-12; earlier drafts' documents mostly read the same)."""
+    import json
+
+    if not isinstance(expected, (dict, bool)):
+        return f"expected value must be a JSON Schema (an object), got {_short(expected)}"
+    try:
+        key = json.dumps(expected, sort_keys=True)
+    except (TypeError, ValueError):
+        return "the schema is not JSON"
+    validator = _schema_validator(key)
+    if isinstance(validator, str):
+        return validator
+    try:
+        errors = sorted(validator.iter_errors(actual), key=lambda e: [str(p) for p in e.absolute_path])
+        errors = errors[:MAX_SCHEMA_ERRORS]
+    except Exception as exc:  # noqa: BLE001 - a schema jsonschema cannot apply (bad $ref...) fails the check
+        return f"the schema cannot be applied: {_short(str(exc))}"
+    if not errors:
+        return None
+    return "; ".join(f"at {_schema_path(e.absolute_path)}: {_short(e.message)}" for e in errors)
+
+
+def _schema_path(parts: Any) -> str:
+    text = "body"
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+@text_cache(maxsize=256)
+def _schema_validator(key: str) -> Any:
+    """A compiled validator for a schema's text, or why there is none (cached: a testcase
+    checks the same schema on every run). Its regex keywords run in re2 (linear time)."""
+    import json
+
+    from jsonschema import Draft202012Validator, SchemaError, validators
+
+    schema = json.loads(key)
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return f"not a valid JSON Schema: {_short(exc.message)}"
+    linear = validators.extend(Draft202012Validator, {
+        "pattern": _pattern, "patternProperties": _pattern_properties,
+        "additionalProperties": _additional_properties,
+    })
+    return linear(schema)
+
+
+def _search(pattern: str, text: str) -> bool:
+    return _re2(pattern).search(text) is not None
+
+
+@text_cache(maxsize=256)
+def _re2(pattern: str) -> Any:
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    from jsonschema import ValidationError
+
+    if validator.is_type(instance, "string"):
+        try:
+            matched = _search(pattern, instance)
+        except Exception:  # noqa: BLE001 - re2 refuses backreferences and lookarounds
+            yield ValidationError(f"pattern {pattern!r} is not supported (no backreferences or lookarounds)")
+            return
+        if not matched:
+            yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator: Any, patterns: dict, instance: Any, schema: Any) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if _search(pattern, key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator: Any, extra_schema: Any, instance: Any, schema: Any) -> Any:
+    from jsonschema import ValidationError
+
+    if not validator.is_type(instance, "object"):
+        return
+    properties = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    extras = [key for key in instance if key not in properties
+              and not any(_search(pattern, key) for pattern in patterns)]
+    if validator.is_type(extra_schema, "object"):
+        for key in extras:
+            yield from validator.descend(instance[key], extra_schema, path=key)
+    elif extra_schema is False and extras:
+        names = ", ".join(map(repr, sorted(extras)))
+        yield ValidationError(f"additional properties are not allowed ({names})")
+
+
 COMPARATORS: dict[str, Comparator] = {
     "equal": _cmp(lambda a, e: a == e, "=="),
     "not_equal": _cmp(lambda a, e: a != e, "!="),
@@ -195,6 +303,7 @@ COMPARATORS: dict[str, Comparator] = {
     "regex_match": _regex_match,
     "startswith": _startswith,
     "endswith": _endswith,
+    "json_schema": _json_schema,
 }
 
 

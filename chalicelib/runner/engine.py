@@ -13,6 +13,7 @@ Variable precedence, as in HttpRunner: step variables > variables extracted by e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import inspect
 import json
@@ -25,6 +26,7 @@ from urllib.parse import quote_plus, urlencode, urljoin, urlsplit
 
 from chalicelib.runner.comparators import compare
 from chalicelib.runner.cookies import CookieJar
+from chalicelib.runner.debugtalk import compare_with
 from chalicelib.runner.errors import (
     OutboundRefused,
     RunnerError,
@@ -32,8 +34,17 @@ from chalicelib.runner.errors import (
     TestcaseInvalid,
     TestcaseNotFound,
 )
+from chalicelib.runner.files import FileMissing, FileSource, looks_like_path, multipart_body, no_files
+from chalicelib.runner.files import path_problem as file_path_problem
 from chalicelib.runner.functions import FunctionContext
 from chalicelib.runner.headers import CONTROL, HEADER_NAME, header_value_problem
+from chalicelib.runner.hooks import (
+    HookResponse,
+    request_from_view,
+    request_view,
+    run_hooks,
+    with_names,
+)
 from chalicelib.runner.paths import (
     PathError,
     ResponseData,
@@ -106,6 +117,7 @@ async def run_testcases(
     outbound_allow: Iterable[str] = (),
     allow_private: bool = False,
     resolve_testcase: ResolveTestcase | None = None,
+    read_file: FileSource = no_files,
     transport: Transport | None = None,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     deadline_seconds: float | None = None,
@@ -130,6 +142,9 @@ async def run_testcases(
     - ``resolve_testcase(ref)``: returns the document a ``testcase: ref`` step points to
       (sync or async); raise TestcaseNotFound (or KeyError) when there is none, and
       TestcaseInvalid when it cannot be read. Called once per distinct ref per run.
+    - ``read_file(path)``: the bytes of a project file an ``upload`` or ``${P(path)}``
+      names (sync or async; see files.py); raise FileMissing when there is none. Called
+      once per distinct path per run.
     - ``transport``: replaces the pooled aiohttp client (tests); the caller closes it.
     - ``max_body_chars``: bodies longer than this are cut in the report (marked
       ``body_truncated``); ``max_response_bytes``: a bigger response fails its step;
@@ -161,6 +176,7 @@ async def run_testcases(
         env_base_url=str(env.get("base_url") or ""),
         base_url_override=base_url,
         resolve_testcase=resolve_testcase,
+        read_file=read_file,
         timeout_seconds=timeout_seconds,
         max_body_chars=max_body_chars,
         max_report_chars=max_report_chars,
@@ -262,6 +278,7 @@ class _Run:
         env_base_url: str,
         base_url_override: str | None,
         resolve_testcase: ResolveTestcase | None,
+        read_file: FileSource,
         timeout_seconds: float,
         max_body_chars: int,
         max_report_chars: int,
@@ -276,6 +293,8 @@ class _Run:
         self.env_base_url = env_base_url
         self.base_url_override = base_url_override
         self.resolve_testcase = resolve_testcase
+        self.read_file = read_file
+        self._files: dict[str, bytes | FileMissing] = {}  # path -> its bytes, or why not
         self.timeout = timeout_seconds
         self.max_body = max_body_chars
         self._report_left = max_report_chars  # what the report may still keep
@@ -284,6 +303,8 @@ class _Run:
         self.sleep = sleep
         self.deadline = deadline
         self._refs: dict[str, Testcase | str] = {}  # ref -> model, or why it cannot run
+        # the project's debugtalk.py names: its functions may be called and be comparators
+        self.user_names = frozenset(ctx.user_functions) or None
 
     # ---- the run ----
 
@@ -302,11 +323,16 @@ class _Run:
                 jobs.append((_LOAD, doc, index))
                 continue
             try:
-                model = load_testcase(doc)
+                model = load_testcase(doc, self.user_names)
             except TestcaseInvalid as exc:
                 jobs.append((_DONE, _invalid_case(doc, index, exc)))
                 continue
-            combos = model.config.parameter_combinations()
+            try:
+                csv_files = {path: await self._file(path) for path in model.config.file_paths()}
+                combos = model.config.parameter_combinations(csv_files)
+            except RunnerError as exc:  # a missing file, a bad CSV, too many combinations
+                jobs.append((_DONE, _failed_case(model.config.name, str(exc))))
+                continue
             parameterised = len(combos) > 1
             for combo in combos:
                 jobs.append((_RUN, model, combo, parameterised))
@@ -326,7 +352,7 @@ class _Run:
                     elif kind is _LOAD:
                         doc, index = job
                         try:
-                            model = load_testcase(doc)
+                            model = load_testcase(doc, self.user_names)
                         except TestcaseInvalid as exc:
                             result = _invalid_case(doc, index, exc)
                         else:
@@ -369,11 +395,26 @@ class _Run:
         if parameterised and "$" not in model.config.name:
             shown = ", ".join(f"{k}={_cut(str(v))}" for k, v in params.items())
             name = f"{name} [{shown}]"
-        own = frozenset(model.config.variables) | frozenset(params)
+        config = model.config
+        hooked: dict[str, Any] = {}
+        if config.setup_hooks:  # before the first step; their {"var": ...} values are config's
+            try:
+                run_hooks(config.setup_hooks, self._lookup(config_values), self.ctx,
+                          hooked.__setitem__)
+            except RunnerError as exc:
+                return _failed_case(name, f"config.setup_hooks: {exc}")
+            config_values.update(hooked)
+        own = frozenset(model.config.variables) | frozenset(params) | frozenset(hooked)
         steps, extracted, success = await self._steps(
             model, config_values, own, base_url, CookieJar(), ()
         )
         case: dict[str, Any] = {"name": name, "success": success}
+        if config.teardown_hooks:
+            try:
+                run_hooks(config.teardown_hooks, self._lookup({**config_values, **extracted}),
+                          self.ctx, extracted.__setitem__)
+            except RunnerError as exc:
+                case.update(success=False, error=f"config.teardown_hooks: {exc}")
         if params:
             case["parameters"] = self._kept_values(params)
         if success and model.config.export:
@@ -387,6 +428,14 @@ class _Run:
         case["duration_ms"] = _ms(self.clock() - started)
         case["steps"] = steps
         return case
+
+    def _lookup(self, values: Mapping[str, Any]) -> Callable[[str], Any]:
+        def find(name: str) -> Any:
+            if name in values:
+                return values[name]
+            raise SubstitutionError(f"variable ${name} is not defined")
+
+        return find
 
     def _config(
         self, config: Config, overrides: Mapping[str, Any], caller_base_url: str
@@ -474,7 +523,11 @@ class _Run:
             if attempts is not None:
                 attempts.append(report)
             step_extracted = {}
+            if request.upload:
+                await self._load_uploads(request.upload, scope)
             prepared = self._prepare(report, request, config, base_url, scope)
+            if prepared is not None and step.setup_hooks:
+                prepared = self._setup_hooks(report, step, scope, prepared)
             if prepared is None:
                 break  # the request cannot even be built: retrying changes nothing
             outbound, cookies = prepared
@@ -546,12 +599,46 @@ class _Run:
         except _InvalidRequest as exc:
             report.update(error=str(exc), error_type="invalid_request")
             return None
+        except FileMissing as exc:
+            report.update(error=str(exc), error_type="file")
+            return None
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
-            report.update(error=str(exc), error_type="variable")
+            report.update(error=str(exc), error_type=getattr(exc, "error_type", "variable"))
+            return None
+        except (TypeError, ValueError) as exc:  # a debugtalk.py value JSON cannot carry
+            report.update(error=f"the request cannot be built: {exc}", error_type="user_code")
             return None
         if remaining is not None:
             outbound.timeout = min(outbound.timeout, remaining)
         return outbound, cookies
+
+    def _setup_hooks(
+        self,
+        report: dict[str, Any],
+        step: Step,
+        scope: Scope,
+        prepared: tuple[OutboundRequest, list[tuple[str, str]]],
+    ) -> tuple[OutboundRequest, list[tuple[str, str]]] | None:
+        """The request after the step's setup hooks changed it; None (the report says why)
+        when a hook failed."""
+        outbound, cookies = prepared
+        view, snapshot = request_view(outbound)
+        try:
+            run_hooks(step.setup_hooks, with_names(scope.lookup, {"request": view}), self.ctx,
+                      scope.define)
+            # what a hook makes of the URL meets the guard as every hop does (_outgoing)
+            changed = request_from_view(view, outbound, snapshot)
+        except RunnerError as exc:
+            report.update(request=self._request_report(outbound, scope),
+                          error=f"setup_hooks: {exc}",
+                          error_type=getattr(exc, "error_type", "variable"))
+            return None
+        except (TypeError, ValueError) as exc:  # the hook made the request unsendable
+            report.update(request=self._request_report(outbound, scope),
+                          error=f"setup_hooks: the request cannot be sent: {exc}",
+                          error_type="user_code")
+            return None
+        return changed, cookies
 
     def _check(
         self,
@@ -575,6 +662,15 @@ class _Run:
         if url != outbound.url:
             report["response"]["url"] = url
         errors: list[tuple[str, str]] = []
+        if step.teardown_hooks:
+            response_view = HookResponse(data, text)
+            try:
+                run_hooks(step.teardown_hooks,
+                          with_names(scope.lookup, {"response": response_view}), self.ctx,
+                          scope.define)
+            except RunnerError as exc:
+                errors.append((f"teardown_hooks: {exc}", getattr(exc, "error_type", "variable")))
+            data = response_view.data()
         step_extracted: dict[str, Any] = {}
         deadline = self.deadline
         for var, path in step.extract.items():
@@ -663,6 +759,10 @@ class _Run:
             )
         elif request.data is not None:
             body = str(render(request.data, lookup, ctx)).encode()
+        elif request.upload is not None:
+            body, content_type = multipart_body(self._upload_parts(render(request.upload, lookup, ctx)))
+            # the boundary is this body's: a content type the testcase set cannot be kept
+            headers["content-type"] = ("Content-Type", content_type)
         cookies = (
             [(str(k), str(v)) for k, v in render(request.cookies, lookup, ctx).items()]
             if request.cookies else []
@@ -676,6 +776,53 @@ class _Run:
             request.verify if request.verify is not None else config.verify,
         )
         return outbound, cookies
+
+    async def _file(self, path: str) -> bytes:
+        """A project file's bytes, read once per run; FileMissing (also remembered) when
+        there is none."""
+        found = self._files.get(path)
+        if found is None:
+            try:
+                data = self.read_file(path)
+                if inspect.isawaitable(data):
+                    data = await data
+                found = bytes(data)
+            except FileMissing as exc:
+                found = exc
+            except LookupError:
+                found = FileMissing(f"no file {path!r} in this project")
+            self._files[path] = found
+        if isinstance(found, FileMissing):
+            raise found
+        return found
+
+    async def _load_uploads(self, upload: Mapping[str, Any], scope: Scope) -> None:
+        """Reads the files an upload names, before the (synchronous) request is built."""
+        for value in upload.values():
+            try:
+                value = scope.render(value) if isinstance(value, str) and "$" in value else value
+            except RunnerError:
+                continue  # building the request reports it
+            if looks_like_path(value) and value not in self._files:
+                with contextlib.suppress(FileMissing):
+                    await self._file(value)
+
+    def _upload_parts(self, upload: Mapping[str, Any]) -> list[tuple[str, str | tuple[str, bytes]]]:
+        parts: list[tuple[str, str | tuple[str, bytes]]] = []
+        for field, value in upload.items():
+            if looks_like_path(value):
+                problem = file_path_problem(value)
+                if problem:
+                    raise FileMissing(f"upload.{field}: {problem}")
+                found = self._files.get(value)
+                if isinstance(found, FileMissing):
+                    raise FileMissing(f"upload.{field}: {found}")
+                if found is None:  # cannot happen: _load_uploads read every path
+                    raise FileMissing(f"upload.{field}: {value!r} was not read")
+                parts.append((str(field), (value.rsplit("/", 1)[-1], found)))
+            else:
+                parts.append((str(field), "" if value is None else str(value)))
+        return parts
 
     def _outgoing(
         self,
@@ -741,10 +888,14 @@ class _Run:
             else:
                 actual = evaluate(path, data)
             function = getattr(validator, "compare", None)
-            reason = (
-                function(actual, expected) if function is not None
-                else compare(validator.comparator, actual, expected)
-            )
+            user = self.ctx.user_functions.get(validator.comparator) if function is None else None
+            if user is not None:  # a debugtalk.py function named as the comparator
+                reason = compare_with(user, actual, expected, validator.message)
+            else:
+                reason = (
+                    function(actual, expected) if function is not None
+                    else compare(validator.comparator, actual, expected)
+                )
         except SubstitutionError as exc:
             reason = str(exc)
         except PathError as exc:
@@ -927,7 +1078,7 @@ class _Run:
             doc = self.resolve_testcase(ref)
             if inspect.isawaitable(doc):
                 doc = await doc
-            model = load_testcase(doc)
+            model = load_testcase(doc, self.user_names)
         except TestcaseNotFound as exc:  # its message may say where it was looked for
             detail = str(exc)
             return f"referenced testcase {ref!r} not found" + (f" ({detail})" if detail else "")

@@ -17,10 +17,11 @@ class TestcaseInvalid(RunnerError):
 
     __test__ = False  # not a pytest test class, despite its name
 
-    def __init__(self, fields: dict[str, str]) -> None:
+    def __init__(self, fields: dict[str, str], note: str | None = None) -> None:
         self.fields = dict(fields)
         summary = "; ".join(f"{path or '<document>'}: {msg}" for path, msg in self.fields.items())
-        super().__init__(f"invalid testcase: {summary}")
+        # a note shared by several fields (the safe builtins) is said once, at the end
+        super().__init__(f"invalid testcase: {summary}" + (f" ({note})" if note else ""))
 
 
 class SubstitutionError(RunnerError):

@@ -35,6 +35,9 @@ class FunctionContext:
     wall_clock: Callable[[], float] = time.time  # seconds since the epoch
     rng: random.Random = field(default_factory=random.Random)
     environment: Mapping[str, Any] = field(default_factory=dict)
+    # the project's debugtalk.py functions (see runner/debugtalk.py), only ever given inside
+    # the project's sandbox; they win over the builtins of the same name, as in HttpRunner
+    user_functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
 
 
 def _text(value: Any) -> str:
@@ -259,7 +262,11 @@ CSV_FUNCTIONS = frozenset({"parameterize", "P"})
 def call_function(
     name: str, args: list[Any], kwargs: dict[str, Any], ctx: FunctionContext
 ) -> Any:
-    """Call one safe builtin; SubstitutionError for an unknown name or bad arguments."""
+    """Call one safe builtin (or a debugtalk.py function the context holds);
+    SubstitutionError for an unknown name or bad arguments."""
+    user = ctx.user_functions.get(name) if ctx.user_functions else None
+    if user is not None:
+        return user(*args, **kwargs)  # the table's wrapper reports its failures
     func = FUNCTIONS.get(name)
     if func is None:
         raise SubstitutionError(unknown_function_message(name))
@@ -269,13 +276,21 @@ def call_function(
         raise SubstitutionError(f"{name}(): {exc}") from exc
 
 
-def unknown_function_message(name: str) -> str:
+BUILTINS_NOTE = f"the safe builtins: {', '.join(sorted(SAFE_FUNCTION_NAMES))}"
+UNKNOWN_FUNCTION = "is not a safe builtin"
+
+
+def unknown_function_message(name: str, shown: str | None = None, *, list_builtins: bool = True) -> str:
+    """Why ``${name(...)}`` cannot run, and what to write instead. ``shown``: the call as
+    written; ``list_builtins``: False where one message lists them for many calls."""
     if name in CSV_FUNCTIONS:
         return (
-            f"${{{name}(...)}} reads a CSV file from disk, which hat does not support; "
-            "list the parameter values inline instead"
+            f"${{{name}(...)}} reads a project's CSV file, and only as the whole value of a "
+            f'config.parameters entry: parameters: {{"username-password": "${{{name}(data/users.csv)}}"}}; '
+            "elsewhere list the values inline"
         )
-    return (
-        f"${{{name}()}} is not a safe builtin: user Python (debugtalk.py) is not supported; "
-        f"available: {', '.join(sorted(SAFE_FUNCTION_NAMES))}"
+    message = (
+        f"{shown or f'${{{name}()}}'} {UNKNOWN_FUNCTION}: user Python (debugtalk.py) is not "
+        "supported; write the value it returns, or compute it with a safe builtin"
     )
+    return f"{message} ({BUILTINS_NOTE})" if list_builtins else message

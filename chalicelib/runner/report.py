@@ -118,3 +118,13 @@ def to_junit_xml(report: Mapping[str, Any]) -> str:
         root.set(key, str(value))
     root.set("time", _seconds(report.get("duration_ms")))
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def with_failed_cases(report: dict[str, Any], failed: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report with testcases that could not even start (counted as failures) first."""
+    if failed:
+        report["testcases"] = failed + report["testcases"]
+        report["tests_run"] += len(failed)
+        report["failures"] += len(failed)
+        report["success"] = False
+    return report

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Mapping
 from itertools import product
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
@@ -32,11 +34,19 @@ from pydantic import (
 
 from chalicelib.runner._cache import text_cache
 from chalicelib.runner.comparators import ALIASES, COMPARATORS, TYPE_NAMES, canonical_comparator
-from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid
-from chalicelib.runner.functions import SAFE_FUNCTION_NAMES, unknown_function_message
+from chalicelib.runner.errors import RunnerError, SubstitutionError, TestcaseInvalid
+from chalicelib.runner.files import csv_path, csv_rows, looks_like_path
+from chalicelib.runner.files import path_problem as file_path_problem
+from chalicelib.runner.functions import (
+    BUILTINS_NOTE,
+    CSV_FUNCTIONS,
+    SAFE_FUNCTION_NAMES,
+    UNKNOWN_FUNCTION,
+    unknown_function_message,
+)
 from chalicelib.runner.headers import static_header_problem
 from chalicelib.runner.paths import ROOTS, check_path, leading_root, path_problem
-from chalicelib.runner.template import Call, iter_references
+from chalicelib.runner.template import Call, call_source, iter_references, parse
 
 MAX_DOCUMENT_CHARS = 2_000_000
 MAX_DOCUMENT_NODES = 100_000  # YAML aliases can make a small text a huge tree
@@ -50,13 +60,11 @@ MAX_PARAMETER_COMBINATIONS = 1000
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")
 
-_HOOKS = "hooks run user Python (debugtalk.py), which hat does not support"
+_HOOKS = "hooks run user Python (debugtalk.py), which hat does not support without one"
+HOOK_FIELDS = ("setup_hooks", "teardown_hooks")
 REFUSED_FIELDS = {
-    "setup_hooks": _HOOKS,
-    "teardown_hooks": _HOOKS,
     "validate_script": "validate_script runs user Python, which hat does not support; "
     "use validate with the built-in comparators",
-    "upload": "upload sends files from the runner's disk, which hat does not support",
     "api": "`api:` references are HttpRunner 2; reference a testcase with `testcase:`",
     "testcases": "testsuites are not supported; run the testcases of a module instead",
 }
@@ -66,6 +74,14 @@ _NAME = re.compile(r"[A-Za-z_]\w*")
 class _Model(BaseModel):
     # Unknown keys are refused, not ignored: a misspelt "valdiate" must not pass silently.
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _without_empty_hooks(data: Any) -> Any:
+    """HttpRunner files often carry `setup_hooks: []`: no hook, no effect, so accepted
+    (a hook that is there needs user Python; REFUSED_FIELDS says so)."""
+    if isinstance(data, dict) and any(data.get(k) == [] for k in HOOK_FIELDS):
+        return {k: v for k, v in data.items() if not (k in HOOK_FIELDS and v == [])}
+    return data
 
 
 # Rust-side checks (a pattern, a plain dict type) rather than Python callbacks: every run
@@ -127,7 +143,7 @@ class Validator(_Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _normalise(cls, data: Any) -> Any:
+    def _normalise(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict):
             raise ValueError(
                 'a validator is {"eq": [check, expected]} or {"check", "comparator", "expect"}'
@@ -163,6 +179,9 @@ class Validator(_Model):
             )
         if not isinstance(message, str):
             raise ValueError("the validator message (third element) must be text")
+        functions = (info.context or {}).get("functions") or ()
+        if name in functions and canonical_comparator(name) is None:
+            return {"comparator": name, "check": check, "expect": expect, "message": message}
         canonical = _checked_comparator(name, check, expect)
         return {"comparator": canonical, "check": check, "expect": expect, "message": message}
 
@@ -183,6 +202,9 @@ class Request(_Model):
     timeout: float | None = Field(default=None, gt=0, le=MAX_REQUEST_TIMEOUT_SECONDS)
     allow_redirects: bool = True
     verify: bool | None = None
+    # HttpRunner's multipart form: a value naming a project file (text with a /) is sent as
+    # that file, any other value as a text field
+    upload: dict[str, Any] | None = None
 
     @field_validator("method", mode="before")
     @classmethod
@@ -198,10 +220,29 @@ class Request(_Model):
             raise ValueError("data is text (sent as is) or a mapping (sent as a form)")
         return value
 
+    @field_validator("upload")
+    @classmethod
+    def _upload(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("upload is a mapping of field: file path or text")
+        for field, item in value.items():
+            if looks_like_path(item):
+                problem = file_path_problem(item)
+                if problem:
+                    raise ValueError(f"upload.{field}: {problem}")
+            elif not isinstance(item, (str, int, float, bool)):
+                raise ValueError(f"upload.{field}: a file path (data/x.csv) or a text value")
+        return value
+
     @model_validator(mode="after")
     def _one_body(self) -> Request:
-        if self.data is not None and "json_body" in self.model_fields_set:
-            raise ValueError("set either json or data, not both")
+        bodies = [name for name, given in (("json", "json_body" in self.model_fields_set),
+                                           ("data", self.data is not None),
+                                           ("upload", self.upload is not None)) if given]
+        if len(bodies) > 1:
+            raise ValueError(f"set either {' or '.join(bodies)}, not both (one body per request)")
         return self
 
     def has_json(self) -> bool:
@@ -209,6 +250,21 @@ class Request(_Model):
 
 
 ExtractPath = Annotated[str, AfterValidator(_extract_path)]
+
+
+def _hook(value: Any) -> Any:
+    # HttpRunner's two forms: "${func($request)}" (called for its effect) and
+    # {"var": "${func()}"} (its result becomes the variable $var)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        [(name, content)] = value.items()
+        if isinstance(name, str) and _NAME.fullmatch(name):
+            return value
+    raise ValueError('a hook is "${func(...)}" or {"variable": "${func(...)}"}')
+
+
+Hooks = list[Annotated[Any, AfterValidator(_hook)]]
 
 
 class Step(_Model):
@@ -224,6 +280,13 @@ class Step(_Model):
     # response time: slower than max fails the step, slower than degraded marks it degraded
     max_response_ms: float | None = Field(default=None, gt=0, le=MAX_RESPONSE_MS)
     degraded_response_ms: float | None = Field(default=None, gt=0, le=MAX_RESPONSE_MS)
+    setup_hooks: Hooks = Field(default_factory=list)  # user code: see validate_testcase
+    teardown_hooks: Hooks = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_hooks(cls, data: Any) -> Any:
+        return _without_empty_hooks(data)
 
     @field_validator("extract", mode="before")
     @classmethod
@@ -247,7 +310,7 @@ class Step(_Model):
             raise ValueError("a step has either request or testcase (exactly one)")
         if self.testcase is not None:
             for key in ("extract", "validators", "retry_times", "retry_interval", "max_response_ms",
-                        "degraded_response_ms"):
+                        "degraded_response_ms", *HOOK_FIELDS):
                 if getattr(self, key):
                     shown = "validate" if key == "validators" else key
                     raise ValueError(
@@ -266,13 +329,20 @@ class Config(_Model):
     weight: int = Field(default=1, ge=1)
     base_url: str = ""
     variables: Variables = Field(default_factory=dict)
-    parameters: dict[str, list[Any]] = Field(default_factory=dict)
+    parameters: dict[str, list[Any] | str] = Field(default_factory=dict)  # str: ${P(path)}
     headers: dict[str, Any] = Field(default_factory=dict)
     verify: bool = False
     export: list[VariableName] = Field(default_factory=list)
     # every request step's response-time limits unless a step sets its own
     max_response_ms: float | None = Field(default=None, gt=0, le=MAX_RESPONSE_MS)
     degraded_response_ms: float | None = Field(default=None, gt=0, le=MAX_RESPONSE_MS)
+    setup_hooks: Hooks = Field(default_factory=list)  # before the first step, after the last
+    teardown_hooks: Hooks = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_hooks(cls, data: Any) -> Any:
+        return _without_empty_hooks(data)
 
     @field_validator("parameters", mode="before")
     @classmethod
@@ -286,10 +356,17 @@ class Config(_Model):
             if bad:
                 raise ValueError(f"{key!r}: {bad[0]!r} is not a variable name")
             if isinstance(values, str):
-                raise ValueError(
-                    f"{key}: values must be listed inline; CSV files and functions that "
-                    "return parameters need files or user Python, which hat does not support"
-                )
+                path = csv_path(values)
+                if path is None:
+                    raise ValueError(
+                        f"{key}: values are listed inline, or read from a project file "
+                        f"with ${{P(data/{names[0]}.csv)}}; functions that return "
+                        "parameters need user Python"
+                    )
+                problem = file_path_problem(path)
+                if problem:
+                    raise ValueError(f"{key}: {problem}")
+                continue  # its size is known when the file is read
             if not isinstance(values, list) or not values:
                 raise ValueError(f"{key}: a non-empty list of values")
             if len(names) > 1:
@@ -309,15 +386,32 @@ class Config(_Model):
             )
         return value
 
-    def parameter_combinations(self) -> list[dict[str, Any]]:
-        """HttpRunner's Cartesian product: one dict of values per testcase to run."""
+    def file_paths(self) -> list[str]:
+        """The project files its CSV parameters name."""
+        return [path for path in map(csv_path, self.parameters.values()) if path]
+
+    def parameter_combinations(
+        self, csv_files: Mapping[str, bytes] | None = None
+    ) -> list[dict[str, Any]]:
+        """HttpRunner's Cartesian product: one dict of values per testcase to run.
+        ``csv_files``: the bytes of the files ``${P(path)}`` values name (see file_paths)."""
         axes: list[list[dict[str, Any]]] = []
         for key, values in self.parameters.items():
             names = key.split("-")
-            if len(names) == 1:
+            if isinstance(values, str):
+                path = csv_path(values) or ""
+                axes.append(csv_rows((csv_files or {})[path], names, path))
+            elif len(names) == 1:
                 axes.append([{key: v} for v in values])
             else:
                 axes.append([dict(zip(names, item, strict=True)) for item in values])
+        total = 1
+        for axis in axes:
+            total *= len(axis)
+        if total > MAX_PARAMETER_COMBINATIONS:
+            raise RunnerError(
+                f"{total} parameter combinations; at most {MAX_PARAMETER_COMBINATIONS}"
+            )
         return [
             {k: v for part in combo for k, v in part.items()} for combo in product(*axes)
         ]
@@ -379,7 +473,7 @@ def _format_path(trail: list[str | int]) -> str:
     return _path(tuple(trail))
 
 
-def _scan(doc: Any) -> dict[str, str]:
+def _scan(doc: Any, functions: frozenset[str] | None = None) -> dict[str, str]:
     """Shape and ${function()} problems found by reading every value of the document.
 
     Raises TestcaseInvalid at once for a document too big or too deep to go on reading
@@ -400,8 +494,10 @@ def _scan(doc: Any) -> dict[str, str]:
                 {_format_path(trail): f"nested deeper than {MAX_DOCUMENT_DEPTH} levels"}
             )
         if isinstance(value, str):
-            if "${" in value:
-                _check_calls(value, trail, errors)
+            # a CSV parameters entry is read by the runner (files.py), not called
+            if "${" in value and not (len(trail) == 3 and trail[:2] == ["config", "parameters"]
+                                      and csv_path(value) is not None):
+                _check_calls(value, trail, errors, functions)
         elif isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
@@ -423,14 +519,80 @@ def _scan(doc: Any) -> dict[str, str]:
     return errors
 
 
-def _check_calls(value: str, trail: list[str | int], errors: dict[str, str]) -> None:
+def _check_calls(
+    value: str, trail: list[str | int], errors: dict[str, str], functions: frozenset[str] | None
+) -> None:
     try:
         for ref in iter_references(value):
-            if isinstance(ref, Call) and ref.name not in SAFE_FUNCTION_NAMES:
-                errors[_format_path(trail)] = unknown_function_message(ref.name)
+            if not isinstance(ref, Call) or ref.name in SAFE_FUNCTION_NAMES:
+                continue
+            if functions is None:
+                errors[_format_path(trail)] = unknown_function_message(
+                    ref.name, call_source(ref), list_builtins=False)
+                return
+            if ref.name not in functions:
+                errors[_format_path(trail)] = _not_in_debugtalk(ref.name, functions)
                 return
     except SubstitutionError as exc:
         errors[_format_path(trail)] = str(exc)
+
+
+def _not_in_debugtalk(name: str, functions: frozenset[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(functions), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    defined = ", ".join(sorted(functions)) or "none"
+    return (f"${{{name}()}} is neither a safe builtin nor a function of the project's "
+            f"debugtalk.py (it defines: {defined}){hint}")
+
+
+def _single_call(value: Any) -> Call | None:
+    """The call of a value that is exactly one ``${func(...)}``, else None."""
+    if not isinstance(value, str) or "${" not in value:
+        return None
+    try:
+        parts = parse(value)
+    except SubstitutionError:
+        return None
+    return parts[0] if len(parts) == 1 and isinstance(parts[0], Call) else None
+
+
+def _user_code_fields(
+    doc: dict[str, Any], functions: frozenset[str] | None, errors: dict[str, str]
+) -> dict[str, Any]:
+    """What only a project with a debugtalk.py may use: hooks (refused without one), and
+    config variables or parameters computed by a function, which the sandbox computes before
+    the run (so here they are checked, then stand in the document as placeholders)."""
+    config = doc.get("config")
+    steps = doc.get("teststeps")
+    places = [("config", config)] + (
+        [(f"teststeps[{i}]", step) for i, step in enumerate(steps)] if isinstance(steps, list)
+        else []
+    )
+    if functions is None:
+        for path, where in places:
+            for field in HOOK_FIELDS:
+                if isinstance(where, dict) and where.get(field, []) != []:  # [] has no effect
+                    errors[f"{path}.{field}"] = _HOOKS
+        return doc
+    if not isinstance(config, dict):
+        return doc
+    config = dict(config)
+    if isinstance(config.get("variables"), str):
+        if _single_call(config["variables"]) is None:
+            errors["config.variables"] = 'a mapping, or one call "${func(...)}" returning one'
+        config["variables"] = {}
+    parameters = config.get("parameters")
+    if isinstance(parameters, dict):
+        parameters = dict(parameters)
+        for key, values in parameters.items():
+            if isinstance(values, str) and csv_path(values) is None:  # CSV: read by files.py
+                if _single_call(values) is None:
+                    errors[f"config.parameters.{key}"] = (
+                        'a list of values, or one call "${func(...)}" returning them'
+                    )
+                parameters[key] = [[None] * len(str(key).split("-"))] if "-" in str(key) else [None]
+        config["parameters"] = parameters
+    return {**doc, "config": config}
 
 
 def _header_problems(doc: dict[str, Any], errors: dict[str, str]) -> None:
@@ -451,8 +613,13 @@ def _header_problems(doc: dict[str, Any], errors: dict[str, str]) -> None:
                 errors.setdefault(f"{where}.headers.{name[:100]}", problem)
 
 
-def validate_testcase(doc: Any) -> Testcase:
-    """Check an HttpRunner v3 testcase document; TestcaseInvalid lists every problem."""
+def validate_testcase(doc: Any, functions: frozenset[str] | None = None) -> Testcase:
+    """Check an HttpRunner v3 testcase document; TestcaseInvalid lists every problem.
+
+    ``functions``: the names the project's debugtalk.py defines, or None when it has none.
+    With them, ``${func()}`` may call them, hooks are accepted, a function name may be a
+    comparator, and config variables and parameters may be computed by one call.
+    """
     if isinstance(doc, list):
         raise TestcaseInvalid(
             {"": "this looks like the HttpRunner 2 format (a list); hat reads HttpRunner 3 "
@@ -460,10 +627,11 @@ def validate_testcase(doc: Any) -> Testcase:
         )
     if not isinstance(doc, dict):
         raise TestcaseInvalid({"": "a testcase is a mapping with config and teststeps"})
-    errors = _scan(doc)
+    errors = _scan(doc, functions)
     _header_problems(doc, errors)
+    doc = _user_code_fields(doc, functions, errors)
     try:
-        model = Testcase.model_validate(doc)
+        model = Testcase.model_validate(doc, context={"functions": functions or frozenset()})
     except ValidationError as exc:
         for error in exc.errors():
             path = _path(error["loc"])
@@ -472,13 +640,53 @@ def validate_testcase(doc: Any) -> Testcase:
                 errors[path] = f"{errors[path]}; {message}"
             else:
                 errors.setdefault(path, message)
-        raise TestcaseInvalid(errors) from None
+        raise TestcaseInvalid(errors, _note(errors)) from None
     if errors:
-        raise TestcaseInvalid(errors)
+        raise TestcaseInvalid(errors, _note(errors))
     return model
 
 
-def load_testcase(doc: Any) -> Testcase | RunTestcase:
+_CALLED = re.compile(r"\$\{([A-Za-z_]\w*)\(")
+
+
+def needs_user_code(doc: Any) -> bool:
+    """Whether running a (saved, valid) testcase needs the project's debugtalk.py: hooks, a
+    call outside the safe builtins, a custom comparator, variables or parameters computed by
+    a function. Cheap enough for the worker to ask of every testcase of a run."""
+    if not isinstance(doc, dict):
+        return False
+    config = doc.get("config")
+    steps = doc.get("teststeps")
+    sections = [config, *(steps if isinstance(steps, list) else ())]
+    if any(isinstance(section, dict) and section.get(field) for section in sections
+           for field in HOOK_FIELDS):  # empty hook lists have no effect (and are accepted)
+        return True
+    text = json.dumps(doc, separators=(",", ":"), default=str)
+    if any(name not in SAFE_FUNCTION_NAMES and name not in CSV_FUNCTIONS
+           for name in _CALLED.findall(text)):
+        return True
+    if isinstance(config, dict):
+        parameters = config.get("parameters")
+        if isinstance(config.get("variables"), str) or (
+            isinstance(parameters, dict) and any(
+                isinstance(v, str) and csv_path(v) is None for v in parameters.values())
+        ):
+            return True
+    for step in steps if isinstance(steps, list) else ():
+        validators = step.get("validate") if isinstance(step, dict) else None
+        for item in validators if isinstance(validators, list) else ():
+            if isinstance(item, dict):
+                name = item.get("comparator", "eq") if "check" in item else next(iter(item), "eq")
+                if isinstance(name, str) and canonical_comparator(name) is None:
+                    return True
+    return False
+
+
+def _note(errors: dict[str, str]) -> str | None:
+    return BUILTINS_NOTE if any(UNKNOWN_FUNCTION in message for message in errors.values()) else None
+
+
+def load_testcase(doc: Any, functions: frozenset[str] | None = None) -> Testcase | RunTestcase:
     """The model of a testcase for running it: the structural checks only.
 
     Runs re-read documents that were checked in full when saved; reading every value
@@ -495,9 +703,9 @@ def load_testcase(doc: Any) -> Testcase | RunTestcase:
     if fast is not None:
         return fast
     try:
-        return Testcase.model_validate(doc)
+        return Testcase.model_validate(doc, context={"functions": functions or frozenset()})
     except ValidationError:
-        return validate_testcase(doc)
+        return validate_testcase(doc, functions)
 
 
 # ---- the run-time reading of well-formed documents ----
@@ -549,7 +757,7 @@ DYNAMIC_CHECK = object()
 
 class RunRequest:
     __slots__ = ("method", "url", "params", "headers", "json_body", "data", "cookies",
-                 "timeout", "allow_redirects", "verify", "_has_json")
+                 "timeout", "allow_redirects", "verify", "upload", "_has_json")
 
     def has_json(self) -> bool:
         return self._has_json
@@ -558,13 +766,20 @@ class RunRequest:
 class RunStep:
     __slots__ = ("name", "request", "testcase", "variables", "extract", "validators",
                  "export", "retry_times", "retry_interval", "max_response_ms", "degraded_response_ms")
+    setup_hooks: tuple[Any, ...] = ()  # documents with hooks go through the models
+    teardown_hooks: tuple[Any, ...] = ()
 
 
 class RunConfig:
     __slots__ = ("name", "base_url", "variables", "parameters", "headers", "verify", "export",
                  "max_response_ms", "degraded_response_ms")
+    setup_hooks: tuple[Any, ...] = ()
+    teardown_hooks: tuple[Any, ...] = ()
 
-    def parameter_combinations(self) -> list[dict[str, Any]]:
+    def file_paths(self) -> list[str]:
+        return []
+
+    def parameter_combinations(self, csv_files: Any = None) -> list[dict[str, Any]]:
         return [{}]
 
 
@@ -679,6 +894,7 @@ def _fast_request(doc: Any) -> RunRequest:
     if data is not None and (type(data) not in (str, dict) or request._has_json):
         raise _NotFast
     request.data = data
+    request.upload = None
     timeout = doc.get("timeout")
     request.timeout = (
         None if timeout is None else _number(timeout, 0, MAX_REQUEST_TIMEOUT_SECONDS, False)
@@ -836,6 +1052,7 @@ __all__ = [
     "TestcaseInvalid",
     "Validator",
     "load_testcase",
+    "needs_user_code",
     "parse_testcase_text",
     "validate_testcase",
 ]

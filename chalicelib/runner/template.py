@@ -167,6 +167,20 @@ def iter_references(text: str) -> Iterator[Var | Call]:
                 stack.extend(v for v in values if isinstance(v, _Arg))
 
 
+def call_source(call: Call) -> str:
+    """A call as a testcase writes it, arguments included: ``${sum_two(1, $x)}``."""
+    def shown(value: Any) -> str:
+        if isinstance(value, _Arg):
+            return "".join(part if isinstance(part, str) else f"${part.name}" if isinstance(part, Var)
+                           else call_source(part) for part in value)
+        if value is None or isinstance(value, bool):
+            return repr(value)
+        return str(value)
+
+    args = [shown(v) for v in call.args] + [f"{k}={shown(v)}" for k, v in call.kwargs]
+    return f"${{{call.name}({', '.join(args)})}}"
+
+
 Lookup = Callable[[str], Any]
 _MISSING = object()
 
@@ -386,6 +400,10 @@ class Scope:
             resolving.pop()
         self._done[name] = value
         return value
+
+    def define(self, name: str, value: Any) -> None:
+        """Set a variable from outside the document (a hook's ``{"var": ...}`` result)."""
+        self._done[name] = value
 
     def resolve_all(self) -> dict[str, Any]:
         """Every variable visible here, rendered: outer values overlaid by raw ones."""

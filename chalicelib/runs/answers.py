@@ -79,6 +79,7 @@ class ReportSummary(Answer):
     status: Literal["queued", "running", "passed", "degraded", "failed", "error"]
     trigger: Literal["manual", "schedule", "webhook"]
     task_id: str | None
+    started_by: str | None = None  # the id of the user who started a manual run
     environment: str | None
     tests_run: int
     successes: int

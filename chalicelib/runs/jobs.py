@@ -1,7 +1,8 @@
 """The runs queue's worker and the stuck-run reaper: thin; logic in service.py.
 
 Messages: `{"kind": "run", "report_id"}`, `{"kind": "chunk", "report_id", "chunk",
-"testcase_ids"}`, `{"kind": "callback", "report_id"}`, and EventBridge Scheduler's
+"testcase_ids"}`, `{"kind": "callback", "report_id"}`, `{"kind": "sandbox", "project_id"}`
+(chalicelib.sandbox: a project's debugtalk.py saved or deleted), and EventBridge Scheduler's
 `{"task_id", "trigger": "schedule"}` (handed to chalicelib.schedules).
 """
 from __future__ import annotations

@@ -32,6 +32,7 @@ from chalicelib.core.errors import Conflict, NotFound, Unauthorized, ValidationF
 from chalicelib.core.jobs import enqueue, run_once
 from chalicelib.core.pagination import page
 from chalicelib.core.settings import get_settings
+from chalicelib.files.service import run_file_reader
 from chalicelib.runs import history, store
 from chalicelib.runs.models import (
     DEGRADED,
@@ -106,6 +107,7 @@ def report_view(report: Report) -> dict:
         "status": report.status,
         "trigger": report.trigger,
         "task_id": report.task_id,
+        "started_by": report.started_by,  # the user who started a manual run, else null
         "environment": report.environment,
         "tests_run": int(report.tests_run or 0),
         "successes": int(report.successes or 0),
@@ -374,9 +376,14 @@ def _run(project: Project, report: Report, environment: dict, testcases: list[St
     budget = RUN_BUDGET_SECONDS.get()
     if budget is not None:
         deadline = max(1.0, min(deadline, budget))
-    return _secret_run(project, report.environment, environment, lambda clear: runner(
-        [t.document for t in testcases], environment=clear, concurrency=settings.run_concurrency,
-        outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id), deadline_seconds=deadline))
+    from chalicelib.sandbox.service import run_with_sandbox
+
+    # testcases calling the project's debugtalk.py run in its sandbox, the rest here
+    return _secret_run(project, report.environment, environment, lambda clear: run_with_sandbox(
+        project.id, [t.document for t in testcases], runner, environment=clear,
+        concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
+        resolve_testcase=_resolver(project.id), read_file=run_file_reader(project.id),
+        deadline_seconds=deadline))
 
 
 def _status(tests_run: int, successes: int, degraded: int) -> str:
@@ -950,6 +957,8 @@ def get_report(user: dict, report_id: str) -> dict:
     view = report_view(report)
     detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
     view["testcases"] = (detail or {}).get("testcases", [])
+    if detail and "debugtalk_version" in detail:  # the project's debugtalk.py it ran with
+        view["debugtalk_version"] = detail["debugtalk_version"]
     if report.has_detail and detail is None:
         view["detail_expired"] = True
     return view
@@ -987,14 +996,17 @@ def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dic
     """POST /testcases/debug: GetItem (project); the run inline, bounded; nothing stored
     (a `testcase:` reference costs a read or two more)."""
     from chalicelib.catalog.service import checked_document
+    from chalicelib.sandbox.service import project_functions, run_with_sandbox
 
     project = load_project(user, body.project_id)
     env_name, environment = choose_environment(project, body.environment)
-    document, _size, _steps = checked_document(body.testcase, prefix="testcase")
+    document, _size, _steps = checked_document(body.testcase, prefix="testcase",
+                                               functions_of=lambda: project_functions(project.id))
     settings = get_settings()
-    result = _secret_run(project, env_name, environment, lambda clear: runner(
-        [document], environment=clear, concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
-        resolve_testcase=_resolver(project.id), deadline_seconds=min(25, settings.debug_deadline_seconds),
+    result = _secret_run(project, env_name, environment, lambda clear: run_with_sandbox(
+        project.id, [document], runner, environment=clear, concurrency=settings.run_concurrency,
+        outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id),
+        read_file=run_file_reader(project.id), deadline_seconds=min(25, settings.debug_deadline_seconds),
         max_report_chars=DEBUG_MAX_REPORT_CHARS))
     tests_run, successes, _failures = _counts(result)
     status = _status(tests_run, successes, int(result.get("degraded") or 0))
@@ -1111,5 +1123,9 @@ def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Cl
         from chalicelib.runs.github import handle_status
 
         return handle_status(payload["report_id"], runner=runner, clock=clock)
+    if kind == "sandbox":  # a project's debugtalk.py saved or deleted
+        from chalicelib.sandbox.service import sync_sandbox
+
+        return sync_sandbox(payload["project_id"])
     logger.error("unknown runs job kind %r; dropped", kind)
     return None

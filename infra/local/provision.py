@@ -17,7 +17,8 @@ import yaml
 TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "resources.yaml"
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's account
 # Types that only matter on AWS (access policies); nothing to emulate.
-AWS_ONLY_TYPES = {"AWS::SQS::QueuePolicy", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
+AWS_ONLY_TYPES = {"AWS::SQS::QueuePolicy", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy",
+                  "AWS::Serverless::LayerVersion"}  # the sandbox's layer: the local sandbox needs none
 
 
 class _Tag:

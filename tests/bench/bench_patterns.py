@@ -28,6 +28,8 @@ from chalicelib.catalog import schemas as catalog_schemas  # noqa: E402
 from chalicelib.catalog import service as catalog_service  # noqa: E402
 from chalicelib.core import fields, logs, parsing  # noqa: E402
 from chalicelib.core.settings import DEFAULT_MAX_BODY_BYTES  # noqa: E402
+from chalicelib.importers import cli as importers_cli  # noqa: E402
+from chalicelib.importers import common as importers_common  # noqa: E402
 from chalicelib.keys import service as keys_service  # noqa: E402
 from chalicelib.notify import recipients  # noqa: E402
 from chalicelib.notify import schemas as notify_schemas  # noqa: E402
@@ -70,6 +72,9 @@ PATTERNS: list[tuple[str, re.Pattern, str]] = [
     ("core.logs bearer", logs._BEARER, "sub"),
     ("core.logs six digits", logs._SIX_DIGITS, "sub"),
     ("core.parsing not a bracket", parsing._NOT_BRACKET, "sub"),
+    ("importers variable name", importers_common._IDENTIFIER, "fullmatch"),
+    ("importers not a word character", importers_common._NOT_WORD, "sub"),
+    ("importers CLI file name", importers_cli._UNSAFE, "sub"),
 ]
 
 # Shapes that make backtracking engines try every split: long runs of what one part of a

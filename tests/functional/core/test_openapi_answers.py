@@ -12,6 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tests.functional.catalog.conftest import sample_doc
+from tests.functional.importers.shop_server import ShopHandler, ShopServer
 from tests.functional.runs import conftest as runs
 from tests.functional.runs import hook_payloads as hooks
 from tests.functional.runs.conftest import case
@@ -101,6 +102,11 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     anyone("GET", "/openapi.json")
     assert "201 ProjectCreated" in anyone("GET", "/docs")
 
+    # The console (built by make): its page at every depth (its files are outside the document).
+    page = anyone("GET", "/ui")
+    for path in ("/ui/projects", "/ui/projects/p1", "/ui/projects/p1/settings", "/ui/a/b/c/d"):
+        assert anyone("GET", path) == page
+
     # Accounts: ask a code, register with one, sign in, profile, reset, sign out.
     anyone("POST", "/auth/codes", {"channel": "email", "destination": "carol@example.com",
                                    "purpose": "register"})
@@ -162,6 +168,11 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     alice("PUT", f"/testcases/{imported['id']}", {"name": "imported again", "testcase": sample_doc("again")})
     alice("DELETE", f"/testcases/{imported['id']}")
 
+    # The project's debugtalk.py: saved (a version), read; deleted with the rest below.
+    alice("PUT", f"/projects/{pid}/debugtalk", raw="def sign(x):\n    return x\n",
+          content_type="text/x-python")
+    assert alice("GET", f"/projects/{pid}/debugtalk")["functions"] == ["sign"]
+
     # Runs: queued (202), finished reports with detail, JUnit, debug, dashboard, the CI webhook.
     alice("POST", f"/testcases/{passing['id']}/runs", {})
     alice("POST", f"/modules/{mid}/runs", {"environment": "default"})
@@ -212,7 +223,25 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     alice("PATCH", f"/tasks/{task['id']}", {"enabled": False})
     alice("DELETE", f"/tasks/{task['id']}")
 
+    # Imports: cURL lines into a module, a Postman collection into the project (each previewed first).
+    curl = "curl -X POST https://api.example.com/orders -H 'Content-Type: application/json' -d '{\"sku\": 1}'"
+    alice("POST", f"/modules/{mid}/import?dry_run=1", raw=curl, content_type="text/plain")
+    alice("POST", f"/modules/{mid}/import", raw=curl, content_type="text/plain")
+    collection = json.dumps({"info": {"name": "shop", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/"},
+                             "item": [{"name": "Orders", "item": [{"name": "list", "request": "https://api.example.com/o"}]}]})
+    alice("POST", f"/projects/{pid}/import?dry_run=1", raw=collection)
+    alice("POST", f"/projects/{pid}/import", raw=collection)
+    with ShopServer() as specs:  # an OpenAPI document served by URL, imported and re-synced
+        operation = {"operationId": "ok", "responses": {"200": {"description": "ok"}}}
+        ShopHandler.documents["flow.json"] = json.dumps({"openapi": "3.1.0", "info": {"title": "t"},
+                                                         "paths": {"/status/200": {"get": operation}}})
+        synced = alice("POST", f"/projects/{pid}/modules", {"name": "synced"})["id"]
+        alice("POST", f"/modules/{synced}/import?source_url={specs.url}/specs/flow.json", raw="",
+              content_type="text/plain")
+        alice("POST", f"/modules/{synced}/import/sync", raw="", content_type="text/plain")
+
     # Deletes, children first.
+    alice("DELETE", f"/projects/{pid}/debugtalk")
     alice("DELETE", f"/testcases/{passing['id']}")
     alice("DELETE", f"/modules/{mid}")
     alice("DELETE", f"/projects/{pid}")

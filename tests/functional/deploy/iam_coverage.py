@@ -8,7 +8,8 @@ APIHandler; an `@on_sqs_message` / `@schedule` function -> its own function (Cam
 as `chalice package` names it). Calls outside any handler (test set-up, the local pollers'
 receive/delete) are not recorded. Each call becomes the (IAM action, resource ARN) pairs
 IAM checks for it: a transaction per item, a batch per table, an index as `table/index/x`,
-an object as `bucket/key`, CreateSchedule also `iam:PassRole` on its target's role.
+an object as `bucket/key`, CreateSchedule also `iam:PassRole` on its target's role,
+CreateFunction also `iam:PassRole` on its role, GetLayerVersion on its layers.
 
 `Policies` reads infra/policies.yaml (plus the statements infra/package.py gives every
 function) as IAM would evaluate it: actions and resource ARNs matched with `*` and `?`.
@@ -183,6 +184,8 @@ def iam_checks(service: str, operation: str, params: dict) -> Iterator[tuple[str
             yield "s3:" + _S3_BUCKET_ACTIONS.get(operation, operation), bucket
     elif service == "scheduler":
         yield from _scheduler(operation, params)
+    elif service == "lambda":
+        yield from _lambda(operation, params)
     elif service == "ses" and operation in ("SendEmail", "SendRawEmail"):
         # authorised against the sending identity: the address, else its domain (either one suffices
         # on AWS; the address's ARN is the one an identity/* grant must cover either way)
@@ -227,6 +230,19 @@ def _scheduler(operation: str, params: dict) -> Iterator[tuple[str, str]]:
     role = (params.get("Target") or {}).get("RoleArn")
     if role and operation in ("CreateSchedule", "UpdateSchedule"):
         yield "iam:PassRole", role  # the schedule assumes the role: the caller must pass it
+
+
+def _lambda(operation: str, params: dict) -> Iterator[tuple[str, str]]:
+    name = str(params.get("FunctionName", ""))
+    function = name if name.startswith("arn:") else (
+        f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{name}")
+    yield f"lambda:{'InvokeFunction' if operation == 'Invoke' else operation}", function
+    if operation == "CreateFunction":
+        yield "iam:PassRole", params["Role"]  # the function runs as it: the caller must pass it
+        for layer in params.get("Layers") or ():
+            yield "lambda:GetLayerVersion", layer
+        if params.get("Tags"):
+            yield "lambda:TagResource", function
 
 
 # -- recording ------------------------------------------------------------------------------------

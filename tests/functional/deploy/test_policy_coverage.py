@@ -194,6 +194,25 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
     _ok(alice.get("/dashboard"))
     _ok(alice.get(f"/reports/{'0' * 32}"), 404)
 
+    # sandbox: a debugtalk.py saved (its Lambda function made, then updated), a run needing
+    # it (Invoke: the emulator runs no code, so the steps say the sandbox gave no report)
+    monkeypatch.setenv("HAT_SANDBOX_BACKEND", "lambda")
+    monkeypatch.setenv("HAT_SANDBOX_ROLE_ARN", aws("iam").get_role(RoleName="hat-dev-sandbox")["Role"]["Arn"])
+    monkeypatch.setenv("HAT_SANDBOX_LAYER_ARN", aws("lambda").publish_layer_version(
+        LayerName="hat-dev-runner", Content={"ZipFile": b"PK\x05\x06" + b"\0" * 18})["LayerVersionArn"])
+    reset_settings()
+    for version in (1, 2):
+        _ok(alice.call("PUT", f"/projects/{pid}/debugtalk", raw=f"def v():\n    return {version}\n",
+                       content_type="text/x-python"))
+    _ok(alice.get(f"/projects/{pid}/debugtalk"))
+    _drain(runs)  # the "sandbox" jobs: the function made, then updated
+    user_code = runs_conftest.case("user code")
+    user_code["teststeps"][0]["variables"] = {"n": "${v()}"}
+    user_case = _ok(alice.post(f"/modules/{mid}/testcases", {"testcase": user_code}), 201)
+    _ok(alice.post(f"/testcases/{user_case['id']}/runs", {}), 202)
+    _drain(runs)
+    notify.deliver()
+
     # the CI webhook with a rotated secret
     secret = _ok(alice.post(f"/projects/{pid}/webhook-secret"), 201)["secret"]
     hooked = _hook(client, pid, secret, {"module_ids": [mid]})
@@ -272,6 +291,8 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
     reset = _post(client, "/auth/password/reset", {"account": "bobby", "code": code,
                                                     "new_password": "a brand new secret"})
     assert reset.status_code == 204, reset.body
+    _ok(alice.call("DELETE", f"/projects/{pid}/debugtalk"), 204)
+    _drain(runs)  # the "sandbox" job removes the project's function
     _ok(alice.call("DELETE", f"/projects/{pid}/members?username=bobby"), 204)
     _ok(alice.delete(f"/modules/{mid}"), 204)
     _ok(alice.delete(f"/projects/{pid}"), 204)

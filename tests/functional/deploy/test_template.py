@@ -4,8 +4,10 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,23 @@ def resources_of(template: dict, kind: str) -> dict:
 
 def sub_name(value) -> str:
     return value["Fn::Sub"] if isinstance(value, dict) else value
+
+
+def test_the_deployment_carries_the_built_console(packaged):
+    sam, _ = packaged
+    with zipfile.ZipFile(sam.parent / "deployment.zip") as archive:
+        names = set(archive.namelist())
+        index = archive.read("chalicelib/console/static/index.html").decode()
+    referenced = re.findall(r'"\./(assets/[^"]+)"', index)
+    assert referenced, index
+    for asset in referenced:
+        assert f"chalicelib/console/static/{asset}" in names, asset
+
+
+def test_api_gateway_gzips_what_the_console_and_api_send(packaged):
+    _, template = packaged
+    (api,) = resources_of(template, "AWS::Serverless::Api").values()
+    assert api["Properties"]["MinimumCompressionSize"] == 1024
 
 
 def test_cfn_lint_is_clean(packaged):
@@ -116,6 +135,22 @@ def test_the_scheduler_role_may_only_send_to_the_runs_queue(packaged):
     assert targets == {"RunsQueue", "RunsDeadLetterQueue"}
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
         "Service": "scheduler.amazonaws.com"}
+
+
+def test_the_sandbox_role_may_only_write_its_own_logs(packaged):
+    """User code (a project's debugtalk.py) runs as this role: nothing of ours is reachable."""
+    _, template = packaged
+    role = template["Resources"]["SandboxRole"]["Properties"]
+    assert not role.get("ManagedPolicyArns") and not role.get("PermissionsBoundary")
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert [(s["Effect"], sorted(s["Action"])) for s in statements] == [
+        ("Allow", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"])]
+    resource = json.dumps(statements[0]["Resource"])
+    assert ":log-group:/aws/lambda/hat-${Stage}-sandbox-*" in resource
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "lambda.amazonaws.com"}
+    functions = resources_of(template, "AWS::Serverless::Function")
+    assert all(f["Properties"]["Role"]["Fn::GetAtt"][0] != "SandboxRole" for f in functions.values())
 
 
 def test_no_policy_grants_a_star_resource_and_each_function_has_its_own_role(packaged):

@@ -54,7 +54,7 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 parsed = None
             self._json(200, {
-                "method": self.command, "path": path, "query": query,
+                "method": self.command, "path": path, "query": query, "raw_query": parts.query,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body.decode("utf-8", "replace"), "json": parsed,
             })
@@ -74,7 +74,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(401, {"error": "no session"})
         elif path == "/redirect":
             status = int(query.get("status", "302"))
-            self._send(status, b"", [("Location", query["to"])])
+            cookie = [("Set-Cookie", f"{query['cookie']}; Path=/")] if "cookie" in query else []
+            self._send(status, b"", [("Location", query["to"]), *cookie])
         elif path == "/text":
             self._send(200, b"plain words", [("Content-Type", "text/plain; charset=utf-8")])
         elif path == "/badjson":

@@ -127,13 +127,14 @@ def test_the_guard_applies_unless_opened(
     assert cli(case, "--base-url", server.url)[0] == 0
 
 
-def test_missing_reference_is_a_failed_step(server: LocalServer, project: Path) -> None:
+def test_missing_reference_fails_its_testcase_before_sending(server: LocalServer, project: Path) -> None:
     case = project / "dangling.json"
     case.write_text(json.dumps({"config": {"name": "d"},
                                 "teststeps": [{"name": "ref", "testcase": "nope.yml"}]}))
     code, out = cli(case, project / "absent.yml", "--base-url", server.url, "--allow-private")
     assert code == 1
     assert "referenced testcase" in out and "not found" in out
+    assert "error: step 'ref'" in out  # the testcase, checked whole, never started
     assert f"FAIL  {project / 'absent.yml'}" in out and "no such file" in out
 
 
@@ -211,3 +212,63 @@ def test_read_dot_env_refuses_lines_it_cannot_read() -> None:
     assert read_dot_env("A=1\nB = two words\n# c\nC: 3") == {"A": "1", "B": "two words", "C": "3"}
     with pytest.raises(ValueError, match="line 2"):
         read_dot_env("A=1\nnot a pair")
+
+
+def test_files_are_read_from_the_project_root(server: LocalServer, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """upload and ${P(path)} name files relative to the project root (issue 17, item 11),
+    whatever the working directory; a file that is not there fails its testcase."""
+    (tmp_path / "testcases").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "users.csv").write_text("who,code\nann,200\nbob,200\n")
+    case = tmp_path / "testcases" / "files.json"
+    case.write_text(json.dumps({
+        "config": {"name": "files", "parameters": {"who": "${P(data/users.csv)}"}},
+        "teststeps": [
+            {"name": "by row", "request": {"method": "GET", "url": "/echo", "params": {"u": "$who"}},
+             "validate": [{"eq": ["body.query.u", "$who"]}]},
+            {"name": "upload", "request": {"method": "POST", "url": "/echo",
+                                           "upload": {"file": "data/users.csv", "note": "$who"}},
+             "validate": [{"contains": ["body.body", 'filename="users.csv"']},
+                          {"contains": ["body.body", "who,code\nann,200\nbob,200\n"]},
+                          {"contains": ["body.headers.content-type", "multipart/form-data; boundary="]}]}]}))
+    monkeypatch.chdir(tmp_path / "data")
+    code, out = cli(case, "--base-url", server.url, "--allow-private")
+    assert code == 0, out
+    assert "files [who=ann]" in out and "files [who=bob]" in out
+    (tmp_path / "data" / "users.csv").unlink()
+    code, out = cli(case, "--base-url", server.url, "--allow-private")
+    assert code == 1 and "no file 'data/users.csv' under the project root" in out
+
+
+def test_a_file_is_checked_whole_before_anything_is_sent(server: LocalServer, tmp_path: Path) -> None:
+    """As the platform checks it at save time (issue 17, item 12): a bad second step, a call
+    in a variable no step uses, a bad referenced testcase: nothing of that file is sent, the
+    message keeps the call's arguments and lists the builtins once."""
+    (tmp_path / "testcases").mkdir()
+    seen = tmp_path / "testcases"
+    (seen / "bad_ref.json").write_text(json.dumps({
+        "config": {"name": "bad ref"}, "teststeps": [{"name": "s", "request": {"method": "GET", "url": "/x"},
+                                                      "validate": [{"eq": ["status_code", 200]}]}]}).replace(
+        '"request"', '"requets"'))
+    cases = {
+        "second_step.json": [{"name": "first", "request": {"method": "GET", "url": "/echo?n=1"}},
+                             {"name": "second", "request": {"method": "GET", "url": "/echo?n=2"},
+                              "validate": [{"equals": ["status_code", "${sum_two(1, 2)}"]}]}],
+        "unused.json": [{"name": "only", "variables": {"unused": "${sum_two(1, $x)}", "other": "${gen()}"},
+                         "request": {"method": "GET", "url": "/echo?n=3"}}],
+        "calls_bad_ref.json": [{"name": "first", "request": {"method": "GET", "url": "/echo?n=4"}},
+                               {"name": "then", "testcase": "testcases/bad_ref.json"}],
+    }
+    for name, steps in cases.items():
+        (seen / name).write_text(json.dumps({"config": {"name": name}, "teststeps": steps}))
+    code, out = cli(*(seen / n for n in cases), "--base-url", server.url, "--allow-private")
+    assert code == 1
+    assert "3 testcases: 0 passed, 3 failed" in out, out
+    assert "${sum_two(1, 2)} is not a safe builtin" in out
+    assert "${sum_two(1, $x)} is not a safe builtin" in out and "${gen()} is not a safe builtin" in out
+    errors = [line for line in out.splitlines() if line.strip().startswith("error:")]
+    assert [e.count("the safe builtins:") for e in errors] == [1, 1, 0]  # unused.json's two calls: one list
+    assert "write the value it returns" in out
+    assert "referenced testcase" in out and "requets" in out
+    assert "HTTP 200" not in out  # no step ran

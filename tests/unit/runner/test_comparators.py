@@ -36,6 +36,9 @@ CASES: dict[str, tuple[list[tuple], list[tuple]]] = {
                     [("xabc", "abc"), (123, r"\d+"), ("abc", 1), ("abc", "(")]),
     "startswith": ([("hello", "he"), (12345, 12), ("x", "")], [("hello", "lo"), (None, "N/")]),
     "endswith": ([("hello", "lo"), (12345, 45)], [("hello", "he")]),
+    "json_schema": ([({"a": 1}, {"type": "object"}), (3, {"type": "integer", "minimum": 3}), (None, True)],
+                    [("3", {"type": "integer"}), ({}, {"required": ["a"]}), (1, "integer"),
+                     (1, {"type": 5})]),
 }
 
 

@@ -204,13 +204,13 @@ def test_extract_paths_must_be_response_paths() -> None:
 @pytest.mark.parametrize(
     ("where", "field"),
     [("config", "setup_hooks"), ("step", "setup_hooks"), ("step", "teardown_hooks"),
-     ("step", "validate_script"), ("request", "upload")],
+     ("step", "validate_script")],
 )
 def test_features_needing_user_code_are_refused_by_name(where: str, field: str) -> None:
     doc = with_step()
     target = {"config": doc["config"], "step": doc["teststeps"][0],
               "request": doc["teststeps"][0]["request"]}[where]
-    target[field] = ["${setup()}"] if field != "upload" else {"file": "a.txt"}
+    target[field] = ["${setup()}"]
     fields = errors_of(doc)
     path = {"config": "config", "step": "teststeps[0]", "request": "teststeps[0].request"}[where]
     message = fields[f"{path}.{field}"]
@@ -319,7 +319,9 @@ def test_no_parameters_is_one_combination() -> None:
 @pytest.mark.parametrize(
     ("parameters", "needle"),
     [
-        ({"user": "${P(users.csv)}"}, "listed inline"),
+        ({"user": "${get_users()}"}, "listed inline"),
+        ({"user": "${P(../users.csv)}"}, "no empty, '.' or '..' segment"),
+        ({"user": "${P(/etc/users.csv)}"}, "relative to the project root"),
         ({"user": []}, "non-empty list"),
         ({"user-pw": [["a", "1"], ["b"]]}, "user-pw[1]: each item is a list of 2"),
         ({"user-": [["a", "1"]]}, "is not a variable name"),
@@ -477,3 +479,22 @@ def test_httprunner_2_shapes_that_3_still_reads_are_accepted() -> None:
         with pytest.raises(TestcaseInvalid) as caught:
             validate_testcase({"config": {"name": "v2"}, "teststeps": [step_doc]})
         assert needle in str(caught.value)
+
+
+def test_empty_hooks_are_accepted_and_hooks_still_refused() -> None:
+    """`setup_hooks: []` has no effect, so it is no reason to refuse a file (issue 17, item 4)."""
+    doc = with_step(setup_hooks=[], teardown_hooks=[])
+    doc["config"]["setup_hooks"] = []
+    assert validate_testcase(doc).teststeps[0].name
+    assert "not support" in errors_of(with_step(setup_hooks=["${setup()}"]))["teststeps[0].setup_hooks"]
+
+
+def test_a_refused_call_keeps_its_arguments_and_the_builtins_are_listed_once() -> None:
+    doc = with_step(variables={"a": "${sum_two(1, 2)}", "b": "${sum_two(x=$y, z=None)}"})
+    with pytest.raises(TestcaseInvalid) as info:
+        validate_testcase(doc)
+    fields = info.value.fields
+    assert fields["teststeps[0].variables.a"].startswith("${sum_two(1, 2)} is not a safe builtin")
+    assert fields["teststeps[0].variables.b"].startswith("${sum_two(x=$y, z=None)} is not")
+    assert "write the value it returns" in fields["teststeps[0].variables.a"]
+    assert str(info.value).count("the safe builtins:") == 1

@@ -1,0 +1,138 @@
+"""Bounded reading of the sources' JSON and YAML, behind `load_structured`.
+
+The C loaders recurse once per nesting level and overflow the C stack on deep input (a
+segfault, not an exception), so depth is checked before they see the text, by scans that
+do not recurse: for JSON, brackets outside strings; for YAML, libyaml's event stream (a
+state machine with its own stack). YAML aliases can make a small text a huge tree: the
+loaded value is walked with a visit budget before any converter reads it.
+
+When core's bounded loaders land (core/parsing.py), this module is the one place to swap.
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import accumulate
+from typing import Any
+
+from chalicelib.importers.common import SourceInvalid
+
+MAX_SOURCE_CHARS = 10_000_000
+MAX_DEPTH = 100
+MAX_NODES = 500_000  # values in the loaded tree, aliases counted each time they are used
+
+_BRACKET_STEP = {ord("["): "\x02", ord("{"): "\x02", ord("]"): "\x00", ord("}"): "\x00"}
+_STEP = {"\x02": 1, "\x00": -1}
+
+
+class _BracketsOnly(dict):
+    def __missing__(self, key: int) -> None:
+        return None  # str.translate deletes every other character
+
+
+_BRACKETS_ONLY = _BracketsOnly(_BRACKET_STEP)
+
+
+def _without_strings(text: str) -> str:
+    """JSON text with the contents of its string literals removed, in one linear pass."""
+    kept: list[str] = []
+    inside = False
+    for part in text.split('"'):
+        if not inside:
+            kept.append(part)
+            inside = True
+        elif (len(part) - len(part.rstrip("\\"))) % 2 == 0:
+            inside = False
+    return "".join(kept)
+
+
+def json_depth(text: str) -> int:
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0
+    steps = _without_strings(text).translate(_BRACKETS_ONLY)
+    return max(accumulate(map(_STEP.__getitem__, steps)), default=0)
+
+
+def _too_deep() -> SourceInvalid:
+    return SourceInvalid({"body": f"nested more than {MAX_DEPTH} levels deep"})
+
+
+def load_json(text: str) -> Any:
+    if json_depth(text) > MAX_DEPTH:
+        raise _too_deep()
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as error:
+        raise SourceInvalid({"body": f"not valid JSON: {error}"}) from None
+    _count_nodes(value)
+    return value
+
+
+def _yaml_classes() -> tuple[Any, Any]:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(loader):  # type: ignore[misc, valid-type]
+        pass
+
+    # Dates stay text, as JSON would carry them.
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in loader.yaml_implicit_resolvers.items()
+    }
+    return yaml, Loader
+
+
+def load_yaml(text: str) -> Any:
+    yaml, loader = _yaml_classes()
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _too_deep()
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        value = yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise SourceInvalid({"body": f"not valid YAML{where}: {error.problem}"}) from None
+    except (yaml.YAMLError, RecursionError, ValueError) as error:
+        raise SourceInvalid({"body": f"not valid YAML: {error}"}) from None
+    _count_nodes(value)
+    return value
+
+
+def load_structured(text: str) -> Any:
+    """JSON (when it looks like JSON) or YAML, bounded in size, depth and node count."""
+    if len(text) > MAX_SOURCE_CHARS:
+        raise SourceInvalid({"body": f"longer than {MAX_SOURCE_CHARS} characters"})
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        return load_json(stripped)
+    return load_yaml(text)
+
+
+def _count_nodes(value: Any) -> None:
+    """Walk the tree without recursion; refuse it past MAX_NODES visits (alias bombs) or with
+    keys that are not text (YAML allows them, JSON does not)."""
+    stack = [value]
+    visits = 0
+    while stack:
+        item = stack.pop()
+        visits += 1
+        if visits > MAX_NODES:
+            raise SourceInvalid({"body": f"more than {MAX_NODES} values (after YAML aliases)"})
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    if not isinstance(key, (int, float, bool)) and key is not None:
+                        raise SourceInvalid({"body": f"key {key!r} is not text"})
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)

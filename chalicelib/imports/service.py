@@ -1,0 +1,376 @@
+"""Imports (docs/imports.md): a source converted by chalicelib.importers, then written
+through catalog's service in as few transactions as DynamoDB allows.
+
+Options come from the query (`format`, `dry_run`, the converters' own: `folders`, `per`,
+`hosts`, `include_static`, `body_validators`, `shell`). Names that clash with existing
+ones get a " (2)"... suffix (catalog's create_testcases / create_modules_with_testcases).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.settings import get_settings
+
+logger = logging.getLogger("hat.imports")
+
+_OWN_PARAMETERS = ("format", "dry_run", "source_url")
+_TRUE = {"1", "true", "yes"}
+
+
+def _options(query: Mapping[str, str]) -> tuple[str | None, bool, dict[str, str]]:
+    format_name = (query.get("format") or "").strip().lower() or None
+    dry_run = str(query.get("dry_run", "")).strip().lower()
+    if dry_run not in _TRUE | {"", "0", "false", "no"}:
+        raise ValidationFailed({"dry_run": "1 or 0"})
+    options = {k: v for k, v in query.items() if k not in _OWN_PARAMETERS}
+    return format_name, dry_run in _TRUE, options
+
+
+def _convert(raw_body: bytes | None, query: Mapping[str, str], *, project: bool) -> tuple[Any, bool]:
+    from chalicelib.importers.common import MALFORMED, SourceInvalid
+    from chalicelib.importers.convert import convert_text
+
+    if not raw_body:
+        raise ValidationFailed(
+            {
+                "body": "send the source (a Postman collection, HAR, OpenAPI document "
+                "or cURL commands) as the body"
+            }
+        )
+    try:
+        text = raw_body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed({"body": "the source must be UTF-8 text"}) from None
+    format_name, dry_run, options = _options(query)
+    if (
+        project
+        and format_name in (None, "postman")
+        and "folders" not in options
+        and _is_postman(text, format_name)
+    ):
+        options["folders"] = "modules"  # a project's modules are the collection's folders
+    try:
+        conversion = convert_text(text, format_name, options)
+    except SourceInvalid as invalid:
+        raise ValidationFailed(invalid.fields, message=f"cannot import: {invalid}") from None
+    except (*MALFORMED, RecursionError) as error:  # a shape no converter expected: still the client's
+        logger.exception("a source the converters could not read")
+        raise ValidationFailed({"body": f"the source could not be read ({type(error).__name__})"}) from None
+    _drop_oversized(conversion)
+    limit = get_settings().import_max_testcases
+    if len(conversion.testcases) > limit:
+        raise ValidationFailed(
+            {"body": f"{len(conversion.testcases)} testcases; one import makes at most {limit}"},
+            code="too_many_testcases",
+        )
+    return conversion, dry_run
+
+
+def _is_postman(text: str, format_name: str | None) -> bool:
+    return (
+        format_name == "postman" or '"_postman_id"' in text[:4096] or "schema.getpostman.com" in text[:4096]
+    )
+
+
+def _drop_oversized(conversion: Any) -> None:
+    """A testcase over the catalog's size limit is reported, not imported."""
+    from chalicelib.catalog.service import document_size
+
+    limit = get_settings().testcase_max_bytes
+    kept = []
+    for item in conversion.testcases:
+        size = document_size(item.document)
+        if size > limit:
+            conversion.report.skip(f"testcase {item.name!r}", f"{size} bytes; a test case is at most {limit}")
+        else:
+            kept.append(item)
+    conversion.testcases = kept
+
+
+def _preview(conversion: Any) -> dict[str, Any]:
+    return {
+        "format": conversion.format,
+        "dry_run": True,
+        "testcases": [
+            {"name": t.name, "group": t.group, "testcase": t.document} for t in conversion.testcases
+        ],
+        "report": conversion.report.as_dict(),
+    }
+
+
+def import_into_module(
+    user: dict, module_id: str, raw_body: bytes | None, query: Mapping[str, str]
+) -> tuple[int, dict[str, Any]]:
+    """(status, answer). DynamoDB: a dry run 2 (module, project); else GetItem (module),
+    BatchGetItem (names; +1 if some clash), one TransactWriteItems per 49 test cases."""
+    from chalicelib.catalog import service as catalog
+    from chalicelib.importers.common import UniqueNames
+
+    source_url = query.get("source_url")
+    if source_url is not None:
+        if raw_body:
+            raise ValidationFailed({"source_url": "send the source as the body or name its URL, not both"})
+        if query.get("format") not in (None, "openapi") or query.get("per") not in (None, "operation"):
+            raise ValidationFailed(
+                {"source_url": "only an OpenAPI import, one testcase per operation, remembers its URL"}
+            )
+        catalog.load_module(user, module_id)  # a stranger makes the server fetch nothing
+        raw_body = fetch_source(source_url)
+        query = {**query, "format": "openapi"}
+    conversion, dry_run = _convert(raw_body, query, project=False)
+    names = UniqueNames()  # one module: names unique across the source's groups
+    for item in conversion.testcases:
+        item.name = names.take(item.name)
+        item.document["config"]["name"] = item.name
+    if dry_run:
+        catalog.load_module(user, module_id)
+        return 200, _preview(conversion)
+    created = (
+        catalog.create_testcases(user, module_id, [(t.name, t.document) for t in conversion.testcases])
+        if conversion.testcases
+        else _checked_module(user, module_id)
+    )
+    _report_renames(
+        conversion, [t.name for t in conversion.testcases], [c["name"] for c in created], "testcase"
+    )
+    answer = {"format": conversion.format, "testcases": created, "report": conversion.report.as_dict()}
+    if source_url is not None:
+        remember_source(user, module_id, source_url, _options(query)[2], conversion, created)
+        answer["source_url"] = source_url
+    return (201 if created else 200), answer
+
+
+def _checked_module(user: dict, module_id: str) -> list:
+    from chalicelib.catalog import service as catalog
+
+    catalog.load_module(user, module_id)
+    return []
+
+
+def import_into_project(
+    user: dict, project_id: str, raw_body: bytes | None, query: Mapping[str, str]
+) -> tuple[int, dict[str, Any]]:
+    """(status, answer). Groups (Postman folders, OpenAPI tags) become new modules; testcases
+    with no group go in a module named after the source. DynamoDB: a dry run 1 (project);
+    else GetItem (project), BatchGetItem (module names; +1 if some clash), one
+    TransactWriteItems per 49 modules + test cases."""
+    from chalicelib.catalog import service as catalog
+    from chalicelib.importers.common import UniqueNames, clean_name
+
+    if "source_url" in query:
+        raise ValidationFailed(
+            {"source_url": "a module import remembers its source URL; a project import does not"}
+        )
+    conversion, dry_run = _convert(raw_body, query, project=True)
+    groups: dict[str, list[tuple[str, dict]]] = {}
+    folded: dict[str, str] = {}
+    per_group = UniqueNames()
+    for item in conversion.testcases:
+        group = clean_name(item.group or conversion.title, "imported")
+        group = folded.setdefault(group.casefold(), group)
+        item.group = group
+        item.name = per_group.take(item.name, group.casefold())
+        item.document["config"]["name"] = item.name
+        groups.setdefault(group, []).append((item.name, item.document))
+    limit = get_settings().import_max_modules
+    if len(groups) > limit:
+        raise ValidationFailed(
+            {"body": f"{len(groups)} modules; one import makes at most {limit}"}, code="too_many_modules"
+        )
+    if dry_run or not groups:
+        catalog.load_project(user, project_id)
+        return 200, _preview(conversion) if dry_run else {
+            "format": conversion.format,
+            "modules": [],
+            "testcases": [],
+            "report": conversion.report.as_dict(),
+        }
+    modules = catalog.create_modules_with_testcases(user, project_id, list(groups.items()))
+    _report_renames(conversion, list(groups), [m["name"] for m in modules], "module")
+    return 201, {
+        "format": conversion.format,
+        "modules": [{k: v for k, v in m.items() if k != "testcases"} for m in modules],
+        "testcases": [t for m in modules for t in m["testcases"]],
+        "report": conversion.report.as_dict(),
+    }
+
+
+def _report_renames(conversion: Any, wanted: list[str], given: list[str], what: str) -> None:
+    for old, new in zip(wanted, given, strict=True):
+        if old != new:
+            conversion.report.warn(f"{what} {old!r}", f"the name was taken; imported as {new!r}")
+
+
+# --- an OpenAPI import from a URL, and its re-sync ----------------------------------------------------
+
+MAX_SOURCE_BYTES = 2 * 1024 * 1024
+FETCH_TIMEOUT_SECONDS = 10
+
+
+def fetch_source(url: str) -> bytes:
+    """GET the source through the runner, so the outbound guard (addresses, DNS, redirects)
+    applies as to any run; 400 naming `source_url` when it cannot be had."""
+    from chalicelib.runner.engine import run_testcases_sync
+    from chalicelib.runs.service import outbound_allow
+
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2048:
+        raise ValidationFailed({"source_url": "an http:// or https:// URL"})
+    document = {
+        "config": {"name": "import source"},
+        "teststeps": [
+            {
+                "name": "fetch",
+                "request": {
+                    "method": "GET",
+                    "url": url.replace("$", "$$"),
+                    "allow_redirects": False,
+                    "timeout": FETCH_TIMEOUT_SECONDS,
+                },
+                "validate": [{"equal": ["status_code", 200]}],
+            }
+        ],
+    }
+    report = run_testcases_sync(
+        [document],
+        concurrency=1,
+        outbound_allow=outbound_allow(),
+        deadline_seconds=FETCH_TIMEOUT_SECONDS + 2,
+        max_body_chars=MAX_SOURCE_BYTES,
+        max_response_bytes=MAX_SOURCE_BYTES,
+    )
+    step = ((report.get("testcases") or [{}])[0].get("steps") or [{}])[0]
+    if not step.get("success"):
+        why = step.get("error") or f"answered {step.get('status_code')}, not 200"
+        raise ValidationFailed({"source_url": f"could not fetch it: {why}"})
+    response = step.get("response") or {}
+    body = response.get("body")
+    if response.get("body_truncated") or not isinstance(body, str):
+        raise ValidationFailed({"source_url": f"the document is over {MAX_SOURCE_BYTES // 1024 // 1024} MB"})
+    return body.encode("utf-8")
+
+
+def _digest(document: object) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def remember_source(
+    user: dict, module_id: str, url: str, options: dict[str, str], conversion: Any, created: list[dict]
+) -> None:
+    """PutItem: what a re-sync needs. Test cases are matched to operations by the order both lists share."""
+    from chalicelib.core.clock import utcnow
+    from chalicelib.imports.models import ImportSource
+
+    operations = {
+        item.key: {"testcase_id": summary["id"], "sha256": _digest(item.document)}
+        for item, summary in zip(conversion.testcases, created, strict=True)
+        if item.key
+    }
+    now = utcnow()
+    ImportSource(
+        module_id,
+        project_id=created[0]["project_id"] if created else "",
+        url=url,
+        format="openapi",
+        options=options,
+        operations=operations,
+        version=0,
+        created_at=now,
+        synced_at=now,
+    ).save()
+
+
+def sync_module(user: dict, module_id: str) -> dict[str, Any]:
+    """Fetch the module's source again: operations new in it become test cases, test cases of
+    operations it changed are replaced unless a user edited them, removed ones are reported
+    (their test cases kept). DynamoDB: GetItem (source), two GetItems (module, project) and a
+    BatchGetItem (its test cases), then the writes: a module import's for the new ones, two
+    calls per replaced one, and one conditional UpdateItem of the source."""
+    from pynamodb.exceptions import UpdateError
+
+    from chalicelib.catalog import service as catalog
+    from chalicelib.catalog.schemas import TestcaseBody
+    from chalicelib.core.clock import utcnow
+    from chalicelib.core.db import get_or_none
+    from chalicelib.core.errors import Conflict, NotFound
+    from chalicelib.imports.models import ImportSource
+
+    source = (
+        get_or_none(ImportSource, module_id, consistent_read=True) if isinstance(module_id, str) else None
+    )
+    if source is None:
+        catalog.load_module(user, module_id)  # 404 for a module not the user's, as for any other
+        raise NotFound("this module was not imported from a URL", code="no_import_source")
+    operations: dict[str, dict[str, str]] = dict(source.operations or {})
+    _module, current = catalog.testcases_in_module(
+        user, module_id, [entry["testcase_id"] for entry in operations.values()]
+    )
+    conversion, _ = _convert(
+        fetch_source(source.url), {"format": source.format, **(source.options or {})}, project=False
+    )
+    report = conversion.report
+    fresh = {item.key: item for item in conversion.testcases if item.key}
+    added, updated, left_alone, removed = [], [], [], []
+    for key, entry in list(operations.items()):
+        stored = current.get(entry["testcase_id"])
+        if key not in fresh:
+            removed.append(key)
+            report.warn(
+                f"operation {key}",
+                "no longer in the source; its test case is kept" if stored else "no longer in the source",
+            )
+            del operations[key]
+            continue
+        item = fresh.pop(key)
+        if stored is None:
+            report.warn(f"operation {key}", "its test case was deleted here; not made again")
+            continue
+        if _digest(stored["testcase"]) != entry["sha256"]:
+            left_alone.append(stored["name"])
+            report.warn(f"testcase {stored['name']!r}", "edited since the import: left alone")
+            continue
+        item.document["config"]["name"] = stored["testcase"]["config"]["name"]
+        if _digest(item.document) != entry["sha256"]:
+            replaced = catalog.replace_testcase(user, stored["id"], TestcaseBody(testcase=item.document))
+            entry["sha256"] = _digest(replaced["testcase"])
+            updated.append(stored["name"])
+    new_items = list(fresh.values())
+    if new_items:
+        from chalicelib.importers.common import UniqueNames
+
+        names = UniqueNames()
+        for item in new_items:
+            item.name = names.take(item.name)
+            item.document["config"]["name"] = item.name
+        created = catalog.create_testcases(user, module_id, [(i.name, i.document) for i in new_items])
+        for item, summary in zip(new_items, created, strict=True):
+            operations[item.key] = {"testcase_id": summary["id"], "sha256": _digest(item.document)}
+        added = created
+    try:
+        source.update(
+            actions=[
+                ImportSource.operations.set(operations),
+                ImportSource.version.add(1),
+                ImportSource.synced_at.set(utcnow()),
+            ],
+            condition=ImportSource.version == source.version,
+        )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict("another re-sync of this module ran meanwhile", code="concurrent_change") from None
+        raise
+    return {
+        "format": source.format,
+        "source_url": source.url,
+        "added": added,
+        "updated": updated,
+        "left_alone": left_alone,
+        "removed": removed,
+        "report": report.as_dict(),
+    }

@@ -1,0 +1,143 @@
+// Small building blocks every page uses: links, fields, states, badges, dialogs.
+import type { ComponentChildren, JSX } from "preact";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { ApiError } from "./api";
+import { t, type TextKey } from "./i18n";
+import { followLink, href } from "./router";
+
+export function Link(props: { to: string; children: ComponentChildren; class?: string; "aria-current"?: "page" }) {
+  return (
+    <a href={href(props.to)} class={props.class} aria-current={props["aria-current"]}
+      onClick={(event) => followLink(event, props.to)}>{props.children}</a>
+  );
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof ApiError) {
+    if (error.status === 0) return t("error.network");
+    return error.message || t("error.generic");
+  }
+  return t("error.generic");
+}
+
+/** A labelled input; `error` is the API's message for this field, shown next to it. */
+export function Field(props: {
+  label: string; name: string; value: string; onInput: (value: string) => void; type?: string;
+  error?: string; autocomplete?: string; required?: boolean; placeholder?: string; hint?: string;
+  children?: ComponentChildren;
+}) {
+  const id = `field-${props.name}`;
+  return (
+    <div class={props.error ? "field invalid" : "field"}>
+      <label for={id}>{props.label}</label>
+      <div class="field-row">
+        <input id={id} name={props.name} type={props.type ?? "text"} value={props.value}
+          autocomplete={props.autocomplete} required={props.required} placeholder={props.placeholder}
+          aria-invalid={props.error ? "true" : undefined}
+          aria-describedby={props.error ? `${id}-error` : props.hint ? `${id}-hint` : undefined}
+          onInput={(event) => props.onInput((event.target as HTMLInputElement).value)} />
+        {props.children}
+      </div>
+      {props.hint && !props.error && <p class="hint" id={`${id}-hint`}>{props.hint}</p>}
+      {props.error && <p class="field-error" id={`${id}-error`} role="alert">{props.error}</p>}
+    </div>
+  );
+}
+
+export function Loading() {
+  return <p class="state loading" role="status" aria-live="polite">{t("state.loading")}</p>;
+}
+
+export function Empty(props: { text: string; children?: ComponentChildren }) {
+  return <div class="state empty"><p>{props.text}</p>{props.children}</div>;
+}
+
+export function ErrorNote(props: { error: unknown; onRetry?: () => void }) {
+  if (!props.error) return null;
+  return (
+    <div class="state error" role="alert">
+      <p>{errorText(props.error)}</p>
+      {props.onRetry && <button type="button" onClick={props.onRetry}>{t("action.retry")}</button>}
+    </div>
+  );
+}
+
+/** The catalogue's word for an API value ("status.passed"), or the value itself if it has none. */
+export function enumText(prefix: string, value: string): string {
+  const key = `${prefix}.${value}` as TextKey;
+  const text = t(key);
+  return text === undefined || text === key ? value : text;
+}
+
+export function StatusBadge(props: { status: string }) {
+  return <span class={`badge status-${props.status}`} data-status={props.status}>{enumText("status", props.status)}</span>;
+}
+
+/** Load something when `deps` change: {data, error, loading, reload}. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const generation = useRef(0);
+  const reload = useCallback(() => {
+    const mine = ++generation.current;
+    setLoading(true);
+    setError(null);
+    load().then(
+      (value) => { if (mine === generation.current) { setData(value); setLoading(false); } },
+      (failure) => { if (mine === generation.current) { setError(failure); setLoading(false); } },
+    );
+  }, deps); // the caller names what the load depends on
+  useEffect(reload, [reload]);
+  return { data, error, loading, reload, setData };
+}
+
+/** A modal confirmation (native <dialog>: focus is kept inside, Escape closes it). */
+export function ConfirmDialog(props: {
+  open: boolean; title: string; text: string; confirm: string; onConfirm: () => void; onClose: () => void;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const element = dialog.current;
+    if (!element) return;
+    if (props.open && !element.open) element.showModal();
+    if (!props.open && element.open) element.close();
+  }, [props.open]);
+  return (
+    <dialog ref={dialog} onClose={props.onClose} aria-labelledby="confirm-title">
+      <h2 id="confirm-title">{props.title}</h2>
+      <p>{props.text}</p>
+      <div class="actions">
+        <button type="button" onClick={props.onClose}>{t("action.cancel")}</button>
+        <button type="button" class="danger" onClick={props.onConfirm}>{props.confirm}</button>
+      </div>
+    </dialog>
+  );
+}
+
+export function PageTitle(props: { title: string; children?: ComponentChildren }) {
+  useEffect(() => { document.title = `${props.title} · hat`; }, [props.title]);
+  return <div class="page-title"><h1>{props.title}</h1>{props.children && <div class="actions">{props.children}</div>}</div>;
+}
+
+export function fieldErrors(error: unknown): Record<string, string> {
+  return error instanceof ApiError ? error.fields : {};
+}
+
+export function Select(props: {
+  label: string; name: string; value: string; onChange: (value: string) => void;
+  options: { value: string; label: string }[];
+}) {
+  const id = `field-${props.name}`;
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <select id={id} name={props.name} value={props.value}
+        onChange={(event) => props.onChange((event.target as HTMLSelectElement).value)}>
+        {props.options.map((option) => <option value={option.value} key={option.value}>{option.label}</option>)}
+      </select>
+    </div>
+  );
+}
+
+export type FormEvent = JSX.TargetedEvent<HTMLFormElement, Event>;

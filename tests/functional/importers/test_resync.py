@@ -1,0 +1,124 @@
+"""An OpenAPI import from a URL, re-synced: new operations added, changed ones replaced unless a
+user edited them, removed ones reported; the fetch goes through the outbound guard."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.functional.catalog.conftest import Api
+from tests.functional.importers.shop_server import ShopHandler
+
+
+def _document(operations: dict) -> str:
+    return json.dumps({"openapi": "3.1.0", "info": {"title": "pets"}, "paths": operations})
+
+
+def _operation(operation_id: str, status: int = 200, **extra) -> dict:
+    return {"operationId": operation_id, "responses": {str(status): {"description": "ok"}}, **extra}
+
+
+V1 = {
+    "/pets": {"get": _operation("listPets")},
+    "/pets/{petId}": {"get": _operation("showPet"), "delete": _operation("deletePet", 204)},
+}
+V2 = {
+    "/pets": {
+        "get": _operation(
+            "listPets",
+            parameters=[
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "integer", "example": 5},
+                }
+            ],
+        ),
+        "post": _operation("createPet", 201),
+    },
+    "/pets/{petId}": {"get": _operation("showPet", 203)},
+}
+
+
+@pytest.fixture
+def alice(client, make_user, monkeypatch) -> Api:
+    from chalicelib.core.settings import reset_settings
+
+    monkeypatch.setenv("HAT_OUTBOUND_ALLOW", "127.0.0.0/8")  # the local server serving the document
+    reset_settings()
+    return Api(client, make_user("alice"))
+
+
+@pytest.fixture
+def module(alice) -> str:
+    project = alice.post("/projects", {"name": "pets"}).body["id"]
+    return alice.post(f"/projects/{project}/modules", {"name": "api"}).body["id"]
+
+
+def test_import_from_a_url_then_resync(alice, module, shop):
+    ShopHandler.documents["pets.json"] = _document(V1)
+    url = f"{shop.url}/specs/pets.json"
+    imported = alice.post(f"/modules/{module}/import?source_url={url}", raw="", content_type="text/plain")
+    assert imported.status == 201, imported.body
+    assert imported.body["source_url"] == url
+    ids = {t["name"]: t["id"] for t in imported.body["testcases"]}
+    assert set(ids) == {"listPets", "showPet", "deletePet"}
+
+    edited = alice.get(f"/testcases/{ids['showPet']}").body["testcase"]
+    edited["teststeps"][0]["validate"].append({"equal": ["body.name", "rex"]})
+    assert alice.put(f"/testcases/{ids['showPet']}", {"testcase": edited}).status == 200
+
+    ShopHandler.documents["pets.json"] = _document(V2)
+    synced = alice.post(f"/modules/{module}/import/sync", raw="", content_type="text/plain")
+    assert synced.status == 200, synced.body
+    assert [t["name"] for t in synced.body["added"]] == ["createPet"]
+    assert synced.body["updated"] == ["listPets"]
+    assert synced.body["left_alone"] == ["showPet"]
+    assert synced.body["removed"] == ["DELETE /pets/{petId}"]
+    listing = alice.get(f"/testcases/{ids['listPets']}").body["testcase"]["teststeps"][0]["request"]
+    assert listing["params"] == {"limit": 5}
+    kept = alice.get(f"/testcases/{ids['showPet']}").body["testcase"]
+    assert kept == edited  # a user's edit is never overwritten
+    assert alice.get(f"/testcases/{ids['deletePet']}").status == 200  # reported, not deleted
+    assert alice.get(f"/modules/{module}").body["testcase_count"] == 4
+
+    again = alice.post(f"/modules/{module}/import/sync", raw="", content_type="text/plain").body
+    assert (again["added"], again["updated"], again["removed"]) == ([], [], [])
+    assert again["left_alone"] == ["showPet"]
+
+
+def test_refusals(alice, module, shop, client, make_user):
+    ShopHandler.documents["pets.json"] = _document(V1)
+    url = f"{shop.url}/specs/pets.json"
+    answer = alice.post(f"/modules/{module}/import/sync", raw="", content_type="text/plain")
+    assert answer.status == 404 and answer.error["code"] == "no_import_source"
+    answer = alice.post(
+        f"/modules/{module}/import?source_url={shop.url}/specs/missing", raw="", content_type="text/plain"
+    )
+    assert answer.status == 400 and "answered 404" in answer.error["fields"]["source_url"]
+    answer = alice.post(
+        f"/modules/{module}/import?source_url=http://169.254.169.254/latest/",
+        raw="",
+        content_type="text/plain",
+    )
+    assert answer.status == 400 and "source_url" in answer.error["fields"]  # the outbound guard
+    answer = alice.post(
+        f"/modules/{module}/import?source_url={url}&per=tag", raw="", content_type="text/plain"
+    )
+    assert answer.status == 400
+    answer = alice.post(
+        f"/modules/{module}/import?source_url={url}", raw="curl http://x/", content_type="text/plain"
+    )
+    assert answer.status == 400
+    assert (
+        alice.post(f"/modules/{module}/import?source_url={url}", raw="", content_type="text/plain").status
+        == 201
+    )
+    mallory = Api(client, make_user("mallory"))
+    assert mallory.post(f"/modules/{module}/import/sync", raw="", content_type="text/plain").status == 404
+    assert (
+        mallory.post(f"/modules/{module}/import?source_url={url}", raw="", content_type="text/plain").status
+        == 404
+    )
