@@ -7,8 +7,11 @@ from chalicelib.core.answers import Answer, Page, Time
 
 
 class ProjectEnvironment(Answer):
+    """An environment; its secrets are write-only (their names only)."""
+
     base_url: str
     variables: dict[str, Any]
+    secrets: list[str] = []
 
 
 class AlertChannel(Answer):

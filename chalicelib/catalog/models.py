@@ -55,8 +55,9 @@ class Project(Model):
     members_version = NumberAttribute(default=0)  # bumped whenever membership rows change
     module_count = NumberAttribute(default=0)
     testcase_count = NumberAttribute(default=0)
+    environments = JSONAttribute(default=dict)  # secrets in it sealed (catalog/secrets.py)
+    secrets_key = UnicodeAttribute(null=True)  # the KMS ciphertext of the secrets' data key
     file_count = NumberAttribute(null=True)  # project files (chalicelib/files), ADDed as they come and go
-    environments = JSONAttribute(default=dict)
     notify = JSONAttribute(null=True)  # runs' default recipients (catalog.schemas.Notify)
     callback_url = UnicodeAttribute(null=True)  # runs' default callback
     alerts = JSONAttribute(null=True)  # default alert channels (notify/alerts.py; secrets sealed)

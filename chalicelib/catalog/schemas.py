@@ -5,7 +5,7 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from chalicelib.core.fields import URL, Email, Mobile, Url, invalid
 from chalicelib.notify.schemas import Alerts
@@ -82,9 +82,34 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_SECRETS = 20  # per environment
+MIN_SECRET_CHARS = 4  # shorter ones would mask every match of them in reports
+
+
+def _secrets(value: dict) -> dict:
+    if len(value) > MAX_SECRETS:
+        raise invalid(f"at most {MAX_SECRETS} secrets")
+    return value
+
+
+SecretValue = Annotated[str, Field(min_length=MIN_SECRET_CHARS, max_length=4096)]
+
+
 class Environment(_Body):
+    """`secrets` are write-only: a value sets one, `null` removes it, a name not sent keeps the
+    stored one (catalog/secrets.py); answers list their names only."""
+
     base_url: Annotated[str, Field(max_length=MAX_BASE_URL_CHARS), AfterValidator(_base_url)] = ""
     variables: dict[VariableName, Any] = Field(default_factory=dict)
+    secrets: Annotated[dict[VariableName, SecretValue | None], AfterValidator(_secrets)] = \
+        Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _secret_or_variable(self) -> Environment:
+        both = sorted(set(self.secrets) & set(self.variables))
+        if both:
+            raise ValueError(f"{', '.join(both)}: both a variable and a secret")
+        return self
 
 
 Environments = Annotated[dict[EnvironmentName, Environment], AfterValidator(_environments)]
@@ -157,6 +182,3 @@ class TestcaseBody(_Body):
     name: Name | None = None
     testcase: Any  # required; validate_testcase explains what is wrong with it
 
-
-def environments_document(environments: dict[str, Environment]) -> dict[str, dict]:
-    return {name: env.model_dump() for name, env in environments.items()}

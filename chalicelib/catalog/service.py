@@ -19,6 +19,10 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pynamodb.expressions.condition import Condition
 
 from chalicelib.catalog.models import (
     ACTIVE,
@@ -42,8 +46,8 @@ from chalicelib.catalog.schemas import (
     ProjectPatch,
     TestcaseBody,
     _name,
-    environments_document,
 )
+from chalicelib.catalog.secrets import environments_view, stored_environments
 from chalicelib.catalog.store import (
     Cancelled,
     Tx,
@@ -139,7 +143,7 @@ def project_view(project: Project, user_id: str) -> dict:
         "member_count": len(project.member_ids or ()),
         "module_count": int(project.module_count or 0),
         "testcase_count": int(project.testcase_count or 0),
-        "environments": project.environments or {},
+        "environments": environments_view(project.environments),
         "notify": project.notify,
         "callback_url": project.callback_url,
         "alerts": channels_view(project.alerts),
@@ -236,10 +240,11 @@ def create_project(user: dict, body: ProjectCreate, *, clock: Clock = utcnow) ->
 
     now, project_id, user_id = clock(), new_id(), user["id"]
     key = sort_key(now, project_id)
+    environments, secrets_key = stored_environments(project_id, body.environments, None, None)
     project = Project(
         project_id, name=body.name, name_lc=fold(body.name), description=body.description,
         owner_id=user_id, member_ids={user_id}, members_version=0, module_count=0, testcase_count=0,
-        environments=environments_document(body.environments),
+        environments=environments, secrets_key=secrets_key,
         notify=body.notify.model_dump() if body.notify else None, callback_url=body.callback_url,
         alerts=stored_alerts(body.alerts, None),
         webhook_salt=new_salt(), created_at=now, updated_at=now, sort_key=key, status=ACTIVE,
@@ -290,13 +295,21 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
     project = load_project(user, project_id)
     user_id, now = user["id"], clock()
     actions = [Project.updated_at.set(now)]
+    # secrets sealed under the data key read here: the write holds only if it is still the one
+    # (two first secrets at once would each make a key, and one's boxes would not open)
+    condition = _member_of(user)
     if body.description is not None:
         actions.append(Project.description.set(body.description))
         project.description = body.description
     if body.environments is not None:
-        environments = environments_document(body.environments)
+        condition &= Project.secrets_key.does_not_exist() if project.secrets_key is None \
+            else Project.secrets_key == project.secrets_key
+        environments, secrets_key = stored_environments(project.id, body.environments, project.environments,
+                                                        project.secrets_key)
         actions.append(Project.environments.set(environments))
-        project.environments = environments
+        if secrets_key != project.secrets_key:
+            actions.append(Project.secrets_key.set(secrets_key))
+        project.environments, project.secrets_key = environments, secrets_key
     sent = body.model_fields_set
     if "notify" in sent:
         project.notify = body.notify.model_dump() if body.notify else None
@@ -315,14 +328,17 @@ def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Cl
         from pynamodb.exceptions import UpdateError
 
         try:
-            project.update(actions=actions, condition=_member_of(user))
+            project.update(actions=actions, condition=condition)
         except UpdateError as error:
-            if condition_failed(error):
-                raise not_found("project") from None
-            raise
+            if not condition_failed(error):
+                raise
+            if body.environments is not None and _visible(
+                    get_or_none(Project, project.id, consistent_read=True), user_id):
+                raise _changed_meanwhile("project") from None
+            raise not_found("project") from None
         view = project_view(project, user_id)
     else:
-        view = _rename_project(user, project, new_name, actions, now)
+        view = _rename_project(user, project, new_name, actions, now, condition)
     if "notify" in sent or "alerts" in sent:
         _ask_recipients(project, user_id)
     return view
@@ -336,7 +352,8 @@ def _ask_recipients(project: Project, user_id: str) -> None:
     request_confirmations(project.id, project.notify, user_id, project.alerts)
 
 
-def _rename_project(user: dict, project: Project, new_name: str, actions: list, now: datetime) -> dict:
+def _rename_project(user: dict, project: Project, new_name: str, actions: list, now: datetime,
+                    condition: Condition) -> dict:
     user_id = user["id"]
     old_lc, new_lc = project.name_lc, fold(new_name)
     members = sorted(project.member_ids or ())
@@ -344,7 +361,7 @@ def _rename_project(user: dict, project: Project, new_name: str, actions: list, 
     tx.update("project", project,
               [*actions, Project.name.set(new_name), Project.name_lc.set(new_lc),
                Project.members_version.add(1)],
-              _member_of(user) & (Project.name_lc == old_lc)
+              condition & (Project.name_lc == old_lc)
               & (Project.members_version == project.members_version), return_old=True)
     tx.delete("old_name", NameClaim(project_claim(project.owner_id, old_lc)))
     tx.put("new_name", NameClaim(project_claim(project.owner_id, new_lc), target_id=project.id),

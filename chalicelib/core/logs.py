@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import MappingProxyType
 
+from chalicelib.core.masking import masked_text
+
 # Read-only default: log_context() always sets a new dict, never mutates this one.
 LOG_CONTEXT: contextvars.ContextVar = contextvars.ContextVar("hat_log_context",
                                                              default=MappingProxyType({}))
@@ -42,6 +44,7 @@ def _masked_pair(match: re.Match) -> str:
 
 
 def redact_text(text: str) -> str:
+    text = masked_text(text)  # the values of the run in progress (core/masking.py)
     text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
     text = _PAIRS.sub(_masked_pair, text)
     return _SIX_DIGITS.sub(MASK, text)

@@ -47,6 +47,7 @@ class Settings:
     testcase_max_bytes: int = DEFAULT_TESTCASE_MAX_BYTES
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     reports_bucket: str = ""
+    secrets_key_id: str = ""  # KMS key of environments' secrets (envelope keys, core/sealing.py)
     # project files (chalicelib/files): the bucket, one file's size, files per project
     files_bucket: str = ""
     project_file_max_bytes: int = 1024 * 1024
@@ -233,6 +234,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         testcase_max_bytes=int(env.get("HAT_TESTCASE_MAX_BYTES", DEFAULT_TESTCASE_MAX_BYTES)),
         max_json_depth=int(env.get("HAT_MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH)),
         reports_bucket=env.get("HAT_REPORTS_BUCKET", f"hat-{stage}-reports"),
+        secrets_key_id=env.get("HAT_SECRETS_KEY_ID", ""),
         files_bucket=env.get("HAT_FILES_BUCKET", f"hat-{stage}-files"),
         project_file_max_bytes=int(env.get("HAT_PROJECT_FILE_MAX_BYTES", Settings.project_file_max_bytes)),
         project_files_max=int(env.get("HAT_PROJECT_FILES_MAX", Settings.project_files_max)),

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
+from chalicelib.core import sealing
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.settings import get_settings
 
@@ -40,24 +41,15 @@ _PUBLIC_FIELDS = ("id", "type", "target", "when", "after_failures", "quiet_minut
 # --- storing channels: secrets sealed, never shown ------------------------------------------------
 
 
-def _key() -> bytes:
-    return hmac.new(get_settings().secret_key.encode(), b"alert-channel-secrets", hashlib.sha256).digest()
+_ALERT_KEY_PURPOSE = b"alert-channel-secrets"
 
 
 def seal(secret: str) -> str:
-    import os
-
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    nonce = os.urandom(12)
-    return base64.b64encode(nonce + AESGCM(_key()).encrypt(nonce, secret.encode(), b"alert")).decode()
+    return sealing.seal(sealing.derived_key(_ALERT_KEY_PURPOSE), secret, b"alert")
 
 
 def unseal(box: str) -> str:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    raw = base64.b64decode(box)
-    return AESGCM(_key()).decrypt(raw[:12], raw[12:], b"alert").decode()
+    return sealing.unseal(sealing.derived_key(_ALERT_KEY_PURPOSE), box, b"alert")
 
 
 def stored_channels(sent: list, before: list[dict] | None) -> list[dict]:
@@ -114,8 +106,9 @@ def due(
             return False
         quiet = timedelta(minutes=int(channel.get("quiet_minutes") or 0))
         return last_alert_at is None or now - last_alert_at >= quiet or failures == after
-    if status == "degraded":
-        return "degraded" in when
+    if status == "degraded" and "degraded" in when:
+        return True
+    # passed or degraded after an alerting streak: the recovery
     return "recovery" in when and previous in ("failed", "error") and previous_failures >= after
 
 
@@ -269,7 +262,7 @@ def feishu_sign(timestamp: int, secret: str) -> str:
 
 def feishu_payload(facts: Mapping, *, secret: str | None, timestamp: int) -> dict:
     """An interactive card (header + lark_md text + a button); with a secret, signed."""
-    template = "green" if facts["status"] in ("passed", "recovered") else "red"
+    template = {"passed": "green", "recovered": "green", "degraded": "orange"}.get(facts["status"], "red")
     elements: list[dict] = [
         {"tag": "div", "text": {"tag": "plain_text", "content": "\n".join(_lines(facts))}}
     ]

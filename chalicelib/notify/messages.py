@@ -25,7 +25,7 @@ MAX_ERROR_CHARS = 300
 # C0/C1 controls, and the Unicode format characters that reorder or hide text
 # (bidi embeddings/overrides/isolates, zero-width joiners, BOM).
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]+")
-_COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "error": "#9a6700"}
+_COLOURS = {"passed": "#1a7f37", "degraded": "#bf8700", "failed": "#cf222e", "error": "#9a6700"}
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ from chalicelib.runner.paths import (
     evaluate,
     header,
 )
+from chalicelib.runner.report import timings
 from chalicelib.runner.schema import (
     DYNAMIC_CHECK,
     Config,
@@ -372,7 +373,9 @@ class _Run:
             "tests_run": len(cases),
             "successes": successes,
             "failures": len(cases) - successes,
+            "degraded": sum(1 for case in cases if case.get("degraded")),
             "duration_ms": _ms(self.clock() - started),
+            "timings": timings(cases),
             "testcases": cases,
         }
 
@@ -420,6 +423,8 @@ class _Run:
             if missing:
                 case["success"] = False
                 case["error"] = f"export: {', '.join(missing)} not defined by any step"
+        if case["success"] and _any_degraded(steps):
+            case["degraded"] = True
         case["duration_ms"] = _ms(self.clock() - started)
         case["steps"] = steps
         return case
@@ -563,6 +568,7 @@ class _Run:
             step_extracted = self._check(
                 report, step, scope, outbound, current.url, response, set_cookies, sent
             )
+            _response_time(report, step, config)
             if report["success"]:
                 break
         final = report  # the last attempt's
@@ -648,6 +654,7 @@ class _Run:
         """Fill the report of an attempt that got a response; returns the extracted values."""
         report["request"] = self._request_report(sent, scope)
         data, text = _response_data(response, set_cookies)
+        data.elapsed_ms = report["elapsed_ms"]
         report["status_code"] = response.status
         report["response"] = self._with_body(
             {"status_code": response.status, "headers": data.headers}, text
@@ -1043,6 +1050,8 @@ class _Run:
         report["steps"] = steps
         report["elapsed_ms"] = round(sum(s.get("elapsed_ms") or 0 for s in steps), 1)
         report["success"] = success
+        if success and _any_degraded(steps):
+            report["degraded"] = True
         if success:
             # as HttpRunner: the step's export and the referenced config's, both
             names = list(dict.fromkeys([*model.config.export, *step.export]))
@@ -1133,6 +1142,38 @@ _DEADLINE_BEFORE_STEP = "run deadline exceeded before this step"
 
 def _deadline_step(name: str) -> dict[str, Any]:
     return _unsent(name, _DEADLINE_BEFORE_STEP, "deadline")
+
+
+def _response_time(report: dict[str, Any], step: Step, config: Config) -> None:
+    """A step's response-time limits, its own or else its testcase's: slower than
+    ``max_response_ms`` fails it (a check on elapsed_ms in its validators), slower than
+    ``degraded_response_ms`` (and passing) marks it ``degraded``."""
+    most = step.max_response_ms
+    if most is None:
+        most = config.max_response_ms
+    slow = step.degraded_response_ms
+    if slow is None:
+        slow = config.degraded_response_ms
+    if most is None and slow is None:
+        return
+    elapsed = report["elapsed_ms"]
+    if most is not None:
+        within = elapsed <= most
+        entry = {"check": "elapsed_ms", "comparator": "le", "expected": most, "actual": elapsed,
+                 "result": "pass" if within else "fail"}
+        if not within:
+            entry["message"] = f"max_response_ms: {elapsed} > {most}"
+            report["success"] = False
+        report["validators"].append(entry)
+    if slow is not None and report["success"] and elapsed > slow:
+        report["degraded"] = True
+
+
+def _any_degraded(steps: list[dict[str, Any]]) -> bool:
+    for step in steps:
+        if step.get("degraded"):
+            return True
+    return False
 
 
 def _skipped(name: str) -> dict[str, Any]:

@@ -17,6 +17,9 @@ from chalicelib.runner._cache import text_cache
 from chalicelib.runner.errors import PathError
 
 ROOTS = ("status_code", "headers", "cookies", "body")
+# the response time: ``elapsed_ms``, and HttpRunner's ``elapsed.total_seconds`` (requests'
+# timedelta); checked like any value, with any comparator
+TIMING_ROOTS = ("elapsed_ms", "elapsed")
 # HttpRunner 2's names of the body, which HttpRunner 3.1.11 still reads as ``body`` (and
 # har2case writes): ``content.token`` is ``body.token``
 ROOT_ALIASES = {"content": "body", "json": "body"}
@@ -47,7 +50,7 @@ def leading_root(expr: str) -> str | None:
     if not match:
         return None
     head = match.group(0)
-    return head if head in ROOTS else ROOT_ALIASES.get(head)
+    return head if head in ROOTS or head in TIMING_ROOTS else ROOT_ALIASES.get(head)
 
 
 @text_cache(maxsize=4096)
@@ -70,6 +73,11 @@ def compile_path(expr: str) -> Path:
         else:
             segments.append(bare if bare is not None else re.sub(r"\\(.)", r"\1", quoted))
         pos = match.end()
+    if root in TIMING_ROOTS:
+        if pos != len(expr) or (root == "elapsed") != (tuple(segments) == ("total_seconds",)) \
+                or (root == "elapsed_ms" and segments):
+            raise ValueError(f"{expr!r}: the response time is elapsed_ms or elapsed.total_seconds")
+        return Path(expr, root, tuple(segments))
     if pos == len(expr):
         return Path(expr, root, tuple(segments))
     import jmespath
@@ -154,6 +162,7 @@ class ResponseData:
     cookies: dict[str, str]
     body: Any  # parsed JSON, or the text when the body is not JSON, or None when empty
     body_error: str | None = None  # why the body is not JSON, when it is not
+    elapsed_ms: float = 0.0  # from sending the request to the whole response read
 
 
 def _walk(value: Any, segments: tuple[str | int, ...]) -> Any:
@@ -181,6 +190,7 @@ def evaluate(path: Path, response: ResponseData) -> Any:
             "headers": response.headers,
             "cookies": response.cookies,
             "body": response.body,
+            "elapsed_ms": response.elapsed_ms,
         }
         from chalicelib.runner.jmespath_bounded import search
 
@@ -190,6 +200,10 @@ def evaluate(path: Path, response: ResponseData) -> Any:
         root: Any = response.body
     elif name == "status_code":
         root = response.status_code
+    elif name == "elapsed_ms":
+        return response.elapsed_ms
+    elif name == "elapsed":
+        return response.elapsed_ms / 1000
     elif name == "headers":
         if path.segments:
             first = path.segments[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
@@ -31,6 +32,32 @@ def _flatten(steps: list[Mapping[str, Any]], prefix: str = "") -> Iterator[tuple
                 yield name, {**step, "steps": []}
         else:
             yield name, step
+
+
+def timings(testcases: list[Mapping[str, Any]]) -> dict[str, float | None]:
+    """A run's response times over every request that got an answer (referenced testcases'
+    steps included): p50 and p95 by nearest rank, and the slowest."""
+    times: list[float] = []
+    for case in testcases:
+        _answered_times(case.get("steps") or (), times)
+    if not times:
+        return {"p50_ms": None, "p95_ms": None, "max_ms": None}
+    times.sort()
+
+    def rank(share: float) -> float:
+        return times[max(0, math.ceil(len(times) * share) - 1)]
+
+    return {"p50_ms": rank(0.5), "p95_ms": rank(0.95), "max_ms": times[-1]}
+
+
+def _answered_times(steps: Any, into: list[float]) -> None:
+    # once per run over every step: a plain loop (no names built, unlike _flatten)
+    for step in steps:
+        nested = step.get("steps")
+        if nested:
+            _answered_times(nested, into)
+        elif step.get("status_code") is not None:
+            into.append(step["elapsed_ms"])
 
 
 def _failure_text(step: Mapping[str, Any]) -> str:

@@ -54,6 +54,7 @@ MAX_DOCUMENT_DEPTH = 64
 MAX_STEPS = 500
 MAX_RETRY_TIMES = 100
 MAX_RETRY_INTERVAL_SECONDS = 300.0
+MAX_RESPONSE_MS = 300_000.0  # the longest request timeout
 MAX_REQUEST_TIMEOUT_SECONDS = 300.0
 MAX_PARAMETER_COMBINATIONS = 1000
 
@@ -276,6 +277,9 @@ class Step(_Model):
     export: list[VariableName] = Field(default_factory=list)
     retry_times: int = Field(default=0, ge=0, le=MAX_RETRY_TIMES)
     retry_interval: float = Field(default=0.0, ge=0, le=MAX_RETRY_INTERVAL_SECONDS)
+    # response time: slower than max fails the step, slower than degraded marks it degraded
+    max_response_ms: float | None = Field(default=None, gt=0, le=MAX_RESPONSE_MS)
+    degraded_response_ms: float | None = Field(default=None, gt=0, le=MAX_RESPONSE_MS)
     setup_hooks: Hooks = Field(default_factory=list)  # user code: see validate_testcase
     teardown_hooks: Hooks = Field(default_factory=list)
 
@@ -305,7 +309,8 @@ class Step(_Model):
         if (self.request is None) == (self.testcase is None):
             raise ValueError("a step has either request or testcase (exactly one)")
         if self.testcase is not None:
-            for key in ("extract", "validators", "retry_times", "retry_interval", *HOOK_FIELDS):
+            for key in ("extract", "validators", "retry_times", "retry_interval", "max_response_ms",
+                        "degraded_response_ms", *HOOK_FIELDS):
                 if getattr(self, key):
                     shown = "validate" if key == "validators" else key
                     raise ValueError(
@@ -328,6 +333,9 @@ class Config(_Model):
     headers: dict[str, Any] = Field(default_factory=dict)
     verify: bool = False
     export: list[VariableName] = Field(default_factory=list)
+    # every request step's response-time limits unless a step sets its own
+    max_response_ms: float | None = Field(default=None, gt=0, le=MAX_RESPONSE_MS)
+    degraded_response_ms: float | None = Field(default=None, gt=0, le=MAX_RESPONSE_MS)
     setup_hooks: Hooks = Field(default_factory=list)  # before the first step, after the last
     teardown_hooks: Hooks = Field(default_factory=list)
 
@@ -692,10 +700,11 @@ def load_testcase(doc: Any, functions: frozenset[str] | None = None) -> Testcase
 # can never accept what they refuse nor word an error differently.
 
 _ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CONFIG_KEYS = frozenset({"name", "base_url", "variables", "headers", "verify", "export"})
+_CONFIG_KEYS = frozenset({"name", "base_url", "variables", "headers", "verify", "export",
+                          "max_response_ms", "degraded_response_ms"})
 _STEP_KEYS = frozenset(
     {"name", "request", "variables", "extract", "validate", "export", "retry_times",
-     "retry_interval"}
+     "retry_interval", "max_response_ms", "degraded_response_ms"}
 )
 _REQUEST_KEYS = frozenset(
     {"method", "url", "params", "headers", "json", "data", "cookies", "timeout",
@@ -740,13 +749,14 @@ class RunRequest:
 
 class RunStep:
     __slots__ = ("name", "request", "testcase", "variables", "extract", "validators",
-                 "export", "retry_times", "retry_interval")
+                 "export", "retry_times", "retry_interval", "max_response_ms", "degraded_response_ms")
     setup_hooks: tuple[Any, ...] = ()  # documents with hooks go through the models
     teardown_hooks: tuple[Any, ...] = ()
 
 
 class RunConfig:
-    __slots__ = ("name", "base_url", "variables", "parameters", "headers", "verify", "export")
+    __slots__ = ("name", "base_url", "variables", "parameters", "headers", "verify", "export",
+                 "max_response_ms", "degraded_response_ms")
     setup_hooks: tuple[Any, ...] = ()
     teardown_hooks: tuple[Any, ...] = ()
 
@@ -917,7 +927,14 @@ def _fast_step(doc: Any) -> RunStep:
         0.0 if interval is _ABSENT
         else _number(interval, 0, MAX_RETRY_INTERVAL_SECONDS, True)
     )
+    _fast_limits(step, doc)
     return step
+
+
+def _fast_limits(into: RunStep | RunConfig, doc: dict) -> None:
+    for key in ("max_response_ms", "degraded_response_ms"):
+        value = doc.get(key)
+        setattr(into, key, None if value is None else float(_number(value, 0, MAX_RESPONSE_MS, False)))
 
 
 def _fast_load(doc: Any) -> RunTestcase | None:
@@ -938,6 +955,7 @@ def _fast_load(doc: Any) -> RunTestcase | None:
             raise _NotFast
         config.verify = verify
         config.export = _names(raw["export"]) if "export" in raw else []
+        _fast_limits(config, raw)
         steps = doc["teststeps"]
         if type(steps) is not list or not 1 <= len(steps) <= MAX_STEPS:
             raise _NotFast

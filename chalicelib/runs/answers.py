@@ -28,9 +28,10 @@ class StepResult(Answer):
     name: str
     success: bool
     status_code: int | None
-    elapsed_ms: float
+    elapsed_ms: float  # the step's response time
     validators: list[ValidatorResult]
     error: str | None = None
+    degraded: bool = False  # passed, slower than its degraded_response_ms
 
 
 class TestcaseResult(Answer):
@@ -38,6 +39,7 @@ class TestcaseResult(Answer):
     success: bool
     steps: list[StepResult]
     error: str | None = None
+    degraded: bool = False  # passed, some step degraded
 
 
 class Notification(Answer):
@@ -60,13 +62,21 @@ class AlertOutcome(Answer):
     error: str | None = None
 
 
+class Timings(Answer):
+    """A run's response times over every request answered (nearest-rank percentiles)."""
+
+    p50_ms: float | None
+    p95_ms: float | None
+    max_ms: float | None
+
+
 class ReportSummary(Answer):
     """A report without its detail."""
 
     id: str
     project_id: str
     name: str
-    status: Literal["queued", "running", "passed", "failed", "error"]
+    status: Literal["queued", "running", "passed", "degraded", "failed", "error"]
     trigger: Literal["manual", "schedule", "webhook"]
     task_id: str | None
     started_by: str | None = None  # the id of the user who started a manual run
@@ -78,6 +88,7 @@ class ReportSummary(Answer):
     started_at: Time | None
     finished_at: Time | None
     duration_ms: int | None
+    timings: Timings | None = None  # once finished: its responses' times
     error: str | None = None  # why a report is "error"
     notifications: list[Notification] = []  # once decided: who was sent what, and who not, why
     alerts: list[AlertOutcome] = []  # per alert channel: queued, delivered, failed, suppressed
@@ -93,7 +104,7 @@ class Report(ReportSummary):
 
 class Outcome(Answer):
     report_id: str
-    status: Literal["passed", "failed", "error"]
+    status: Literal["passed", "degraded", "failed", "error"]
     duration_ms: int
     finished_at: Time | None
 
@@ -114,7 +125,7 @@ class ReportPage(Page[ReportSummary]):
 class DebugReport(Answer):
     """A finished run of an unsaved test case; nothing is stored, so it has no id."""
 
-    status: Literal["passed", "failed"]
+    status: Literal["passed", "degraded", "failed"]
     trigger: Literal["debug"]
     project_id: str
     tests_run: int
@@ -128,6 +139,7 @@ class Day(Answer):
     date: dt.date
     pass_: int = Field(alias="pass")
     fail: int
+    degraded: int = 0  # of those that passed, slower than their degraded_response_ms
     percent: float
 
 

@@ -21,13 +21,19 @@ from typing import Any
 
 from chalicelib.core.clock import isoformat
 from chalicelib.core.db import condition_failed, get_many
-from chalicelib.runs.models import ERROR, FAILED, PASSED, Report, RunSetting
+from chalicelib.runs.models import DEGRADED, ERROR, FAILED, PASSED, PASSING, Report, RunSetting
 
 logger = logging.getLogger("hat.runs.history")
 
 HISTORY_SIZE = 50
 FLAKY_WINDOW = 10
 WRITE_TRIES = 5
+
+
+def _case_status(case: dict) -> str:
+    if not case.get("success"):
+        return FAILED
+    return DEGRADED if case.get("degraded") else PASSED
 
 
 def history_key(kind: str, item_id: str) -> str:
@@ -59,7 +65,7 @@ def entries_of(report: Report, detail: Mapping | None) -> dict[str, dict]:
     for case in (detail or {}).get("testcases") or []:
         if case.get("testcase_id"):
             out[history_key("testcase", case["testcase_id"])] = {
-                "report_id": report.id, "status": PASSED if case.get("success") else FAILED,
+                "report_id": report.id, "status": _case_status(case),
                 "duration_ms": _case_duration(case), "finished_at": finished,
                 "version": case.get("testcase_version")}
     return out
@@ -110,7 +116,7 @@ def is_flaky(entries: Iterable[Mapping]) -> bool:
         return False
     version = entries[0].get("version")
     window = [e for e in entries if e.get("version") == version][:FLAKY_WINDOW]
-    statuses = {e.get("status") == PASSED for e in window}
+    statuses = {e.get("status") in PASSING for e in window}
     return statuses == {True, False}
 
 

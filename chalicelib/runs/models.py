@@ -38,8 +38,10 @@ QUEUED = "queued"
 RUNNING = "running"
 PASSED = "passed"
 FAILED = "failed"
+DEGRADED = "degraded"  # every test case passed, some slower than their degraded_response_ms
 ERROR = "error"
-FINAL = frozenset({PASSED, FAILED, ERROR})
+FINAL = frozenset({PASSED, DEGRADED, FAILED, ERROR})
+PASSING = frozenset({PASSED, DEGRADED})
 QUARTER_SECONDS = 900
 PERIOD_QUARTERS = 16 * 96  # 16 days of quarter hours per run-stats item
 
@@ -88,6 +90,7 @@ class Report(Model):
     started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)
     duration_ms = NumberAttribute(null=True)
+    timings = JSONAttribute(null=True)  # {p50_ms, p95_ms, max_ms} of the run's responses
     tests_run = NumberAttribute(default=0)
     successes = NumberAttribute(default=0)
     failures = NumberAttribute(default=0)

@@ -35,10 +35,12 @@ from chalicelib.core.settings import get_settings, outbound_allow
 from chalicelib.files.service import run_file_reader
 from chalicelib.runs import history, store
 from chalicelib.runs.models import (
+    DEGRADED,
     ERROR,
     FAILED,
     FINAL,
     PASSED,
+    PASSING,
     PERIOD_QUARTERS,
     QUARTER_SECONDS,
     QUEUED,
@@ -106,6 +108,8 @@ def report_view(report: Report) -> dict:
     }
     if report.error:
         view["error"] = report.error
+    if report.timings:
+        view["timings"] = report.timings
     if report.notifications:
         view["notifications"] = _notifications_view(report.notifications)
     if report.alerts:
@@ -326,7 +330,30 @@ def _context(report: Report) -> tuple[Project, dict]:
     return project, environment
 
 
-def _run(project: Project, environment: dict, testcases: list[StoredTestcase], runner: Runner) -> dict:
+def _secret_run(project: Project, environment_name: str | None, environment: Mapping,
+                run: Callable[[dict], dict]) -> dict:
+    """Runs `run(environment)` with the environment's secrets opened into its variables, and
+    returns its result with their values masked, as every log line written meanwhile; a failure
+    is re-raised with its message masked and without the chained original."""
+    from chalicelib.catalog.secrets import opened
+    from chalicelib.core.masking import Masker, masking
+
+    secrets = opened(project.id, project.secrets_key, environment_name, environment)
+    clear = {key: value for key, value in environment.items() if key != "secrets"}
+    if secrets:
+        clear["variables"] = {**(environment.get("variables") or {}), **secrets}
+    masker = Masker(secrets.values())
+    with masking(masker):
+        try:
+            return masker.mask(run(clear))
+        except Exception as failure:
+            if not masker:
+                raise
+            raise RuntimeError(masker.text(str(failure))) from None
+
+
+def _run(project: Project, report: Report, environment: dict, testcases: list[StoredTestcase],
+         runner: Runner) -> dict:
     settings = get_settings()
     deadline = float(settings.run_deadline_seconds)
     budget = RUN_BUDGET_SECONDS.get()
@@ -335,10 +362,18 @@ def _run(project: Project, environment: dict, testcases: list[StoredTestcase], r
     from chalicelib.sandbox.service import run_with_sandbox
 
     # testcases calling the project's debugtalk.py run in its sandbox, the rest here
-    return run_with_sandbox(project.id, [t.document for t in testcases], runner,
-                            environment=environment, concurrency=settings.run_concurrency,
-                            outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id),
-                            read_file=run_file_reader(project.id), deadline_seconds=deadline)
+    return _secret_run(project, report.environment, environment, lambda clear: run_with_sandbox(
+        project.id, [t.document for t in testcases], runner, environment=clear,
+        concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
+        resolve_testcase=_resolver(project.id), read_file=run_file_reader(project.id),
+        deadline_seconds=deadline))
+
+
+def _status(tests_run: int, successes: int, degraded: int) -> str:
+    """failed unless every test case passed; degraded when some of them were slow."""
+    if not tests_run or successes != tests_run:
+        return FAILED
+    return DEGRADED if degraded else PASSED
 
 
 def _counts(result: Mapping) -> tuple[int, int, int]:
@@ -407,7 +442,7 @@ def _execute(report: Report, runner: Runner, clock: Clock) -> None:
         return
     testcases = _documents(ids, project.id)
     try:
-        result = _run(project, environment, testcases, runner)
+        result = _run(project, report, environment, testcases, runner)
     except Exception as failure:  # the engine itself failed: the run could not happen
         logger.exception("report %s: the run failed", report.id)
         _finish_error(report, f"the run could not complete: {failure}", clock())
@@ -417,10 +452,12 @@ def _execute(report: Report, runner: Runner, clock: Clock) -> None:
     history.tag_results(result, testcases)
     detail = {**result, "id": report.id}
     store.put_detail(store.detail_key(report.id), detail)
-    status = PASSED if tests_run and successes == tests_run else FAILED
+    degraded = int(result.get("degraded") or 0)
     try:
-        store.finish(report, status, finished_at=finished, tests_run=tests_run, successes=successes,
-                     failures=failures, duration_ms=int(result.get("duration_ms") or 0), has_detail=True)
+        store.finish(report, _status(tests_run, successes, degraded), finished_at=finished,
+                     tests_run=tests_run, successes=successes, failures=failures,
+                     duration_ms=int(result.get("duration_ms") or 0), has_detail=True, degraded=degraded,
+                     timings=result.get("timings"))
     except store.AlreadyFinal:
         logger.warning("report %s was finished meanwhile (reaped?); this run's result is dropped", report.id)
 
@@ -474,7 +511,7 @@ def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock
         return
     testcases = _documents(ids, project.id)
     try:
-        result = _run(project, environment, testcases, runner)
+        result = _run(project, report, environment, testcases, runner)
     except Exception as failure:
         logger.exception("report %s chunk %d: the run failed", report.id, chunk)
         _finish_error(report, f"chunk {chunk} could not complete: {failure}", clock())
@@ -508,13 +545,17 @@ def _maybe_finish_chunks(report: Report, clock: Clock) -> None:
     now = clock()
     started = report.started_at or now
     duration = int((now - started).total_seconds() * 1000)
+    from chalicelib.runner.report import timings
+
+    degraded = sum(1 for case in merged["testcases"] if case.get("degraded"))
     merged.update({"id": report.id, "tests_run": tests_run, "successes": successes,
-                   "failures": int(report.failures or 0), "duration_ms": duration})
+                   "failures": int(report.failures or 0), "degraded": degraded, "duration_ms": duration,
+                   "timings": timings(merged["testcases"])})
     store.put_detail(store.detail_key(report.id), merged)
-    status = PASSED if tests_run and successes == tests_run else FAILED
     try:
-        store.finish(report, status, finished_at=now, tests_run=tests_run, successes=successes,
-                     failures=int(report.failures or 0), duration_ms=duration, has_detail=True)
+        store.finish(report, _status(tests_run, successes, degraded), finished_at=now, tests_run=tests_run,
+                     successes=successes, failures=int(report.failures or 0), duration_ms=duration,
+                     has_detail=True, degraded=degraded, timings=merged["timings"])
     except store.AlreadyFinal:
         pass
 
@@ -566,8 +607,8 @@ def _record_outcome(report: Report) -> tuple[str | None, int, int]:
 
 
 def should_notify(when: str, status: str, previous: str | None) -> bool:
-    failed = status != PASSED
-    recovered = status == PASSED and previous in (FAILED, ERROR)
+    failed = status not in PASSING
+    recovered = status in PASSING and previous in (FAILED, ERROR)
     return when == "always" or (when == "failure" and (failed or recovered))
 
 
@@ -600,7 +641,7 @@ def _send_messages(report: Report, notify: Mapping, previous: str | None,
 
     targets, outcomes = resolve(report.project_id, notify, clock=clock)
     allowed = take_daily_messages(report.project_id, len(targets), clock=clock)
-    recovered = report.status == PASSED and previous in (FAILED, ERROR)
+    recovered = report.status in PASSING and previous in (FAILED, ERROR)
     detail = store.get_detail(store.detail_key(report.id)) if report.has_detail and targets else None
     sms = sms_text(report, recovered=recovered)
     for n, target in enumerate(targets):
@@ -704,7 +745,7 @@ def _send_alert(report: Report, channel: Mapping, project: Project, task: Any, p
         return
     detail = store.get_detail(store.detail_key(report.id)) if report.has_detail else None
     facts = summary(report, detail, project_name=project.name, task_name=task.name if task else None,
-                    recovered=report.status == PASSED and previous in (FAILED, ERROR))
+                    recovered=report.status in PASSING and previous in (FAILED, ERROR))
     secrets_now = current_webhook_secrets(project, clock=clock)
     signing = secrets_now[0] if secrets_now else None
     url, headers, body, checks = request_for(channel, facts, report_view(report), webhook_secret=signing,
@@ -939,18 +980,17 @@ def debug_run(user: dict, body: Any, *, runner: Runner = _default_runner) -> dic
     from chalicelib.sandbox.service import project_functions, run_with_sandbox
 
     project = load_project(user, body.project_id)
-    _name, environment = choose_environment(project, body.environment)
+    env_name, environment = choose_environment(project, body.environment)
     document, _size, _steps = checked_document(body.testcase, prefix="testcase",
                                                functions_of=lambda: project_functions(project.id))
     settings = get_settings()
-    result = run_with_sandbox(project.id, [document], runner, environment=environment,
-                              concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
-                              resolve_testcase=_resolver(project.id),
-                              read_file=run_file_reader(project.id),
-                              deadline_seconds=min(25, settings.debug_deadline_seconds),
-                              max_report_chars=DEBUG_MAX_REPORT_CHARS)
-    tests_run, successes, failures = _counts(result)
-    status = PASSED if tests_run and successes == tests_run else FAILED
+    result = _secret_run(project, env_name, environment, lambda clear: run_with_sandbox(
+        project.id, [document], runner, environment=clear, concurrency=settings.run_concurrency,
+        outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id),
+        read_file=run_file_reader(project.id), deadline_seconds=min(25, settings.debug_deadline_seconds),
+        max_report_chars=DEBUG_MAX_REPORT_CHARS))
+    tests_run, successes, _failures = _counts(result)
+    status = _status(tests_run, successes, int(result.get("degraded") or 0))
     return {**result, "status": status, "trigger": "debug", "project_id": project.id}
 
 
@@ -988,22 +1028,25 @@ def dashboard(user: dict, tz: str | None = None, *, clock: Clock = utcnow) -> di
     starts = [q for _, q in bounds]
     first, end = starts[0], starts[-1]
     periods = sorted({first // PERIOD_QUARTERS, (end - 1) // PERIOD_QUARTERS})
-    totals = [[0, 0] for _ in range(DASHBOARD_DAYS)]  # [tests run, successes]
+    totals = [[0, 0, 0] for _ in range(DASHBOARD_DAYS)]  # [tests run, successes, degraded of them]
     if projects:
         for item in store.read_stats([(p.id, n) for p in projects for n in periods]):
             for name, value in item.items():
                 kind = name[0]
-                if kind not in "ts" or not name[1:].isdigit():
+                if kind not in "tsd" or not name[1:].isdigit():
                     continue
                 q = int(name[1:])
                 if not first <= q < end:
                     continue
                 index = bisect_right(starts, q) - 1
-                totals[index][0 if kind == "t" else 1] += int(value["N"])
+                totals[index]["tsd".index(kind)] += int(value["N"])
     days = []
-    for (date, _q), (tests_run, successes) in zip(bounds, totals, strict=False):
-        days.append({"date": date, "pass": successes, "fail": tests_run - successes,
-                     "percent": round(100.0 * successes / tests_run, 2) if tests_run else 0.0})
+    for (date, _q), (tests_run, successes, degraded) in zip(bounds, totals, strict=False):
+        day = {"date": date, "pass": successes, "fail": tests_run - successes,
+               "percent": round(100.0 * successes / tests_run, 2) if tests_run else 0.0}
+        if degraded:  # only then: the older shape stays as it was
+            day["degraded"] = degraded
+        days.append(day)
     return {"projects": len(projects), "modules": sum(int(p.module_count or 0) for p in projects),
             "testcases": sum(int(p.testcase_count or 0) for p in projects), "timezone": zone.key,
             "days": days}

@@ -53,8 +53,10 @@ def period_of(q: int) -> int:
     return q // PERIOD_QUARTERS
 
 
-def stats_update(project_id: str, moment: datetime, tests_run: int, successes: int) -> dict:
-    """A TransactWriteItems Update adding one report's counts to its quarter hour."""
+def stats_update(project_id: str, moment: datetime, tests_run: int, successes: int,
+                 degraded: int = 0) -> dict:
+    """A TransactWriteItems Update adding one report's counts to its quarter hour (`d<q>`: the
+    passing test cases that were degraded)."""
     q = quarter(moment)
     period = period_of(q)
     retention = timedelta(days=get_settings().daily_stats_retention_days)
@@ -63,9 +65,10 @@ def stats_update(project_id: str, moment: datetime, tests_run: int, successes: i
     return {"Update": {
         "TableName": RunStats.Meta.table_name,
         "Key": {"project_id": {"S": project_id}, "period": {"N": str(period)}},
-        "UpdateExpression": "ADD #t :t, #s :s SET expires_at = :exp",
-        "ExpressionAttributeNames": {"#t": f"t{q}", "#s": f"s{q}"},
+        "UpdateExpression": "ADD #t :t, #s :s" + (", #d :d" if degraded else "") + " SET expires_at = :exp",
+        "ExpressionAttributeNames": {"#t": f"t{q}", "#s": f"s{q}", **({"#d": f"d{q}"} if degraded else {})},
         "ExpressionAttributeValues": {":t": {"N": str(tests_run)}, ":s": {"N": str(successes)},
+                                      **({":d": {"N": str(degraded)}} if degraded else {}),
                                       ":exp": {"N": str(int((period_end + retention).timestamp()))}},
     }}
 
@@ -83,7 +86,7 @@ def read_stats(keys: list[tuple[str, int]]) -> list[dict]:
 
 def finish(report: Report, status: str, *, finished_at: datetime, tests_run: int, successes: int,
            failures: int, duration_ms: int, error: str | None = None, has_detail: bool = False,
-           expect: str = RUNNING) -> None:
+           expect: str = RUNNING, degraded: int = 0, timings: dict | None = None) -> None:
     """`expect` -> `status` for the report and the day's counters, in one TransactWriteItems.
 
     The condition on the report's status makes it happen once: a redelivery, a second
@@ -103,6 +106,9 @@ def finish(report: Report, status: str, *, finished_at: datetime, tests_run: int
     if has_detail:
         values[":one"] = {"N": "1"}
         sets += ", has_detail = :one"
+    if timings:
+        values[":tim"] = {"S": json.dumps(timings)}  # as the model's JSONAttribute stores it
+        sets += ", timings = :tim"
     items = [{"Update": {
         "TableName": Report.Meta.table_name,
         "Key": {"id": {"S": report.id}},
@@ -112,7 +118,7 @@ def finish(report: Report, status: str, *, finished_at: datetime, tests_run: int
         "ExpressionAttributeValues": values,
     }}]
     if tests_run:
-        items.append(stats_update(report.project_id, finished_at, tests_run, successes))
+        items.append(stats_update(report.project_id, finished_at, tests_run, successes, degraded))
     from botocore.exceptions import ClientError
 
     client = get_client("dynamodb")

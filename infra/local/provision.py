@@ -184,6 +184,10 @@ class Provisioner:
                                 PolicyDocument=json.dumps(policy["PolicyDocument"]))
         return {"Ref": props["RoleName"], "Arn": role["Role"]["Arn"]}
 
+    def _kms_key(self, props: dict) -> dict[str, str]:
+        key = self.client("kms").create_key(Description=str(props.get("Description", "")))["KeyMetadata"]
+        return {"Ref": key["KeyId"], "Arn": key["Arn"]}
+
 
 _CREATORS: dict[str, Callable[[Provisioner, dict], dict[str, str]]] = {
     "AWS::DynamoDB::Table": Provisioner._table,
@@ -191,6 +195,7 @@ _CREATORS: dict[str, Callable[[Provisioner, dict], dict[str, str]]] = {
     "AWS::S3::Bucket": Provisioner._bucket,
     "AWS::Scheduler::ScheduleGroup": Provisioner._schedule_group,
     "AWS::IAM::Role": Provisioner._role,
+    "AWS::KMS::Key": Provisioner._kms_key,
 }
 
 

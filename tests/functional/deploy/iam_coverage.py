@@ -122,6 +122,8 @@ class Resources:
             return f"arn:{PARTITION}:s3:::{self._name(props['BucketName'])}"
         if kind == "AWS::IAM::Role":
             return f"arn:{PARTITION}:iam::{ACCOUNT}:role/{self._name(props['RoleName'])}"
+        if kind == "AWS::KMS::Key":  # its id is made on creation: any key of the account
+            return f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/*"
         if kind == "AWS::Scheduler::ScheduleGroup":
             return f"arn:{PARTITION}:scheduler:{REGION}:{ACCOUNT}:schedule-group/{self._name(props['Name'])}"
         return None
@@ -189,6 +191,8 @@ def iam_checks(service: str, operation: str, params: dict) -> Iterator[tuple[str
         # on AWS; the address's ARN is the one an identity/* grant must cover either way)
         sender = params.get("Source", "").rpartition("<")[2].rstrip(">")
         yield f"ses:{operation}", f"arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:identity/{sender}"
+    elif service == "kms":  # authorised against the key (the code names it by ARN: HAT_SECRETS_KEY_ID)
+        yield f"kms:{operation}", params.get("KeyId", "*")
     else:  # anything new fails the check until this module and policies.yaml know it
         yield f"{service}:{operation}", "*"
 

@@ -145,8 +145,10 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
 
     # catalog: a project (its default environment is the target), members, modules, test cases
     project = _ok(alice.post("/projects", {"name": "shop", "environments": {
-        "default": {"base_url": target.url, "variables": {}}}}), 201)
+        "default": {"base_url": target.url, "variables": {}, "secrets": {"token": "coverage-secret"}}}}), 201)
     pid = project["id"]
+    _ok(alice.patch(f"/projects/{pid}", {"environments": {"default": {  # opens the project's data key
+        "base_url": target.url, "secrets": {"other": "another-secret"}}}}))
     _ok(alice.get("/projects"))
     _ok(alice.get(f"/projects/{pid}"))
     _ok(alice.patch(f"/projects/{pid}", {"notify": {"emails": ["team@example.com"], "mobiles": [],

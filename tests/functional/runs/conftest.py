@@ -15,7 +15,9 @@ from tests.support import FakeClock
 
 class Target(BaseHTTPRequestHandler):
     """GET /status/<n> answers n with {"status": n}; POST /hook records what arrived and
-    answers with the status set in `hook_status`."""
+    answers with the status set in `hook_status`; GET /slow/<s> answers 200 after s seconds;
+    GET/POST /echo?... answers what it got
+    (query, headers, JSON body) and a `X-Echo` header repeating the query."""
 
     protocol_version = "HTTP/1.1"
     received: list[dict] = []
@@ -33,9 +35,30 @@ class Target(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _echo(self, body: bytes) -> None:
+        from urllib.parse import parse_qsl, urlsplit
+
+        value = {"query": dict(parse_qsl(urlsplit(self.path).query)),
+                 "headers": {k.lower(): v for k, v in self.headers.items()},
+                 "json": json.loads(body) if body else None}
+        raw = json.dumps(value).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Echo", urlsplit(self.path).query)
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
     def do_GET(self) -> None:  # noqa: N802
         self.hits.append(self.path)
-        if self.path.startswith("/status/"):
+        if self.path.startswith("/echo"):
+            self._echo(b"")
+        elif self.path.startswith("/slow/"):  # /slow/<seconds>: answers after that long
+            import time
+
+            time.sleep(float(self.path.rsplit("/", 1)[1]))
+            self._answer(200, {"status": 200, "slow": True})
+        elif self.path.startswith("/status/"):
             code = int(self.path.rsplit("/", 1)[1])
             self._answer(code, {"status": code, "ok": code < 400})
         else:
@@ -44,7 +67,9 @@ class Target(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        if self.path == "/hook":
+        if self.path.startswith("/echo"):
+            self._echo(body)
+        elif self.path == "/hook":
             self.received.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
             self._answer(self.hook_status[0], {})
         else:

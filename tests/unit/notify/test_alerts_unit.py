@@ -52,6 +52,12 @@ def test_a_quiet_window_holds_repeats_of_a_streak_not_its_first_alert_nor_the_re
 def test_degraded_is_its_own_state():
     assert _due({**DEFAULT, "when": ["degraded"]}, "degraded")
     assert not _due(DEFAULT, "degraded")
+    assert not _due({**DEFAULT, "when": ["failure"]}, "degraded", previous="degraded")
+
+
+def test_a_degraded_run_after_an_alerting_streak_is_the_recovery():
+    assert _due(DEFAULT, "degraded", previous="failed", previous_failures=1)
+    assert not _due({**DEFAULT, "after_failures": 3}, "degraded", previous="failed", previous_failures=2)
 
 
 def test_secrets_are_sealed_with_a_fresh_nonce_and_tamper_evident():
