@@ -68,6 +68,11 @@ def test_hats_own_openapi_imported_and_run(stack, http):
         json={"environments": {"local": {"base_url": stack.url, "variables": {"bearer": token}}}},
     )
     assert patched.status_code == 200, patched.text
+    # a debugtalk.py, so that reading it answers as documented (without one it is a 404)
+    saved = http.put(f"{stack.url}/projects/{project['id']}/debugtalk", timeout=10,
+                     data=b"def sign(x):\n    return x\n",
+                     headers={**headers, "Content-Type": "text/x-python"})
+    assert saved.status_code == 200, saved.text
 
     imported = http.post(
         f"{stack.url}/projects/{project['id']}/import?format=openapi",
