@@ -6,8 +6,9 @@ One `run-settings` item per stream (`history#task#<id>`, `history#testcase#<id>`
 entries newest first; a finished report prepends to each of its streams under a version
 check (two reports finishing together retry, neither is lost), once per report (`run_once`
 in the caller, and an entry whose report is already there is not added again). A test case's
-entries carry its version (`updated_at` when it ran), so "flaky" means both outcomes among the
-last 10 runs of the same version: a fix in between is a change, not flakiness.
+entries carry its version (`updated_at` when it ran, to the microsecond), so "flaky" means
+both outcomes among the last 10 runs of the same version: a fix in between is a change, not
+flakiness.
 
 Test case outcomes come from the report's detail, where the worker tags each result with its
 test case's id and version; a run whose results do not line up one to one with its test cases
@@ -21,6 +22,7 @@ from typing import Any
 
 from chalicelib.core.clock import isoformat
 from chalicelib.core.db import condition_failed, get_many
+from chalicelib.core.ids import precise
 from chalicelib.runs.models import DEGRADED, ERROR, FAILED, PASSED, PASSING, Report, RunSetting
 
 logger = logging.getLogger("hat.runs.history")
@@ -47,7 +49,9 @@ def tag_results(result: Mapping, testcases: list[Any]) -> None:
         return
     for case, testcase in zip(cases, testcases, strict=True):
         case["testcase_id"] = testcase.id
-        case["testcase_version"] = isoformat(testcase.updated_at)
+        # to the microsecond: a fix saved in the same second as the version it replaces is
+        # still another version
+        case["testcase_version"] = precise(testcase.updated_at)
 
 
 def _case_duration(case: Mapping) -> int:

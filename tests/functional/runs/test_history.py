@@ -76,3 +76,18 @@ def test_flaky_means_both_outcomes_of_one_version():
     assert not is_flaky([entry("passed"), entry("failed", "v0"), entry("failed", "v0")])
     assert not is_flaky([entry("failed")] * 3) and not is_flaky([])
     assert not is_flaky([entry("passed")] * 10 + [entry("failed")])  # outside the last 10
+
+
+def test_versions_saved_within_one_second_are_told_apart():
+    """A fix saved in the same second as the run before it is another version (not flaky)."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from chalicelib.runs.history import tag_results
+
+    first = SimpleNamespace(id="t1", updated_at=datetime(2026, 12, 1, 8, 0, 0, 100, tzinfo=UTC))
+    fixed = SimpleNamespace(id="t1", updated_at=datetime(2026, 12, 1, 8, 0, 0, 900, tzinfo=UTC))
+    before, after = {"testcases": [{}]}, {"testcases": [{}]}
+    tag_results(before, [first])
+    tag_results(after, [fixed])
+    assert before["testcases"][0]["testcase_version"] != after["testcases"][0]["testcase_version"]
