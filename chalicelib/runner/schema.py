@@ -76,13 +76,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _without_empty_hooks(data: Any) -> Any:
-    """HttpRunner files often carry `setup_hooks: []`: no hook, no effect, so accepted
-    (a hook that is there needs user Python; REFUSED_FIELDS says so)."""
-    if isinstance(data, dict) and any(data.get(k) == [] for k in HOOK_FIELDS):
-        return {k: v for k, v in data.items() if not (k in HOOK_FIELDS and v == [])}
-    return data
-
 
 # Rust-side checks (a pattern, a plain dict type) rather than Python callbacks: every run
 # re-reads its testcases, so these run per variable of every testcase; _message words them.
@@ -283,11 +276,6 @@ class Step(_Model):
     setup_hooks: Hooks = Field(default_factory=list)  # user code: see validate_testcase
     teardown_hooks: Hooks = Field(default_factory=list)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _empty_hooks(cls, data: Any) -> Any:
-        return _without_empty_hooks(data)
-
     @field_validator("extract", mode="before")
     @classmethod
     def _extract_list(cls, value: Any) -> Any:
@@ -338,11 +326,6 @@ class Config(_Model):
     degraded_response_ms: float | None = Field(default=None, gt=0, le=MAX_RESPONSE_MS)
     setup_hooks: Hooks = Field(default_factory=list)  # before the first step, after the last
     teardown_hooks: Hooks = Field(default_factory=list)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _empty_hooks(cls, data: Any) -> Any:
-        return _without_empty_hooks(data)
 
     @field_validator("parameters", mode="before")
     @classmethod
