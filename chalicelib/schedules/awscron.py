@@ -37,7 +37,7 @@ def _number(text: str, field: str, low: int, high: int, names: dict[str, int] | 
     if names and upper in names:
         return names[upper]
     if not (text.isascii() and text.isdigit()):
-        raise ExpressionError(field, f"{text!r} is not a number")
+        raise ExpressionError(field, f"{text!r} is not a number" + (" or a name" if names else ""))
     value = int(text)
     if not low <= value <= high:
         raise ExpressionError(field, f"{value} is out of range {low}-{high}")
@@ -46,17 +46,16 @@ def _number(text: str, field: str, low: int, high: int, names: dict[str, int] | 
 
 def parse_field(text: str, field: str, low: int, high: int,
                 names: dict[str, int] | None = None) -> frozenset[int]:
-    """Lists, ranges, steps and `*` of a plain numeric field."""
+    """Lists, ranges, steps and `*` of a plain numeric field, the same in AWS and Unix cron
+    (crontab.py reads its fields with this too)."""
     values: set[int] = set()
     for part in text.split(","):
         if not part:
-            raise ExpressionError(field, "empty list item")
-        base, _, step_text = part.partition("/")
-        step = 1
-        if step_text:
-            if not (step_text.isascii() and step_text.isdigit()) or int(step_text) == 0:
-                raise ExpressionError(field, f"step {step_text!r} must be a positive number")
-            step = int(step_text)
+            raise ExpressionError(field, "empty item in a list")
+        base, slash, step_text = part.partition("/")
+        if slash and (not (step_text.isascii() and step_text.isdigit()) or int(step_text) == 0):
+            raise ExpressionError(field, f"step {step_text!r} must be a positive number")
+        step = int(step_text) if slash else 1
         if base == "*":
             start, end = low, high
         elif "-" in base:
@@ -67,7 +66,7 @@ def parse_field(text: str, field: str, low: int, high: int,
                 raise ExpressionError(field, f"range {base} runs backwards")
         else:
             start = _number(base, field, low, high, names)
-            end = high if step_text else start
+            end = high if slash else start
         values.update(range(start, end + 1, step))
     return frozenset(values)
 

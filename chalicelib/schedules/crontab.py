@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.schedules.awscron import DAY_NAMES, MONTH_NAMES, ExpressionError
+from chalicelib.schedules.awscron import DAY_NAMES, MONTH_NAMES, ExpressionError, parse_field
 
 UNIX_DAY_NAMES = {name: number - 1 for name, number in DAY_NAMES.items()}  # SUN=0
 MACROS = {
@@ -29,42 +29,6 @@ FIELDS = (  # name, low, high, names
 
 class CrontabError(ExpressionError):
     """A crontab we cannot schedule; `field` is the crontab field, the message says why."""
-
-
-def _value(text: str, field: str, low: int, high: int, names: dict[str, int] | None) -> int:
-    if names and text.upper() in names:
-        return names[text.upper()]
-    if not (text.isascii() and text.isdigit()):
-        raise CrontabError(field, f"{text!r} is not a number" + (" or a name" if names else ""))
-    value = int(text)
-    if not low <= value <= high:
-        raise CrontabError(field, f"{value} is out of range {low}-{high}")
-    return value
-
-
-def parse_unix_field(text: str, field: str, low: int, high: int,
-                     names: dict[str, int] | None = None) -> frozenset[int]:
-    values: set[int] = set()
-    for part in text.split(","):
-        if not part:
-            raise CrontabError(field, "empty item in a list")
-        base, slash, step_text = part.partition("/")
-        if slash and (not (step_text.isascii() and step_text.isdigit()) or int(step_text) == 0):
-            raise CrontabError(field, f"step {step_text!r} must be a positive number")
-        step = int(step_text) if slash else 1
-        if base == "*":
-            start, end = low, high
-        elif "-" in base:
-            first, _, last = base.partition("-")
-            start, end = (_value(first, field, low, high, names), _value(last, field, low, high, names))
-            if start > end:
-                raise CrontabError(field, f"range {base} runs backwards")
-        elif slash:
-            start, end = _value(base, field, low, high, names), high
-        else:
-            start = end = _value(base, field, low, high, names)
-        values.update(range(start, end + 1, step))
-    return frozenset(values)
 
 
 def render_field(values: frozenset[int], low: int, high: int, *, steps: bool = True) -> str:
@@ -122,8 +86,11 @@ def parse_crontab(text: str) -> Crontab:
     if len(parts) != 5:
         raise CrontabError("crontab", f"needs 5 fields (minute hour day-of-month month day-of-week), "
                            f"got {len(parts)}")
-    parsed = [parse_unix_field(part, name, low, high, names)
-              for part, (name, low, high, names) in zip(parts, FIELDS, strict=True)]
+    try:
+        parsed = [parse_field(part, name, low, high, names)
+                  for part, (name, low, high, names) in zip(parts, FIELDS, strict=True)]
+    except ExpressionError as error:
+        raise CrontabError(error.field, error.message) from None
     minutes, hours, days_of_month, months, days_of_week = parsed
     days_of_week = frozenset(day % 7 for day in days_of_week)  # 7 is Sunday too
     if parts[2] != "*" and parts[4] == "*" and not _month_day_can_happen(days_of_month, months):

@@ -124,6 +124,7 @@ def test_spring_forward_skips_and_fall_back_fires_once():
 @pytest.mark.parametrize("body, field", [
     ("0 9 * * * *", "expression"), ("0 9 * *", "expression"), ("61 9 * * ? *", "minutes"),
     ("0 9 ? * 8 *", "day-of-week"), ("0 9 32 * ? *", "day-of-month"), ("0 9 1 * ? 2300", "year"),
+    ("5/ 9 * * ? *", "minutes"), ("0 9 1,,2 * ? *", "day-of-month"),
 ])
 def test_aws_cron_parser_rejects_what_aws_rejects(body, field):
     with pytest.raises(ExpressionError) as caught:
