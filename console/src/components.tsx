@@ -161,7 +161,7 @@ export function Sparkline(props: { history: History; limit?: number }) {
         const to = `/reports/${item.report_id}`;
         return (
           <a key={item.report_id} href={href(to)} class={`mark mark-${item.status}`} data-status={item.status}
-            data-report={item.report_id} onClick={(event) => followLink(event as unknown as MouseEvent, to)}>
+            data-report={item.report_id} onClick={(event) => followLink(event, to)}>
             <title>{t("history.tip", { status: enumText("status", item.status), duration: formatDuration(item.duration_ms),
               time: formatTime(item.finished_at) })}</title>
             <rect class="hit" x={index * step} y={0} width={SPARK.bar} height={SPARK.height} />
