@@ -65,6 +65,17 @@ export interface Task {
 }
 export interface Page<T> { items: T[]; next_cursor: string | null }
 export interface WebhookSecret { project_id: string; secret: string; rotated_at: string; previous_valid_until: string }
+export type KeyScope = "read" | "run" | "write";
+export interface ApiKey {
+  id: string; project_id: string; name: string; scopes: KeyScope[]; created_by: string; created_at: string;
+  expires_at: string | null; last_used_at: string | null; expired: boolean; owner_is_member?: boolean;
+}
+export interface ApiKeyCreated extends ApiKey { key: string }
+export interface DebugtalkSaved { version: number; functions: string[]; sha256: string; size: number; updated_at: string }
+export interface Debugtalk extends DebugtalkSaved { source: string }
+export type OutcomeStatus = "passed" | "degraded" | "failed" | "error";
+export interface Outcome { report_id: string; status: OutcomeStatus; duration_ms: number; finished_at: string | null }
+export interface History { items: Outcome[]; flaky: boolean; failing_since: string | null }
 
 // The API's root: the page's <base href> is ".../ui/", the API is one level up.
 export const apiRoot = new URL("../", document.baseURI).href.replace(/\/$/, "");
@@ -100,15 +111,20 @@ function withQuery(path: string, query?: Query): string {
   return text ? `${path}?${text}` : path;
 }
 
+/** A body sent as it is (not as JSON), e.g. debugtalk.py's Python source. */
+class RawBody {
+  constructor(public type: string, public text: string) {}
+}
+
 async function call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined) headers["Content-Type"] = body instanceof RawBody ? body.type : "application/json";
   if (method !== "GET") headers["X-Hat-CSRF"] = csrfToken();
   let response: Response;
   try {
     response = await fetch(apiRoot + withQuery(path, query), {
       method, headers, credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, "network", "network");
@@ -154,6 +170,16 @@ export const api = {
   removeMember: (id: string, username: string) =>
     call<void>("DELETE", `/projects/${encodeURIComponent(id)}/members`, { username }),
   rotateWebhookSecret: (id: string) => call<WebhookSecret>("POST", `/projects/${encodeURIComponent(id)}/webhook-secret`),
+  keys: (id: string, cursor?: string | null) =>
+    call<Page<ApiKey>>("GET", `/projects/${encodeURIComponent(id)}/keys`, undefined, { cursor, limit: 100 }),
+  createKey: (id: string, body: { name: string; scopes: KeyScope[]; expires_at?: string }) =>
+    call<ApiKeyCreated>("POST", `/projects/${encodeURIComponent(id)}/keys`, body),
+  revokeKey: (id: string, keyId: string) =>
+    call<void>("DELETE", `/projects/${encodeURIComponent(id)}/keys/${encodeURIComponent(keyId)}`),
+  debugtalk: (id: string) => call<Debugtalk>("GET", `/projects/${encodeURIComponent(id)}/debugtalk`),
+  saveDebugtalk: (id: string, source: string) =>
+    call<DebugtalkSaved>("PUT", `/projects/${encodeURIComponent(id)}/debugtalk`, new RawBody("text/x-python", source)),
+  deleteDebugtalk: (id: string) => call<void>("DELETE", `/projects/${encodeURIComponent(id)}/debugtalk`),
 
   modules: (projectId: string, cursor?: string | null) =>
     call<Page<Module>>("GET", `/projects/${encodeURIComponent(projectId)}/modules`, undefined, { cursor, limit: 100 }),
@@ -170,6 +196,7 @@ export const api = {
   saveTestcase: (id: string, name: string, testcase: unknown) =>
     call<Testcase>("PUT", `/testcases/${encodeURIComponent(id)}`, { name, testcase }),
   deleteTestcase: (id: string) => call<void>("DELETE", `/testcases/${encodeURIComponent(id)}`),
+  testcaseHistory: (id: string) => call<History>("GET", `/testcases/${encodeURIComponent(id)}/history`),
   debug: (projectId: string, testcase: unknown, environment?: string) =>
     call<DebugReport>("POST", "/testcases/debug", { project_id: projectId, testcase, environment: environment || undefined }),
 
@@ -190,5 +217,6 @@ export const api = {
   createTask: (body: Partial<Task>) => call<Task>("POST", "/tasks", body),
   updateTask: (id: string, patch: Partial<Task>) => call<Task>("PATCH", `/tasks/${encodeURIComponent(id)}`, patch),
   deleteTask: (id: string) => call<void>("DELETE", `/tasks/${encodeURIComponent(id)}`),
+  taskHistory: (id: string) => call<History>("GET", `/tasks/${encodeURIComponent(id)}/history`),
   runTask: (id: string) => call<{ report_id: string }>("POST", `/tasks/${encodeURIComponent(id)}/runs`),
 };

@@ -5,6 +5,8 @@ import { ErrorNote, Link, Loading, PageTitle, Select } from "./components";
 import { currentLanguage, type Language, languages, setLanguage, t } from "./i18n";
 import { SignIn, Register, ResetPassword } from "./pages/auth";
 import { DashboardPage } from "./pages/dashboard";
+import { DebugtalkPage } from "./pages/debugtalk";
+import { ProjectKeysPage } from "./pages/keys";
 import { ModulePage, ProjectPage, ProjectReportsPage, ProjectSettingsPage, ProjectsPage } from "./pages/projects";
 import { ReportPage } from "./pages/report";
 import { TaskEditPage, TasksPage } from "./pages/tasks";
@@ -110,6 +112,8 @@ function page(path: string, onLanguage: () => void) {
   if ((params = match("/projects/:id", path))) return <ProjectPage id={params.id} />;
   if ((params = match("/projects/:id/reports", path))) return <ProjectReportsPage id={params.id} />;
   if ((params = match("/projects/:id/settings", path))) return <ProjectSettingsPage id={params.id} />;
+  if ((params = match("/projects/:id/keys", path))) return <ProjectKeysPage id={params.id} />;
+  if ((params = match("/projects/:id/debugtalk", path))) return <DebugtalkPage key={params.id} id={params.id} />;
   if ((params = match("/modules/:id", path))) return <ModulePage id={params.id} />;
   if ((params = match("/modules/:id/new", path))) return <TestcasePage key="new" id={null} moduleId={params.id} />;
   if ((params = match("/testcases/:id", path))) return <TestcasePage key={params.id} id={params.id} moduleId={null} />;

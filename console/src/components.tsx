@@ -1,8 +1,9 @@
-// Small building blocks every page uses: links, fields, states, badges, dialogs.
+// Small building blocks every page uses: links, fields, states, badges, dialogs, the
+// history sparkline.
 import type { ComponentChildren, JSX } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { ApiError } from "./api";
-import { t, type TextKey } from "./i18n";
+import { ApiError, type History } from "./api";
+import { formatDuration, formatTime, t, type TextKey } from "./i18n";
 import { followLink, href } from "./router";
 
 export function Link(props: { to: string; children: ComponentChildren; class?: string; "aria-current"?: "page" }) {
@@ -141,3 +142,56 @@ export function Select(props: {
 }
 
 export type FormEvent = JSX.TargetedEvent<HTMLFormElement, Event>;
+
+const SPARK = { bar: 6, gap: 2, height: 28, lowest: 4 };
+
+/** The last outcomes as bars, oldest left, newest right: colour by status, height by
+ * duration (relative to the longest shown); each bar links to its report, its title says
+ * status, duration and time. */
+export function Sparkline(props: { history: History; limit?: number }) {
+  const items = props.history.items.slice(0, props.limit ?? props.history.items.length).reverse();
+  const longest = Math.max(1, ...items.map((item) => item.duration_ms));
+  const step = SPARK.bar + SPARK.gap;
+  const width = Math.max(items.length * step - SPARK.gap, 1);
+  return (
+    <svg class="sparkline" width={width} height={SPARK.height} viewBox={`0 0 ${width} ${SPARK.height}`}
+      role="group" aria-label={t("history.label", { count: items.length })}>
+      {items.map((item, index) => {
+        const tall = SPARK.lowest + ((SPARK.height - SPARK.lowest) * item.duration_ms) / longest;
+        const to = `/reports/${item.report_id}`;
+        return (
+          <a key={item.report_id} href={href(to)} class={`mark mark-${item.status}`} data-status={item.status}
+            data-report={item.report_id} onClick={(event) => followLink(event, to)}>
+            <title>{t("history.tip", { status: enumText("status", item.status), duration: formatDuration(item.duration_ms),
+              time: formatTime(item.finished_at) })}</title>
+            <rect class="hit" x={index * step} y={0} width={SPARK.bar} height={SPARK.height} />
+            <rect class="bar" x={index * step} y={SPARK.height - tall} width={SPARK.bar} height={tall} rx={1} />
+          </a>
+        );
+      })}
+    </svg>
+  );
+}
+
+/** A subject's history (a test case's, a task's): the sparkline, "flaky", "failing since";
+ * `compact` (a table cell): the last 20 without the heading. */
+export function HistoryPanel(props: { load: () => Promise<History>; id: string; compact?: boolean }) {
+  const history = useLoad(props.load, [props.id]);
+  const body = history.data && (history.data.items.length ? (
+    <div class="history-line">
+      <Sparkline history={history.data} limit={props.compact ? 20 : undefined} />
+      {history.data.flaky && <span class="badge flaky" title={t("history.flakyHint")}>{t("history.flaky")}</span>}
+      {history.data.failing_since && !props.compact &&
+        <span class="failing-since">{t("history.failingSince", { time: formatTime(history.data.failing_since) })}</span>}
+    </div>
+  ) : <p class="muted">{t("history.empty")}</p>);
+  if (props.compact) return <div class="history compact" data-testid="history">{history.error ? "—" : body}</div>;
+  return (
+    <section class="history" data-testid="history" aria-labelledby={`history-${props.id}`}>
+      <h2 id={`history-${props.id}`}>{t("history.title")}</h2>
+      {history.loading && !history.data && <Loading />}
+      <ErrorNote error={history.error} onRetry={history.reload} />
+      {body}
+    </section>
+  );
+}

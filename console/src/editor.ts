@@ -1,9 +1,10 @@
-// The test case editor (loaded only when its page opens): CodeMirror 6 with YAML or JSON,
-// the API's field errors (`teststeps[2].validate[0]`) marked on the lines of their paths.
+// The code editors (loaded only when their pages open), CodeMirror 6: the test case editor
+// with YAML or JSON, the API's field errors (`teststeps[2].validate[0]`) marked on the lines
+// of their paths; and the plain source editor for debugtalk.py, its errors marked by line.
 import { json } from "@codemirror/lang-json";
 import { yaml } from "@codemirror/lang-yaml";
 import { type Diagnostic, lintGutter, setDiagnostics } from "@codemirror/lint";
-import { Compartment, EditorState } from "@codemirror/state";
+import { Compartment, EditorState, type Extension } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
 import { basicSetup } from "codemirror";
 import { Document, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Node as YamlNode } from "yaml";
@@ -94,21 +95,26 @@ const SIZE = EditorView.theme({
   ".cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace" },
 });
 
-export function createEditor(host: HTMLElement, text: string, format: Format, onChange: () => void): EditorHandle {
-  const language = new Compartment();
+/** A CodeMirror view in `host`'s shadow root (see SIZE) with the shared setup and `extensions`. */
+function mount(host: HTMLElement, text: string, label: string, onChange: () => void, extensions: Extension[]): EditorView {
   const root = host.shadowRoot ?? host.attachShadow({ mode: "open" });
-  const view = new EditorView({
+  return new EditorView({
     parent: root,
     root,
     state: EditorState.create({
       doc: text,
       extensions: [
-        basicSetup, lintGutter(), SIZE, language.of(format === "json" ? json() : yaml()),
+        basicSetup, lintGutter(), SIZE, ...extensions,
         EditorView.updateListener.of((update) => { if (update.docChanged) onChange(); }),
-        EditorView.contentAttributes.of({ "aria-label": host.dataset.label ?? "test case" }),
+        EditorView.contentAttributes.of({ "aria-label": host.dataset.label ?? label }),
       ],
     }),
   });
+}
+
+export function createEditor(host: HTMLElement, text: string, format: Format, onChange: () => void): EditorHandle {
+  const language = new Compartment();
+  const view = mount(host, text, "test case", onChange, [language.of(format === "json" ? json() : yaml())]);
   return {
     text: () => view.state.doc.toString(),
     replace: (next) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: next } }),
@@ -124,6 +130,40 @@ export function createEditor(host: HTMLElement, text: string, format: Format, on
       });
       view.dispatch(setDiagnostics(view.state, diagnostics));
       return marked.sort((a, b) => a.line - b.line);
+    },
+    destroy: () => view.destroy(),
+  };
+}
+
+export interface SourceHandle {
+  text(): string;
+  replace(text: string): void;
+  /** Marks each `{line, message}` (1-based lines, clamped to the document); none clears them. */
+  markLines(marks: { line: number; message: string }[]): void;
+  destroy(): void;
+}
+
+/** The line an API field names by its path, `body.line[12]` -> 12 (debugtalk.py's syntax
+ * errors); null for a field that names no line. */
+export function fieldLine(path: string): number | null {
+  const parts = pathParts(path);
+  const at = parts.indexOf("line");
+  return at >= 0 && typeof parts[at + 1] === "number" ? (parts[at + 1] as number) : null;
+}
+
+/** A plain source editor (debugtalk.py: no Python grammar is bundled, so no highlighting;
+ * line numbers, brackets, search, undo as in the test case editor). */
+export function createSourceEditor(host: HTMLElement, text: string, onChange: () => void): SourceHandle {
+  const view = mount(host, text, "source", onChange, []);
+  return {
+    text: () => view.state.doc.toString(),
+    replace: (next) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: next } }),
+    markLines(marks) {
+      const diagnostics: Diagnostic[] = marks.map(({ line, message }) => {
+        const found = view.state.doc.line(Math.min(Math.max(line, 1), view.state.doc.lines));
+        return { from: found.from, to: found.to, severity: "error", message };
+      });
+      view.dispatch(setDiagnostics(view.state, diagnostics));
     },
     destroy: () => view.destroy(),
   };

@@ -45,7 +45,10 @@ def world(stack, target):
     return {"username": username, "pages": {
         "dashboard": "/ui/", "projects": "/ui/projects", "project": f"/ui/projects/{project['id']}",
         "project-reports": f"/ui/projects/{project['id']}/reports",
-        "project-settings": f"/ui/projects/{project['id']}/settings", "module": f"/ui/modules/{module['id']}",
+        "project-settings": f"/ui/projects/{project['id']}/settings",
+        "project-keys": f"/ui/projects/{project['id']}/keys",
+        "project-debugtalk": f"/ui/projects/{project['id']}/debugtalk",
+        "module": f"/ui/modules/{module['id']}",
         "testcase": f"/ui/testcases/{testcase['id']}", "testcase-new": f"/ui/modules/{module['id']}/new",
         "report": f"/ui/reports/{report_id}", "tasks": "/ui/tasks", "task": f"/ui/tasks/{task['id']}",
         "task-new": "/ui/tasks/new", "profile": "/ui/profile", "not-found": "/ui/nowhere/at/all"}}
@@ -64,7 +67,7 @@ def test_every_page_is_labelled_and_fits(console, world, width):
     for name, path in world["pages"].items():
         page.goto(path)
         settle(page)
-        if name in ("testcase", "testcase-new"):
+        if name in ("testcase", "testcase-new", "project-debugtalk"):
             expect(page.locator(".cm-content")).to_be_visible()
         assert page.evaluate(UNLABELLED) == [], name
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

@@ -1,4 +1,5 @@
 // Projects: list (search, create), one project (modules, reports, settings), one module.
+// The project's API keys and debugtalk.py tabs are pages/keys.tsx and pages/debugtalk.tsx.
 import { useState } from "preact/hooks";
 import { api, type Environment, type Module, type Project, type ReportSummary } from "../api";
 import {
@@ -74,10 +75,12 @@ export function ProjectsPage() {
   );
 }
 
-function ProjectTabs(props: { project: Project; current: "modules" | "reports" | "settings" }) {
+export function ProjectTabs(props: { project: Project; current: "modules" | "reports" | "keys" | "debugtalk" | "settings" }) {
   const tabs: [typeof props.current, string, string][] = [
     ["modules", `/projects/${props.project.id}`, t("project.modules")],
     ["reports", `/projects/${props.project.id}/reports`, t("project.reports")],
+    ["debugtalk", `/projects/${props.project.id}/debugtalk`, t("project.debugtalk")],
+    ["keys", `/projects/${props.project.id}/keys`, t("project.keys")],
     ["settings", `/projects/${props.project.id}/settings`, t("project.settings")],
   ];
   return (

@@ -1,8 +1,10 @@
-// Scheduled tasks: list with an on/off switch, create and edit with the crontab read aloud.
+// Scheduled tasks: list with an on/off switch and each task's recent runs, create and edit
+// with the crontab read aloud.
 import { useMemo, useState } from "preact/hooks";
 import { api, type Module, type Project, type Task } from "../api";
 import {
-  ConfirmDialog, Empty, ErrorNote, Field, fieldErrors, type FormEvent, Link, Loading, PageTitle, Select, StatusBadge, useLoad,
+  ConfirmDialog, Empty, ErrorNote, Field, fieldErrors, type FormEvent, HistoryPanel, Link, Loading, PageTitle, Select,
+  StatusBadge, useLoad,
 } from "../components";
 import { describeCrontab, nextRuns, parseCrontab } from "../cron";
 import { formatTime, t } from "../i18n";
@@ -52,7 +54,7 @@ export function TasksPage() {
               <th scope="col">{t("tasks.name")}</th><th scope="col">{t("tasks.enabled")}</th>
               <th scope="col">{t("tasks.crontab")}</th><th scope="col">{t("tasks.timezone")}</th>
               <th scope="col">{t("tasks.nextRuns")}</th><th scope="col">{t("tasks.runCount")}</th>
-              <th scope="col">{t("tasks.lastReport")}</th>
+              <th scope="col">{t("tasks.lastReport")}</th><th scope="col">{t("history.title")}</th>
             </tr></thead>
             <tbody>
               {tasks.data.items.map((task) => {
@@ -67,6 +69,7 @@ export function TasksPage() {
                       <li key={run}>{formatTime(run, task.timezone)}</li>)}</ul> : "—"}</td>
                     <td>{task.run_count}</td>
                     <td>{last ? <Link to={`/reports/${last.id}`}><StatusBadge status={last.status} /></Link> : "—"}</td>
+                    <td><HistoryPanel id={task.id} load={() => api.taskHistory(task.id)} compact /></td>
                   </tr>
                 );
               })}
@@ -231,6 +234,7 @@ export function TaskEditPage(props: { id: string | null }) {
       {!loading && projects.data && (projects.data.items.length || task.data ? (
         <TaskForm key={task.data?.id ?? "new"} task={task.data} projects={projects.data.items} />
       ) : <Empty text={t("tasks.needProject")}><Link to="/projects">{t("projects.create")}</Link></Empty>)}
+      {props.id && <HistoryPanel id={props.id} load={() => api.taskHistory(props.id!)} />}
       {task.data?.schedule && (
         <section>
           <h2>{t("tasks.schedule")}</h2>

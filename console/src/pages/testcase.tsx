@@ -1,8 +1,8 @@
 // The test case page: a name, the document in a real editor (YAML or JSON), errors on their
-// lines, import from a file, Debug beside the editor, Save.
+// lines, import from a file, Debug beside the editor, Save; its recent runs above.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, type DebugReport, type Testcase } from "../api";
-import { ErrorNote, Field, Link, Loading, PageTitle, Select, useLoad } from "../components";
+import { ErrorNote, Field, HistoryPanel, Link, Loading, PageTitle, Select, useLoad } from "../components";
 import type { EditorHandle, Format, Marked } from "../editor";
 import { t } from "../i18n";
 import { navigate } from "../router";
@@ -139,6 +139,7 @@ export function TestcasePage(props: { id: string | null; moduleId: string | null
         {module.data && <> › <Link to={`/modules/${module.data.id}`}>{module.data.name}</Link></>}
       </p>
       <PageTitle title={props.id ? (existing.data?.name ?? t("editor.title")) : t("testcases.new")} />
+      {props.id && <HistoryPanel id={props.id} load={() => api.testcaseHistory(props.id!)} />}
       <div class="editor-bar">
         <Field label={t("editor.name")} name="testcase-name" value={name} onInput={setName}
           placeholder={t("editor.namePlaceholder")} />
