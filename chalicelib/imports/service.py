@@ -245,7 +245,10 @@ def fetch_source(url: str) -> bytes:
         max_response_bytes=MAX_SOURCE_BYTES,
     )
     step = ((report.get("testcases") or [{}])[0].get("steps") or [{}])[0]
+    too_large = {"source_url": f"the document is over {MAX_SOURCE_BYTES // 1024 // 1024} MB"}
     if not step.get("success"):
+        if step.get("error_type") == "too_large":  # the answer's body passed max_response_bytes
+            raise ValidationFailed(too_large, code="source_too_large")
         if step.get("error_type") == "outbound_refused":
             raise ValidationFailed({"source_url": step.get("error") or "refused"}, code="source_refused")
         why = step.get("error") or f"answered {step.get('status_code')}, not 200"
@@ -253,10 +256,7 @@ def fetch_source(url: str) -> bytes:
     response = step.get("response") or {}
     body = response.get("body")
     if response.get("body_truncated") or not isinstance(body, str):
-        raise ValidationFailed(
-            {"source_url": f"the document is over {MAX_SOURCE_BYTES // 1024 // 1024} MB"},
-            code="source_too_large",
-        )
+        raise ValidationFailed(too_large, code="source_too_large")
     return body.encode("utf-8")
 
 
