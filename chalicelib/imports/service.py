@@ -9,7 +9,7 @@ ones get a " (2)"... suffix (catalog's create_testcases / create_modules_with_te
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -455,14 +455,14 @@ def sync_before_run(
     module_ids: list[str],
     *,
     budget_seconds: float,
+    max_modules: int = MAX_SYNCED_MODULES,
     clock: Clock = utcnow,
-    monotonic: Callable[[], float] | None = None,
 ) -> list[dict[str, Any]]:
     """Re-sync, as `user`, every module of `module_ids` (empty: of the project) imported from a
     URL, in the modules' order; a module that cannot be synced keeps its test cases and says
     why. Per module `{"module_id", "added", "updated", "removed", "kept_edited"}` (counts) or
     `{"module_id", "error": {"code", "message"}}`; raises nothing for one module's failure.
-    Modules past MAX_SYNCED_MODULES, or reached when less than a fetch's time is left of
+    Modules past `max_modules`, or reached when less than a fetch's time is left of
     `budget_seconds`, are `sync_skipped`. DynamoDB: a Query of the project's modules (no
     `module_ids` only), one BatchGetItem of their sources (per 100), then each sync's calls."""
     import time
@@ -471,8 +471,7 @@ def sync_before_run(
     from chalicelib.core.db import get_many
     from chalicelib.imports.models import ImportSource
 
-    monotonic = monotonic or time.monotonic
-    started = monotonic()
+    started = time.monotonic()
     if not module_ids:
         module_ids = [
             m.id for m in Module.by_project.query(project_id, scan_index_forward=True) if m.status == ACTIVE
@@ -480,11 +479,11 @@ def sync_before_run(
     sources = [s for s in get_many([(ImportSource, m) for m in module_ids]) if s is not None]
     outcomes = []
     for index, source in enumerate(sources):
-        left = budget_seconds - (monotonic() - started)
-        if index >= MAX_SYNCED_MODULES or left < FETCH_TIMEOUT_SECONDS + 2:
+        left = budget_seconds - (time.monotonic() - started)
+        if index >= max_modules or left < FETCH_TIMEOUT_SECONDS + 2:
             why = (
-                f"a run re-syncs at most {MAX_SYNCED_MODULES} modules"
-                if index >= MAX_SYNCED_MODULES
+                f"a run re-syncs at most {max_modules} modules"
+                if index >= max_modules
                 else f"not synced: the run's {budget_seconds:g} s for re-syncs were used up"
             )
             outcomes.append(_failed(source.module_id, "sync_skipped", why))

@@ -301,3 +301,23 @@ def test_the_option_is_a_strict_boolean(api, aws):
     assert answer.status == 400 and "sync_imports" in answer.error["fields"]
     assert alice.patch(f"/tasks/{task['id']}", {"sync_imports": True}).body["sync_imports"] is True
     assert alice.get(f"/tasks/{task['id']}").body["sync_imports"] is True
+
+
+def test_a_run_syncs_a_bounded_number_of_modules_in_a_bounded_time(api, aws, pets):
+    from chalicelib.imports.service import sync_before_run
+
+    alice = api()
+    project = alice.project()
+    PetApi.documents["one"] = PetApi.documents["two"] = _document(V1, pets.url)
+    one, _ = _imported(alice, project, pets.url, "one")
+    two, _ = _imported(alice, project, pets.url, "two")
+    PetApi.documents["one"] = PetApi.documents["two"] = _document(V2, pets.url)
+
+    skipped = sync_before_run(alice.user, project, [one, two], budget_seconds=5)  # less than a fetch
+    assert [(o["module_id"], o["error"]["code"]) for o in skipped] == [
+        (one, "sync_skipped"), (two, "sync_skipped")]
+    assert "5 s" in skipped[0]["error"]["message"]
+    capped = sync_before_run(alice.user, project, [one, two], budget_seconds=60, max_modules=1)
+    assert capped[0] == {"module_id": one, "added": 1, "updated": 1, "removed": 1, "kept_edited": 0}
+    assert capped[1]["error"] == {"code": "sync_skipped", "message": "a run re-syncs at most 1 modules"}
+    assert (_count(alice, one), _count(alice, two)) == (4, 3)
