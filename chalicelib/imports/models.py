@@ -21,5 +21,7 @@ class ImportSource(Model):
     options = JSONAttribute(default=dict)
     operations = JSONAttribute(default=dict)  # key -> {"testcase_id", "sha256"}
     version = NumberAttribute(default=0)  # each sync writes under the version it read
+    # While a sync is at work: until when it holds the module (a crashed sync's claim lapses).
+    syncing_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     synced_at = UTCDateTimeAttribute()

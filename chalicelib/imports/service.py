@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from chalicelib.core.db import condition_failed
-from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.errors import HatError, ValidationFailed
 from chalicelib.core.settings import get_settings
 
 logger = logging.getLogger("hat.imports")
@@ -244,13 +245,18 @@ def fetch_source(url: str) -> bytes:
         max_response_bytes=MAX_SOURCE_BYTES,
     )
     step = ((report.get("testcases") or [{}])[0].get("steps") or [{}])[0]
+    too_large = {"source_url": f"the document is over {MAX_SOURCE_BYTES // 1024 // 1024} MB"}
     if not step.get("success"):
+        if step.get("error_type") == "too_large":  # the answer's body passed max_response_bytes
+            raise ValidationFailed(too_large, code="source_too_large")
+        if step.get("error_type") == "outbound_refused":
+            raise ValidationFailed({"source_url": step.get("error") or "refused"}, code="source_refused")
         why = step.get("error") or f"answered {step.get('status_code')}, not 200"
-        raise ValidationFailed({"source_url": f"could not fetch it: {why}"})
+        raise ValidationFailed({"source_url": f"could not fetch it: {why}"}, code="source_unreachable")
     response = step.get("response") or {}
     body = response.get("body")
     if response.get("body_truncated") or not isinstance(body, str):
-        raise ValidationFailed({"source_url": f"the document is over {MAX_SOURCE_BYTES // 1024 // 1024} MB"})
+        raise ValidationFailed(too_large, code="source_too_large")
     return body.encode("utf-8")
 
 
@@ -287,19 +293,23 @@ def remember_source(
     ).save()
 
 
-def sync_module(user: dict, module_id: str) -> dict[str, Any]:
+SYNC_CLAIM_SECONDS = 120  # a sync holds its module this long at most (a fetch takes 12 s at most)
+
+
+def sync_module(user: dict, module_id: str, *, clock: Clock = utcnow) -> dict[str, Any]:
     """Fetch the module's source again: operations new in it become test cases, test cases of
     operations it changed are replaced unless a user edited them, removed ones are reported
     (their test cases kept). DynamoDB: GetItem (source), two GetItems (module, project) and a
-    BatchGetItem (its test cases), then the writes: a module import's for the new ones, two
-    calls per replaced one, and one conditional UpdateItem of the source."""
-    from pynamodb.exceptions import UpdateError
+    BatchGetItem (its test cases), the claim (a conditional UpdateItem), then the writes: a
+    module import's for the new ones, two calls per replaced one, and one conditional
+    UpdateItem of the source that ends the claim.
 
+    One sync of a module at a time: the claim moves the source's version on under the
+    version read, before anything is fetched or written, so a second sync (a redelivered
+    firing, a click meanwhile) is a 409 `concurrent_change` and writes nothing."""
     from chalicelib.catalog import service as catalog
-    from chalicelib.catalog.schemas import TestcaseBody
-    from chalicelib.core.clock import utcnow
     from chalicelib.core.db import get_or_none
-    from chalicelib.core.errors import Conflict, NotFound
+    from chalicelib.core.errors import NotFound
     from chalicelib.imports.models import ImportSource
 
     source = (
@@ -312,9 +322,79 @@ def sync_module(user: dict, module_id: str) -> dict[str, Any]:
     _module, current = catalog.testcases_in_module(
         user, module_id, [entry["testcase_id"] for entry in operations.values()]
     )
-    conversion, _ = _convert(
-        fetch_source(source.url), {"format": source.format, **(source.options or {})}, project=False
+    _claim(source, clock())
+    try:
+        answer = _sync(user, source, operations, current)
+    except BaseException:
+        try:
+            _release(source, operations, clock(), synced=False)
+        except Exception:  # the first failure is the one to report
+            logger.exception("module %s: the failed re-sync's claim could not be released", module_id)
+        raise
+    _release(source, operations, clock(), synced=True)
+    return answer
+
+
+def _sync_conflict() -> Exception:
+    from chalicelib.core.errors import Conflict
+
+    return Conflict("another re-sync of this module is under way", code="concurrent_change")
+
+
+def _claim(source: Any, now: datetime) -> None:
+    """UpdateItem: version + 1 and `syncing_until`, under the version read and no live claim."""
+    from datetime import timedelta
+
+    from chalicelib.core.db import update_if
+    from chalicelib.imports.models import ImportSource
+
+    if source.syncing_until is not None and source.syncing_until > now:
+        raise _sync_conflict()
+    claimed = update_if(
+        source,
+        [
+            ImportSource.version.add(1),
+            ImportSource.syncing_until.set(now + timedelta(seconds=SYNC_CLAIM_SECONDS)),
+        ],
+        ImportSource.version == source.version,
     )
+    if not claimed:
+        raise _sync_conflict()
+
+
+def _release(source: Any, operations: dict[str, dict[str, str]], now: datetime, *, synced: bool) -> None:
+    """UpdateItem under the claim's version: what was written so far (on a failure too, so a
+    test case replaced before it keeps its new hash), the claim removed."""
+    from chalicelib.core.db import update_if
+    from chalicelib.imports.models import ImportSource
+
+    actions = [
+        ImportSource.operations.set(operations),
+        ImportSource.version.add(1),
+        ImportSource.syncing_until.remove(),
+    ]
+    if synced:
+        actions.append(ImportSource.synced_at.set(now))
+    released = update_if(source, actions, ImportSource.version == source.version)
+    if not released:  # the claim lapsed and another sync took the module over
+        raise _sync_conflict()
+
+
+def _sync(
+    user: dict, source: Any, operations: dict[str, dict[str, str]], current: dict[str, dict]
+) -> dict[str, Any]:
+    """The fetch and the writes of a claimed sync; `operations` is updated as they happen."""
+    from chalicelib.catalog import service as catalog
+    from chalicelib.catalog.schemas import TestcaseBody
+
+    try:
+        conversion, _ = _convert(
+            fetch_source(source.url), {"format": source.format, **(source.options or {})}, project=False
+        )
+    except ValidationFailed as invalid:
+        if invalid.code != "invalid_field":  # the fetch's own codes, too_many_testcases
+            raise
+        raise ValidationFailed(invalid.fields, message=invalid.message, code="invalid_document") from None
     report = conversion.report
     fresh = {item.key: item for item in conversion.testcases if item.key}
     added, updated, left_alone, removed = [], [], [], []
@@ -349,23 +429,10 @@ def sync_module(user: dict, module_id: str) -> dict[str, Any]:
         for item in new_items:
             item.name = names.take(item.name)
             item.document["config"]["name"] = item.name
-        created = catalog.create_testcases(user, module_id, [(i.name, i.document) for i in new_items])
+        created = catalog.create_testcases(user, source.module_id, [(i.name, i.document) for i in new_items])
         for item, summary in zip(new_items, created, strict=True):
             operations[item.key] = {"testcase_id": summary["id"], "sha256": _digest(item.document)}
         added = created
-    try:
-        source.update(
-            actions=[
-                ImportSource.operations.set(operations),
-                ImportSource.version.add(1),
-                ImportSource.synced_at.set(utcnow()),
-            ],
-            condition=ImportSource.version == source.version,
-        )
-    except UpdateError as error:
-        if condition_failed(error):
-            raise Conflict("another re-sync of this module ran meanwhile", code="concurrent_change") from None
-        raise
     return {
         "format": source.format,
         "source_url": source.url,
@@ -374,4 +441,76 @@ def sync_module(user: dict, module_id: str) -> dict[str, Any]:
         "left_alone": left_alone,
         "removed": removed,
         "report": report.as_dict(),
+    }
+
+
+# --- the re-sync before a task's run (schedules calls it) ---------------------------------------------
+
+MAX_SYNCED_MODULES = 10  # per run: each may take a fetch of up to 12 s
+
+
+def sync_before_run(
+    user: dict,
+    project_id: str,
+    module_ids: list[str],
+    *,
+    budget_seconds: float,
+    max_modules: int = MAX_SYNCED_MODULES,
+    clock: Clock = utcnow,
+) -> list[dict[str, Any]]:
+    """Re-sync, as `user`, every module of `module_ids` (empty: of the project) imported from a
+    URL, in the modules' order; a module that cannot be synced keeps its test cases and says
+    why. Per module `{"module_id", "added", "updated", "removed", "kept_edited"}` (counts) or
+    `{"module_id", "error": {"code", "message"}}`; raises nothing for one module's failure.
+    Modules past `max_modules`, or reached when less than a fetch's time is left of
+    `budget_seconds`, are `sync_skipped`. DynamoDB: a Query of the project's modules (no
+    `module_ids` only), one BatchGetItem of their sources (per 100), then each sync's calls."""
+    import time
+
+    from chalicelib.catalog.models import ACTIVE, Module
+    from chalicelib.core.db import get_many
+    from chalicelib.imports.models import ImportSource
+
+    started = time.monotonic()
+    if not module_ids:
+        module_ids = [
+            m.id for m in Module.by_project.query(project_id, scan_index_forward=True) if m.status == ACTIVE
+        ]
+    sources = [s for s in get_many([(ImportSource, m) for m in module_ids]) if s is not None]
+    outcomes = []
+    for index, source in enumerate(sources):
+        left = budget_seconds - (time.monotonic() - started)
+        if index >= max_modules or left < FETCH_TIMEOUT_SECONDS + 2:
+            why = (
+                f"a run re-syncs at most {max_modules} modules"
+                if index >= max_modules
+                else f"not synced: the run's {budget_seconds:g} s for re-syncs were used up"
+            )
+            outcomes.append(_failed(source.module_id, "sync_skipped", why))
+            continue
+        outcomes.append(_sync_outcome(user, source.module_id, clock))
+    return outcomes
+
+
+def _failed(module_id: str, code: str, message: str) -> dict[str, Any]:
+    logger.warning("module %s: the re-sync before the run failed (%s): %s", module_id, code, message)
+    return {"module_id": module_id, "error": {"code": code, "message": message}}
+
+
+def _sync_outcome(user: dict, module_id: str, clock: Clock) -> dict[str, Any]:
+    try:
+        synced = sync_module(user, module_id, clock=clock)
+    except HatError as error:  # unreachable, refused, too large, a bad document, a race, gone
+        return _failed(module_id, error.code, error.fields.get("source_url") or error.message)
+    except Exception:  # never stops the run; the log has the trace
+        logger.exception("module %s: the re-sync before the run failed", module_id)
+        return _failed(
+            module_id, "sync_failed", "the re-sync failed; the run uses the test cases as they were"
+        )
+    return {
+        "module_id": module_id,
+        "added": len(synced["added"]),
+        "updated": len(synced["updated"]),
+        "removed": len(synced["removed"]),
+        "kept_edited": len(synced["left_alone"]),
     }

@@ -22,6 +22,31 @@ class LastReport(Answer):
     at: Time
 
 
+class SyncError(Answer):
+    code: str  # source_unreachable, source_refused, source_too_large, invalid_document, ...
+    message: str
+
+
+class ModuleSync(Answer):
+    """One module's re-sync before the run: counts of test cases added, replaced and kept as a
+    user edited them, and of operations removed from the source; or why it could not be done."""
+
+    module_id: str
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    kept_edited: int = 0
+    error: SyncError | None = None
+
+
+class ImportSync(Answer):
+    """What the re-sync before the report's run did, per module imported from a URL."""
+
+    report_id: str
+    at: Time
+    modules: list[ModuleSync]
+
+
 class Task(Answer):
     """A scheduled task: its crontab, time zone, recipients and what it did so far."""
 
@@ -38,6 +63,8 @@ class Task(Answer):
     expressions: list[str]
     run_count: int
     last_report: LastReport | None
+    sync_imports: bool = False
+    last_import_sync: ImportSync | None = None
     created_at: Time
     updated_at: Time
 

@@ -62,6 +62,10 @@ class Task(Model):
     run_count = NumberAttribute(default=0)
     last_report = JSONAttribute(null=True)  # {"id", "status", "at"}
     version = NumberAttribute(default=0)  # every write checks and bumps it
+    # Re-sync the modules' OpenAPI imports before each run (imports/service.py sync_before_run),
+    # and what the last run's re-sync did: {"report_id", "at", "modules": [outcome per module]}.
+    sync_imports = BooleanAttribute(default=False)
+    last_import_sync = JSONAttribute(null=True)
     created_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from chalicelib.catalog.schemas import Notify as ProjectNotify
 from chalicelib.catalog.schemas import _name, _unique, invalid
@@ -62,6 +62,7 @@ class TaskCreate(BaseModel):
     enabled: bool = True
     notify: Notify = Notify()
     alerts: Alerts | None = None  # None or []: the project's channels
+    sync_imports: StrictBool = False  # re-sync the modules imported from a URL before each run
 
 
 class TaskPatch(BaseModel):
@@ -77,3 +78,4 @@ class TaskPatch(BaseModel):
     enabled: bool | None = None
     notify: Notify | None = None
     alerts: Alerts | None = None  # replaces the list (null or []: the project's again)
+    sync_imports: StrictBool | None = None

@@ -151,6 +151,8 @@ def task_view(task: Task, *, last_report: dict | None = None) -> dict:
         "run_count": int(task.run_count or 0),
         "last_report": last_report if last_report is not None else (dict(task.last_report)
                                                                     if task.last_report else None),
+        "sync_imports": bool(task.sync_imports),
+        "last_import_sync": task.last_import_sync,
         "created_by": task.created_by,
         "created_at": isoformat(task.created_at),
         "updated_at": isoformat(task.updated_at),
@@ -244,6 +246,7 @@ def create_task(user: dict, body: TaskCreate, *, gateway: SchedulerGateway | Non
         timezone=timezone, expressions=expressions, schedule_names=[s.name for s in schedules],
         enabled=body.enabled, notify=body.notify.model_dump(), alerts=stored_alerts(body.alerts, None),
         run_count=0, version=0,
+        sync_imports=body.sync_imports,
         created_by=user["id"], created_at=now, updated_at=now, sort_key=sort_key(now, task_id),
     )
     tx = Tx()
@@ -385,6 +388,10 @@ def update_task(user: dict, task_id: str, body: TaskPatch, *, gateway: Scheduler
         changes_to["environment"] = body.environment
     if "alerts" in sent:
         changes_to["alerts"] = stored_alerts(body.alerts, task.alerts)
+    if "sync_imports" in sent:
+        if body.sync_imports is None:
+            raise ValidationFailed({"sync_imports": "must not be null"})
+        changes_to["sync_imports"] = body.sync_imports
     now = clock()
     crontab = changes_to.get("crontab", task.crontab)
     timezone = changes_to.get("timezone", task.timezone)
@@ -474,15 +481,21 @@ def delete_task(user: dict, task_id: str, *, gateway: SchedulerGateway | None = 
 # --- runs ------------------------------------------------------------------------------------------
 
 def _start(task: Task, *, trigger: str, started_by: str | None, clock: Clock,
-           project: Project | str | None = None) -> dict:
+           project: Project | str | None = None,
+           import_sync: list[dict] | None = None) -> dict:
     """start_run (given the Project already read, no GetItem) with the task's count in the
     report's own transaction: ADD run_count 1, SET last_report (atomic, exact under any race;
-    a task deleted meanwhile is a NotFound and no run starts)."""
+    a task deleted meanwhile is a NotFound and no run starts), and the outcome of the re-sync
+    before it (`import_sync`, when the task re-syncs its imports)."""
     from chalicelib.runs.service import start_run
 
     def count_run(report_id: str) -> tuple:
         last = {"id": report_id, "status": "queued", "at": isoformat(clock())}
-        return task, [Task.run_count.add(1), Task.last_report.set(last)], Task.id.exists()
+        actions = [Task.run_count.add(1), Task.last_report.set(last)]
+        if import_sync is not None:
+            actions.append(Task.last_import_sync.set({"report_id": report_id, "at": last["at"],
+                                                      "modules": import_sync}))
+        return task, actions, Task.id.exists()
 
     return start_run(project if project is not None else task.project_id,
                      module_ids=list(task.module_ids or []),
@@ -543,8 +556,10 @@ def _fire(task_id: str, *, clock: Clock) -> dict | None:
     if not task.enabled:
         logger.info("schedule fired for disabled task %s: nothing started", task_id)
         return None
+    # as the user who made the task: catalog checks that they still belong to its project
+    import_sync = _sync_imports(task, {"id": task.created_by}, FIRING_SYNC_SECONDS, clock)
     try:
-        return _start(task, trigger="schedule", started_by=None, clock=clock)
+        return _start(task, trigger="schedule", started_by=None, clock=clock, import_sync=import_sync)
     except HatError as error:
         if 400 <= error.status_code < 500:  # its project or modules are gone: retrying cannot help
             logger.warning("task %s could not start a run: %s", task_id, error.message)
@@ -552,9 +567,28 @@ def _fire(task_id: str, *, clock: Clock) -> dict | None:
         raise
 
 
+# How long the re-syncs before a run may take: a firing runs in the runs worker (300 s), a
+# POST /tasks/{id}/runs in an API request (29 s at the gateway).
+FIRING_SYNC_SECONDS = 120
+REQUEST_SYNC_SECONDS = 20
+
+
+def _sync_imports(task: Task, user: dict, budget_seconds: float, clock: Clock) -> list[dict] | None:
+    """With `sync_imports`: re-sync the task's modules imported from a URL (imports/service.py)
+    and answer the outcome per module, which never stops the run; None without the option."""
+    if not task.sync_imports:
+        return None
+    from chalicelib.imports.service import sync_before_run
+
+    return sync_before_run(user, task.project_id, list(task.module_ids or []),
+                           budget_seconds=budget_seconds, clock=clock)
+
+
 def run_task_now(user: dict, task_id: str, *, clock: Clock = utcnow) -> dict:
     """POST /tasks/{id}/runs: GetItem (task) + GetItem (project, membership) + one
     TransactWriteItems (the report, the task's run_count and last_report)."""
     task, project = _load(user, task_id)
-    result = _start(task, trigger="manual", started_by=user["id"], clock=clock, project=project)
+    import_sync = _sync_imports(task, user, REQUEST_SYNC_SECONDS, clock)
+    result = _start(task, trigger="manual", started_by=user["id"], clock=clock, project=project,
+                    import_sync=import_sync)
     return {"report_id": result["report_id"], "status": result.get("status", "queued")}

@@ -98,12 +98,14 @@ def test_refusals(alice, module, shop, client, make_user):
         f"/modules/{module}/import?source_url={shop.url}/specs/missing", raw="", content_type="text/plain"
     )
     assert answer.status == 400 and "answered 404" in answer.error["fields"]["source_url"]
+    assert answer.error["code"] == "source_unreachable"
     answer = alice.post(
         f"/modules/{module}/import?source_url=http://169.254.169.254/latest/",
         raw="",
         content_type="text/plain",
     )
     assert answer.status == 400 and "source_url" in answer.error["fields"]  # the outbound guard
+    assert answer.error["code"] == "source_refused"
     answer = alice.post(
         f"/modules/{module}/import?source_url={url}&per=tag", raw="", content_type="text/plain"
     )
