@@ -481,6 +481,7 @@ class _Command:
                     )
             else:
                 self.form[key] = form_value
+                self.form_files.discard(key)  # a later text part of the same name replaces the file
         elif name == "url":
             self.url = value
         elif name == "get":

@@ -214,6 +214,11 @@ def test_the_same_file_in_two_requests_is_one_project_file():
         ("curl -F 'avatar=@/home/ann/p.png;type=image/png' http://shop/up", {"avatar": "files/p.png"}, True),
         ("curl -F 'a=@\"/tmp/x;y.png\";filename=sent.png' http://shop/up", {"a": "files/sent.png"}, False),
         ("curl --form-string 'path=/a/b' -F 'f=@x.txt' http://shop/up", {"f": "files/x.txt"}, False),
+        (
+            "curl -F 'f=@x.txt' -F 'g=@y.txt' -F f=text http://shop/up",
+            {"f": "text", "g": "files/y.txt"},
+            False,
+        ),
     ],
 )
 def test_curl_file_parts(command, upload, type_warned):
