@@ -249,6 +249,69 @@ class Templater:
         return map_strings(value, lambda text: self.text(text, what))
 
 
+UPLOAD_FOLDER = "files"  # where an imported upload's files go in the project
+_FILE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+MAX_FILE_NAME_CHARS = 100
+
+
+def file_name(source: str, sent_name: str = "") -> str:
+    """The name a file part is stored under: the name the request sends (`sent_name`, else the
+    last segment of `source`, a path on the machine the source was made on, / or \\), every
+    character but letters, digits and `._-` made `_`, at most 100 characters (the extension
+    kept); `upload` when nothing is left, or only `.` or `..`."""
+    name = sent_name or source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    name = "".join(ch if ch in _FILE_NAME_CHARS else "_" for ch in name.strip())
+    if len(name) > MAX_FILE_NAME_CHARS:
+        stem, dot, extension = name.rpartition(".")
+        keep = dot + extension if dot and 0 < len(extension) <= 10 else ""
+        name = name[: MAX_FILE_NAME_CHARS - len(keep)] + keep
+    return "upload" if name in ("", ".", "..") else name
+
+
+class ProjectFiles:
+    """The project files a conversion's uploads read: `files/<file name>` (`file_name`), the
+    same path for the same source file, `-2`, `-3`... before the extension for another file
+    of the same name. Each use is a warning naming the path to upload the file to: the runner
+    reads it from the project's files, which an import cannot fill."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self._paths: dict[tuple[str, str], str] = {}
+        self._taken: set[str] = set()
+
+    def path(self, source: str, what: str, sent_name: str = "") -> str:
+        key = (source, sent_name)
+        path = self._paths.get(key)
+        if path is None:
+            name = file_name(source, sent_name)
+            stem, dot, extension = name.rpartition(".") if "." in name[1:] else (name, "", "")
+            path, number = f"{UPLOAD_FOLDER}/{name}", 1
+            while path.casefold() in self._taken:
+                number += 1
+                path = f"{UPLOAD_FOLDER}/{stem}-{number}{dot}{extension}"
+            self._taken.add(path.casefold())
+            self._paths[key] = path
+        shown = f" {source!r}" if source else ""
+        self.report.warn(
+            what,
+            f"sent from the project file {path!r}: upload the file{shown} to the project's files "
+            "at that path before running",
+        )
+        return path
+
+
+def upload_text(value: str, what: str, report: Report) -> bool:
+    """Whether a text part can go in a multipart `upload`: the runner sends a value holding a
+    `/` as the project file at that path, so one holding a / cannot be text (reported), and one
+    holding a variable is warned of."""
+    if "/" in value:
+        report.skip(what, "a text part holding a / cannot be sent: hat's upload reads it as a file path")
+        return False
+    if "${" in value:
+        report.warn(what, "if its value holds a / when sent, the runner reads it as a file path")
+    return True
+
+
 def split_origin(url: str) -> tuple[str, str]:
     """('https://api.example.com', '/v1/users?x=1') or ('${baseUrl}', '/users'); ('', url)
     when the url has no origin of its own."""

@@ -10,8 +10,11 @@ Options are read as curl reads them: repeated -d/--data-* are joined with '&' (a
 the query with -G), --data-urlencode encodes its value, --json sets the JSON headers, -u
 becomes basic auth, -b cookies, -A/-e the User-Agent/Referer headers, -F text parts a form,
 -I a HEAD, -L follows redirects (curl does not by default, so without it a step does not
-either), -k turns TLS verification off. Output-only options (-s, -v, -o, ...) change nothing
-sent and are ignored; anything else, and file arguments (@file), is reported.
+either), -k turns TLS verification off. `-F name=@file` parts make the form a multipart
+`upload`, the file read from `files/<its name>` in the project's files (common.ProjectFiles;
+the report names each path to upload). Output-only options (-s, -v, -o, ...) change nothing
+sent and are ignored; anything else, and other file arguments (-d @file, -F name=<file), is
+reported.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from urllib.parse import parse_qsl, quote_plus
 
 from chalicelib.importers.common import (
     Conversion,
+    ProjectFiles,
     SourceInvalid,
     finish,
     literal,
     literal_value,
     testcase_document,
+    upload_text,
 )
 
 MAX_COMMANDS = 200
@@ -394,8 +399,9 @@ def _unescaped(text: str) -> str:
 
 
 class _Command:
-    def __init__(self, words: list[str], index: int, conversion: Conversion) -> None:
+    def __init__(self, words: list[str], index: int, conversion: Conversion, files: ProjectFiles) -> None:
         self.words = words
+        self.files = files
         self.what = f"command {index + 1}"
         self.report = conversion.report
         self.method: str | None = None
@@ -403,6 +409,7 @@ class _Command:
         self.headers: dict[str, str] = {}
         self.data: list[str] = []
         self.form: dict[str, str] = {}
+        self.form_files: set[str] = set()  # the form's fields that are files (-F name=@file)
         self.cookies: dict[str, str] = {}
         self.json = False
         self.get = self.head = self.follow = self.insecure = False
@@ -419,7 +426,11 @@ class _Command:
                 self.report.skip(f"{self.what}: header {plain!r}", "not a 'Name: value' header")
         elif name in ("data", "data-ascii", "data-binary", "data-raw", "json"):
             if name != "data-raw" and plain.startswith("@"):
-                self.report.skip(f"{self.what}: --{name} {plain}", "bodies read from files are not converted")
+                self.report.skip(
+                    f"{self.what}: --{name} {plain}",
+                    "a body read from a file is not converted: hat sends files only as multipart "
+                    "parts (-F name=@file)",
+                )
                 return
             self.data.append(
                 value.replace("\n", "").replace("\r", "") if name in ("data", "data-ascii") else value
@@ -453,12 +464,24 @@ class _Command:
             key, sep, form_value = value.partition("=")
             if not sep:
                 self.report.skip(f"{self.what}: -F {plain}", "not a name=value part")
-            elif name == "form" and form_value.startswith(("@", "<")):
+            elif name == "form" and form_value.startswith("<"):
                 self.report.skip(
-                    f"{self.what}: -F {plain}", "file parts need project files, which hat does not have yet"
+                    f"{self.what}: -F {plain}",
+                    "a text part read from a file (<) is not converted: hat sends files only as "
+                    "file parts (-F name=@file)",
                 )
+            elif name == "form" and form_value.startswith("@"):
+                source, options = _form_file(_unescaped(form_value[1:]))
+                what = f"{self.what}: -F {plain}"
+                self.form[key] = self.files.path(source, what, options.get("filename", ""))
+                self.form_files.add(key)
+                if options.get("type"):
+                    self.report.warn(
+                        what, f"its type {options['type']!r} is not kept: hat guesses it from the file name"
+                    )
             else:
                 self.form[key] = form_value
+                self.form_files.discard(key)  # a later text part of the same name replaces the file
         elif name == "url":
             self.url = value
         elif name == "get":
@@ -568,9 +591,20 @@ class _Command:
             headers.setdefault(lowered.get("content-type", "Content-Type"), "application/json")
             headers.setdefault(lowered.get("accept", "Accept"), "application/json")
             lowered = {k.lower(): k for k in headers}
-        if self.form:
+        if self.form_files:
+            request["upload"] = {
+                key: value
+                for key, value in self.form.items()
+                if key in self.form_files or upload_text(value, f"{self.what}: -F {key}", self.report)
+            }
+            headers.pop(lowered.get("content-type", ""), None)
+        elif self.form:
             request["data"] = self.form
-            self.report.warn(self.what, "-F parts are sent urlencoded (hat sends no multipart)")
+            self.report.warn(
+                self.what,
+                "-F text parts are sent urlencoded, not multipart (hat's multipart upload is kept "
+                "for forms with files: it reads any value holding a / as a file path)",
+            )
             headers.pop(lowered.get("content-type", ""), None)
         elif data is not None:
             content_type = _unescaped(headers.get(lowered.get("content-type", ""), ""))
@@ -603,6 +637,22 @@ def _split_query(url: str) -> tuple[str, dict[str, str]]:
     return base, {literal(k): literal(v) for k, v in pairs}
 
 
+def _form_file(spec: str) -> tuple[str, dict[str, str]]:
+    """curl's `-F name=@file;type=...;filename=...`: the file and its options (a file name
+    in double quotes may hold `;`)."""
+    if spec.startswith('"'):
+        end = spec.find('"', 1)
+        source, rest = (spec[1:end], spec[end + 1 :]) if end > 0 else (spec[1:], "")
+    else:
+        source, _, rest = spec.partition(";")
+    options = {}
+    for part in rest.split(";"):
+        key, sep, value = part.partition("=")
+        if sep:
+            options[key.strip().lower()] = value.strip().strip('"')
+    return source, options
+
+
 def _json_body(data: str) -> Any:
     from chalicelib.importers.loading import load_json
 
@@ -624,12 +674,13 @@ def convert(text: str, *, shell: str | None = None, name: str | None = None) -> 
     commands = words_of.commands
     conversion = Conversion("curl", title="curl")
     steps = []
+    files = ProjectFiles(conversion.report)
     for index, words in enumerate(commands):
         head = _unescaped(words[0]).rsplit("/", 1)[-1].lower()
         if head not in ("curl", "curl.exe"):
             conversion.report.skip(f"command {index + 1} ({_unescaped(words[0])[:40]})", "not a curl command")
             continue
-        command = _Command(words, index, conversion)
+        command = _Command(words, index, conversion, files)
         command.read()
         step = command.step()
         if step is not None:

@@ -12,6 +12,8 @@ Entries become steps in order, with what a replay needs and nothing a browser ad
   `body_validators` (har2case's profile), the top-level scalar fields of a JSON answer.
 - a value of a JSON answer (or of a token/CSRF response header) that a later request sends
   exactly becomes an extract on the answering step and `${name}` in the later request.
+- a multipart body with file parts becomes an `upload`, each file read from `files/<its
+  name>` in the project's files (common.ProjectFiles; the report names each path to upload).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 from chalicelib.importers.common import (
     MALFORMED,
     Conversion,
+    ProjectFiles,
     SourceInvalid,
     as_dict,
     as_list,
@@ -32,6 +35,7 @@ from chalicelib.importers.common import (
     literal,
     map_strings,
     testcase_document,
+    upload_text,
     variable_name,
 )
 from chalicelib.runner.schema import MAX_STEPS
@@ -291,13 +295,14 @@ def convert(
         raise SourceInvalid({"body": "no request in the recording to convert"})
 
     correlator = _Correlator()
+    files = ProjectFiles(report)
     set_by_run: set[str] = set()
     steps: list[dict[str, Any]] = []
     bodies: list[Any] = []
     for index, entry in enumerate(kept):
         request, response = entry["request"], as_dict(entry.get("response"))
         try:
-            steps.append(_step(entry, index, kept, correlator, set_by_run, report))
+            steps.append(_step(entry, index, kept, correlator, set_by_run, report, files))
         except MALFORMED as error:
             report.skip(f"entry {index + 1}", f"malformed: {error}")
             steps.append(None)
@@ -350,6 +355,7 @@ def _step(
     correlator: _Correlator,
     set_by_run: set[str],
     report: Any,
+    files: ProjectFiles,
 ) -> dict[str, Any]:
     request, response = entry["request"], entry.get("response") or {}
     method = str(request.get("method") or "GET").upper()
@@ -386,15 +392,30 @@ def _step(
     mime = str(post.get("mimeType") or "").lower()
     text = post.get("text")
     if "multipart/" in mime:
-        form = {}
+        form, file_fields = {}, set()
         for param in as_list(post.get("params")):
-            if isinstance(param, dict) and param.get("fileName"):
-                report.skip(f"{what}: file part {param.get('name')!r}", "file uploads need project files")
-            elif isinstance(param, dict) and param.get("name"):
-                form[literal(str(param["name"]))] = correlator.text(str(param.get("value", "")), index)
-        if form:
+            if not isinstance(param, dict) or not param.get("name"):
+                continue
+            name = literal(str(param["name"]))
+            if param.get("fileName"):
+                part = f"{what}: file part {param['name']!r}"
+                form[name] = files.path(str(param["fileName"]), part)
+                file_fields.add(name)
+            else:
+                form[name] = correlator.text(str(param.get("value", "")), index)
+        if file_fields:
+            out["upload"] = {
+                key: value
+                for key, value in form.items()
+                if key in file_fields or upload_text(value, f"{what}: text part {key!r}", report)
+            }
+        elif form:
             out["data"] = form
-            report.warn(what, "multipart text parts are sent urlencoded (hat sends no multipart)")
+            report.warn(
+                what,
+                "multipart text parts are sent urlencoded (hat's multipart upload is kept for "
+                "forms with files: it reads any value holding a / as a file path)",
+            )
         headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
     elif isinstance(text, str) and text:
         parsed = None

@@ -13,7 +13,10 @@
 - Auth (bearer, basic, API key; inherited from folder and collection, `noauth` stops it)
   becomes headers or query parameters; other auth types are reported.
 - Bodies: raw JSON (a `json` body) or text, urlencoded and form-data text fields (a form;
-  hat sends forms urlencoded, which the report says), GraphQL; files are reported.
+  hat sends forms urlencoded, which the report says), GraphQL. Form-data with file fields
+  becomes a multipart `upload`, each file read from `files/<its name>` in the project's
+  files (common.ProjectFiles; the report names each path to upload). A `file` body (the
+  whole body one file) is reported: the runner sends files only as multipart parts.
 - Test scripts (the collection's, the folders', the request's, in that order): the shapes
   scripts.py reads become validators and extracts; every other line is reported.
 """
@@ -27,6 +30,7 @@ from urllib.parse import parse_qsl
 from chalicelib.importers.common import (
     MALFORMED,
     Conversion,
+    ProjectFiles,
     SourceInvalid,
     Templater,
     as_dict,
@@ -34,6 +38,7 @@ from chalicelib.importers.common import (
     clean_name,
     finish,
     testcase_document,
+    upload_text,
 )
 from chalicelib.importers.scripts import translate
 
@@ -88,6 +93,7 @@ class _Converter:
         self.conversion = Conversion("postman", title=self.name)
         self.report = self.conversion.report
         self.templater = Templater(self.report)
+        self.files = ProjectFiles(self.report)
         self.environment = dict(_pairs(as_dict(environment).get("values")))
 
     # --- what is inherited down the folders ---
@@ -405,24 +411,11 @@ class _Converter:
                 for k, v in _pairs(body.get("urlencoded"))
             }
         elif mode == "formdata":
-            form = {}
-            for field in as_list(body.get("formdata")):
-                if not isinstance(field, dict) or field.get("disabled") or not field.get("key"):
-                    continue
-                if field.get("type") == "file":
-                    self.report.skip(
-                        f"{what}: file field {field['key']!r}",
-                        "file uploads need project files, which hat does not have yet",
-                    )
-                    continue
-                form[self.templater.text(str(field["key"]), what)] = self.templater.text(
-                    str(field.get("value", "")), what
-                )
-            if form:
-                out["data"] = form
-                self.report.warn(what, "form-data fields are sent urlencoded (hat sends no multipart)")
+            self._formdata(as_list(body.get("formdata")), out, what)
             for key in [k for k in headers if k.lower() == "content-type"]:
-                del headers[key]
+                del headers[key]  # the form's own type (the runner sets a multipart boundary)
+            if not headers:
+                out.pop("headers", None)
         elif mode == "graphql":
             graphql = body.get("graphql") or {}
             document: dict[str, Any] = {"query": self.templater.text(str(graphql.get("query", "")), what)}
@@ -437,10 +430,58 @@ class _Converter:
             out["json"] = document
         elif mode == "file":
             self.report.skip(
-                f"{what}: file body", "file bodies need project files, which hat does not have yet"
+                f"{what}: file body",
+                "hat sends a file only as a part of a multipart form (upload), not as the whole "
+                "body: make it a form-data file field, or paste the file's text as a raw body",
             )
         elif mode:
             self.report.skip(f"{what}: {mode} body", "not a body mode hat converts")
+
+
+    def _formdata(self, fields: list[Any], out: dict[str, Any], what: str) -> None:
+        """Text fields alone: a form, sent urlencoded. With file fields: the runner's multipart
+        `upload` in the collection's order, each file read from the project path
+        `ProjectFiles` gives it (warned)."""
+        parts: list[tuple[str, str, bool]] = []  # (field, text or project path, is a file)
+        for field in fields:
+            if not isinstance(field, dict) or field.get("disabled") or not field.get("key"):
+                continue
+            key = self.templater.text(str(field["key"]), what)
+            if field.get("type") != "file":
+                parts.append((key, self.templater.text(str(field.get("value", "")), what), False))
+                continue
+            field_what = f"{what}: file field {field['key']!r}"
+            src = field.get("src")
+            sources = [s for s in (src if isinstance(src, list) else [src]) if isinstance(s, str) and s]
+            if not sources:
+                self.report.skip(field_what, "no file chosen in the collection (no src)")
+                continue
+            if len(sources) > 1:
+                self.report.skip(
+                    f"{field_what}: {len(sources) - 1} more file(s)",
+                    "hat's upload sends one file per field; the first is sent",
+                )
+            parts.append((key, self.files.path(sources[0], field_what), True))
+            if field.get("contentType"):
+                self.report.warn(
+                    field_what,
+                    f"its type {field['contentType']!r} is not kept: hat guesses it from the file name",
+                )
+        files = sum(1 for _, _, is_file in parts if is_file)
+        if files:
+            out["upload"] = {
+                key: value
+                for key, value, is_file in parts
+                if is_file or upload_text(value, f"{what}: text field {key!r}", self.report)
+            }
+            self.report.done(f"{what}: form-data", f"a multipart upload of {files} file(s)")
+        elif parts:
+            out["data"] = {key: value for key, value, _ in parts}
+            self.report.warn(
+                what,
+                "form-data text fields are sent urlencoded, not multipart (hat's multipart upload "
+                "is kept for forms with files: it reads any value holding a / as a file path)",
+            )
 
 
 def convert(

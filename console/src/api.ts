@@ -76,6 +76,23 @@ export interface Debugtalk extends DebugtalkSaved { source: string }
 export type OutcomeStatus = "passed" | "degraded" | "failed" | "error";
 export interface Outcome { report_id: string; status: OutcomeStatus; duration_ms: number; finished_at: string | null }
 export interface History { items: Outcome[]; flaky: boolean; failing_since: string | null }
+export type ImportFormat = "postman" | "har" | "openapi" | "curl";
+export interface ImportReport {
+  converted: { what: string; into: string }[]; warnings: { what: string; message: string }[];
+  not_converted: { what: string; why: string }[];
+}
+/** ?format= (empty: detected), a format's option (folders, per), or a module's OpenAPI URL. */
+export interface ImportOptions { format?: ImportFormat | ""; folders?: string; per?: string; source_url?: string }
+export interface ImportPreview {
+  format: string; testcases: { name: string; group: string | null; testcase: TestcaseDocument }[]; report: ImportReport;
+}
+export interface ImportResult {
+  format: string; testcases: TestcaseSummary[]; modules?: Module[]; report: ImportReport; source_url?: string;
+}
+export interface SyncResult {
+  format: string; source_url: string; added: TestcaseSummary[]; updated: string[]; left_alone: string[];
+  removed: string[]; report: ImportReport;
+}
 
 // The API's root: the page's <base href> is ".../ui/", the API is one level up.
 export const apiRoot = new URL("../", document.baseURI).href.replace(/\/$/, "");
@@ -114,6 +131,14 @@ function withQuery(path: string, query?: Query): string {
 /** A body sent as it is (not as JSON), e.g. debugtalk.py's Python source. */
 class RawBody {
   constructor(public type: string, public text: string) {}
+}
+
+/** An import's source as its body: JSON (Postman, HAR, OpenAPI) or text (YAML, cURL); the
+ * API reads the format from the content, the type only has to be one it takes. */
+function importSource(source: string): RawBody | undefined {
+  if (!source.trim()) return undefined; // a module's OpenAPI URL instead: no body
+  const first = source.trimStart()[0];
+  return new RawBody(first === "{" || first === "[" ? "application/json" : "text/plain", source);
 }
 
 async function call<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
@@ -210,6 +235,12 @@ export const api = {
     call<Page<ReportSummary>>("GET", `/projects/${encodeURIComponent(projectId)}/reports`, undefined, query),
   report: (id: string) => call<Report>("GET", `/reports/${encodeURIComponent(id)}`),
   junitUrl: (id: string) => `${apiRoot}/reports/${encodeURIComponent(id)}/junit`,
+
+  previewImport: (into: "modules" | "projects", id: string, source: string, options: ImportOptions) =>
+    call<ImportPreview>("POST", `/${into}/${encodeURIComponent(id)}/import`, importSource(source), { ...options, dry_run: 1 }),
+  runImport: (into: "modules" | "projects", id: string, source: string, options: ImportOptions) =>
+    call<ImportResult>("POST", `/${into}/${encodeURIComponent(id)}/import`, importSource(source), { ...options }),
+  syncModule: (id: string) => call<SyncResult>("POST", `/modules/${encodeURIComponent(id)}/import/sync`),
 
   tasks: (query: { project_id?: string; name?: string; cursor?: string | null } = {}) =>
     call<Page<Task>>("GET", "/tasks", undefined, query),

@@ -95,6 +95,18 @@ function ProfilePage(props: { onLanguage: () => void }) {
   );
 }
 
+type ImportModule = typeof import("./pages/imports");
+
+/** The import page, loaded on first use: its chunk is not part of the first load. */
+function ImportRoute(props: { into: "modules" | "projects"; id: string }) {
+  const [loaded, setLoaded] = useState<ImportModule | null>(null);
+  const [failed, setFailed] = useState<unknown>(null);
+  useEffect(() => { import("./pages/imports").then(setLoaded, setFailed); }, []);
+  if (failed) return <main id="main"><ErrorNote error={failed} /></main>;
+  if (!loaded) return <main id="main"><Loading /></main>;
+  return <loaded.ImportPage into={props.into} id={props.id} />;
+}
+
 function NotFound() {
   return (
     <main id="main">
@@ -113,8 +125,10 @@ function page(path: string, onLanguage: () => void) {
   if ((params = match("/projects/:id/reports", path))) return <ProjectReportsPage id={params.id} />;
   if ((params = match("/projects/:id/settings", path))) return <ProjectSettingsPage id={params.id} />;
   if ((params = match("/projects/:id/keys", path))) return <ProjectKeysPage id={params.id} />;
+  if ((params = match("/projects/:id/import", path))) return <ImportRoute key={params.id} into="projects" id={params.id} />;
   if ((params = match("/projects/:id/debugtalk", path))) return <DebugtalkPage key={params.id} id={params.id} />;
   if ((params = match("/modules/:id", path))) return <ModulePage id={params.id} />;
+  if ((params = match("/modules/:id/import", path))) return <ImportRoute key={params.id} into="modules" id={params.id} />;
   if ((params = match("/modules/:id/new", path))) return <TestcasePage key="new" id={null} moduleId={params.id} />;
   if ((params = match("/testcases/:id", path))) return <TestcasePage key={params.id} id={params.id} moduleId={null} />;
   if ((params = match("/reports/:id", path))) return <ReportPage id={params.id} />;

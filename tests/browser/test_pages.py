@@ -48,7 +48,8 @@ def world(stack, target):
         "project-settings": f"/ui/projects/{project['id']}/settings",
         "project-keys": f"/ui/projects/{project['id']}/keys",
         "project-debugtalk": f"/ui/projects/{project['id']}/debugtalk",
-        "module": f"/ui/modules/{module['id']}",
+        "project-import": f"/ui/projects/{project['id']}/import",
+        "module": f"/ui/modules/{module['id']}", "module-import": f"/ui/modules/{module['id']}/import",
         "testcase": f"/ui/testcases/{testcase['id']}", "testcase-new": f"/ui/modules/{module['id']}/new",
         "report": f"/ui/reports/{report_id}", "tasks": "/ui/tasks", "task": f"/ui/tasks/{task['id']}",
         "task-new": "/ui/tasks/new", "profile": "/ui/profile", "not-found": "/ui/nowhere/at/all"}}

@@ -1,4 +1,5 @@
 // Projects: list (search, create), one project (modules, reports, settings), one module.
+// Their Import action opens pages/imports.tsx.
 // The project's API keys and debugtalk.py tabs are pages/keys.tsx and pages/debugtalk.tsx.
 import { useState } from "preact/hooks";
 import { api, type Environment, type Module, type Project, type ReportSummary } from "../api";
@@ -132,7 +133,9 @@ export function ProjectPage(props: { id: string }) {
   return (
     <main id="main">
       <p class="crumbs"><Link to="/projects">{t("projects.title")}</Link></p>
-      <PageTitle title={project.data.name} />
+      <PageTitle title={project.data.name}>
+        <Link to={`/projects/${props.id}/import`} class="button">{t("import.action")}</Link>
+      </PageTitle>
       <ProjectTabs project={project.data} current="modules" />
       <form class="inline" onSubmit={create} noValidate aria-label={t("modules.create")}>
         <Field label={t("modules.newName")} name="module-name" value={name} onInput={setName} required
@@ -446,6 +449,7 @@ export function ModulePage(props: { id: string }) {
           <Link to={`/projects/${project.data.id}`}>{project.data.name}</Link>}
       </p>
       <PageTitle title={module.data.name}>
+        <Link to={`/modules/${props.id}/import`} class="button">{t("import.action")}</Link>
         <Link to={`/modules/${props.id}/new`} class="button primary">{t("testcases.new")}</Link>
       </PageTitle>
       <div class="inline">

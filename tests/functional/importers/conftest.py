@@ -35,11 +35,19 @@ def shop():
 
 @pytest.fixture
 def run_on(shop):
-    """run_on(conversion or documents, base_path="") -> the runner's report, every step against the shop."""
+    """run_on(conversion or documents, base_path="") -> the runner's report, every step against the
+    shop; `files`: the project root its uploads read from (the CLI's DirectoryFiles)."""
     from chalicelib.runner.engine import run_testcases_sync
+    from chalicelib.runner.files import DirectoryFiles, no_files
     from chalicelib.runner.schema import validate_testcase
 
-    def run(documents, base_path: str = "", base_url: bool = True, variables: dict | None = None) -> dict:
+    def run(
+        documents,
+        base_path: str = "",
+        base_url: bool = True,
+        variables: dict | None = None,
+        files: Path | None = None,
+    ) -> dict:
         documents = (
             [t.document for t in documents.testcases] if hasattr(documents, "testcases") else documents
         )
@@ -50,9 +58,21 @@ def run_on(shop):
             allow_private=True,
             base_url=shop.url + base_path if base_url else None,
             environment={"variables": {**SECRETS, **(variables or {})}},
+            read_file=DirectoryFiles(files) if files is not None else no_files,
         )
 
     return run
+
+
+def project_files(root: Path, files: dict[str, bytes]) -> Path:
+    """A project root holding `files` (path -> bytes), as a user uploads them after an import."""
+    for path, data in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+    return root
+
+
+RECEIPT = b"%PDF-1.4 receipt of order ord-000042"
 
 
 def failures(report: dict) -> list[str]:

@@ -36,7 +36,10 @@ def test_convert_then_run_a_postman_collection(tmp_path, shop):
     assert status == 0, printed
     assert "postman: 1 testcase(s) written" in printed
     assert "not converted (" in printed and "postman.setNextRequest" in printed
+    assert "sent from the project file 'files/receipt.pdf'" in printed
     [written] = sorted((tmp_path / "cases").glob("*.yml"))
+    (tmp_path / "cases" / "files").mkdir()  # the receipt, where the report said (the project root)
+    (tmp_path / "cases" / "files" / "receipt.pdf").write_bytes(b"%PDF-1.4 receipt")
     ran = io.StringIO()
     assert main(["run", str(written), "--allow-private"], ran) == 0, ran.getvalue()
     assert "1 testcases: 1 passed" in ran.getvalue()

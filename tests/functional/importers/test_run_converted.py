@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chalicelib.importers.convert import convert_text
-from tests.functional.importers.conftest import failures, fixture_text
+from tests.functional.importers.conftest import RECEIPT, failures, fixture_text, project_files
 
 
 def _postman(shop, folders: str):
@@ -19,8 +19,10 @@ def _postman(shop, folders: str):
     )
 
 
-def test_the_postman_collection_passes_as_newman_runs_it(shop, run_on):
-    report = run_on(_postman(shop, "collection"), base_url=False)
+def test_the_postman_collection_passes_as_newman_runs_it(shop, run_on, tmp_path):
+    # the receipt its form-data file field sends, where the report says to upload it
+    files = project_files(tmp_path, {"files/receipt.pdf": RECEIPT})
+    report = run_on(_postman(shop, "collection"), base_url=False, files=files)
     assert failures(report) == []
     assert report["testcases"][0]["steps"][0]["status_code"] == 200
     assert len(report["testcases"][0]["steps"]) == 9
@@ -36,9 +38,10 @@ def test_testcases_mode_loses_only_what_the_report_warned_of(shop, run_on):
     assert passed == {"Auth", "Shop API"}
 
 
-def test_modules_mode_runs_each_request_alone(shop, run_on):
+def test_modules_mode_runs_each_request_alone(shop, run_on, tmp_path):
     conversion = _postman(shop, "modules")
-    report = run_on(conversion, base_url=False, variables={"orderId": "ord-000042"})
+    files = project_files(tmp_path, {"files/receipt.pdf": RECEIPT})
+    report = run_on(conversion, base_url=False, variables={"orderId": "ord-000042"}, files=files)
     broken = {case["name"] for case in report["testcases"] if not case["success"]}
     warned = {
         w["what"].split(" in ")[1].strip("'") for w in conversion.report.warnings if " in '" in w["what"]
@@ -78,7 +81,7 @@ def test_the_swagger_document_passes(run_on):
     assert failures(run_on(convert_text(fixture_text("orders.swagger.json")))) == []
 
 
-def test_curl_lines_send_what_curl_sends(run_on):
+def test_curl_lines_send_what_curl_sends(run_on, tmp_path):
     """Each command against the shop's echo; checks on the echo say what arrived."""
     conversion = convert_text(fixture_text("api_docs.curl"))
     steps = conversion.testcases[0].document["teststeps"]
@@ -95,7 +98,7 @@ def test_curl_lines_send_what_curl_sends(run_on):
             "body.headers.authorization": "Basic QUMxMjM6c2VjcmV0",
         },
         {"body.body": '{"text": "Hello, World!"}'},
-        {"body.body": "name=ann"},
+        {"body.method": "POST"},  # a multipart upload: test_run_uploads.py reads its parts
         {
             "body.query.q": "hat tests",
             "body.query.page": "2",
@@ -116,7 +119,7 @@ def test_curl_lines_send_what_curl_sends(run_on):
             else step["request"]["url"]
         )
         documents.append({"config": {"name": step["name"]}, "teststeps": [step]})
-    assert failures(run_on(documents)) == []
+    assert failures(run_on(documents, files=project_files(tmp_path, {"files/photo.png": b"png"}))) == []
 
 
 def test_the_chrome_cmd_line_sends_its_body(run_on):

@@ -49,7 +49,7 @@ def test_api_docs_lines_become_steps_in_order():
     assert twilio["data"] == "Body=Hi+there+%26+welcome&From=%2B15557122661&To=%2B15558675310"
     assert twilio["headers"]["Authorization"] == "Basic ${base64($TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN)}"
     assert slack["json"] == {"text": "Hello, World!"} and slack["method"] == "POST"
-    assert form["data"] == {"name": "ann"} and form["method"] == "POST"
+    assert form["upload"] == {"name": "ann", "avatar": "files/photo.png"} and form["method"] == "POST"
     assert query == {
         "method": "GET",
         "url": "/get",
@@ -62,8 +62,8 @@ def test_api_docs_lines_become_steps_in_order():
     assert head["method"] == "HEAD"
     assert as_json["json"] == {"name": "rex", "price": "$$5"}
     assert as_json["headers"] == {"Content-Type": "application/json", "Accept": "application/json"}
-    reasons = " ".join(e["what"] for e in conversion.report.not_converted)
-    assert "-F avatar=@photo.png" in reasons
+    upload = next(w for w in conversion.report.warnings if w["what"] == "command 5: -F avatar=@photo.png")
+    assert "'files/photo.png'" in upload["message"]
     assert any("TWILIO_AUTH_TOKEN" in w["what"] for w in conversion.report.warnings)
 
 

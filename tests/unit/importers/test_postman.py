@@ -101,7 +101,9 @@ def test_every_body_mode(collection):
         "note": "costs $$5",
     }  # $ kept literal
     assert steps["Orders / Admin / Add a note"]["request"]["data"] == {"text": "${noteText}", "by": "${user}"}
-    assert steps["Orders / Admin / Attach a receipt"]["request"]["data"] == {"kind": "receipt"}
+    receipt = steps["Orders / Admin / Attach a receipt"]["request"]  # form-data with a file
+    assert receipt["upload"] == {"kind": "receipt", "file": "files/receipt.pdf"}
+    assert "data" not in receipt
     graphql = steps["Search (GraphQL)"]["request"]["json"]
     assert graphql == {
         "query": "query Orders($$s: String) { orders(status: $$s) { id } }",
@@ -149,13 +151,14 @@ def test_what_is_not_converted_is_listed(collection):
         "postman.setNextRequest(null)",
         "pm.response.text()",
         "pm.sendRequest",
-        "file field 'file'",
         "oauth2 auth",
         "saved example response",
     ):
         assert expected in not_converted, expected
     assert 'console.log("logged in")' not in not_converted  # no effect on a verdict
-    assert any("urlencoded" in w["message"] for w in report.warnings)
+    assert "file field 'file'" not in not_converted  # an upload now; the path to upload it to is warned
+    upload = next(w for w in report.warnings if w["what"].endswith("file field 'file'"))
+    assert "'files/receipt.pdf'" in upload["message"] and "'/home/ann/receipt.pdf'" in upload["message"]
 
 
 def test_v2_0_auth_objects_and_string_urls():
