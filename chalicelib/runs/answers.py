@@ -70,6 +70,30 @@ class Timings(Answer):
     max_ms: float | None
 
 
+class RetryPolicy(Answer):
+    """Retries of a failed run (runs/retries.py): extra attempts, backoff, base delay, budget."""
+
+    attempts: int
+    backoff: Literal["fixed", "linear", "exponential"]
+    delay_seconds: int
+    max_total_seconds: int
+
+
+class Attempt(Answer):
+    """One attempt of a run with a retry policy: what ran in it and how it went."""
+
+    attempt: int
+    status: Literal["passed", "degraded", "failed"]
+    started_at: Time
+    finished_at: Time
+    duration_ms: int
+    tests_run: int
+    successes: int
+    failed_testcases: list[str]  # test case ids; the next attempt runs these
+    delay_seconds: int | None = None  # a failed attempt followed by another: the wait
+    next_attempt_at: Time | None = None
+
+
 class ReportSummary(Answer):
     """A report without its detail."""
 
@@ -93,6 +117,8 @@ class ReportSummary(Answer):
     notifications: list[Notification] = []  # once decided: who was sent what, and who not, why
     alerts: list[AlertOutcome] = []  # per alert channel: queued, delivered, failed, suppressed
     origin: dict[str, Any] | None = None  # GitHub/GitLab webhook runs: provider, event, ref, sha
+    retries: RetryPolicy | None = None  # the run's retry policy (its task's, or its body's)
+    attempts: list[Attempt] = []  # with a retry policy: every attempt, the final one last
 
 
 class Report(ReportSummary):

@@ -1,7 +1,8 @@
 """The runs queue's worker and the stuck-run reaper: thin; logic in service.py.
 
 Messages: `{"kind": "run", "report_id"}`, `{"kind": "chunk", "report_id", "chunk",
-"testcase_ids"}`, `{"kind": "callback", "report_id"}`, `{"kind": "sandbox", "project_id"}`
+"testcase_ids"}`, `{"kind": "attempt", "report_id", "attempt"}` (a retried run's next attempt,
+runs/retries.py), `{"kind": "callback", "report_id"}`, `{"kind": "sandbox", "project_id"}`
 (chalicelib.sandbox: a project's debugtalk.py saved or deleted), and EventBridge Scheduler's
 `{"kind": "fire", "task_id", "trigger": "schedule", ...}`, handled by chalicelib.schedules,
 which registers that kind in runs/extensions.py.

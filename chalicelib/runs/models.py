@@ -4,7 +4,9 @@
                  detail is gzip JSON in S3 (`details/<id>.json.gz`), never here.
                  Index `by-project` (project_id, sort_key): a project's reports, newest first.
                  Index `active` (active, active_since), sparse: only `queued`/`running` reports
-                 carry `active`, so the reaper Queries the few live ones, never Scans.
+                 carry `active`, so the reaper Queries the few live ones, never Scans. A run
+                 waiting for its next attempt (runs/retries.py) is `running`, `active_since`
+                 that attempt's due time.
 - `run-stats`    (project_id, period) -> atomic counters per UTC quarter-hour: `t<q>` test
                  cases run and `s<q>` successes, where q = epoch seconds // 900 and a period is
                  16 days of quarters. Any time zone's midnight falls on a quarter hour, so a
@@ -101,6 +103,11 @@ class Report(Model):
     has_detail = NumberAttribute(null=True)  # 1 once details/<id>.json.gz is written
     active = UnicodeAttribute(null=True)  # queued | running while live; removed when final
     active_since = UnicodeAttribute(null=True)
+    # Retries of the whole run (runs/retries.py): the policy it started with, the attempt under
+    # way (absent: the first) and each attempt's record.
+    retries = JSONAttribute(null=True)
+    attempt = NumberAttribute(null=True)
+    attempts = JSONAttribute(null=True)
     by_project = ReportsByProject()
     active_reports = ActiveReports()
 

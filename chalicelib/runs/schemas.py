@@ -3,9 +3,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from chalicelib.catalog.schemas import Notify, Url
+
+
+class Retries(BaseModel):
+    """A run's retry policy (runs/retries.py): when it fails, its failing test cases run again up
+    to `attempts` times, waiting `delay_seconds` shaped by `backoff` before each, as long as the
+    next attempt is due within `max_total_seconds` of the run's start. 0 attempts: off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attempts: StrictInt = Field(default=0, ge=0, le=5)  # extra attempts after the first
+    backoff: Literal["fixed", "linear", "exponential"] = "fixed"
+    delay_seconds: StrictInt = Field(default=30, ge=1, le=600)  # the base delay
+    max_total_seconds: StrictInt = Field(default=600, ge=1, le=3600)
 
 
 class RunBody(BaseModel):
@@ -14,6 +27,7 @@ class RunBody(BaseModel):
     environment: str | None = Field(default=None, max_length=64)
     notify: Notify | None = None
     callback_url: Url | None = None
+    retries: Retries | None = None  # a manual run's own policy (tasks have theirs)
 
 
 class ProjectRunBody(RunBody):

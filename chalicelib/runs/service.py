@@ -33,7 +33,7 @@ from chalicelib.core.jobs import enqueue, run_once
 from chalicelib.core.pagination import page
 from chalicelib.core.settings import get_settings, outbound_allow
 from chalicelib.files.service import run_file_reader
-from chalicelib.runs import history, store
+from chalicelib.runs import history, retries, store
 from chalicelib.runs.models import (
     DEGRADED,
     ERROR,
@@ -119,6 +119,10 @@ def report_view(report: Report) -> dict:
         view["origin"] = report.origin
     if report.chunk_count:
         view["chunks"] = {"total": int(report.chunk_count), "done": len(report.chunks_done or ())}
+    if report.retries:
+        view["retries"] = report.retries
+    if report.attempts:
+        view["attempts"] = report.attempts
     return view
 
 
@@ -135,7 +139,7 @@ def _notifications_view(outcomes: list[dict]) -> list[dict]:
 def _new_report(project: Project, *, trigger: str, name: str, environment: str | None,
                 module_ids: list[str] | None, testcase_ids: list[str] | None, task_id: str | None,
                 notify: dict | None, callback_url: str | None, started_by: str | None,
-                clock: Clock, origin: dict | None = None) -> Report:
+                clock: Clock, origin: dict | None = None, retries_policy: dict | None = None) -> Report:
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r}")
     now, report_id = clock(), uuid.uuid4().hex
@@ -145,7 +149,8 @@ def _new_report(project: Project, *, trigger: str, name: str, environment: str |
         module_ids=list(module_ids) if module_ids else None,
         testcase_ids=list(testcase_ids) if testcase_ids else None,
         notify=notify or None, callback_url=callback_url or None, origin=origin, created_at=now,
-        tests_run=0, successes=0, failures=0, active=QUEUED, active_since=precise(now))
+        tests_run=0, successes=0, failures=0, active=QUEUED, active_since=precise(now),
+        retries=retries_policy if retries.enabled(retries_policy) else None)
 
 
 def _enqueue_run(report_id: str) -> None:
@@ -209,20 +214,23 @@ def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_
               environment: str | None, trigger: str, task_id: str | None = None,
               notify: dict | None = None, callback_url: str | None = None,
               started_by: str | None = None, name: str | None = None,
-              also_update: AlsoUpdate | None = None, clock: Clock = utcnow) -> dict:
+              also_update: AlsoUpdate | None = None, retries_policy: dict | None = None,
+              clock: Clock = utcnow) -> dict:
     """For tasks and other features: queue a run of a project (or some modules / test cases).
     `project` is its id, or the Project the caller has just read (saves the GetItem);
     `also_update(report_id)` names an update that commits with the report (a task's run
     count), so that both happen or neither. GetItem (project, given an id), PutItem (report;
     TransactWriteItems with `also_update`), and the job. Raises NotFound for a project (or
-    the updated item) that is gone, ValidationFailed for an unknown environment."""
+    the updated item) that is gone, ValidationFailed for an unknown environment.
+    `retries_policy`: the run's retry policy (schemas.Retries as a dict; runs/retries.py)."""
     if isinstance(project, str):
         project = get_or_none(Project, checked_id(project, "project"), consistent_read=True)
     if project is None or project.status != ACTIVE:
         raise _not_found("project")
     return _queued(project, environment=environment, trigger=trigger, name=name or project.name,
                    module_ids=module_ids, testcase_ids=testcase_ids, task_id=task_id, notify=notify,
-                   callback_url=callback_url, started_by=started_by, also_update=also_update, clock=clock)
+                   callback_url=callback_url, started_by=started_by, also_update=also_update,
+                   retries_policy=retries_policy, clock=clock)
 
 
 def run_project(user: dict, project_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
@@ -231,7 +239,8 @@ def run_project(user: dict, project_id: str, body: Any, *, clock: Clock = utcnow
     project = load_project(user, project_id)
     return _queued(project, environment=body.environment, trigger="manual", name=project.name,
                    module_ids=getattr(body, "module_ids", None), testcase_ids=None, task_id=None,
-                   notify=_notify(body), callback_url=body.callback_url, started_by=user["id"], clock=clock)
+                   notify=_notify(body), callback_url=body.callback_url, started_by=user["id"],
+                   retries_policy=_retries(body), clock=clock)
 
 
 def run_module(user: dict, module_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
@@ -239,7 +248,8 @@ def run_module(user: dict, module_id: str, body: Any, *, clock: Clock = utcnow) 
     module, project = load_module(user, module_id)
     return _queued(project, environment=body.environment, trigger="manual", name=module.name,
                    module_ids=[module.id], testcase_ids=None, task_id=None, notify=_notify(body),
-                   callback_url=body.callback_url, started_by=user["id"], clock=clock)
+                   callback_url=body.callback_url, started_by=user["id"], retries_policy=_retries(body),
+                   clock=clock)
 
 
 def run_testcase(user: dict, testcase_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
@@ -252,12 +262,18 @@ def run_testcase(user: dict, testcase_id: str, body: Any, *, clock: Clock = utcn
         raise _not_found("testcase")
     return _queued(project, environment=body.environment, trigger="manual", name=testcase.name,
                    module_ids=None, testcase_ids=[testcase.id], task_id=None, notify=_notify(body),
-                   callback_url=body.callback_url, started_by=user["id"], clock=clock)
+                   callback_url=body.callback_url, started_by=user["id"], retries_policy=_retries(body),
+                   clock=clock)
 
 
 def _notify(body: Any) -> dict | None:
     notify = getattr(body, "notify", None)
     return notify.model_dump() if notify is not None else None
+
+
+def _retries(body: Any) -> dict | None:
+    policy = getattr(body, "retries", None)
+    return policy.model_dump() if policy is not None else None
 
 
 # --- the worker ------------------------------------------------------------------------------------
@@ -451,13 +467,19 @@ def _execute(report: Report, runner: Runner, clock: Clock) -> None:
     tests_run, successes, failures = _counts(result)
     history.tag_results(result, testcases)
     detail = {**result, "id": report.id}
-    store.put_detail(store.detail_key(report.id), detail)
     degraded = int(result.get("degraded") or 0)
+    status = _status(tests_run, successes, degraded)
+    duration = int(result.get("duration_ms") or 0)
+    attempts = _attempts_with(report, 1, status, result.get("testcases") or [],
+                              started_at=report.started_at or now, finished_at=finished, duration_ms=duration)
+    if status == FAILED and _queue_next_attempt(report, detail, attempts, finished):
+        return
+    store.put_detail(store.detail_key(report.id), detail)
     try:
-        store.finish(report, _status(tests_run, successes, degraded), finished_at=finished,
+        store.finish(report, status, finished_at=finished,
                      tests_run=tests_run, successes=successes, failures=failures,
-                     duration_ms=int(result.get("duration_ms") or 0), has_detail=True, degraded=degraded,
-                     timings=result.get("timings"))
+                     duration_ms=duration, has_detail=True, degraded=degraded,
+                     timings=result.get("timings"), attempts=attempts)
     except store.AlreadyFinal:
         logger.warning("report %s was finished meanwhile (reaped?); this run's result is dropped", report.id)
 
@@ -533,8 +555,8 @@ def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock
 
 def _maybe_finish_chunks(report: Report, clock: Clock) -> None:
     """The chunk that lands last (or any redelivery after it) merges details and finishes."""
-    if report.status != RUNNING or not report.chunk_count:
-        return
+    if report.status != RUNNING or not report.chunk_count or retries.current_attempt(report) > 1:
+        return  # (past attempt 1: the chunks' merge is a retried run's first attempt, done)
     if len(report.chunks_done or ()) < int(report.chunk_count):
         return
     merged: dict = {"testcases": []}
@@ -551,13 +573,125 @@ def _maybe_finish_chunks(report: Report, clock: Clock) -> None:
     merged.update({"id": report.id, "tests_run": tests_run, "successes": successes,
                    "failures": int(report.failures or 0), "degraded": degraded, "duration_ms": duration,
                    "timings": timings(merged["testcases"])})
+    status = _status(tests_run, successes, degraded)
+    attempts = _attempts_with(report, 1, status, merged["testcases"], started_at=started, finished_at=now,
+                              duration_ms=duration)
+    if status == FAILED and _queue_next_attempt(report, merged, attempts, now):
+        return
     store.put_detail(store.detail_key(report.id), merged)
     try:
-        store.finish(report, _status(tests_run, successes, degraded), finished_at=now, tests_run=tests_run,
+        store.finish(report, status, finished_at=now, tests_run=tests_run,
                      successes=successes, failures=int(report.failures or 0), duration_ms=duration,
-                     has_detail=True, degraded=degraded, timings=merged["timings"])
+                     has_detail=True, degraded=degraded, timings=merged["timings"], attempts=attempts)
     except store.AlreadyFinal:
         pass
+
+
+# --- retries of a whole run (runs/retries.py) --------------------------------------------------------
+
+def _attempts_with(report: Report, number: int, status: str, cases: list[dict], *, started_at: datetime,
+                   finished_at: datetime, duration_ms: int) -> list[dict] | None:
+    """A run with a retry policy: its attempts' records, this one's last; None without one."""
+    if not report.retries:
+        return None
+    return [*(report.attempts or []), retries.record(number, status, cases, started_at=started_at,
+                                                     finished_at=finished_at, duration_ms=duration_ms)]
+
+
+def _queue_next_attempt(report: Report, detail: dict, attempts: list[dict] | None, now: datetime) -> bool:
+    """After a failed attempt whose policy allows another: the detail so far to S3, the next
+    attempt's delayed message, then (UpdateItem, conditional on the attempt counter) this
+    attempt's record and the counter moved on. False: no further attempt, finish now."""
+    from pynamodb.exceptions import UpdateError
+
+    plan = retries.next_attempt(report, now) if attempts else None
+    ids = retries.failing_ids(detail.get("testcases") or [], max(1, get_settings().run_chunk_size))
+    if plan is None or ids is None:
+        return False
+    number, delay, due = plan
+    store.put_detail(store.attempts_key(report.id), detail)
+    recorded = [*attempts[:-1], {**attempts[-1], "failed_testcases": ids, "delay_seconds": delay,
+                                 "next_attempt_at": isoformat(due)}]
+    enqueue("runs", retries.message(report.id, number), delay_seconds=delay)
+    try:
+        report.update(actions=[Report.attempt.set(number), Report.attempts.set(recorded),
+                               Report.active_since.set(precise(due))],
+                      condition=(Report.status == RUNNING) & retries.at_attempt(number - 1))
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        logger.info("report %s moved on meanwhile; attempt %d is not recorded", report.id, number)
+        return True
+    logger.info("report %s: attempt %d failed; attempt %d in %d s", report.id, number - 1, number, delay)
+    return True
+
+
+def handle_attempt(report_id: str, number: int, *, runner: Runner = _default_runner,
+                   clock: Clock = utcnow) -> str | None:
+    """The runs queue's "attempt" job: attempt `number` of a retried run, once. Returns the
+    report's status afterwards (None: unknown id)."""
+    from chalicelib.core.jobs import JobInProgress
+
+    report = get_or_none(Report, report_id, consistent_read=True)
+    if report is None:
+        logger.error("attempt job for unknown report %s; dropped", report_id)
+        return None
+    if report.status == RUNNING and report.retries:
+        current = retries.current_attempt(report)
+        if current == number - 1:  # queued, but its record has not committed yet: try again later
+            raise JobInProgress(f"report {report_id}: attempt {number} is not recorded yet")
+        if current == number:
+            run_once(f"run:{report_id}:attempt:{number}",
+                     lambda: _run_attempt(report, number, runner, clock), clock=clock)
+            report.refresh(consistent_read=True)
+    if report.status in FINAL:
+        after_finish(report, clock=clock)
+    return report.status
+
+
+def _run_attempt(report: Report, number: int, runner: Runner, clock: Clock) -> None:
+    """Run the test cases the previous attempt failed, merge them into the detail so far, and
+    finish the report or queue the next attempt."""
+    from chalicelib.runner.report import timings
+
+    now = clock()
+    try:
+        project, environment = _context(report)
+        testcases = _documents(list((report.attempts or [{}])[-1].get("failed_testcases") or ()), project.id)
+        if not testcases:
+            raise _CannotRun(f"the test cases to run in attempt {number} were deleted")
+    except _CannotRun as cannot:
+        _finish_error(report, str(cannot), clock())
+        return
+    try:
+        result = _run(project, report, environment, testcases, runner)
+    except Exception as failure:
+        logger.exception("report %s attempt %d: the run failed", report.id, number)
+        _finish_error(report, f"attempt {number} could not complete: {failure}", clock())
+        return
+    finished = clock()
+    history.tag_results(result, testcases)
+    cases = result.get("testcases") or []
+    ran_run, ran_successes, _ = _counts(result)
+    ran_status = _status(ran_run, ran_successes, int(result.get("degraded") or 0))
+    previous = store.get_detail(store.attempts_key(report.id)) or {"testcases": []}
+    detail = retries.merge(previous, result, number)
+    tests_run, successes, failures, degraded = retries.counts(detail["testcases"])
+    status = _status(tests_run, successes, degraded)
+    attempts = _attempts_with(report, number, ran_status, cases, started_at=now, finished_at=finished,
+                              duration_ms=int(result.get("duration_ms") or 0))
+    duration = sum(int(attempt["duration_ms"]) for attempt in attempts or ())
+    detail.update({"id": report.id, "tests_run": tests_run, "successes": successes, "failures": failures,
+                   "degraded": degraded, "duration_ms": duration, "timings": timings(detail["testcases"])})
+    if status == FAILED and _queue_next_attempt(report, detail, attempts, finished):
+        return
+    store.put_detail(store.detail_key(report.id), detail)
+    try:
+        store.finish(report, status, finished_at=finished, tests_run=tests_run, successes=successes,
+                     failures=failures, duration_ms=duration, has_detail=True, degraded=degraded,
+                     timings=detail["timings"], attempts=attempts)
+    except store.AlreadyFinal:
+        logger.warning("report %s was finished meanwhile (reaped?); attempt %d is dropped", report.id, number)
 
 
 # --- after a report finishes: callback and notifications ------------------------------------------------
@@ -858,7 +992,7 @@ def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: tim
 
     env_name, _env = choose_environment(project, environment)
     defaults = dict(trigger="webhook", name=project.name, module_ids=None, testcase_ids=None, task_id=None,
-                    notify=None, callback_url=None, started_by=None)
+                    notify=None, callback_url=None, started_by=None, retries_policy=None)
     report = _new_report(project, environment=env_name, clock=clock,
                          **_with_project_defaults(project, {**defaults, **fields}))
     if claim_key is None:
@@ -901,7 +1035,7 @@ def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
     answer = start_claimed_run(project, claim_key=f"hook:{project_id}:{signature}",
                                claim_ttl=timedelta(seconds=2 * tolerance + 60), environment=body.environment,
                                module_ids=body.module_ids, notify=_notify(body),
-                               callback_url=body.callback_url, clock=clock)
+                               callback_url=body.callback_url, retries_policy=_retries(body), clock=clock)
     if answer is None:
         raise Unauthorized("this signed request was already used (replay)", code="replayed")
     return answer
@@ -1093,6 +1227,8 @@ def handle_message(payload: dict, *, runner: Runner = _default_runner, clock: Cl
     kind = payload.get("kind", "run")
     if kind == "run":
         return handle_run(payload["report_id"], runner=runner, clock=clock)
+    if kind == retries.ATTEMPT_KIND:
+        return handle_attempt(payload["report_id"], int(payload["attempt"]), runner=runner, clock=clock)
     if kind == "chunk":
         return handle_chunk(payload["report_id"], int(payload["chunk"]), list(payload["testcase_ids"]),
                             runner=runner, clock=clock)

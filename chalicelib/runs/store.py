@@ -18,6 +18,11 @@ class AlreadyFinal(Exception):
 
 # --- S3 ------------------------------------------------------------------------------------------
 
+def attempts_key(report_id: str) -> str:
+    """The detail merged over a retried run's attempts so far (runs/retries.py)."""
+    return f"details/{report_id}/attempts.json.gz"
+
+
 def detail_key(report_id: str, chunk: int | None = None) -> str:
     if chunk is None:
         return f"details/{report_id}.json.gz"
@@ -86,7 +91,8 @@ def read_stats(keys: list[tuple[str, int]]) -> list[dict]:
 
 def finish(report: Report, status: str, *, finished_at: datetime, tests_run: int, successes: int,
            failures: int, duration_ms: int, error: str | None = None, has_detail: bool = False,
-           expect: str = RUNNING, degraded: int = 0, timings: dict | None = None) -> None:
+           expect: str = RUNNING, degraded: int = 0, timings: dict | None = None,
+           attempts: list[dict] | None = None) -> None:
     """`expect` -> `status` for the report and the day's counters, in one TransactWriteItems.
 
     The condition on the report's status makes it happen once: a redelivery, a second
@@ -109,6 +115,9 @@ def finish(report: Report, status: str, *, finished_at: datetime, tests_run: int
     if timings:
         values[":tim"] = {"S": json.dumps(timings)}  # as the model's JSONAttribute stores it
         sets += ", timings = :tim"
+    if attempts:  # a run with a retry policy: every attempt's record (runs/retries.py)
+        values[":att"] = {"S": json.dumps(attempts)}
+        sets += ", attempts = :att"
     items = [{"Update": {
         "TableName": Report.Meta.table_name,
         "Key": {"id": {"S": report.id}},

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from chalicelib.catalog.answers import AlertChannel
 from chalicelib.core.answers import Answer, Page, Time
+from chalicelib.runs.answers import RetryPolicy
 
 
 class TaskRecipients(Answer):
@@ -60,6 +61,7 @@ class Task(Answer):
     enabled: bool
     notify: TaskRecipients
     alerts: list[AlertChannel] = []  # [] : the project's channels apply
+    retries: RetryPolicy | None = None  # retries of a failed run; null: none
     expressions: list[str]
     run_count: int
     last_report: LastReport | None

@@ -59,6 +59,7 @@ class Task(Model):
     enabled = BooleanAttribute(default=True)
     notify = JSONAttribute(default=dict)  # {"emails", "mobiles", "when"}
     alerts = JSONAttribute(null=True)  # alert channels overriding the project's (notify/alerts.py)
+    retries = JSONAttribute(null=True)  # {"attempts", "backoff", "delay_seconds", "max_total_seconds"}
     run_count = NumberAttribute(default=0)
     last_report = JSONAttribute(null=True)  # {"id", "status", "at"}
     version = NumberAttribute(default=0)  # every write checks and bumps it

@@ -11,6 +11,7 @@ from chalicelib.catalog.schemas import _name, _unique, invalid
 from chalicelib.core.fields import Timezone
 from chalicelib.core.ids import is_id
 from chalicelib.notify.schemas import Alerts
+from chalicelib.runs.schemas import Retries
 from chalicelib.schedules.crontab import CrontabError, parse_crontab
 
 MAX_MODULES = 50  # each is a condition check in the task's transaction (100 items at most)
@@ -63,6 +64,7 @@ class TaskCreate(BaseModel):
     notify: Notify = Notify()
     alerts: Alerts | None = None  # None or []: the project's channels
     sync_imports: StrictBool = False  # re-sync the modules imported from a URL before each run
+    retries: Retries | None = None  # retries of a failed run (runs/retries.py); None: none
 
 
 class TaskPatch(BaseModel):
@@ -79,3 +81,4 @@ class TaskPatch(BaseModel):
     notify: Notify | None = None
     alerts: Alerts | None = None  # replaces the list (null or []: the project's again)
     sync_imports: StrictBool | None = None
+    retries: Retries | None = None  # replaces the policy (null: no retries)

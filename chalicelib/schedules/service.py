@@ -147,6 +147,7 @@ def task_view(task: Task, *, last_report: dict | None = None) -> dict:
         "enabled": bool(task.enabled),
         "notify": task.notify or {"emails": [], "mobiles": [], "when": "never"},
         "alerts": channels_view(task.alerts),
+        "retries": task.retries or None,
         "expressions": list(task.expressions or []),
         "run_count": int(task.run_count or 0),
         "last_report": last_report if last_report is not None else (dict(task.last_report)
@@ -247,6 +248,7 @@ def create_task(user: dict, body: TaskCreate, *, gateway: SchedulerGateway | Non
         enabled=body.enabled, notify=body.notify.model_dump(), alerts=stored_alerts(body.alerts, None),
         run_count=0, version=0,
         sync_imports=body.sync_imports,
+        retries=body.retries.model_dump() if body.retries is not None else None,
         created_by=user["id"], created_at=now, updated_at=now, sort_key=sort_key(now, task_id),
     )
     tx = Tx()
@@ -392,6 +394,8 @@ def update_task(user: dict, task_id: str, body: TaskPatch, *, gateway: Scheduler
         if body.sync_imports is None:
             raise ValidationFailed({"sync_imports": "must not be null"})
         changes_to["sync_imports"] = body.sync_imports
+    if "retries" in sent:  # null clears it
+        changes_to["retries"] = body.retries.model_dump() if body.retries is not None else None
     now = clock()
     crontab = changes_to.get("crontab", task.crontab)
     timezone = changes_to.get("timezone", task.timezone)
@@ -501,6 +505,7 @@ def _start(task: Task, *, trigger: str, started_by: str | None, clock: Clock,
                      module_ids=list(task.module_ids or []),
                      environment=task.environment, trigger=trigger, task_id=task.id,
                      notify=task.notify or None, started_by=started_by, also_update=count_run,
+                     retries_policy=task.retries or None,
                      clock=clock)
 
 

@@ -16,6 +16,7 @@ from tests.support import FakeClock
 class Target(BaseHTTPRequestHandler):
     """GET /status/<n> answers n with {"status": n}; POST /hook records what arrived and
     answers with the status set in `hook_status`; GET /slow/<s> answers 200 after s seconds;
+    GET /flaky/<key>/<n> answers 500 to its first n hits, then 200;
     GET/POST /echo?... answers what it got
     (query, headers, JSON body) and a `X-Echo` header repeating the query."""
 
@@ -58,6 +59,9 @@ class Target(BaseHTTPRequestHandler):
 
             time.sleep(float(self.path.rsplit("/", 1)[1]))
             self._answer(200, {"status": 200, "slow": True})
+        elif self.path.startswith("/flaky/"):  # /flaky/<key>/<n>: 500 for its first n hits, then 200
+            failing = self.hits.count(self.path) <= int(self.path.rsplit("/", 1)[1])
+            self._answer(500 if failing else 200, {"status": 500 if failing else 200})
         elif self.path.startswith("/status/"):
             code = int(self.path.rsplit("/", 1)[1])
             self._answer(code, {"status": code, "ok": code < 400})
