@@ -216,8 +216,8 @@ FETCH_TIMEOUT_SECONDS = 10
 def fetch_source(url: str) -> bytes:
     """GET the source through the runner, so the outbound guard (addresses, DNS, redirects)
     applies as to any run; 400 naming `source_url` when it cannot be had."""
+    from chalicelib.core.settings import outbound_allow
     from chalicelib.runner.engine import run_testcases_sync
-    from chalicelib.runs.service import outbound_allow
 
     if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2048:
         raise ValidationFailed({"source_url": "an http:// or https:// URL"})

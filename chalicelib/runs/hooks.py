@@ -279,11 +279,12 @@ def receive(provider: str, project_id: str, headers: Mapping[str, str], raw_body
             clock: Clock = utcnow) -> tuple[dict, int]:
     """One delivery from GitHub or GitLab: (answer, status). 202 `{"report_id", ...}` when a
     rule runs, 200 `{"ignored": why}` when nothing runs (ping, no rule, a delivery seen before)."""
-    from chalicelib.runs import service
+    from chalicelib.core.ids import is_id
+    from chalicelib.runs import webhooks
 
     project = get_or_none(Project, project_id, consistent_read=True) \
-        if service.is_id(project_id) else None
-    candidates = service.current_webhook_secrets(project, clock=clock)
+        if is_id(project_id) else None
+    candidates = webhooks.current_webhook_secrets(project, clock=clock)
     # No project or no secret: verify against a throwaway secret, so the answer (401) and its
     # timing say nothing about whether the project exists.
     VERIFIERS[provider](candidates or [secrets.token_hex(16)], headers, raw_body)
@@ -306,7 +307,7 @@ def receive(provider: str, project_id: str, headers: Mapping[str, str], raw_body
               "rule": index}
     claim_key = f"hook:{provider}:{project.id}:{delivery}" if delivery else None
     ttl = timedelta(seconds=get_settings().hook_delivery_ttl_seconds)
-    answer = service.start_claimed_run(
+    answer = webhooks.start_claimed_run(
         project, claim_key=claim_key, claim_ttl=ttl, environment=run_environment(project, rule, event),
         module_ids=rule.get("modules") or None, name=f"{project.name} ({event.describe()})",
         origin={k: v for k, v in origin.items() if v is not None}, clock=clock)

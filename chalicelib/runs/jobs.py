@@ -1,4 +1,4 @@
-"""The runs queue's worker and the stuck-run reaper: thin; logic in service.py.
+"""The runs queue's worker and the stuck-run reaper: thin; logic in worker.py.
 
 Messages: `{"kind": "run", "report_id"}`, `{"kind": "chunk", "report_id", "chunk",
 "testcase_ids"}`, `{"kind": "attempt", "report_id", "attempt"}` (a retried run's next attempt,
@@ -21,7 +21,8 @@ _QUEUES = load_settings()
 @runs_jobs.on_sqs_message(queue=_QUEUES.queue_name("runs"), batch_size=1)
 def run_jobs(event) -> None:
     from chalicelib.core.jobs import process_records
-    from chalicelib.runs.service import RUN_BUDGET_MARGIN_SECONDS, RUN_BUDGET_SECONDS, handle_message
+    from chalicelib.runs.execution import RUN_BUDGET_MARGIN_SECONDS, RUN_BUDGET_SECONDS
+    from chalicelib.runs.worker import handle_message
 
     context = getattr(event, "context", None)
     remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else None
@@ -37,7 +38,7 @@ def reap_stuck_runs(event) -> None:
     """"Now" is the event's scheduled time (a late delivery only makes the reaper gentler)."""
     from datetime import datetime
 
-    from chalicelib.runs.service import reap
+    from chalicelib.runs.worker import reap
 
     stamp = (event.to_dict() or {}).get("time")
     moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None

@@ -1,4 +1,5 @@
-"""Runs routes (API.md, Runs and reports; Webhooks; GET /dashboard): thin; logic in service.py."""
+"""Runs routes (API.md, Runs and reports; Webhooks; GET /dashboard): thin; logic in queueing.py,
+reading.py and webhooks.py."""
 from __future__ import annotations
 
 from chalice import Blueprint, Response
@@ -35,52 +36,52 @@ def _project_run_body():
 @answers(202, "chalicelib.runs.answers:RunQueued")
 def run_project(project_id: str) -> Response:
     """Run every test case of a project; 202 with the queued report's id."""
-    from chalicelib.runs import service
+    from chalicelib.runs import queueing
 
     body = _project_run_body()
-    return json_response(service.run_project(current_user(_request()), project_id, body), 202)
+    return json_response(queueing.run_project(current_user(_request()), project_id, body), 202)
 
 
 @runs_routes.route("/modules/{module_id}/runs", methods=["POST"])
 @answers(202, "chalicelib.runs.answers:RunQueued")
 def run_module(module_id: str) -> Response:
     """Run a module's test cases; 202."""
-    from chalicelib.runs import service
+    from chalicelib.runs import queueing
 
     body = _run_body()
-    return json_response(service.run_module(current_user(_request()), module_id, body), 202)
+    return json_response(queueing.run_module(current_user(_request()), module_id, body), 202)
 
 
 @runs_routes.route("/testcases/{testcase_id}/runs", methods=["POST"])
 @answers(202, "chalicelib.runs.answers:RunQueued")
 def run_testcase(testcase_id: str) -> Response:
     """Run one test case; 202."""
-    from chalicelib.runs import service
+    from chalicelib.runs import queueing
 
     body = _run_body()
-    return json_response(service.run_testcase(current_user(_request()), testcase_id, body), 202)
+    return json_response(queueing.run_testcase(current_user(_request()), testcase_id, body), 202)
 
 
 @runs_routes.route("/testcases/debug", methods=["POST"])
 @answers(200, "chalicelib.runs.answers:DebugReport")
 def debug_testcase() -> dict:
     """Run an unsaved test case inline (at most 25 s) and return its report; nothing is stored."""
-    from chalicelib.runs import service
+    from chalicelib.runs import reading
 
     request = _request()
     body = parse_body(request, schemas.DebugBody)
-    return service.debug_run(current_user(request), body)
+    return reading.debug_run(current_user(request), body)
 
 
 @runs_routes.route("/projects/{project_id}/reports", methods=["GET"])
 @answers(200, "chalicelib.runs.answers:ReportPage")
 def list_reports(project_id: str) -> dict:
     """A project's reports, newest first."""
-    from chalicelib.runs import service
+    from chalicelib.runs import reading
 
     request = _request()
     limit, start = page_params(request.query_params)
-    return service.list_reports(current_user(request), project_id, limit, start)
+    return reading.list_reports(current_user(request), project_id, limit, start)
 
 
 @runs_routes.route("/testcases/{testcase_id}/history", methods=["GET"])
@@ -96,18 +97,18 @@ def testcase_history(testcase_id: str) -> dict:
 @answers(200, "chalicelib.runs.answers:Report")
 def get_report(report_id: str) -> dict:
     """A report with its detail (test cases, steps, validators)."""
-    from chalicelib.runs import service
+    from chalicelib.runs import reading
 
-    return service.get_report(current_user(_request()), report_id)
+    return reading.get_report(current_user(_request()), report_id)
 
 
 @runs_routes.route("/reports/{report_id}/junit", methods=["GET"])
 @answers(200, media_type="application/xml", description="JUnit XML")
 def report_junit(report_id: str) -> Response:
     """A finished report as JUnit XML."""
-    from chalicelib.runs import service
+    from chalicelib.runs import reading
 
-    xml = service.report_junit(current_user(_request()), report_id)
+    xml = reading.report_junit(current_user(_request()), report_id)
     return Response(body=xml, status_code=200, headers={"Content-Type": "application/xml"})
 
 
@@ -116,29 +117,29 @@ def report_junit(report_id: str) -> Response:
 def dashboard() -> dict:
     """Totals over the caller's projects and 12 days of pass/fail, in the user's time zone
     (or ?tz=Area/City)."""
-    from chalicelib.runs import service
+    from chalicelib.runs import reading
 
     request = _request()
-    return service.dashboard(current_user(request), (request.query_params or {}).get("tz"))
+    return reading.dashboard(current_user(request), (request.query_params or {}).get("tz"))
 
 
 @runs_routes.route("/projects/{project_id}/webhook-secret", methods=["POST"])
 @answers(201, "chalicelib.runs.answers:WebhookSecret")
 def rotate_webhook_secret(project_id: str) -> Response:
     """Create or rotate the project's CI webhook secret (owner only); shown only in this answer."""
-    from chalicelib.runs import service
+    from chalicelib.runs import webhooks
 
-    return json_response(service.rotate_webhook_secret(current_user(_request()), project_id), 201)
+    return json_response(webhooks.rotate_webhook_secret(current_user(_request()), project_id), 201)
 
 
 @runs_routes.route("/hooks/projects/{project_id}/runs", methods=["POST"])
 @answers(202, "chalicelib.runs.answers:RunQueued")
 def webhook_run(project_id: str) -> Response:
     """CI trigger, signed with the project's webhook secret (X-Hat-Timestamp, X-Hat-Signature)."""
-    from chalicelib.runs import service
+    from chalicelib.runs import webhooks
 
     request = _request()
-    answer = service.webhook_run(project_id, request.headers, request.raw_body or b"")
+    answer = webhooks.webhook_run(project_id, request.headers, request.raw_body or b"")
     return json_response(answer, 202)
 
 

@@ -126,7 +126,7 @@ def _last_report(task: Task) -> dict | None:
     if not last:
         return None
     try:
-        from chalicelib.runs.service import get_report_summary
+        from chalicelib.runs.reading import get_report_summary
     except ImportError:  # the runs feature is not deployed with this build
         return dict(last)
     summary = get_report_summary(last["id"]) or {}
@@ -491,7 +491,7 @@ def _start(task: Task, *, trigger: str, started_by: str | None, clock: Clock,
     report's own transaction: ADD run_count 1, SET last_report (atomic, exact under any race;
     a task deleted meanwhile is a NotFound and no run starts), and the outcome of the re-sync
     before it (`import_sync`, when the task re-syncs its imports)."""
-    from chalicelib.runs.service import start_run
+    from chalicelib.runs.queueing import start_run
 
     def count_run(report_id: str) -> tuple:
         last = {"id": report_id, "status": "queued", "at": isoformat(clock())}

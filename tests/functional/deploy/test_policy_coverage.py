@@ -124,7 +124,7 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
     from chalicelib.accounts.sessions import create_session
     from chalicelib.catalog import cleanup
     from chalicelib.core.settings import reset_settings
-    from chalicelib.runs import service as runs_service
+    from chalicelib.runs import queueing, worker
     from chalicelib.runs.models import Report
     from chalicelib.schedules import reconcile
     from chalicelib.schedules.models import entry_attribute, index_key
@@ -240,8 +240,8 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
 
     # crons, each invoked as EventBridge would, each with something to do:
     # a run stuck in `running` for the reaper
-    stuck = runs_service.start_run(pid, module_ids=None, environment=None, trigger="manual")["report_id"]
-    runs_service._mark_running(Report.get(stuck), datetime.now(UTC))
+    stuck = queueing.start_run(pid, module_ids=None, environment=None, trigger="manual")["report_id"]
+    worker._mark_running(Report.get(stuck), datetime.now(UTC))
     _cron(app, "reap_stuck_runs", datetime.now(UTC) + timedelta(hours=4))
     assert _ok(alice.get(f"/reports/{stuck}"))["status"] == "error"
     _drain(runs)

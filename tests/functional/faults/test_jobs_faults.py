@@ -68,10 +68,10 @@ def test_s3_down_for_every_try_dead_letters_and_the_reaper_ends_it_as_error(alic
     dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0).get("Messages", [])
     assert [json.loads(m["Body"])["report_id"] for m in dead] == [report_id]
     assert _stats(aws) == []
-    from chalicelib.runs import service
+    from chalicelib.runs import worker
 
     later = datetime.now(UTC) + timedelta(hours=2)
-    assert service.reap(clock=lambda: later) == 1
+    assert worker.reap(clock=lambda: later) == 1
     report = alice.get(f"/reports/{report_id}").body
     assert report["status"] == "error", report
 

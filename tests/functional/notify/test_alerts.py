@@ -101,12 +101,12 @@ def test_every_channel_gets_its_providers_payload_once_through_a_500(alice, targ
     assert hook.headers["x-hat-signature"] == signature(secret, hook.headers["x-hat-timestamp"], hook.raw)
 
     # A redelivered finish, and a redelivered alert job, send nothing twice.
-    from chalicelib.runs import service
+    from chalicelib.runs import followups
     from chalicelib.runs.models import Report
 
     sent = len(chat.received)
-    service.after_finish(Report.get(report_id))
-    service.handle_alert(report_id, "teams")
+    followups.after_finish(Report.get(report_id))
+    followups.handle_alert(report_id, "teams")
     run_queue()
     assert len(chat.received) == sent
 
@@ -189,7 +189,7 @@ def test_recovery_tells_once_and_a_task_can_fall_back_to_the_projects_channels(a
 
 def test_a_quiet_window_holds_repeats_by_the_injected_clock(alice, target, run_queue, notify, chat, aws,
                                                             clock):
-    from chalicelib.runs import service
+    from chalicelib.runs import queueing, worker
     from tests.functional.runs.conftest import queue_messages
 
     shop = alice.shop(target.url, FAILING)
@@ -199,10 +199,10 @@ def test_a_quiet_window_holds_repeats_by_the_injected_clock(alice, target, run_q
     outcomes, start = [], clock.now
     for minutes in (0, 10, 20, 31):
         clock.now = start + timedelta(minutes=minutes)
-        report_id = service.start_run(pid, module_ids=None, environment=None, trigger="manual",
+        report_id = queueing.start_run(pid, module_ids=None, environment=None, trigger="manual",
                                       clock=clock)["report_id"]
         queue_messages(aws, "runs")  # the run job: run here, on the test's clock
-        assert service.handle_run(report_id, clock=clock) == "failed"
+        assert worker.handle_run(report_id, clock=clock) == "failed"
         run_queue()  # the alert jobs
         outcomes.append(alice.get(f"/reports/{report_id}").body["alerts"][0]["outcome"])
     assert outcomes == ["delivered", "suppressed", "suppressed", "delivered"]

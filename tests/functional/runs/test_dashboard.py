@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from chalicelib.runs import service
+from chalicelib.runs import queueing, reading, worker
 from tests.support import FakeClock as Clock
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai, 13:45 in Kathmandu
@@ -14,7 +14,7 @@ NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai, 13:45 in Ka
 def _finish(project_id: str, at: datetime, tests_run: int, successes: int) -> str:
     """A real run through the worker, whose runner reports these counts, finishing at `at`."""
     clock = Clock(at)
-    report_id = service.start_run(project_id, module_ids=None, environment=None, trigger="manual",
+    report_id = queueing.start_run(project_id, module_ids=None, environment=None, trigger="manual",
                                   clock=clock)["report_id"]
 
     def runner(documents, **options):
@@ -22,7 +22,7 @@ def _finish(project_id: str, at: datetime, tests_run: int, successes: int) -> st
         return {"tests_run": tests_run, "successes": successes, "failures": tests_run - successes,
                 "duration_ms": 1, "testcases": cases}
 
-    assert service.handle_run(report_id, runner=runner, clock=clock) in ("passed", "failed")
+    assert worker.handle_run(report_id, runner=runner, clock=clock) in ("passed", "failed")
     return report_id
 
 
@@ -43,18 +43,18 @@ def test_days_in_shanghai_and_utc_match_hand_computed_numbers(alice, bob, target
     _finish(theirs, at("2026-11-22T07:00:00"), 9, 9)  # bob's: never in alice's numbers
 
     now = Clock(NOW)
-    shanghai = service.dashboard(alice.user, "Asia/Shanghai", clock=now)
+    shanghai = reading.dashboard(alice.user, "Asia/Shanghai", clock=now)
     assert [d["date"] for d in shanghai["days"]][0] == "2026-11-11"
     assert [d["date"] for d in shanghai["days"]][-1] == "2026-11-22" and len(shanghai["days"]) == 12
     assert _days(shanghai) == {"2026-11-11": (5, 0, 100.0), "2026-11-21": (2, 1, 66.67),
                                "2026-11-22": (4, 2, 66.67)}
-    utc = service.dashboard(alice.user, "UTC", clock=now)
+    utc = reading.dashboard(alice.user, "UTC", clock=now)
     assert _days(utc) == {"2026-11-21": (6, 1, 85.71), "2026-11-22": (0, 2, 0.0)}
     assert utc["days"][0] == {"date": "2026-11-11", "pass": 0, "fail": 0, "percent": 0.0}
     # every report counts in exactly one day: the window's totals are the in-window reports
     assert sum(p + f for p, f, _ in _days(shanghai).values()) == 3 + 4 + 2 + 5
     # UTC+05:45: the 16:00Z reports are 21:45 local, the Nov 10 ones fall before the window
-    kathmandu = service.dashboard(alice.user, "Asia/Kathmandu", clock=now)
+    kathmandu = reading.dashboard(alice.user, "Asia/Kathmandu", clock=now)
     assert _days(kathmandu) == {"2026-11-21": (6, 1, 85.71), "2026-11-22": (0, 2, 0.0)}
     assert (shanghai["projects"], shanghai["modules"], shanghai["testcases"]) == (1, 1, 1)
 
@@ -94,11 +94,14 @@ def test_dashboard_costs_the_same_with_10_or_150_reports(alice, target, ddb_call
 
     project_id = alice.shop(target.url)["project"]["id"]
     clock = Clock(NOW)
-    project = service.get_or_none(service.Project, project_id)
+    from chalicelib.catalog.models import Project
+    from chalicelib.core.db import get_or_none
+
+    project = get_or_none(Project, project_id)
 
     def add(n: int) -> None:
         for i in range(n):
-            report = service._new_report(project, trigger="manual", name="x", environment=None,
+            report = queueing.new_report(project, trigger="manual", name="x", environment=None,
                                          module_ids=None, testcase_ids=None, task_id=None, notify=None,
                                          callback_url=None, started_by=None, clock=clock)
             report.status = "running"

@@ -28,10 +28,10 @@ def test_a_testcase_and_a_task_keep_their_last_outcomes_failing_since_and_flaky(
     assert [i["status"] for i in tasks["items"]] == ["failed"] * 3
 
     # A redelivered finish adds nothing.
-    from chalicelib.runs import service
+    from chalicelib.runs import followups
     from chalicelib.runs.models import Report
 
-    service.after_finish(Report.get(reports[-1]))
+    followups.after_finish(Report.get(reports[-1]))
     assert len(alice.get(f"/testcases/{bad}/history").body["items"]) == 3
 
     # Fixed: a new version; its pass ends the streak and is not "flaky" (a change, not flakiness).

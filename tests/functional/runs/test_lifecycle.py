@@ -126,7 +126,7 @@ def test_debug_runs_inline_and_stores_nothing(alice, target, aws):
 
 
 def test_the_run_deadline_fits_in_what_the_invocation_has_left(alice, target):
-    from chalicelib.runs import service
+    from chalicelib.runs import execution, queueing, worker
 
     shop = alice.shop(target.url)
     seen = []
@@ -136,11 +136,11 @@ def test_the_run_deadline_fits_in_what_the_invocation_has_left(alice, target):
         return {"tests_run": 1, "successes": 1, "failures": 0, "duration_ms": 1,
                 "testcases": [{"name": "ok", "success": True, "steps": []}]}
 
-    report_id = service.start_run(shop["project"]["id"], module_ids=None, environment=None,
+    report_id = queueing.start_run(shop["project"]["id"], module_ids=None, environment=None,
                                   trigger="manual")["report_id"]
-    token = service.RUN_BUDGET_SECONDS.set(30.0)  # e.g. a 60 s function timeout, half gone
+    token = execution.RUN_BUDGET_SECONDS.set(30.0)  # e.g. a 60 s function timeout, half gone
     try:
-        assert service.handle_run(report_id, runner=runner) == "passed"
+        assert worker.handle_run(report_id, runner=runner) == "passed"
     finally:
-        service.RUN_BUDGET_SECONDS.reset(token)
+        execution.RUN_BUDGET_SECONDS.reset(token)
     assert seen == [30.0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.runs import service
+from chalicelib.runs import followups, queueing, worker
 from chalicelib.runs.models import Report
 from tests.functional.runs.conftest import case
 
@@ -43,7 +43,7 @@ def test_a_crash_after_finishing_is_completed_by_the_redelivery_without_rerunnin
     shop = alice.shop(target.url)
     report_id = alice.post(f"/projects/{shop['project']['id']}/runs",
                            {"callback_url": f"{target.url}/hook"}).body["report_id"]
-    real = service.after_finish
+    real = followups.after_finish
     crashes = []
 
     def crash_once(report, **kwargs):
@@ -52,7 +52,7 @@ def test_a_crash_after_finishing_is_completed_by_the_redelivery_without_rerunnin
             raise RuntimeError("Lambda died after the commit")
         return real(report, **kwargs)
 
-    monkeypatch.setattr(service, "after_finish", crash_once)
+    monkeypatch.setattr(worker, "after_finish", crash_once)  # as the worker calls it
     run_queue()
     assert crashes == [report_id]
     assert len([h for h in target.hits if h.startswith("/status")]) == 1  # ran once
@@ -86,14 +86,14 @@ def test_the_reaper_ends_stuck_running_and_queued_reports_and_a_late_finish_is_d
 
     shop = alice.shop(target.url)
     project_id = shop["project"]["id"]
-    stuck = service.start_run(project_id, module_ids=None, environment=None, trigger="manual",
+    stuck = queueing.start_run(project_id, module_ids=None, environment=None, trigger="manual",
                               clock=clock)["report_id"]
-    fresh = service.start_run(project_id, module_ids=None, environment=None, trigger="manual",
+    fresh = queueing.start_run(project_id, module_ids=None, environment=None, trigger="manual",
                               clock=clock)["report_id"]
-    service._mark_running(Report.get(stuck), clock())
+    worker._mark_running(Report.get(stuck), clock())
     clock.advance(minutes=10)
-    service._mark_running(Report.get(fresh), clock())
-    never_started = service.start_run(project_id, module_ids=None, environment=None, trigger="schedule",
+    worker._mark_running(Report.get(fresh), clock())
+    never_started = queueing.start_run(project_id, module_ids=None, environment=None, trigger="schedule",
                                       clock=clock)["report_id"]
 
     scheduler = SchedulerEmulator(aws, "hat-dev", app=app, clock=clock)
@@ -114,7 +114,7 @@ def test_the_reaper_ends_stuck_running_and_queued_reports_and_a_late_finish_is_d
     # the worker of the reaped report wakes up and tries to finish: dropped, still error
     report = Report.get(stuck)
     report.status = "running"
-    service._execute(report, lambda docs, **kw: {"tests_run": 1, "successes": 1, "failures": 0,
+    worker._execute(report, lambda docs, **kw: {"tests_run": 1, "successes": 1, "failures": 0,
                                                  "duration_ms": 5, "testcases": []}, clock)
     assert alice.get(f"/reports/{stuck}").body["status"] == "error"
     assert not list(Report.active_reports.query("running"))

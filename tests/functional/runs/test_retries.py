@@ -59,25 +59,25 @@ def task_with(api, project_id: str, retries: dict | None, **fields) -> dict:
 
 def fire(task_id: str, aws, clock) -> str:
     """The task's schedule fires; its run job runs here, on the test's clock."""
-    from chalicelib.runs import service
+    from chalicelib.runs import worker
     from chalicelib.schedules.service import fire_task
 
     report_id = fire_task(task_id, scheduled_time=SCHEDULED, clock=clock)["report_id"]
     assert [m["kind"] for m in queue_messages(aws, "runs")] == ["run"]
-    service.handle_run(report_id, clock=clock)
+    worker.handle_run(report_id, clock=clock)
     return report_id
 
 
 def drive_attempts(sent: list[dict], clock, *, start: int = 0) -> list[int]:
     """Hand each queued attempt message to the handler when due by the clock; their delays."""
-    from chalicelib.runs import service
+    from chalicelib.runs import worker
 
     delays, handled = [], start
     while len(attempt_messages(sent)) > handled:
         body, delay = attempt_messages(sent)[handled]
         delays.append(delay)
         clock.advance(seconds=delay)
-        service.handle_message(body, clock=clock)
+        worker.handle_message(body, clock=clock)
         handled += 1
     return delays
 
@@ -150,7 +150,7 @@ def test_a_testcase_passing_on_attempt_2_passes_the_report_with_one_alert(alice,
     assert len(chat.of("wecom")) == 1
     assert [e["status"] for e in alice.get(f"/tasks/{task['id']}/history").body["items"]] == ["passed"]
     assert [e["status"] for e in alice.get(f"/testcases/{login}/history").body["items"]] == ["passed"]
-    from chalicelib.runs.service import dashboard
+    from chalicelib.runs.reading import dashboard
 
     days = dashboard(alice.user, clock=clock)["days"]  # the final verdict's counts only
     assert (sum(d["pass"] for d in days), sum(d["fail"] for d in days)) == (2, 0)
@@ -187,7 +187,7 @@ def test_the_budget_stops_the_attempts_early(alice, target, aws, clock, sent):
 
 
 def test_a_redelivered_attempt_message_does_nothing(alice, target, aws, clock, sent, run_queue, chat):
-    from chalicelib.runs import service
+    from chalicelib.runs import worker
 
     shop = alice.shop(target.url, [flaky("login", 2)])
     pid = shop["project"]["id"]
@@ -201,8 +201,8 @@ def test_a_redelivered_attempt_message_does_nothing(alice, target, aws, clock, s
                                                                                           "passed"]
     hits, messages = len(target.hits), len(sent)
     for body, _delay in attempt_messages(sent):  # every attempt message again, and the run job
-        assert service.handle_message(body, clock=clock) == "passed"
-    assert service.handle_run(report_id, clock=clock) == "passed"
+        assert worker.handle_message(body, clock=clock) == "passed"
+    assert worker.handle_run(report_id, clock=clock) == "passed"
     run_queue()
     assert len(target.hits) == hits == 3
     assert alice.get(f"/reports/{report_id}").body["attempts"] == report["attempts"]
@@ -213,31 +213,31 @@ def test_a_redelivered_attempt_message_does_nothing(alice, target, aws, clock, s
 
 def test_an_attempt_message_early_for_its_record_is_retried_later(alice, target, aws, clock, sent):
     from chalicelib.core.jobs import JobInProgress
-    from chalicelib.runs import retries, service
+    from chalicelib.runs import retries, worker
 
     shop = alice.shop(target.url, [case("checkout", status=500)])
     task = task_with(alice, shop["project"]["id"], {"attempts": 2, "delay_seconds": 30})
     report_id = fire(task["id"], aws, clock)
     with pytest.raises(JobInProgress):  # attempt 3 queued before attempt 2's record committed
-        service.handle_message(retries.message(report_id, 3), clock=clock)
-    assert service.handle_message(retries.message(report_id, 5), clock=clock) == "running"  # stray: nothing
+        worker.handle_message(retries.message(report_id, 3), clock=clock)
+    assert worker.handle_message(retries.message(report_id, 5), clock=clock) == "running"  # stray: nothing
     assert len(target.hits) == 1
 
 
 def test_a_manual_run_retries_only_when_its_body_asks(alice, target, aws, clock, sent):
-    from chalicelib.runs import service
+    from chalicelib.runs import worker
 
     shop = alice.shop(target.url, [case("checkout", status=500)])
     runs = f"/projects/{shop['project']['id']}/runs"
     plain = alice.post(runs).body["report_id"]
     queue_messages(aws, "runs")
-    assert service.handle_run(plain, clock=clock) == "failed"
+    assert worker.handle_run(plain, clock=clock) == "failed"
     assert "attempts" not in alice.get(f"/reports/{plain}").body and attempt_messages(sent) == []
 
     answer = alice.post(runs, {"retries": {"attempts": 1, "delay_seconds": 5}})
     assert answer.status == 202, answer.body
     queue_messages(aws, "runs")
-    service.handle_run(answer.body["report_id"], clock=clock)
+    worker.handle_run(answer.body["report_id"], clock=clock)
     assert drive_attempts(sent, clock) == [5]
     report = alice.get(f"/reports/{answer.body['report_id']}").body
     assert report["status"] == "failed" and report["retries"]["attempts"] == 1
@@ -281,7 +281,7 @@ def test_a_tasks_retries_are_set_shown_and_cleared(alice, target):
 
 def test_a_fanned_out_run_retries_its_failing_test_cases(alice, target, aws, clock, sent, monkeypatch):
     from chalicelib.core.settings import reset_settings
-    from chalicelib.runs import service
+    from chalicelib.runs import worker
 
     monkeypatch.setenv("HAT_RUN_CHUNK_SIZE", "1")
     reset_settings()
@@ -291,7 +291,7 @@ def test_a_fanned_out_run_retries_its_failing_test_cases(alice, target, aws, clo
     chunks = queue_messages(aws, "runs")
     assert [m["kind"] for m in chunks] == ["chunk", "chunk"]
     for message in chunks + chunks:  # each chunk delivered twice: the merge queues one attempt
-        service.handle_message(message, clock=clock)
+        worker.handle_message(message, clock=clock)
     assert drive_attempts(sent, clock) == [10]
     report = alice.get(f"/reports/{report_id}").body
     assert (report["status"], report["tests_run"], report["successes"]) == ("passed", 2, 2)

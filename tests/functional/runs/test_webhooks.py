@@ -101,7 +101,7 @@ def test_the_callback_is_signed_retried_with_backoff_and_sent_once(alice, target
 def test_a_callback_to_a_private_address_is_refused_by_the_outbound_guard(alice, target, run_queue,
                                                                           monkeypatch):
     from chalicelib.core.settings import reset_settings
-    from chalicelib.runs import service
+    from chalicelib.runs import followups
     from chalicelib.runs.models import Report
 
     shop = alice.shop(target.url)
@@ -112,8 +112,8 @@ def test_a_callback_to_a_private_address_is_refused_by_the_outbound_guard(alice,
     reset_settings()
     assert Report.get(report_id).status == "passed"
     try:
-        service.handle_callback(report_id)
-    except service.CallbackFailed as refused:
+        followups.handle_callback(report_id)
+    except followups.CallbackFailed as refused:
         assert "outbound" in str(refused) or "refused" in str(refused)
     else:
         raise AssertionError("the guard let a loopback callback through")

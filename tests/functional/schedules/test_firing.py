@@ -28,7 +28,7 @@ def take_messages(aws, queue: str = "hat-dev-runs") -> list[dict]:
 
 def test_the_schedule_fires_and_the_worker_starts_a_scheduled_run(api, aws, app):
     from chalicelib.runs.jobs import run_jobs  # noqa: F401  (the handler the poller calls)
-    from chalicelib.runs.service import get_report_summary
+    from chalicelib.runs.reading import get_report_summary
     from infra.local.pollers import pollers_for
 
     alice = api()

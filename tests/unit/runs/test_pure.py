@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.notify.messages import failing_steps
-from chalicelib.runs.service import day_bounds, should_notify
+from chalicelib.runs.followups import should_notify
+from chalicelib.runs.reading import day_bounds
 from chalicelib.runs.store import period_of, quarter
 
 

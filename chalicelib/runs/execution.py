@@ -1,0 +1,166 @@
+"""The run itself, shared by the worker and the debug route: what a report covers (the
+catalog reads: `_resolver`, `_testcase_ids`, `_documents`), its environment and secrets, the
+runner's call within the invocation's budget, and the verdict of a result."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from typing import Any
+
+from chalicelib.catalog.models import ACTIVE, Module, Project, StoredTestcase
+from chalicelib.core.db import get_or_none
+from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.ids import is_id
+from chalicelib.core.settings import get_settings, outbound_allow
+from chalicelib.files.service import run_file_reader
+from chalicelib.runs.models import (
+    DEGRADED,
+    FAILED,
+    PASSED,
+    Report,
+)
+
+Runner = Callable[..., dict]
+# Seconds the current Lambda invocation has left for running test cases (set by the worker
+# from its context, so a function timeout below HAT_RUN_DEADLINE_SECONDS cannot cut a run).
+RUN_BUDGET_SECONDS: ContextVar[float | None] = ContextVar("hat_run_budget", default=None)
+RUN_BUDGET_MARGIN_SECONDS = 30  # writing the detail, the finish, the follow-ups
+
+
+def choose_environment(project: Project, name: str | None) -> tuple[str | None, dict]:
+    """(name, {"base_url", "variables"}) of the run's environment. No name: "default", or the
+    only one; none at all is an empty environment. An unknown name is a 400."""
+    environments = project.environments or {}
+    if name is None:
+        if "default" in environments:
+            name = "default"
+        elif len(environments) == 1:
+            name = next(iter(environments))
+        else:
+            return None, {}
+    if name not in environments:
+        known = ", ".join(sorted(environments)) or "none"
+        raise ValidationFailed({"environment": f"no environment {name!r} in this project (known: {known})"})
+    return name, dict(environments[name] or {})
+
+
+def default_runner(documents: list, **options: Any) -> dict:
+    from chalicelib.runner.engine import run_testcases_sync
+
+    return run_testcases_sync(documents, **options)
+
+
+def _resolver(project_id: str) -> Callable[[str], Mapping]:
+    """`testcase: <ref>` steps: a test case of the same project, by id or by name."""
+    from chalicelib.runner.errors import TestcaseNotFound
+
+    by_name: dict[str, str] | None = None
+
+    def resolve(ref: str) -> Mapping:
+        nonlocal by_name
+        ref = str(ref)
+        testcase_id = ref if is_id(ref) else None
+        if testcase_id is None:
+            if by_name is None:
+                by_name = {}
+                for module in Module.by_project.query(project_id):
+                    if module.status == ACTIVE:
+                        for summary in StoredTestcase.by_module.query(module.id):
+                            by_name.setdefault(summary.name_lc, summary.id)
+            testcase_id = by_name.get(ref.casefold())
+        found = get_or_none(StoredTestcase, testcase_id) if testcase_id else None
+        if found is None or found.project_id != project_id:
+            raise TestcaseNotFound(f"no test case {ref!r} in this project")
+        return found.document
+
+    return resolve
+
+
+def _testcase_ids(report: Report) -> list[str]:
+    """What the run covers, read when it starts: live modules of the project (those asked)."""
+    if report.testcase_ids:
+        return list(report.testcase_ids)
+    wanted = set(report.module_ids) if report.module_ids else None
+    ids: list[str] = []
+    for module in Module.by_project.query(report.project_id, scan_index_forward=True):
+        if module.status == ACTIVE and (wanted is None or module.id in wanted):
+            ids += [t.id for t in StoredTestcase.by_module.query(module.id, scan_index_forward=True)]
+    return ids
+
+
+def _documents(ids: list[str], project_id: str) -> list[StoredTestcase]:
+    found = {}
+    for start in range(0, len(ids), 100):
+        for testcase in StoredTestcase.batch_get(ids[start:start + 100]):
+            if testcase.project_id == project_id:
+                found[testcase.id] = testcase
+    return [found[i] for i in ids if i in found]
+
+
+class CannotRun(Exception):
+    """The run cannot happen (project gone, environment removed, nothing to run)."""
+
+
+def run_context(report: Report) -> tuple[Project, dict]:
+    project = get_or_none(Project, report.project_id, consistent_read=True)
+    if project is None or project.status != ACTIVE:
+        raise CannotRun("the project was deleted")
+    if report.environment is not None and report.environment not in (project.environments or {}):
+        raise CannotRun(f"the environment {report.environment!r} no longer exists")
+    _name, environment = choose_environment(project, report.environment) if report.environment \
+        else (None, {})
+    return project, environment
+
+
+def secret_run(project: Project, environment_name: str | None, environment: Mapping,
+               run: Callable[[dict], dict]) -> dict:
+    """Runs `run(environment)` with the environment's secrets opened into its variables, and
+    returns its result with their values masked, as every log line written meanwhile; a failure
+    is re-raised with its message masked and without the chained original."""
+    from chalicelib.catalog.secrets import opened
+    from chalicelib.core.masking import Masker, masking
+
+    secrets = opened(project.id, project.secrets_key, environment_name, environment)
+    clear = {key: value for key, value in environment.items() if key != "secrets"}
+    if secrets:
+        clear["variables"] = {**(environment.get("variables") or {}), **secrets}
+    masker = Masker(secrets.values())
+    with masking(masker):
+        try:
+            return masker.mask(run(clear))
+        except Exception as failure:
+            if not masker:
+                raise
+            raise RuntimeError(masker.text(str(failure))) from None
+
+
+def run_testcases(project: Project, report: Report, environment: dict, testcases: list[StoredTestcase],
+                  runner: Runner) -> dict:
+    """The report's test cases through the runner, in the project's sandbox where they call its
+    debugtalk.py, within the run's deadline and what the invocation has left."""
+    settings = get_settings()
+    deadline = float(settings.run_deadline_seconds)
+    budget = RUN_BUDGET_SECONDS.get()
+    if budget is not None:
+        deadline = max(1.0, min(deadline, budget))
+    from chalicelib.sandbox.service import run_with_sandbox
+
+    # testcases calling the project's debugtalk.py run in its sandbox, the rest here
+    return secret_run(project, report.environment, environment, lambda clear: run_with_sandbox(
+        project.id, [t.document for t in testcases], runner, environment=clear,
+        concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
+        resolve_testcase=_resolver(project.id), read_file=run_file_reader(project.id),
+        deadline_seconds=deadline))
+
+
+def verdict(tests_run: int, successes: int, degraded: int) -> str:
+    """failed unless every test case passed; degraded when some of them were slow."""
+    if not tests_run or successes != tests_run:
+        return FAILED
+    return DEGRADED if degraded else PASSED
+
+
+def counts(result: Mapping) -> tuple[int, int, int]:
+    tests_run = int(result.get("tests_run", len(result.get("testcases", []))))
+    successes = int(result.get("successes", 0))
+    return tests_run, successes, int(result.get("failures", tests_run - successes))
