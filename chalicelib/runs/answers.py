@@ -94,6 +94,23 @@ class Attempt(Answer):
     next_attempt_at: Time | None = None
 
 
+class SyncError(Answer):
+    code: str  # source_unreachable, source_refused, source_too_large, invalid_document, ...
+    message: str
+
+
+class ModuleSync(Answer):
+    """One module's re-sync before the run: counts of test cases added, replaced and kept as a
+    user edited them, and of operations removed from the source; or why it could not be done."""
+
+    module_id: str
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    kept_edited: int = 0
+    error: SyncError | None = None
+
+
 class ReportSummary(Answer):
     """A report without its detail."""
 
@@ -119,6 +136,7 @@ class ReportSummary(Answer):
     origin: dict[str, Any] | None = None  # GitHub/GitLab webhook runs: provider, event, ref, sha
     retries: RetryPolicy | None = None  # the run's retry policy (its task's, or its body's)
     attempts: list[Attempt] = []  # with a retry policy: every attempt, the final one last
+    import_sync: list[ModuleSync] | None = None  # a task's re-sync of its imports before the run
 
 
 class Report(ReportSummary):

@@ -108,6 +108,8 @@ class Report(Model):
     retries = JSONAttribute(null=True)
     attempt = NumberAttribute(null=True)
     attempts = JSONAttribute(null=True)
+    # A task's re-sync of its imports just before this run (schedules: sync_imports), per module.
+    import_sync = JSONAttribute(null=True)
     by_project = ReportsByProject()
     active_reports = ActiveReports()
 

@@ -28,7 +28,8 @@ TRIGGERS = ("manual", "schedule", "webhook")
 def new_report(project: Project, *, trigger: str, name: str, environment: str | None,
                module_ids: list[str] | None, testcase_ids: list[str] | None, task_id: str | None,
                notify: dict | None, callback_url: str | None, started_by: str | None,
-               clock: Clock, origin: dict | None = None, retries_policy: dict | None = None) -> Report:
+               clock: Clock, origin: dict | None = None, retries_policy: dict | None = None,
+               import_sync: list[dict] | None = None) -> Report:
     if trigger not in TRIGGERS:
         raise ValueError(f"unknown trigger {trigger!r}")
     now, report_id = clock(), uuid.uuid4().hex
@@ -39,7 +40,7 @@ def new_report(project: Project, *, trigger: str, name: str, environment: str | 
         testcase_ids=list(testcase_ids) if testcase_ids else None,
         notify=notify or None, callback_url=callback_url or None, origin=origin, created_at=now,
         tests_run=0, successes=0, failures=0, active=QUEUED, active_since=precise(now),
-        retries=retries_policy if retries.enabled(retries_policy) else None)
+        retries=retries_policy if retries.enabled(retries_policy) else None, import_sync=import_sync)
 
 
 def enqueue_run(report_id: str) -> None:
@@ -104,14 +105,15 @@ def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_
               notify: dict | None = None, callback_url: str | None = None,
               started_by: str | None = None, name: str | None = None,
               also_update: AlsoUpdate | None = None, retries_policy: dict | None = None,
-              clock: Clock = utcnow) -> dict:
+              import_sync: list[dict] | None = None, clock: Clock = utcnow) -> dict:
     """For tasks and other features: queue a run of a project (or some modules / test cases).
     `project` is its id, or the Project the caller has just read (saves the GetItem);
     `also_update(report_id)` names an update that commits with the report (a task's run
     count), so that both happen or neither. GetItem (project, given an id), PutItem (report;
     TransactWriteItems with `also_update`), and the job. Raises NotFound for a project (or
     the updated item) that is gone, ValidationFailed for an unknown environment.
-    `retries_policy`: the run's retry policy (schemas.Retries as a dict; runs/retries.py)."""
+    `retries_policy`: the run's retry policy (schemas.Retries as a dict; runs/retries.py);
+    `import_sync`: what re-syncing the imports before it did, kept on the report."""
     if isinstance(project, str):
         project = get_or_none(Project, checked_id(project, "project"), consistent_read=True)
     if project is None or project.status != ACTIVE:
@@ -119,7 +121,7 @@ def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_
     return _queued(project, environment=environment, trigger=trigger, name=name or project.name,
                    module_ids=module_ids, testcase_ids=testcase_ids, task_id=task_id, notify=notify,
                    callback_url=callback_url, started_by=started_by, also_update=also_update,
-                   retries_policy=retries_policy, clock=clock)
+                   retries_policy=retries_policy, import_sync=import_sync, clock=clock)
 
 
 def run_project(user: dict, project_id: str, body: Any, *, clock: Clock = utcnow) -> dict:

@@ -81,6 +81,8 @@ def report_view(report: Report) -> dict:
         view["retries"] = report.retries
     if report.attempts:
         view["attempts"] = report.attempts
+    if report.import_sync is not None:
+        view["import_sync"] = report.import_sync
     return view
 
 

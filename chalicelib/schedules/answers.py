@@ -7,7 +7,7 @@ from pydantic import Field
 
 from chalicelib.catalog.answers import AlertChannel
 from chalicelib.core.answers import Answer, Page, Time
-from chalicelib.runs.answers import RetryPolicy
+from chalicelib.runs.answers import ModuleSync, RetryPolicy
 
 
 class TaskRecipients(Answer):
@@ -21,23 +21,6 @@ class LastReport(Answer):
     id: str
     status: str
     at: Time
-
-
-class SyncError(Answer):
-    code: str  # source_unreachable, source_refused, source_too_large, invalid_document, ...
-    message: str
-
-
-class ModuleSync(Answer):
-    """One module's re-sync before the run: counts of test cases added, replaced and kept as a
-    user edited them, and of operations removed from the source; or why it could not be done."""
-
-    module_id: str
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    kept_edited: int = 0
-    error: SyncError | None = None
 
 
 class ImportSync(Answer):

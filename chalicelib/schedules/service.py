@@ -505,7 +505,7 @@ def _start(task: Task, *, trigger: str, started_by: str | None, clock: Clock,
                      module_ids=list(task.module_ids or []),
                      environment=task.environment, trigger=trigger, task_id=task.id,
                      notify=task.notify or None, started_by=started_by, also_update=count_run,
-                     retries_policy=task.retries or None,
+                     retries_policy=task.retries or None, import_sync=import_sync,
                      clock=clock)
 
 

@@ -142,6 +142,7 @@ def test_a_firing_resyncs_the_import_and_runs_the_new_operation_in_the_same_repo
         {"module_id": module, "added": 1, "updated": 0, "removed": 1, "kept_edited": 1}]
     report = alice.get(f"/reports/{report_id}").body
     assert (report["trigger"], report["status"], report["tests_run"]) == ("schedule", "passed", 4)
+    assert report["import_sync"] == shown["last_import_sync"]["modules"]  # on the report too
     assert _names_run(alice, report_id) == {"listPets", "showPet", "deletePet", "createPet"}
     assert alice.get(f"/testcases/{ids['showPet']}").body["testcase"] == edited  # left alone
     assert alice.get(f"/testcases/{ids['deletePet']}").status == 200  # reported, kept
@@ -157,6 +158,7 @@ def test_a_firing_resyncs_the_import_and_runs_the_new_operation_in_the_same_repo
     assert shown["last_import_sync"]["modules"] == [
         {"module_id": module, "added": 1, "updated": 0, "removed": 0, "kept_edited": 1}]
     assert "health" in _names_run(alice, queued.body["report_id"])
+    assert alice.get(f"/reports/{queued.body['report_id']}").body["import_sync"][0]["added"] == 1
     assert _count(alice, module) == 5
 
 
@@ -238,7 +240,9 @@ def test_without_any_import_source_the_option_does_nothing(api, aws, pets, worke
     PetApi.documents["pets"] = _document(V3, pets.url)
     fire_task(quiet["id"], scheduled_time="2026-11-25T01:30:00Z")
     worker()
-    assert alice.get(f"/tasks/{quiet['id']}").body["last_import_sync"] is None
+    quiet_shown = alice.get(f"/tasks/{quiet['id']}").body
+    assert quiet_shown["last_import_sync"] is None
+    assert "import_sync" not in alice.get(f"/reports/{quiet_shown['last_report']['id']}").body
     assert _count(alice, module) == 4
 
 
