@@ -56,9 +56,10 @@ bench: $(STAMP) $(CONSOLE_BUILT)  ## benchmarks: ratios against peers measured i
 compat: $(STAMP)  ## the HttpRunner compatibility suite: hat and hrun 3.1.11 (own venv, in .bench/) side by side
 	$(PY) tests/compat/compare.py
 
-lint: $(STAMP)  ## ruff, and import-linter's contracts (pyproject.toml: dependencies point one way)
+lint: $(STAMP)  ## ruff, import-linter's contracts (pyproject.toml: dependencies point one way), mypy (strict on core/ and runner/)
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m mypy
 
 cli: $(STAMP)  ## the pipeline command's wheel in build/cli/ (pip install build/cli/hat_cli-*.whl)
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir build/cli ./cli
@@ -78,4 +79,4 @@ deploy: package  ## see docs/deploy.md; needs AWS credentials and DEPLOY_BUCKET
 		--stack-name hat-$(STAGE) --capabilities CAPABILITY_IAM --parameter-overrides Stage=$(STAGE)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache console/node_modules chalicelib/console/static
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache console/node_modules chalicelib/console/static

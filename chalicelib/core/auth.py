@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Callable, Iterable
+from typing import NotRequired, TypedDict
 
 from chalice.app import Chalice, Request, Response
 
@@ -31,19 +32,44 @@ CSRF_COOKIE = "hat_csrf"
 CSRF_HEADER = "x-hat-csrf"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-TokenResolver = Callable[[str], "dict | None"]
+
+
+class ApiKeyUse(TypedDict):
+    """The API key a request is made with (keys/service.py's ``authenticate``)."""
+
+    id: str
+    name: str
+    project_id: str
+    scopes: list[str]
+
+
+class User(TypedDict):
+    """The user a request acts as (``current_user``): the public user a session carries
+    (accounts' ``User.to_public``), plus ``api_key`` when the request came with one."""
+
+    id: str
+    username: str
+    email: str
+    mobile: str | None
+    timezone: str
+    created_at: str  # ISO 8601, UTC
+    api_key: NotRequired[ApiKeyUse]
+
+
+TokenResolver = Callable[[str], "User | None"]
 # For `hat_` bearer tokens (API keys): (token, request) -> the user the key acts as on this
 # route, or a HatError (401 bad key or route, 403 scope, 404 another project, 429 rate).
-KeyResolver = Callable[[str, Request], dict]
+KeyResolver = Callable[[str, Request], User]
 API_KEY_PREFIX = "hat_"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def _networks(cidrs: Iterable[str]) -> list:
+def _networks(cidrs: Iterable[str]) -> list[Network]:
     return [ipaddress.ip_network(cidr, strict=False) for cidr in cidrs]
 
 
 def client_ip(request: Request) -> str:
-    return request.context.get("identity", {}).get("sourceIp", "") or ""
+    return str(request.context.get("identity", {}).get("sourceIp", "") or "")
 
 
 def ip_permitted(ip: str, allow: Iterable[str], deny: Iterable[str]) -> bool:
@@ -62,7 +88,7 @@ def is_public(route: str) -> bool:
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+    header: str = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
@@ -70,7 +96,8 @@ def bearer_token(request: Request) -> str | None:
 def cookie(request: Request, name: str) -> str | None:
     """One cookie's value from the Cookie header (no http.cookies: it rejects whole headers
     over one odd pair, and a browser sends other sites' cookies on localhost too)."""
-    for pair in request.headers.get("cookie", "").split(";"):
+    header: str = request.headers.get("cookie", "")
+    for pair in header.split(";"):
         key, separator, value = pair.strip().partition("=")
         if separator and key == name and value:
             return value
@@ -96,8 +123,8 @@ def csrf_refused(request: Request) -> bool:
     return not hmac.compare_digest(request.headers.get(CSRF_HEADER, ""), csrf_token_for(token))
 
 
-def current_user(request: Request) -> dict:
-    user = request.context.get(USER_CONTEXT_KEY)
+def current_user(request: Request) -> User:
+    user: User | None = request.context.get(USER_CONTEXT_KEY)  # put there by access_control
     if user is None:
         raise Unauthorized("sign in first: Authorization: Bearer <token>")
     return user
@@ -114,6 +141,7 @@ def register_auth_middleware(app: Chalice, resolve_token: TokenResolver,
             route = request.context.get("resourcePath", request.path)
             if not is_public(route):
                 bearer = bearer_token(request)
+                user: User | None
                 if bearer and resolve_key is not None and bearer.startswith(API_KEY_PREFIX):
                     user = resolve_key(bearer, request)  # API keys come as Bearer only
                 else:

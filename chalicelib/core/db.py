@@ -7,22 +7,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from chalicelib.core.aws import get_client
 from chalicelib.core.errors import ServiceUnavailable
 from chalicelib.core.settings import load_settings
 
 if TYPE_CHECKING:
-    from pynamodb.models import Model
+    from pynamodb.connection import Connection
+    from pynamodb.expressions.condition import Condition
+    from pynamodb.expressions.update import Action
+    from pynamodb.models import MetaProtocol, Model
+    from pynamodb.transactions import TransactWrite
+
+    ModelT = TypeVar("ModelT", bound=Model)
 
 BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
 BATCH_GET_TRIES = 5  # calls per 100 keys while DynamoDB leaves some unprocessed
 
-_connections: dict[tuple, object] = {}
+_connections: dict[tuple[str, str | None], Connection] = {}
+RawItem = dict[str, Any]  # an item as DynamoDB sends it: {"id": {"S": "x"}, ...}
 
 
-def table_meta(name: str) -> type:
+def table_meta(name: str) -> MetaProtocol:
     """A PynamoDB `Meta` for the stage's table `name`, as defined in infra/resources.yaml.
 
     Names need only the environment (stage, region, endpoint), never secrets: this
@@ -32,10 +39,10 @@ def table_meta(name: str) -> type:
     attributes = {"table_name": settings.table_name(name), "region": settings.region}
     if settings.endpoint_url:
         attributes["host"] = settings.endpoint_url
-    return type("Meta", (), attributes)
+    return cast("MetaProtocol", type("Meta", (), attributes))  # a class made of the settings
 
 
-def connection():
+def connection() -> Connection:
     """The Connection for TransactWrite/TransactGet (a bare one would ignore Model.Meta).
 
     One per container: making its botocore client costs ~90 ms, far more than the call.
@@ -50,7 +57,7 @@ def connection():
 
 
 @contextmanager
-def transaction(client_request_token: str | None = None) -> Iterator:
+def transaction(client_request_token: str | None = None) -> Iterator[TransactWrite]:
     """All the writes inside commit together or not at all (TransactWriteItems)."""
     from pynamodb.transactions import TransactWrite
 
@@ -99,7 +106,7 @@ def cancelled_by_condition(error: BaseException) -> bool:
     return CONDITION_FAILED in cancellation_codes(error)
 
 
-def update_if(item: Model, actions: Sequence, condition: object) -> bool:
+def update_if(item: Model, actions: Sequence[Action], condition: Condition | None) -> bool:
     """`item.update(actions, condition)`: True when written, False when the condition failed
     (one UpdateItem either way); any other error is raised."""
     from pynamodb.exceptions import UpdateError
@@ -113,7 +120,8 @@ def update_if(item: Model, actions: Sequence, condition: object) -> bool:
     return True
 
 
-def get_or_none(model: type, hash_key: object, range_key: object = None, *, consistent_read: bool = False):
+def get_or_none(model: type[ModelT], hash_key: object, range_key: object = None, *,
+                consistent_read: bool = False) -> ModelT | None:
     """Model.get, but None instead of DoesNotExist."""
     try:
         return model.get(hash_key, range_key, consistent_read=consistent_read)
@@ -122,7 +130,7 @@ def get_or_none(model: type, hash_key: object, range_key: object = None, *, cons
 
 
 def batch_get_items(keys: Sequence[tuple[str, Mapping[str, Mapping[str, str]]]], *, consistent: bool = True,
-                    sleep: Callable[[float], None] = time.sleep) -> list[dict | None]:
+                    sleep: Callable[[float], None] = time.sleep) -> list[RawItem | None]:
     """Raw items by key, across tables: `keys` are (table name, key in wire form) pairs,
     e.g. ("dev-users", {"id": {"S": "x"}}) (numbers as DynamoDB writes them: str(int)).
 
@@ -135,9 +143,9 @@ def batch_get_items(keys: Sequence[tuple[str, Mapping[str, Mapping[str, str]]]],
     unique = {_key_id(table, key): (table, key) for table, key in keys}
     names = {table: tuple(key) for table, key in keys}  # a table's keys all name the same attributes
     pending = list(unique.values())
-    found: dict[tuple, dict] = {}
+    found: dict[_KeyId, RawItem] = {}
     for start in range(0, len(pending), BATCH_GET_KEYS):
-        request: dict[str, dict] = {}
+        request: dict[str, dict[str, Any]] = {}
         for table, key in pending[start:start + BATCH_GET_KEYS]:
             request.setdefault(table, {"Keys": [], "ConsistentRead": consistent})["Keys"].append(dict(key))
         for attempt in range(BATCH_GET_TRIES):
@@ -155,7 +163,10 @@ def batch_get_items(keys: Sequence[tuple[str, Mapping[str, Mapping[str, str]]]],
     return [found.get(_key_id(table, key)) for table, key in keys]
 
 
-def _key_id(table: str, key: Mapping[str, Mapping[str, str]]) -> tuple:
+_KeyId = tuple[str, tuple[tuple[object, ...], ...]]  # (table, ((name, (type, value)), ...))
+
+
+def _key_id(table: str, key: Mapping[str, Mapping[str, str]]) -> _KeyId:
     return table, tuple(sorted((name, *value.items()) for name, value in key.items()))
 
 
@@ -168,8 +179,7 @@ def get_many(wanted: Sequence[tuple[type[Model], str] | None], *,
     item or the entry itself is None.
     """
     asked = [entry for entry in wanted if entry is not None]
-    raw = iter(batch_get_items([(model.Meta.table_name, {model._hash_keyname: {"S": key}})
-                                for model, key in asked], consistent=consistent))
+    raw = iter(batch_get_items([_wire_key(model, key) for model, key in asked], consistent=consistent))
     out: list[Model | None] = []
     for entry in wanted:
         if entry is None:
@@ -178,3 +188,10 @@ def get_many(wanted: Sequence[tuple[type[Model], str] | None], *,
         item = next(raw)
         out.append(entry[0].from_raw_data(item) if item is not None else None)
     return out
+
+
+def _wire_key(model: type[Model], key: str) -> tuple[str, dict[str, dict[str, str]]]:
+    name = model._hash_keyname
+    if name is None:  # every table here has a hash key
+        raise TypeError(f"{model.__name__} has no hash key")
+    return model.Meta.table_name, {name: {"S": key}}

@@ -7,6 +7,8 @@ turning them into a bare 500 first.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from chalice.app import ChaliceUnhandledError
 
 
@@ -29,8 +31,8 @@ class HatError(ChaliceUnhandledError):
             self.code = code
         self.headers = headers or {}
 
-    def to_body(self) -> dict:
-        error: dict = {"code": self.code, "message": self.message}
+    def to_body(self) -> dict[str, dict[str, Any]]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.fields:
             error["fields"] = self.fields
         return {"error": error}
@@ -44,7 +46,7 @@ class BadRequest(HatError):
 class ValidationFailed(BadRequest):
     code = "invalid_field"
 
-    def __init__(self, fields: dict[str, str], message: str | None = None, **kwargs) -> None:
+    def __init__(self, fields: dict[str, str], message: str | None = None, **kwargs: Any) -> None:
         summary = message or "; ".join(f"{name}: {text}" for name, text in fields.items())
         super().__init__(summary, fields=fields, **kwargs)
 
@@ -80,7 +82,7 @@ class UnsupportedMediaType(HatError):
 
 
 class _RetryLater(HatError):
-    def __init__(self, message: str, *, retry_after_seconds: int, **kwargs) -> None:
+    def __init__(self, message: str, *, retry_after_seconds: int, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after_seconds = max(1, int(retry_after_seconds))
         self.headers["Retry-After"] = str(self.retry_after_seconds)

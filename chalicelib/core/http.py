@@ -5,6 +5,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
@@ -35,11 +36,13 @@ UNKNOWN_ROUTE_BODY = {"error": {"code": "not_found", "message": "no such route: 
 
 
 def error_response(error: HatError) -> Response:
-    return Response(body=error.to_body(), status_code=error.status_code, headers=dict(error.headers))
+    headers: dict[str, str | list[str]] = {**error.headers}
+    return Response(body=error.to_body(), status_code=error.status_code, headers=headers)
 
 
 def json_response(body: object, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=body, status_code=status_code, headers=headers or {})
+    sent: dict[str, str | list[str]] = {**(headers or {})}
+    return Response(body=body, status_code=status_code, headers=sent)
 
 
 def _reshape_chalice_error(response: Response) -> Response:
@@ -76,10 +79,10 @@ def unavailable(error: BaseException) -> ServiceUnavailable:
     return ServiceUnavailable("the service is busy; retry shortly", retry_after_seconds=1, code="busy")
 
 
-def _translating(view: Callable) -> Callable:
+def _translating(view: Callable[..., Any]) -> Callable[..., Any]:
     """The view, with AWS throttling past the retries raised as a 503 (Retry-After)."""
     @functools.wraps(view)
-    def translated(*args, **kwargs):
+    def translated(*args: Any, **kwargs: Any) -> Any:
         try:
             return view(*args, **kwargs)
         except HatError:
@@ -89,8 +92,11 @@ def _translating(view: Callable) -> Callable:
                 raise unavailable(error) from error
             raise
 
-    translated.__hat_translated__ = True
+    translated.__dict__[_TRANSLATED] = True
     return translated
+
+
+_TRANSLATED = "__hat_translated__"
 
 
 def translate_throttling(app: Chalice) -> None:
@@ -101,7 +107,7 @@ def translate_throttling(app: Chalice) -> None:
     """
     for methods in app.routes.values():
         for entry in methods.values():
-            if not getattr(entry.view_function, "__hat_translated__", False):
+            if not entry.view_function.__dict__.get(_TRANSLATED, False):
                 entry.view_function = _translating(entry.view_function)
 
 

@@ -48,10 +48,11 @@ def retry_delay_seconds(receive_count: int) -> int:
 
 
 def _queue_url_from_arn(arn: str) -> str:
-    return get_client("sqs").get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
+    url: str = get_client("sqs").get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
+    return url
 
 
-def process_records(records: Iterable[Any], handle: Callable[[dict], object]) -> None:
+def process_records(records: Iterable[Any], handle: Callable[[dict[str, Any]], object]) -> None:
     """Run `handle(payload)` for each SQS record; postpone and re-raise on failure."""
     for record in records:
         raw = record.to_dict()

@@ -12,16 +12,17 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import Any
 
 from chalicelib.core.masking import masked_text
 
 # Read-only default: log_context() always sets a new dict, never mutates this one.
-LOG_CONTEXT: contextvars.ContextVar = contextvars.ContextVar("hat_log_context",
-                                                             default=MappingProxyType({}))
+LOG_CONTEXT: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
+    "hat_log_context", default=MappingProxyType({}))
 MASK = "***"
 SECRET_KEYS = re.compile(r"pass(word)?|secret|token|code|signature|authorization|api[_-]?key|otp", re.I)
 # key=value / "key": "value" pairs whose key names a secret, Bearer tokens, and 6-digit codes.
@@ -36,11 +37,11 @@ _SIX_DIGITS = re.compile(r"(?<!\d)\d{6}(?!\d)")
 _STANDARD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
-def _masked_pair(match: re.Match) -> str:
-    word = match.group("word")
+def _masked_pair(match: re.Match[str]) -> str:
+    word: str = match.group("word")
     if _SECRET_WORD.search(word) or word.lower().endswith("code"):
         return f"{match.group('key')}{match.group('quote')}{MASK}"
-    return match.group(0)
+    return str(match.group(0))
 
 
 def redact_text(text: str) -> str:

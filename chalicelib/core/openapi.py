@@ -16,8 +16,10 @@ import importlib
 import inspect
 import re
 import textwrap
+from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple
+from types import FunctionType
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from chalicelib.core.auth import is_public
 
@@ -25,7 +27,11 @@ if TYPE_CHECKING:
     from chalice.app import Chalice
     from pydantic import BaseModel
 
-ERROR_SCHEMA = {
+View = Callable[..., Any]
+ViewT = TypeVar("ViewT", bound=View)
+Json = dict[str, Any]  # a JSON object of the document
+
+ERROR_SCHEMA: Json = {
     "type": "object",
     "required": ["error"],
     "properties": {"error": {
@@ -57,7 +63,7 @@ class Declared(NamedTuple):
 
 
 def answers(status: int, model: str | None = None, *, media_type: str | None = None,
-            description: str | None = None):
+            description: str | None = None) -> Callable[[ViewT], ViewT]:
     """Declare a success answer of a view, under its `@bp.route(...)`; stack one per status.
 
     `model` is "package.module:Name" of a pydantic model (resolved only when the document is
@@ -67,7 +73,7 @@ def answers(status: int, model: str | None = None, *, media_type: str | None = N
     if model is not None and ":" not in model:
         raise ValueError(f"answers({status}, {model!r}): name the model as 'package.module:Name'")
 
-    def declare(view):
+    def declare(view: ViewT) -> ViewT:
         declared = view.__dict__.setdefault(ANSWERS_ATTRIBUTE, {})
         declared[status] = Declared(status, model, media_type or ("application/json" if model else None),
                                     description)
@@ -79,7 +85,7 @@ def answers(status: int, model: str | None = None, *, media_type: str | None = N
 OUTSIDE_ATTRIBUTE = "__hat_outside_api__"
 
 
-def outside_api(view):
+def outside_api(view: ViewT) -> ViewT:
     """Keep a route out of the document: served by the app but not part of its API (the
     console's redirect and its built files, whose types vary by name). Put it under the
     route, beside `@answers`."""
@@ -87,9 +93,10 @@ def outside_api(view):
     return view
 
 
-def declared_answers(view) -> dict[int, Declared]:
+def declared_answers(view: View) -> dict[int, Declared]:
     """The success answers a view declares ({} for none), through wrappers like core/http.py's."""
-    return getattr(inspect.unwrap(view), ANSWERS_ATTRIBUTE, {})
+    declared: dict[int, Declared] = inspect.unwrap(view).__dict__.get(ANSWERS_ATTRIBUTE, {})
+    return declared
 
 
 def resolve_model(reference: str) -> type[BaseModel]:
@@ -103,7 +110,7 @@ def resolve_model(reference: str) -> type[BaseModel]:
     return model
 
 
-def _calls(view) -> list[ast.Call]:
+def _calls(view: View) -> list[ast.Call]:
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(view)))
     except (OSError, TypeError, SyntaxError):
@@ -116,7 +123,7 @@ def _call_name(call: ast.Call) -> str:
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
 
-def _names_in_scope(view) -> dict:
+def _names_in_scope(view: FunctionType) -> dict[str, Any]:
     """The view's globals plus what it imports inside itself (bodies load lazily there)."""
     names = dict(view.__globals__)
     try:
@@ -132,7 +139,7 @@ def _names_in_scope(view) -> dict:
     return names
 
 
-def body_model(view, *, depth: int = 1) -> type[BaseModel] | None:
+def body_model(view: FunctionType, *, depth: int = 1) -> type[BaseModel] | None:
     """The model the view (or a helper of its module it calls, e.g. `_run_body()`) parses."""
     from pydantic import BaseModel
 
@@ -155,21 +162,21 @@ def body_model(view, *, depth: int = 1) -> type[BaseModel] | None:
     return None
 
 
-def is_paginated(view) -> bool:
+def is_paginated(view: View) -> bool:
     return any(_call_name(call) == "page_params" for call in _calls(view))
 
 
-def _responses(declared: dict[int, Declared], refs: dict) -> dict:
+def _responses(declared: dict[int, Declared], refs: dict[type[BaseModel], Json]) -> Json:
     """The declared success answers, then every error: the Error shape, whatever the status."""
     from http import HTTPStatus
 
-    responses: dict = {}
+    responses: Json = {}
     for status, answer in sorted(declared.items()):
         model = resolve_model(answer.model) if answer.model else None
         text = answer.description
         if text is None and model is not None:  # the model's own docstring, first paragraph
             text = inspect.cleandoc(model.__doc__ or "").split("\n\n")[0].replace("\n", " ")
-        response: dict = {"description": text or HTTPStatus(status).phrase}
+        response: Json = {"description": text or HTTPStatus(status).phrase}
         if answer.media_type:
             schema = refs[model] if model is not None else {"type": "string"}
             response["content"] = {answer.media_type: {"schema": schema}}
@@ -184,9 +191,9 @@ def _responses(declared: dict[int, Declared], refs: dict) -> dict:
     return responses
 
 
-def _operation(path: str, method: str, view, refs: dict) -> dict:
-    view = inspect.unwrap(view)  # core/http.py wraps views to translate AWS throttling
-    operation: dict = {
+def _operation(path: str, method: str, routed: View, refs: dict[type[BaseModel], Json]) -> Json:
+    view: FunctionType = inspect.unwrap(routed)  # core/http.py wraps views to translate AWS throttling
+    operation: Json = {
         "operationId": f"{method.lower()}_{view.__name__}",
         "summary": (inspect.getdoc(view) or view.__name__.replace("_", " ")).splitlines()[0],
         "responses": _responses(declared_answers(view), refs),
@@ -210,12 +217,12 @@ def _operation(path: str, method: str, view, refs: dict) -> dict:
     return operation
 
 
-def _schemas(views: list) -> tuple[dict, dict]:
+def _schemas(views: list[View]) -> tuple[dict[type[BaseModel], Json], Json]:
     """({model: {"$ref": ...}}, components.schemas) for every body and answer model, made in
     one pass so that two models of one name (each feature's `Notify`) keep apart."""
     from pydantic.json_schema import models_json_schema
 
-    models = []
+    models: list[type[BaseModel] | None] = []
     for view in views:
         view = inspect.unwrap(view)
         models.append(body_model(view))
@@ -228,12 +235,12 @@ def _schemas(views: list) -> tuple[dict, dict]:
     return {model: keys[(model, "validation")] for model in unique}, document.get("$defs", {})
 
 
-def build_openapi(app: Chalice, version: str) -> dict:
+def build_openapi(app: Chalice, version: str) -> Json:
     routes = [(path, method, entry.view_function) for path in sorted(app.routes)
               for method, entry in sorted(app.routes[path].items())
               if not getattr(inspect.unwrap(entry.view_function), OUTSIDE_ATTRIBUTE, False)]
     refs, schemas = _schemas([view for _, _, view in routes])
-    paths: dict = {}
+    paths: Json = {}
     for path, method, view in routes:
         paths.setdefault(path, {})[method.lower()] = _operation(path, method, view, refs)
     return {
@@ -248,19 +255,19 @@ def build_openapi(app: Chalice, version: str) -> dict:
 
 
 @lru_cache(maxsize=1)
-def cached_openapi(app: Chalice, version: str) -> dict:
+def cached_openapi(app: Chalice, version: str) -> Json:
     return build_openapi(app, version)
 
 
-def _answer_name(response: dict) -> str:
+def _answer_name(response: Json) -> str:
     """The answer's model name (Project), else its media type, else "" (no body)."""
     for media_type, content in response.get("content", {}).items():
         ref = content.get("schema", {}).get("$ref", "")
-        return ref.rsplit("/", 1)[-1] if ref else media_type
+        return str(ref.rsplit("/", 1)[-1] if ref else media_type)
     return ""
 
 
-def docs_html(spec: dict) -> str:
+def docs_html(spec: Json) -> str:
     """A readable, self-contained page (no CDN: works offline and under a strict CSP)."""
     from html import escape
 

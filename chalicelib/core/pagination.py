@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.settings import get_settings
@@ -29,14 +30,14 @@ def _sign(payload: str) -> str:
     return base64.urlsafe_b64encode(digest).decode()[:_SIGNATURE_CHARS]
 
 
-def encode_cursor(last_key: Mapping | None) -> str | None:
+def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
     if not last_key:
         return None
     payload = base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
     return f"{payload}.{_sign(payload)}"
 
 
-def decode_cursor(cursor: str | None) -> dict | None:
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
     if len(cursor) > MAX_CURSOR_CHARS or not cursor.isascii():
@@ -44,7 +45,8 @@ def decode_cursor(cursor: str | None) -> dict | None:
     payload, _, signature = cursor.partition(".")
     if not signature or not hmac.compare_digest(signature, _sign(payload)):
         raise ValidationFailed({"cursor": "not a cursor this API issued"})
-    return json.loads(base64.urlsafe_b64decode(payload.encode()))
+    start: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload.encode()))
+    return start
 
 
 def parse_limit(value: str | None) -> int:
@@ -59,11 +61,11 @@ def parse_limit(value: str | None) -> int:
     return limit
 
 
-def page_params(query: Mapping[str, str] | None) -> tuple[int, dict | None]:
+def page_params(query: Mapping[str, str] | None) -> tuple[int, dict[str, Any] | None]:
     """(limit, exclusive start key) from a request's query parameters."""
     query = query or {}
     return parse_limit(query.get("limit")), decode_cursor(query.get("cursor"))
 
 
-def page(items: list, last_key: Mapping | None) -> dict:
+def page(items: list[Any], last_key: Mapping[str, Any] | None) -> dict[str, Any]:
     return {"items": items, "next_cursor": encode_cursor(last_key)}

@@ -17,10 +17,13 @@ importers use these, not json / yaml / urllib directly.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.errors import BadRequest
 from chalicelib.importers.json_scan import json_nesting_depth
+
+if TYPE_CHECKING:
+    from yaml import CSafeLoader, SafeLoader
 
 MAX_FORM_FIELDS = 100
 
@@ -114,13 +117,14 @@ def check_yaml_depth(text: str, *, limit: int | None = None, field: str = "body"
 
 
 def load_yaml_bounded(text: str, *, field: str = "body", limit: int | None = None,
-                      loader: type | None = None) -> Any:
+                      loader: type[SafeLoader | CSafeLoader] | None = None) -> Any:
     """Parse client YAML with a safe loader (`loader`, a SafeLoader subclass, or libyaml's
     CSafeLoader), after the depth check; a YAML error is a 400 with its line and column."""
     import yaml
 
     check_yaml_depth(text, limit=limit, field=field)
-    loader = loader or getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if loader is None:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader only
     except yaml.MarkedYAMLError as error:

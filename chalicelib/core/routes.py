@@ -1,8 +1,9 @@
 """Routes every stage serves whatever the features: health and the API's own description."""
 from base64 import b64encode
 from hashlib import sha256
+from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.core.http import html_headers
 from chalicelib.core.openapi import DOCS_STYLE, answers
@@ -17,7 +18,7 @@ DOCS_CSP = (f"default-src 'none'; style-src 'sha256-{DOCS_STYLE_HASH}'; "
 
 @core_routes.route("/health", methods=["GET"])
 @answers(200, "chalicelib.core.answers:Health")
-def health() -> dict:
+def health() -> dict[str, str]:
     """Liveness: the stage and version this deployment runs."""
     settings = get_settings()
     return {"status": "ok", "stage": settings.stage, "version": settings.version}
@@ -25,7 +26,7 @@ def health() -> dict:
 
 @core_routes.route("/openapi.json", methods=["GET"])
 @answers(200, "chalicelib.core.answers:OpenAPIDocument")
-def openapi() -> dict:
+def openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of this API, generated from its routes."""
     from chalicelib.core.openapi import cached_openapi
 
@@ -39,4 +40,5 @@ def docs() -> Response:
     from chalicelib.core.openapi import cached_openapi, docs_html
 
     spec = cached_openapi(core_routes.current_app, get_settings().version)
-    return Response(body=docs_html(spec), headers=html_headers(DOCS_CSP))
+    headers: dict[str, str | list[str]] = {**html_headers(DOCS_CSP)}
+    return Response(body=docs_html(spec), headers=headers)

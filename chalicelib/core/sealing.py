@@ -44,7 +44,8 @@ def new_data_key(context: dict[str, str]) -> tuple[bytes, str]:
 
     made = get_client("kms").generate_data_key(KeyId=get_settings().secrets_key_id, KeySpec="AES_256",
                                                EncryptionContext=context)
-    return made["Plaintext"], base64.b64encode(made["CiphertextBlob"]).decode()
+    plaintext: bytes = made["Plaintext"]
+    return plaintext, base64.b64encode(made["CiphertextBlob"]).decode()
 
 
 def open_data_key(stored: str, context: dict[str, str]) -> bytes:
@@ -52,4 +53,5 @@ def open_data_key(stored: str, context: dict[str, str]) -> bytes:
 
     opened = get_client("kms").decrypt(KeyId=get_settings().secrets_key_id,
                                        CiphertextBlob=base64.b64decode(stored), EncryptionContext=context)
-    return opened["Plaintext"]
+    plaintext: bytes = opened["Plaintext"]
+    return plaintext

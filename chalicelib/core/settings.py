@@ -9,6 +9,7 @@ import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 DEFAULT_STAGE = "dev"
 DEFAULT_REGION = "us-east-1"
@@ -143,7 +144,7 @@ class Settings:
         return self.prefix
 
 
-def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict:
+def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict[str, Any]:
     numbers = {
         "code_ttl_seconds": "HAT_CODE_TTL_SECONDS",
         "code_max_attempts": "HAT_CODE_MAX_ATTEMPTS",
@@ -184,7 +185,7 @@ def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict:
         "runs_dlq_arn": "HAT_RUNS_DLQ_ARN",
         "github_api_url": "HAT_GITHUB_API_URL",
     }
-    values: dict = {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
+    values: dict[str, Any] = {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
     values.update({name: env[var].strip() for name, var in texts.items() if var in env})
     for name in ("email_backend", "smtp_security"):
         if name in values:
@@ -192,7 +193,7 @@ def _accounts_and_notify_settings(env: Mapping[str, str]) -> dict:
     return values
 
 
-def _runs_settings(env: Mapping[str, str]) -> dict:
+def _runs_settings(env: Mapping[str, str]) -> dict[str, Any]:
     numbers = {
         "run_concurrency": "HAT_RUN_CONCURRENCY",
         "run_deadline_seconds": "HAT_RUN_DEADLINE_SECONDS",
@@ -217,7 +218,7 @@ def _runs_settings(env: Mapping[str, str]) -> dict:
         "sandbox_role_arn": "HAT_SANDBOX_ROLE_ARN",
         "sandbox_layer_arn": "HAT_SANDBOX_LAYER_ARN",
     }
-    values: dict = {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
+    values: dict[str, Any] = {name: int(env[var]) for name, var in numbers.items() if env.get(var)}
     values.update({name: env[var].strip() for name, var in texts.items() if env.get(var)})
     return values
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pydantic loads with the first body it validates, not at col
 Model = TypeVar("Model", bound="BaseModel")
 
 
-def error_path(location: tuple) -> str:
+def error_path(location: tuple[str | int, ...]) -> str:
     """('teststeps', 2, 'validate', 0) -> 'teststeps[2].validate[0]'; "body" for the whole body.
     The runner's format (runner/errors.py), so a testcase's fields read the same either way."""
     from chalicelib.runner.errors import location_path

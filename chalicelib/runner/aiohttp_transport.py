@@ -154,8 +154,8 @@ class AiohttpTransport:
         self._session: aiohttp.ClientSession | None = None
         self._deadlines: _Deadlines | None = None
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+    def _get_session(self) -> tuple[aiohttp.ClientSession, _Deadlines]:
+        if self._session is None or self._deadlines is None:
             self._deadlines = _Deadlines(asyncio.get_running_loop())
             connector = aiohttp.TCPConnector(
                 limit=self._pool_size,
@@ -168,10 +168,10 @@ class AiohttpTransport:
                 headers={"User-Agent": USER_AGENT},
                 timeout=_NO_TIMEOUT,  # each send has its deadline (see _Deadlines)
             )
-        return self._session
+        return self._session, self._deadlines
 
     async def send(self, request: OutboundRequest) -> InboundResponse:
-        session = self._get_session()
+        session, deadlines = self._get_session()
         try:
             target = URL(request.url)
         except (ValueError, TypeError) as exc:
@@ -181,8 +181,8 @@ class AiohttpTransport:
         refusal = self._policy.literal_refusal(target.raw_host or "", target.port)
         if refusal:
             raise TransportError("outbound_refused", refusal)
-        deadlines = self._deadlines
         task = asyncio.current_task()
+        assert task is not None  # send is a coroutine, run by a task
         deadlines.watch(task, request.timeout)
         cancelling = task.cancelling()
         try:
@@ -253,5 +253,7 @@ class AiohttpTransport:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._deadlines is not None:
             self._deadlines.close()
+            self._deadlines = None
 

@@ -225,7 +225,8 @@ def _schema_validator(key: str) -> Any:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         return f"not a valid JSON Schema: {_short(exc.message)}"
-    linear = validators.extend(Draft202012Validator, {
+    # types-jsonschema leaves validators.extend untyped
+    linear = validators.extend(Draft202012Validator, {  # type: ignore[no-untyped-call]
         "pattern": _pattern, "patternProperties": _pattern_properties,
         "additionalProperties": _additional_properties,
     })
@@ -258,7 +259,7 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
             yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _pattern_properties(validator: Any, patterns: dict, instance: Any, schema: Any) -> Any:
+def _pattern_properties(validator: Any, patterns: dict[str, Any], instance: Any, schema: Any) -> Any:
     if not validator.is_type(instance, "object"):
         return
     for pattern, subschema in patterns.items():

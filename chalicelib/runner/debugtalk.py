@@ -16,7 +16,7 @@ import signal
 import sys
 import traceback
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -203,7 +203,7 @@ def expand_function_values(
 
 
 def expand_documents(
-    docs: list[Mapping[str, Any]], functions: Mapping[str, Callable[..., Any]],
+    docs: Sequence[Mapping[str, Any]], functions: Mapping[str, Callable[..., Any]],
     environment: Mapping[str, Any],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(documents ready for the engine, failed testcase reports of those whose function
@@ -217,7 +217,7 @@ def expand_documents(
             config = doc.get("config") if isinstance(doc, Mapping) else None
             name = str((config or {}).get("name") or "testcase")
             failed.append({"name": name, "success": False, "error": str(exc),
-                           "error_type": getattr(exc, "error_type", "variable"),
+                           "error_type": exc.error_type,
                            "duration_ms": 0.0, "steps": []})
     return ready, failed
 

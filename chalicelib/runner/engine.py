@@ -29,6 +29,7 @@ from chalicelib.runner.cookies import CookieJar
 from chalicelib.runner.debugtalk import compare_with
 from chalicelib.runner.errors import (
     OutboundRefused,
+    PathError,
     RunnerError,
     SubstitutionError,
     TestcaseInvalid,
@@ -46,7 +47,6 @@ from chalicelib.runner.hooks import (
     with_names,
 )
 from chalicelib.runner.paths import (
-    PathError,
     ResponseData,
     check_path,
     compile_path,
@@ -54,17 +54,17 @@ from chalicelib.runner.paths import (
     header,
 )
 from chalicelib.runner.report import timings
-from chalicelib.runner.schema import (
-    DYNAMIC_CHECK,
-    Config,
-    Request,
-    Step,
-    Testcase,
-    Validator,
-    load_testcase,
-)
+from chalicelib.runner.schema import load_testcase
 from chalicelib.runner.ssrf import HostResolver, OutboundPolicy, system_resolver
 from chalicelib.runner.template import Scope, expanded_size, render
+from chalicelib.runner.testcase import (
+    DYNAMIC_CHECK,
+    RunConfig,
+    RunRequest,
+    RunStep,
+    RunTestcase,
+    RunValidator,
+)
 from chalicelib.runner.transport import (
     InboundResponse,
     OutboundRequest,
@@ -100,7 +100,8 @@ _ENCODE_JSON = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
     None, json.JSONEncoder().default, json.encoder.encode_basestring,
     None, ": ", ", ", False, False, True,
 )
-_SCAN_JSON = json.JSONDecoder().scan_once  # json.loads without its per-call checks
+# json.loads without its per-call checks (typeshed does not declare the C scanner)
+_SCAN_JSON = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _SHOWN_CHARS = 200  # user text quoted in an error message
 _NAME_CHARS = 1000  # a name rendered from variables, as the report keeps it
 logger = logging.getLogger(__name__)
@@ -302,7 +303,7 @@ class _Run:
         self.clock = clock
         self.sleep = sleep
         self.deadline = deadline
-        self._refs: dict[str, Testcase | str] = {}  # ref -> model, or why it cannot run
+        self._refs: dict[str, RunTestcase | str] = {}  # ref -> model, or why it cannot run
         # the project's debugtalk.py names: its functions may be called and be comparators
         self.user_names = frozenset(ctx.user_functions) or None
 
@@ -380,7 +381,7 @@ class _Run:
         }
 
     async def _case(
-        self, model: Testcase, params: dict[str, Any], parameterised: bool
+        self, model: RunTestcase, params: dict[str, Any], parameterised: bool
     ) -> dict[str, Any]:
         started = self.clock()
         if self.deadline is not None and started > self.deadline:
@@ -438,7 +439,7 @@ class _Run:
         return find
 
     def _config(
-        self, config: Config, overrides: Mapping[str, Any], caller_base_url: str
+        self, config: RunConfig, overrides: Mapping[str, Any], caller_base_url: str
     ) -> tuple[dict[str, Any], str, str]:
         """Config variables (over the environment, under ``overrides``), base_url, name."""
         raw = {k: v for k, v in config.variables.items() if k not in overrides}
@@ -452,7 +453,7 @@ class _Run:
 
     async def _steps(
         self,
-        model: Testcase,
+        model: RunTestcase,
         config_values: dict[str, Any],
         own: frozenset[str],
         base_url: str,
@@ -490,9 +491,9 @@ class _Run:
 
     async def _request_step(
         self,
-        step: Step,
-        request: Request,
-        config: Config,
+        step: RunStep,
+        request: RunRequest,
+        config: RunConfig,
         visible: dict[str, Any],
         base_url: str,
         extracted: dict[str, Any],
@@ -583,8 +584,8 @@ class _Run:
     def _prepare(
         self,
         report: dict[str, Any],
-        request: Request,
-        config: Config,
+        request: RunRequest,
+        config: RunConfig,
         base_url: str,
         scope: Scope,
     ) -> tuple[OutboundRequest, list[tuple[str, str]]] | None:
@@ -603,7 +604,7 @@ class _Run:
             report.update(error=str(exc), error_type="file")
             return None
         except RunnerError as exc:  # an undefined variable, a bad call, no base_url
-            report.update(error=str(exc), error_type=getattr(exc, "error_type", "variable"))
+            report.update(error=str(exc), error_type=exc.error_type)
             return None
         except (TypeError, ValueError) as exc:  # a debugtalk.py value JSON cannot carry
             report.update(error=f"the request cannot be built: {exc}", error_type="user_code")
@@ -615,7 +616,7 @@ class _Run:
     def _setup_hooks(
         self,
         report: dict[str, Any],
-        step: Step,
+        step: RunStep,
         scope: Scope,
         prepared: tuple[OutboundRequest, list[tuple[str, str]]],
     ) -> tuple[OutboundRequest, list[tuple[str, str]]] | None:
@@ -631,7 +632,7 @@ class _Run:
         except RunnerError as exc:
             report.update(request=self._request_report(outbound, scope),
                           error=f"setup_hooks: {exc}",
-                          error_type=getattr(exc, "error_type", "variable"))
+                          error_type=exc.error_type)
             return None
         except (TypeError, ValueError) as exc:  # the hook made the request unsendable
             report.update(request=self._request_report(outbound, scope),
@@ -643,7 +644,7 @@ class _Run:
     def _check(
         self,
         report: dict[str, Any],
-        step: Step,
+        step: RunStep,
         scope: Scope,
         outbound: OutboundRequest,
         url: str,
@@ -669,7 +670,7 @@ class _Run:
                           with_names(scope.lookup, {"response": response_view}), self.ctx,
                           scope.define)
             except RunnerError as exc:
-                errors.append((f"teardown_hooks: {exc}", getattr(exc, "error_type", "variable")))
+                errors.append((f"teardown_hooks: {exc}", exc.error_type))
             data = response_view.data()
         step_extracted: dict[str, Any] = {}
         deadline = self.deadline
@@ -713,7 +714,7 @@ class _Run:
         return step_extracted
 
     def _build(
-        self, request: Request, config: Config, base_url: str, scope: Scope
+        self, request: RunRequest, config: RunConfig, base_url: str, scope: Scope
     ) -> tuple[OutboundRequest, list[tuple[str, str]]]:
         # the hot path of every step: strings without "$" skip the template machinery
         lookup, ctx = scope.lookup, self.ctx
@@ -745,7 +746,7 @@ class _Run:
                     raise _InvalidRequest(f"header {key}: {header_value_problem(value)}")
                 headers[key.lower()] = (key, value)
         body: bytes | None = None
-        if request.has_json():
+        if request.has_json:
             try:
                 body = "".join(_ENCODE_JSON(render(request.json_body, lookup, ctx), 0)).encode()
             except RecursionError:  # variables nesting lists in lists past JSON's depth
@@ -868,7 +869,7 @@ class _Run:
 
     def _validate(
         self,
-        validator: Validator,
+        validator: RunValidator,
         data: ResponseData,
         lookup: Callable[[str], Any],
         errors: list[tuple[str, str]],
@@ -879,21 +880,20 @@ class _Run:
             raw = validator.expect
             rendered = "$" in raw if isinstance(raw, str) else isinstance(raw, (dict, list))
             expected = render(raw, lookup, self.ctx) if rendered else raw
-            # validators read by load_testcase's fast path come with their path compiled
-            path = getattr(validator, "path", DYNAMIC_CHECK)
+            path = validator.path  # compiled when the testcase was read
             if path is DYNAMIC_CHECK:
                 actual = self._actual(validator.check, data, lookup)
             elif path is None:
                 actual = validator.check  # compared as written, as in HttpRunner
             else:
                 actual = evaluate(path, data)
-            function = getattr(validator, "compare", None)
-            user = self.ctx.user_functions.get(validator.comparator) if function is None else None
-            if user is not None:  # a debugtalk.py function named as the comparator
-                reason = compare_with(user, actual, expected, validator.message)
-            else:
+            function = validator.compare
+            if function is not None:
+                reason = function(actual, expected)
+            else:  # a debugtalk.py function named as the comparator
+                user = self.ctx.user_functions.get(validator.comparator)
                 reason = (
-                    function(actual, expected) if function is not None
+                    compare_with(user, actual, expected, validator.message) if user is not None
                     else compare(validator.comparator, actual, expected)
                 )
         except SubstitutionError as exc:
@@ -1004,7 +1004,7 @@ class _Run:
 
     async def _testcase_step(
         self,
-        step: Step,
+        step: RunStep,
         visible: dict[str, Any],
         own: frozenset[str],
         base_url: str,
@@ -1065,13 +1065,13 @@ class _Run:
                 report["error_type"] = "reference"
         return report
 
-    async def _load_reference(self, ref: str) -> Testcase | str:
+    async def _load_reference(self, ref: str) -> RunTestcase | str:
         """The referenced testcase, or why it cannot run (cached for the run)."""
         if ref not in self._refs:
             self._refs[ref] = await self._resolve(ref)
         return self._refs[ref]
 
-    async def _resolve(self, ref: str) -> Testcase | str:
+    async def _resolve(self, ref: str) -> RunTestcase | str:
         if self.resolve_testcase is None:
             return f"testcase {ref!r} is referenced but this run cannot look testcases up"
         try:
@@ -1144,7 +1144,7 @@ def _deadline_step(name: str) -> dict[str, Any]:
     return _unsent(name, _DEADLINE_BEFORE_STEP, "deadline")
 
 
-def _response_time(report: dict[str, Any], step: Step, config: Config) -> None:
+def _response_time(report: dict[str, Any], step: RunStep, config: RunConfig) -> None:
     """A step's response-time limits, its own or else its testcase's: slower than
     ``max_response_ms`` fails it (a check on elapsed_ms in its validators), slower than
     ``degraded_response_ms`` (and passing) marks it ``degraded``."""
@@ -1181,7 +1181,7 @@ def _skipped(name: str) -> dict[str, Any]:
 
 
 def _export(
-    names: list[str], extracted: Mapping[str, Any], config_values: Mapping[str, Any]
+    names: Iterable[str], extracted: Mapping[str, Any], config_values: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[str]]:
     exported: dict[str, Any] = {}
     missing: list[str] = []

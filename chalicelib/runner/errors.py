@@ -21,7 +21,13 @@ def location_path(location: Iterable[str | int]) -> str:
 
 
 class RunnerError(Exception):
-    """Base of every error the runner raises on purpose."""
+    """Base of every error the runner raises on purpose.
+
+    ``error_type`` is the step's error_type in the report when this error fails a step:
+    "variable" (an undefined variable, a bad call, no base_url) unless a kind says better.
+    """
+
+    error_type: str = "variable"
 
 
 class TestcaseInvalid(RunnerError):

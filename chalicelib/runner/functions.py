@@ -16,10 +16,13 @@ import string
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from chalicelib.runner.errors import SubstitutionError
+
+if TYPE_CHECKING:
+    from datetime import datetime  # imported where a function needs it (cold start)
 
 MAX_RANDOM_STRING_CHARS = 4096
 MAX_ZONE_NAME_CHARS = 64  # the longest IANA name is 32 characters
@@ -69,7 +72,7 @@ def _utc(ctx: FunctionContext, tz: str) -> Any:
     return datetime.fromtimestamp(ctx.wall_clock(), tz=zone)
 
 
-def _strftime(moment: Any, fmt: Any, function: str) -> str:
+def _strftime(moment: datetime, fmt: Any, function: str) -> str:
     fmt = _text(fmt)
     if len(fmt) > MAX_FORMAT_CHARS:
         raise SubstitutionError(f"{function}(fmt): at most {MAX_FORMAT_CHARS} characters")

@@ -12,7 +12,7 @@ the project's debugtalk.py make hooks useful, so only its sandbox (or the CLI) r
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,13 +21,14 @@ from chalicelib.runner.functions import FunctionContext
 from chalicelib.runner.headers import HEADER_NAME, header_value_problem
 from chalicelib.runner.paths import ResponseData
 from chalicelib.runner.template import render
+from chalicelib.runner.testcase import Hook
 from chalicelib.runner.transport import OutboundRequest
 
 Lookup = Callable[[str], Any]
 
 
 def run_hooks(
-    hooks: list[Any], lookup: Lookup, ctx: FunctionContext, define: Callable[[str, Any], None]
+    hooks: Iterable[Hook], lookup: Lookup, ctx: FunctionContext, define: Callable[[str, Any], None]
 ) -> None:
     """Call each hook in order; ``define(name, value)`` receives the ``{"var": ...}`` ones."""
     for hook in hooks:

@@ -11,7 +11,7 @@ using: each bound reached fails the path with error_type ``too_large``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jmespath
 from jmespath import functions
@@ -20,6 +20,9 @@ from jmespath.visitor import Options, TreeInterpreter
 from chalicelib.runner._cache import text_cache
 from chalicelib.runner.errors import PathError
 from chalicelib.runner.template import MAX_RENDERED_SIZE, expanded_size
+
+if TYPE_CHECKING:
+    from jmespath.visitor import _TreeNode  # the stubs' name for a parsed node
 
 MAX_PATH_STEPS = 500_000  # nodes visited by one evaluation: well under a second
 MAX_PATH_SIZE = MAX_RENDERED_SIZE  # what a result (or a compared value) may expand to
@@ -48,12 +51,14 @@ class _BoundedFunctions(functions.Functions):
 
     @functions.signature({"types": []})
     def _func_to_string(self, arg: Any) -> str:
-        return super()._func_to_string(_sized(arg, "to_string() argument"))
+        # types-jmespath leaves out Functions' built-in _func_* methods
+        return super()._func_to_string(  # type: ignore[misc, no-any-return]
+            _sized(arg, "to_string() argument"))
 
     @functions.signature({"types": ["array", "string"]}, {"types": []})
     def _func_contains(self, subject: Any, search: Any) -> bool:
-        return super()._func_contains(_sized(subject, "contains() argument"),
-                                      _sized(search, "contains() argument"))
+        return super()._func_contains(  # type: ignore[misc, no-any-return]
+            _sized(subject, "contains() argument"), _sized(search, "contains() argument"))
 
 
 _FUNCTIONS = _BoundedFunctions()
@@ -64,13 +69,13 @@ class _BoundedInterpreter(TreeInterpreter):
         super().__init__(Options(custom_functions=_FUNCTIONS))
         self._steps_left = MAX_PATH_STEPS
 
-    def visit(self, node: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    def visit(self, node: _TreeNode, *args: Any, **kwargs: Any) -> Any:
         self._steps_left -= 1
         if self._steps_left < 0:
             raise _too_large("evaluation")
         return super().visit(node, *args, **kwargs)
 
-    def visit_flatten(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_flatten(self, node: _TreeNode, value: Any) -> Any:
         base = self.visit(node["children"][0], value)
         if not isinstance(base, list):
             return None
@@ -87,8 +92,9 @@ class _BoundedInterpreter(TreeInterpreter):
                 merged.append(element)
         return merged
 
-    def visit_comparator(self, node: dict[str, Any], value: Any) -> Any:
-        if node["value"] not in self._EQUALITY_OPS:
+    def visit_comparator(self, node: _TreeNode, value: Any) -> Any:
+        # types-jmespath leaves out TreeInterpreter's _EQUALITY_OPS
+        if node["value"] not in self._EQUALITY_OPS:  # type: ignore[attr-defined]
             return super().visit_comparator(node, value)  # numbers only: nothing to size
         left, right = (
             _sized(self.visit(child, value), "compared value") for child in node["children"]

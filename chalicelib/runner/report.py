@@ -22,7 +22,7 @@ def _seconds(ms: Any) -> str:
     return f"{(ms or 0) / 1000:.3f}"
 
 
-def _flatten(steps: list[Mapping[str, Any]], prefix: str = "") -> Iterator[tuple[str, Mapping]]:
+def _flatten(steps: list[Mapping[str, Any]], prefix: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
     for step in steps:
         name = f"{prefix}{step.get('name', '')}"
         if step.get("steps"):

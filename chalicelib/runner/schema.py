@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Mapping
-from itertools import product
 from typing import Annotated, Any
 
+import annotated_types
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -33,9 +34,9 @@ from pydantic import (
 )
 
 from chalicelib.runner._cache import text_cache
-from chalicelib.runner.comparators import ALIASES, COMPARATORS, TYPE_NAMES, canonical_comparator
-from chalicelib.runner.errors import RunnerError, SubstitutionError, TestcaseInvalid, location_path
-from chalicelib.runner.files import csv_path, csv_rows, looks_like_path
+from chalicelib.runner.comparators import ALIASES, TYPE_NAMES, canonical_comparator
+from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid, location_path
+from chalicelib.runner.files import csv_path, looks_like_path
 from chalicelib.runner.files import path_problem as file_path_problem
 from chalicelib.runner.functions import (
     BUILTINS_NOTE,
@@ -45,8 +46,20 @@ from chalicelib.runner.functions import (
     unknown_function_message,
 )
 from chalicelib.runner.headers import static_header_problem
-from chalicelib.runner.paths import ROOTS, check_path, leading_root, path_problem
+from chalicelib.runner.paths import ROOTS, leading_root, path_problem
 from chalicelib.runner.template import Call, call_source, iter_references, parse
+from chalicelib.runner.testcase import (
+    MAX_PARAMETER_COMBINATIONS,
+    Hook,
+    RunConfig,
+    RunRequest,
+    RunStep,
+    RunTestcase,
+    RunValidator,
+    cached_validator,
+    file_paths,
+    parameter_combinations,
+)
 
 MAX_DOCUMENT_CHARS = 2_000_000
 MAX_DOCUMENT_NODES = 100_000  # YAML aliases can make a small text a huge tree
@@ -56,9 +69,9 @@ MAX_RETRY_TIMES = 100
 MAX_RETRY_INTERVAL_SECONDS = 300.0
 MAX_RESPONSE_MS = 300_000.0  # the longest request timeout
 MAX_REQUEST_TIMEOUT_SECONDS = 300.0
-MAX_PARAMETER_COMBINATIONS = 1000
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")
+_METHOD_SET = frozenset(METHODS)
 
 _HOOKS = "hooks run user Python (debugtalk.py), which hat does not support without one"
 HOOK_FIELDS = ("setup_hooks", "teardown_hooks")
@@ -125,6 +138,51 @@ def _checked_comparator(name: Any, check: Any, expect: Any) -> str:
     return canonical
 
 
+def validator_parts(data: dict[Any, Any]) -> tuple[Any, Any, Any, str]:
+    """(comparator as written, check, expect, message) of a validator in either form:
+    ``{"eq": [check, expect, message?]}`` or the legacy ``{"check", "comparator", "expect"}``."""
+    if "check" in data:
+        # HttpRunner 2's {"check", "comparator", "expect"}, and the spelling HttpRunner
+        # 3 also reads: "assert" for the comparator, "msg" for the message
+        unknown = set(data) - {
+            "check", "comparator", "assert", "expect", "expected", "message", "msg"
+        }
+        if unknown:
+            raise ValueError(f"unknown keys in validator: {', '.join(sorted(unknown))}")
+        if "expect" not in data and "expected" not in data:
+            raise ValueError("validator has a check but no expect")
+        if "comparator" in data and "assert" in data:
+            raise ValueError("a validator names its comparator once: comparator or assert")
+        name = data.get("comparator", data.get("assert", "eq"))
+        check = data["check"]
+        expect = data["expect"] if "expect" in data else data["expected"]
+        if "message" in data and "msg" in data:
+            raise ValueError("a validator has one message: message or msg")
+        message = data.get("message", data.get("msg", ""))
+    elif len(data) == 1:
+        name, values = next(iter(data.items()))
+        if not isinstance(values, list) or len(values) not in (2, 3):
+            raise ValueError(f"{name}: expected [check, expected] or [check, expected, message]")
+        check, expect = values[0], values[1]
+        message = values[2] if len(values) == 3 else ""
+    else:
+        raise ValueError(
+            'a validator is {"eq": [check, expected]} (one comparator per item) '
+            'or {"check", "comparator", "expect"}'
+        )
+    if not isinstance(message, str):
+        raise ValueError("the validator message (third element) must be text")
+    return name, check, expect, message
+
+
+def validator_comparator(name: Any, check: Any, expect: Any, functions: frozenset[str]) -> str:
+    """The comparator a validator runs: canonical, or a debugtalk.py function's name (a
+    built-in comparator of the same name wins); ValueError says what is wrong."""
+    if isinstance(name, str) and name in functions and canonical_comparator(name) is None:
+        return name
+    return _checked_comparator(name, check, expect)
+
+
 class Validator(_Model):
     """One check, normalised from ``{"eq": [check, expect, message?]}`` or the legacy
     ``{"check", "comparator", "expect"}`` form. ``comparator`` is the canonical name."""
@@ -141,47 +199,52 @@ class Validator(_Model):
             raise ValueError(
                 'a validator is {"eq": [check, expected]} or {"check", "comparator", "expect"}'
             )
-        if "check" in data:
-            # HttpRunner 2's {"check", "comparator", "expect"}, and the spelling HttpRunner
-            # 3 also reads: "assert" for the comparator, "msg" for the message
-            unknown = set(data) - {
-                "check", "comparator", "assert", "expect", "expected", "message", "msg"
-            }
-            if unknown:
-                raise ValueError(f"unknown keys in validator: {', '.join(sorted(unknown))}")
-            if "expect" not in data and "expected" not in data:
-                raise ValueError("validator has a check but no expect")
-            if "comparator" in data and "assert" in data:
-                raise ValueError("a validator names its comparator once: comparator or assert")
-            name = data.get("comparator", data.get("assert", "eq"))
-            check = data["check"]
-            expect = data["expect"] if "expect" in data else data["expected"]
-            if "message" in data and "msg" in data:
-                raise ValueError("a validator has one message: message or msg")
-            message = data.get("message", data.get("msg", ""))
-        elif len(data) == 1:
-            name, values = next(iter(data.items()))
-            if not isinstance(values, list) or len(values) not in (2, 3):
-                raise ValueError(f"{name}: expected [check, expected] or [check, expected, message]")
-            check, expect = values[0], values[1]
-            message = values[2] if len(values) == 3 else ""
-        else:
-            raise ValueError(
-                'a validator is {"eq": [check, expected]} (one comparator per item) '
-                'or {"check", "comparator", "expect"}'
-            )
-        if not isinstance(message, str):
-            raise ValueError("the validator message (third element) must be text")
-        functions = (info.context or {}).get("functions") or ()
-        if name in functions and canonical_comparator(name) is None:
-            return {"comparator": name, "check": check, "expect": expect, "message": message}
-        canonical = _checked_comparator(name, check, expect)
-        return {"comparator": canonical, "check": check, "expect": expect, "message": message}
+        name, check, expect, message = validator_parts(data)
+        functions = (info.context or {}).get("functions") or frozenset()
+        comparator = validator_comparator(name, check, expect, functions)
+        return {"comparator": comparator, "check": check, "expect": expect, "message": message}
 
     @model_serializer
     def _as_document(self) -> dict[str, list[Any]]:
         values = [self.check, self.expect] + ([self.message] if self.message else [])
         return {self.comparator: values}
+
+
+def normal_method(value: Any) -> str:
+    method = value.upper() if isinstance(value, str) else None
+    if method in _METHOD_SET:
+        return method
+    raise ValueError(f"method must be one of {', '.join(METHODS)}")
+
+
+def checked_data(value: Any) -> Any:
+    if value is not None and not isinstance(value, (str, dict)):
+        raise ValueError("data is text (sent as is) or a mapping (sent as a form)")
+    return value
+
+
+def checked_upload(value: Any) -> Any:
+    if value is None:
+        return value
+    if not value:
+        raise ValueError("upload is a mapping of field: file path or text")
+    for field, item in value.items():
+        if looks_like_path(item):
+            problem = file_path_problem(item)
+            if problem:
+                raise ValueError(f"upload.{field}: {problem}")
+        elif not isinstance(item, (str, int, float, bool)):
+            raise ValueError(f"upload.{field}: a file path (data/x.csv) or a text value")
+    return value
+
+
+def check_one_body(has_json: bool, data: Any, upload: Any) -> None:
+    if data is None and upload is None:
+        return  # json or no body: the usual request
+    bodies = [name for name, given in (("json", has_json), ("data", data is not None),
+                                       ("upload", upload is not None)) if given]
+    if len(bodies) > 1:
+        raise ValueError(f"set either {' or '.join(bodies)}, not both (one body per request)")
 
 
 class Request(_Model):
@@ -199,43 +262,25 @@ class Request(_Model):
     # that file, any other value as a text field
     upload: dict[str, Any] | None = None
 
+    # the rules are functions of their own: the fast reader (below) calls them too
     @field_validator("method", mode="before")
     @classmethod
-    def _method(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.upper() in METHODS:
-            return value.upper()
-        raise ValueError(f"method must be one of {', '.join(METHODS)}")
+    def _method(cls, value: Any) -> str:
+        return normal_method(value)
 
     @field_validator("data")
     @classmethod
     def _data(cls, value: Any) -> Any:
-        if value is not None and not isinstance(value, (str, dict)):
-            raise ValueError("data is text (sent as is) or a mapping (sent as a form)")
-        return value
+        return checked_data(value)
 
     @field_validator("upload")
     @classmethod
     def _upload(cls, value: Any) -> Any:
-        if value is None:
-            return value
-        if not value:
-            raise ValueError("upload is a mapping of field: file path or text")
-        for field, item in value.items():
-            if looks_like_path(item):
-                problem = file_path_problem(item)
-                if problem:
-                    raise ValueError(f"upload.{field}: {problem}")
-            elif not isinstance(item, (str, int, float, bool)):
-                raise ValueError(f"upload.{field}: a file path (data/x.csv) or a text value")
-        return value
+        return checked_upload(value)
 
     @model_validator(mode="after")
     def _one_body(self) -> Request:
-        bodies = [name for name, given in (("json", "json_body" in self.model_fields_set),
-                                           ("data", self.data is not None),
-                                           ("upload", self.upload is not None)) if given]
-        if len(bodies) > 1:
-            raise ValueError(f"set either {' or '.join(bodies)}, not both (one body per request)")
+        check_one_body(self.has_json(), self.data, self.upload)
         return self
 
     def has_json(self) -> bool:
@@ -245,7 +290,7 @@ class Request(_Model):
 ExtractPath = Annotated[str, AfterValidator(_extract_path)]
 
 
-def _hook(value: Any) -> Any:
+def checked_hook(value: Any) -> Hook:
     # HttpRunner's two forms: "${func($request)}" (called for its effect) and
     # {"var": "${func()}"} (its result becomes the variable $var)
     if isinstance(value, str):
@@ -257,7 +302,45 @@ def _hook(value: Any) -> Any:
     raise ValueError('a hook is "${func(...)}" or {"variable": "${func(...)}"}')
 
 
-Hooks = list[Annotated[Any, AfterValidator(_hook)]]
+Hooks = list[Annotated[Any, AfterValidator(checked_hook)]]
+
+
+def merged_extract(value: Any) -> Any:
+    """HttpRunner 2 wrote extract as a list of one-key mappings, [{token: body.token}]: the
+    mapping they make (anything else is returned as it is)."""
+    if not isinstance(value, list):
+        return value
+    merged: dict[Any, Any] = {}
+    for item in value:
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ValueError("extract is a mapping, or a list of {variable: path} items")
+        [(name, path)] = item.items()
+        if name in merged:
+            raise ValueError(f"{name!r} is extracted twice")
+        merged[name] = path
+    return merged
+
+
+def check_step_kind(step: Step | RunStep) -> None:
+    """A step has a request or a testcase, and only the fields of its kind."""
+    if (step.request is None) == (step.testcase is None):
+        raise ValueError("a step has either request or testcase (exactly one)")
+    if step.testcase is not None:
+        request_only = (
+            ("extract", step.extract), ("validate", step.validators),
+            ("retry_times", step.retry_times), ("retry_interval", step.retry_interval),
+            ("max_response_ms", step.max_response_ms),
+            ("degraded_response_ms", step.degraded_response_ms),
+            ("setup_hooks", step.setup_hooks), ("teardown_hooks", step.teardown_hooks),
+        )
+        for shown, value in request_only:
+            if value:
+                raise ValueError(
+                    f"{shown} applies to request steps; a testcase step passes values "
+                    "back with export"
+                )
+    elif step.export:
+        raise ValueError("export applies to testcase steps; a request step uses extract")
 
 
 class Step(_Model):
@@ -279,34 +362,11 @@ class Step(_Model):
     @field_validator("extract", mode="before")
     @classmethod
     def _extract_list(cls, value: Any) -> Any:
-        # HttpRunner 2 wrote extract as a list of one-key mappings: [{token: body.token}]
-        if not isinstance(value, list):
-            return value
-        merged: dict[Any, Any] = {}
-        for item in value:
-            if not isinstance(item, dict) or len(item) != 1:
-                raise ValueError("extract is a mapping, or a list of {variable: path} items")
-            [(name, path)] = item.items()
-            if name in merged:
-                raise ValueError(f"{name!r} is extracted twice")
-            merged[name] = path
-        return merged
+        return merged_extract(value)
 
     @model_validator(mode="after")
     def _kind(self) -> Step:
-        if (self.request is None) == (self.testcase is None):
-            raise ValueError("a step has either request or testcase (exactly one)")
-        if self.testcase is not None:
-            for key in ("extract", "validators", "retry_times", "retry_interval", "max_response_ms",
-                        "degraded_response_ms", *HOOK_FIELDS):
-                if getattr(self, key):
-                    shown = "validate" if key == "validators" else key
-                    raise ValueError(
-                        f"{shown} applies to request steps; a testcase step passes values "
-                        "back with export"
-                    )
-        elif self.export:
-            raise ValueError("export applies to testcase steps; a request step uses extract")
+        check_step_kind(self)
         return self
 
 
@@ -371,33 +431,13 @@ class Config(_Model):
 
     def file_paths(self) -> list[str]:
         """The project files its CSV parameters name."""
-        return [path for path in map(csv_path, self.parameters.values()) if path]
+        return file_paths(self.parameters)
 
     def parameter_combinations(
         self, csv_files: Mapping[str, bytes] | None = None
     ) -> list[dict[str, Any]]:
-        """HttpRunner's Cartesian product: one dict of values per testcase to run.
-        ``csv_files``: the bytes of the files ``${P(path)}`` values name (see file_paths)."""
-        axes: list[list[dict[str, Any]]] = []
-        for key, values in self.parameters.items():
-            names = key.split("-")
-            if isinstance(values, str):
-                path = csv_path(values) or ""
-                axes.append(csv_rows((csv_files or {})[path], names, path))
-            elif len(names) == 1:
-                axes.append([{key: v} for v in values])
-            else:
-                axes.append([dict(zip(names, item, strict=True)) for item in values])
-        total = 1
-        for axis in axes:
-            total *= len(axis)
-        if total > MAX_PARAMETER_COMBINATIONS:
-            raise RunnerError(
-                f"{total} parameter combinations; at most {MAX_PARAMETER_COMBINATIONS}"
-            )
-        return [
-            {k: v for part in combo for k, v in part.items()} for combo in product(*axes)
-        ]
+        """HttpRunner's Cartesian product (``testcase.parameter_combinations``)."""
+        return parameter_combinations(self.parameters, csv_files)
 
 
 class Testcase(_Model):
@@ -653,112 +693,143 @@ def _note(errors: dict[str, str]) -> str | None:
     return BUILTINS_NOTE if any(UNKNOWN_FUNCTION in message for message in errors.values()) else None
 
 
-def load_testcase(doc: Any, functions: frozenset[str] | None = None) -> Testcase | RunTestcase:
-    """The model of a testcase for running it: the structural checks only.
+def load_testcase(doc: Any, functions: frozenset[str] | None = None) -> RunTestcase:
+    """The testcase to run (``testcase.RunTestcase``): the structural checks only.
 
     Runs re-read documents that were checked in full when saved; reading every value
     again for ${function()} calls would cost as much as the checks themselves, and a call
     outside the safe builtins is refused anyway when the step renders it. On any problem
     the full check runs, so the error lists everything, as validate_testcase does.
 
-    Documents in the usual shape (exact JSON types, no parameters, request steps) are read
-    by ``_fast_load`` into plain slotted objects with the same attributes: a run reads every
-    testcase again, and pydantic's models cost several times more, in time and in objects
-    for the garbage collector. Anything else goes through the pydantic models.
+    Documents in the usual shape (exact JSON types, no parameters) are read by
+    ``_fast_load`` straight into the run-time objects: a run reads every testcase again,
+    and pydantic's models cost several times more, in time and in objects for the garbage
+    collector. Anything else goes through the models, then into the same objects.
     """
-    fast = _fast_load(doc)
+    known = functions or frozenset()
+    fast = _fast_load(doc, known)
     if fast is not None:
         return fast
     try:
-        return Testcase.model_validate(doc, context={"functions": functions or frozenset()})
+        model = Testcase.model_validate(doc, context={"functions": known})
     except ValidationError:
-        return validate_testcase(doc, functions)
+        model = validate_testcase(doc, functions)
+    return run_testcase(model)
+
+
+def run_testcase(model: Testcase) -> RunTestcase:
+    """The run-time objects of a checked model."""
+    config = model.config
+    return RunTestcase(
+        RunConfig(config.name, config.base_url, config.variables, config.parameters,
+                  config.headers, config.verify, tuple(config.export), config.max_response_ms,
+                  config.degraded_response_ms, tuple(config.setup_hooks),
+                  tuple(config.teardown_hooks)),
+        [_run_step(step) for step in model.teststeps],
+    )
+
+
+def _run_step(step: Step) -> RunStep:
+    request = step.request
+    return RunStep(
+        step.name,
+        None if request is None else RunRequest(
+            request.method, request.url, request.params, request.headers, request.has_json(),
+            request.json_body, request.data, request.cookies, request.timeout,
+            request.allow_redirects, request.verify, request.upload,
+        ),
+        step.testcase, step.variables, step.extract,
+        [_run_validator(v.comparator, v.check, v.expect, v.message) for v in step.validators],
+        tuple(step.export), step.retry_times, step.retry_interval, step.max_response_ms,
+        step.degraded_response_ms, tuple(step.setup_hooks), tuple(step.teardown_hooks),
+    )
+
+
+def _run_validator(comparator: str, check: Any, expect: Any, message: str) -> RunValidator:
+    return cached_validator(comparator, check, type(check), expect, type(expect), message)
 
 
 # ---- the run-time reading of well-formed documents ----
 #
-# ``_fast_load`` accepts a subset of what the models accept and builds the same values
-# (methods upper-cased, comparators canonical, numbers as the models coerce them). For
-# anything outside that subset, valid or not, it returns None and the models decide, so it
-# can never accept what they refuse nor word an error differently.
-
-_ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CONFIG_KEYS = frozenset({"name", "base_url", "variables", "headers", "verify", "export",
-                          "max_response_ms", "degraded_response_ms"})
-_STEP_KEYS = frozenset(
-    {"name", "request", "variables", "extract", "validate", "export", "retry_times",
-     "retry_interval", "max_response_ms", "degraded_response_ms"}
-)
-_REQUEST_KEYS = frozenset(
-    {"method", "url", "params", "headers", "json", "data", "cookies", "timeout",
-     "allow_redirects", "verify"}
-)
+# ``_fast_load`` accepts a subset of what the models accept (exact JSON types, ASCII
+# variable names, no parameters) and builds the same objects as ``run_testcase`` of the
+# models. Its rules are theirs: the rule functions above, and the bounds and defaults read
+# from the models' fields. For anything outside that subset, valid or not, it returns None
+# and the models decide, so it can never accept what they refuse nor word an error
+# differently (tests/unit/runner/test_fast_load.py holds it to that).
 
 
 class _NotFast(Exception):
     """The document is outside what _fast_load reads: the models take over."""
 
 
-class RunValidator:
-    """A validator, with what the engine would otherwise work out at every check:
-    ``path`` is the compiled response path of the check (None: compared as written;
-    ``DYNAMIC_CHECK``: depends on variables), ``compare`` the comparator's function."""
-
-    __slots__ = ("comparator", "check", "expect", "message", "path", "compare")
-
-    def __init__(self, comparator: str, check: Any, expect: Any, message: str) -> None:
-        self.comparator, self.check, self.expect, self.message = (
-            comparator, check, expect, message
-        )
-        self.compare = COMPARATORS[comparator]
-        self.path: Any = None
-        if isinstance(check, str):
-            try:
-                self.path = DYNAMIC_CHECK if "$" in check else check_path(check)
-            except ValueError:
-                self.path = DYNAMIC_CHECK  # the engine reports it, as for any check
+def _keys(model: type[_Model], *left_out: str) -> frozenset[str]:
+    return frozenset(f.alias or name for name, f in model.model_fields.items()) - set(left_out)
 
 
-DYNAMIC_CHECK = object()
+_CONFIG_KEYS = _keys(Config, "parameters")  # they go through the models
+_STEP_KEYS = _keys(Step)
+_REQUEST_KEYS = _keys(Request)
 
 
-class RunRequest:
-    __slots__ = ("method", "url", "params", "headers", "json_body", "data", "cookies",
-                 "timeout", "allow_redirects", "verify", "upload", "_has_json")
+class _Number:
+    """A number field's type, bounds and default, as the model declares them."""
 
-    def has_json(self) -> bool:
-        return self._has_json
+    __slots__ = ("types", "low", "low_inclusive", "high", "default")
+
+    def __init__(self, model: type[_Model], name: str) -> None:
+        info = model.model_fields[name]
+        self.default = info.default
+        self.types: tuple[type, ...] = (int,) if info.annotation is int else (int, float)
+        self.low, self.low_inclusive, self.high = -math.inf, True, math.inf
+        for bound in info.metadata:
+            if isinstance(bound, annotated_types.Ge):
+                self.low, self.low_inclusive = float(bound.ge), True  # type: ignore[arg-type]
+            elif isinstance(bound, annotated_types.Gt):
+                self.low, self.low_inclusive = float(bound.gt), False  # type: ignore[arg-type]
+            elif isinstance(bound, annotated_types.Le):
+                self.high = float(bound.le)  # type: ignore[arg-type]
+
+    def read(self, value: Any) -> Any:
+        """A value given for the field (``_ABSENT``: none), as the model makes it: the
+        default, or the number (ints stay ints, floats are floats)."""
+        if value is _ABSENT or (value is None and self.default is None):
+            return self.default
+        if type(value) not in self.types:
+            raise _NotFast
+        if not (self.low <= value if self.low_inclusive else self.low < value) \
+                or not value <= self.high:
+            raise _NotFast
+        return value if self.types == (int,) else float(value)
 
 
-class RunStep:
-    __slots__ = ("name", "request", "testcase", "variables", "extract", "validators",
-                 "export", "retry_times", "retry_interval", "max_response_ms", "degraded_response_ms")
-    setup_hooks: tuple[Any, ...] = ()  # documents with hooks go through the models
-    teardown_hooks: tuple[Any, ...] = ()
-
-
-class RunConfig:
-    __slots__ = ("name", "base_url", "variables", "parameters", "headers", "verify", "export",
-                 "max_response_ms", "degraded_response_ms")
-    setup_hooks: tuple[Any, ...] = ()
-    teardown_hooks: tuple[Any, ...] = ()
-
-    def file_paths(self) -> list[str]:
-        return []
-
-    def parameter_combinations(self, csv_files: Any = None) -> list[dict[str, Any]]:
-        return [{}]
-
-
-class RunTestcase:
-    __slots__ = ("config", "teststeps")
-
-    def references(self) -> list[str]:
-        return []
+_ABSENT: Any = object()
+_TIMEOUT = _Number(Request, "timeout")
+_RETRY_TIMES = _Number(Step, "retry_times")
+_RETRY_INTERVAL = _Number(Step, "retry_interval")
+_STEP_MAX_MS = _Number(Step, "max_response_ms")
+_STEP_DEGRADED_MS = _Number(Step, "degraded_response_ms")
+_WEIGHT = _Number(Config, "weight")
+_CONFIG_MAX_MS = _Number(Config, "max_response_ms")
+_CONFIG_DEGRADED_MS = _Number(Config, "degraded_response_ms")
+_BASE_URL, _VERIFY = Config.model_fields["base_url"].default, Config.model_fields["verify"].default
+_ALLOW_REDIRECTS = Request.model_fields["allow_redirects"].default
+# the fields of most steps; a step with no other is read without looking for the others,
+# which take their defaults
+_USUAL_STEP_KEYS = frozenset({"name", "request", "variables", "extract", "validate"})
+# ASCII names only, the subset of _VARIABLE_PATTERN (Unicode \w) read here: any other name
+# goes to the models, which decide
+_ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _text(value: Any, empty_ok: bool = True) -> str:
     if type(value) is not str or not (empty_ok or value):
+        raise _NotFast
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if type(value) is not bool:
         raise _NotFast
     return value
 
@@ -777,9 +848,8 @@ def _optional(doc: dict[str, Any], key: str) -> dict[str, Any]:
     return {} if value is _ABSENT else _mapping(value)
 
 
-def _variables(doc: dict[str, Any], key: str) -> dict[str, Any]:
+def _keyed_by_names(value: Any) -> dict[str, Any]:
     """An optional mapping keyed by variable names (variables, extract)."""
-    value = doc.get(key, _ABSENT)
     if value is _ABSENT:
         return {}
     if type(value) is not dict:
@@ -790,163 +860,161 @@ def _variables(doc: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-_ABSENT = object()
-
-
-def _names(value: Any) -> list[str]:
+def _names(value: Any) -> tuple[str, ...]:
+    if value is _ABSENT:
+        return ()
     if type(value) is not list:
         raise _NotFast
     for name in value:
         if type(name) is not str or not _ASCII_NAME.fullmatch(name):
             raise _NotFast
-    return value
+    return tuple(value)
 
 
-def _number(value: Any, low: float, high: float, low_inclusive: bool) -> float:
-    if type(value) not in (int, float):
+def _hooks(value: Any) -> tuple[Hook, ...]:
+    if value is _ABSENT:
+        return ()
+    if type(value) is not list:
         raise _NotFast
-    if not ((low <= value) if low_inclusive else (low < value)) or not value <= high:
-        raise _NotFast
-    return float(value)
+    for hook in value:
+        checked_hook(hook)
+    return tuple(value)
 
 
-def _fast_validator(item: Any) -> RunValidator:
-    if type(item) is not dict or len(item) != 1:
-        raise _NotFast  # the legacy {"check", "comparator", "expect"} form included
-    [(name, values)] = item.items()
-    if name == "check" or type(values) is not list:
+def _fast_validator(item: Any, functions: frozenset[str]) -> RunValidator:
+    if type(item) is not dict:
         raise _NotFast
-    if len(values) == 2:
-        check, expect = values
-        message = ""
-    elif len(values) == 3:
-        check, expect, message = values
-        if type(message) is not str:
-            raise _NotFast
-    else:
-        raise _NotFast
-    try:
-        return _run_validator(name, check, type(check), expect, type(expect), message)
-    except ValueError:
-        raise _NotFast from None
+    if len(item) == 1:  # {"eq": [check, expect, message?]}: read once per distinct check
+        [(name, values)] = item.items()
+        if type(values) is list and 2 <= len(values) <= 3:
+            check, expect = values[0], values[1]
+            message = values[2] if len(values) == 3 else _ABSENT
+            return _one_key_validator(name, check, type(check), expect, type(expect), message,
+                                      type(message), functions)
+    return _validator_of(item, functions)
+
+
+def _validator_of(item: dict[Any, Any], functions: frozenset[str]) -> RunValidator:
+    name, check, expect, message = validator_parts(item)
+    return _run_validator(validator_comparator(name, check, expect, functions), check, expect,
+                          message)
 
 
 @text_cache(maxsize=4096)
-def _run_validator(
-    name: str, check: Any, _check_type: type, expect: Any, _expect_type: type, message: str
+def _one_key_validator(
+    name: Any, check: Any, _check_type: type, expect: Any, _expect_type: type, message: Any,
+    _message_type: type, functions: frozenset[str],
 ) -> RunValidator:
-    """Testcases repeat the same checks endlessly: a validator of plain values is built once.
-    The types are part of the key: 1, 1.0 and True are equal but not the same check."""
-    return RunValidator(_checked_comparator(name, check, expect), check, expect, message)
+    """``_validator_of`` the one-key item these values make: the types are part of the key
+    (1, 1.0 and True are equal but not the same check)."""
+    values = [check, expect] if message is _ABSENT else [check, expect, message]
+    return _validator_of({name: values}, functions)
 
 
 def _fast_request(doc: Any) -> RunRequest:
     if type(doc) is not dict or not _REQUEST_KEYS.issuperset(doc):
         raise _NotFast
-    request = RunRequest()
     method = doc.get("method")
     if type(method) is not str:
         raise _NotFast
-    method = method.upper()
-    if method not in METHODS:
-        raise _NotFast
-    request.method = method
-    request.url = _text(doc.get("url"), empty_ok=False)
-    request.params = _optional(doc, "params")
-    request.headers = _optional(doc, "headers")
-    request.cookies = _optional(doc, "cookies")
-    request._has_json = "json" in doc
-    request.json_body = doc.get("json")
+    has_json = "json" in doc
     data = doc.get("data")
-    if data is not None and (type(data) not in (str, dict) or request._has_json):
-        raise _NotFast
-    request.data = data
-    request.upload = None
-    timeout = doc.get("timeout")
-    request.timeout = (
-        None if timeout is None else _number(timeout, 0, MAX_REQUEST_TIMEOUT_SECONDS, False)
-    )
-    allow_redirects = doc.get("allow_redirects", True)
+    upload = doc.get("upload")
+    if data is not None or upload is not None:  # (the body rules pass any other request)
+        checked_data(data)
+        if upload is not None:
+            checked_upload(_mapping(upload))
+        check_one_body(has_json, data, upload)
     verify = doc.get("verify")
-    if type(allow_redirects) is not bool or (verify is not None and type(verify) is not bool):
+    return RunRequest(
+        normal_method(method),
+        _text(doc.get("url"), empty_ok=False),
+        _optional(doc, "params"),
+        _optional(doc, "headers"),
+        has_json,
+        doc.get("json"),
+        data,
+        _optional(doc, "cookies"),
+        _TIMEOUT.read(doc.get("timeout", _ABSENT)),
+        _flag(doc.get("allow_redirects", _ALLOW_REDIRECTS)),
+        None if verify is None else _flag(verify),
+        upload,
+    )
+
+
+def _fast_step(doc: Any, functions: frozenset[str]) -> RunStep:
+    if type(doc) is not dict:
         raise _NotFast
-    request.allow_redirects = allow_redirects
-    request.verify = verify
-    return request
-
-
-def _fast_step(doc: Any) -> RunStep:
-    if type(doc) is not dict or not _STEP_KEYS.issuperset(doc) or "request" not in doc:
-        raise _NotFast  # testcase steps go through the models
-    step = RunStep()
-    step.name = _text(doc.get("name"), empty_ok=False)
-    step.request = _fast_request(doc["request"])
-    step.testcase = None
-    step.variables = _variables(doc, "variables")
-    extract = step.extract = _variables(doc, "extract")
+    request = doc.get("request")
+    extract = doc.get("extract", _ABSENT)
+    extract = _keyed_by_names(merged_extract(extract) if type(extract) is list else extract)
     for path in extract.values():
         if type(path) is not str:
             raise _NotFast
-        try:
-            _extract_path(path)  # cached: paths repeat from testcase to testcase
-        except ValueError:
-            raise _NotFast from None
+        _extract_path(path)  # cached: paths repeat from testcase to testcase
     validators = doc.get("validate", _ABSENT)
     if validators is _ABSENT:
-        step.validators = []
+        checks = []
     elif type(validators) is list:
-        step.validators = [_fast_validator(item) for item in validators]
+        checks = [_fast_validator(item, functions) for item in validators]
     else:
         raise _NotFast
-    if "export" in doc and doc["export"] != []:
-        raise _NotFast  # refused on request steps: the models say why
-    step.export = []
-    retry_times = doc.get("retry_times", 0)
-    if type(retry_times) is not int or not 0 <= retry_times <= MAX_RETRY_TIMES:
+    name = _text(doc.get("name"), empty_ok=False)
+    variables = _keyed_by_names(doc.get("variables", _ABSENT))
+    run_request = None if request is None else _fast_request(request)
+    if _USUAL_STEP_KEYS.issuperset(doc):
+        step = RunStep(name, run_request, None, variables, extract, checks, (),
+                       _RETRY_TIMES.default, _RETRY_INTERVAL.default, _STEP_MAX_MS.default,
+                       _STEP_DEGRADED_MS.default, (), ())
+    elif _STEP_KEYS.issuperset(doc):
+        testcase = doc.get("testcase")
+        step = RunStep(
+            name,
+            run_request,
+            None if testcase is None else _text(testcase, empty_ok=False),
+            variables,
+            extract,
+            checks,
+            _names(doc.get("export", _ABSENT)),
+            _RETRY_TIMES.read(doc.get("retry_times", _ABSENT)),
+            _RETRY_INTERVAL.read(doc.get("retry_interval", _ABSENT)),
+            _STEP_MAX_MS.read(doc.get("max_response_ms", _ABSENT)),
+            _STEP_DEGRADED_MS.read(doc.get("degraded_response_ms", _ABSENT)),
+            _hooks(doc.get("setup_hooks", _ABSENT)),
+            _hooks(doc.get("teardown_hooks", _ABSENT)),
+        )
+    else:
         raise _NotFast
-    step.retry_times = retry_times
-    interval = doc.get("retry_interval", _ABSENT)
-    step.retry_interval = (
-        0.0 if interval is _ABSENT
-        else _number(interval, 0, MAX_RETRY_INTERVAL_SECONDS, True)
-    )
-    _fast_limits(step, doc)
+    check_step_kind(step)
     return step
 
 
-def _fast_limits(into: RunStep | RunConfig, doc: dict) -> None:
-    for key in ("max_response_ms", "degraded_response_ms"):
-        value = doc.get(key)
-        setattr(into, key, None if value is None else float(_number(value, 0, MAX_RESPONSE_MS, False)))
-
-
-def _fast_load(doc: Any) -> RunTestcase | None:
+def _fast_load(doc: Any, functions: frozenset[str] = frozenset()) -> RunTestcase | None:
     try:
         if type(doc) is not dict or doc.keys() != {"config", "teststeps"}:
             raise _NotFast
         raw = doc["config"]
         if type(raw) is not dict or not _CONFIG_KEYS.issuperset(raw):
             raise _NotFast  # parameters included: they go through the models
-        config = RunConfig()
-        config.name = _text(raw.get("name"), empty_ok=False)
-        config.base_url = _text(raw.get("base_url", ""))
-        config.variables = _variables(raw, "variables")
-        config.parameters = {}
-        config.headers = _optional(raw, "headers")
-        verify = raw.get("verify", False)
-        if type(verify) is not bool:
-            raise _NotFast
-        config.verify = verify
-        config.export = _names(raw["export"]) if "export" in raw else []
-        _fast_limits(config, raw)
+        _WEIGHT.read(raw.get("weight", _ABSENT))  # checked, and of no effect on a run
+        config = RunConfig(
+            _text(raw.get("name"), empty_ok=False),
+            _text(raw.get("base_url", _BASE_URL)),
+            _keyed_by_names(raw.get("variables", _ABSENT)),
+            {},
+            _optional(raw, "headers"),
+            _flag(raw.get("verify", _VERIFY)),
+            _names(raw.get("export", _ABSENT)),
+            _CONFIG_MAX_MS.read(raw.get("max_response_ms", _ABSENT)),
+            _CONFIG_DEGRADED_MS.read(raw.get("degraded_response_ms", _ABSENT)),
+            _hooks(raw.get("setup_hooks", _ABSENT)),
+            _hooks(raw.get("teardown_hooks", _ABSENT)),
+        )
         steps = doc["teststeps"]
         if type(steps) is not list or not 1 <= len(steps) <= MAX_STEPS:
             raise _NotFast
-        testcase = RunTestcase()
-        testcase.config = config
-        testcase.teststeps = [_fast_step(step) for step in steps]
-        return testcase
-    except _NotFast:
+        return RunTestcase(config, [_fast_step(step, functions) for step in steps])
+    except (_NotFast, ValueError):  # ValueError: a rule refused it; the models say how
         return None
 
 

@@ -56,7 +56,7 @@ Part = str | Var | Call
 Parts = tuple[Part, ...]
 
 
-class _Arg(tuple):
+class _Arg(tuple[Any, ...]):
     """Marks an argument that still holds references, so it is not taken for a value."""
 
 
@@ -191,26 +191,23 @@ def render_parts(parts: Parts, lookup: Lookup, ctx: FunctionContext) -> Any:
         part = parts[0]
         if type(part) is Var:
             return lookup(part.name)
-        if type(part) is not str:
-            return _evaluate(part, lookup, ctx)
+        if isinstance(part, Call):
+            return _call(part, lookup, ctx)
     pieces = []
     for part in parts:
         if type(part) is str:
             pieces.append(part)
         elif type(part) is Var:
             pieces.append(str(lookup(part.name)))
-        else:
-            pieces.append(str(_evaluate(part, lookup, ctx)))
+        elif isinstance(part, Call):  # the only kind left
+            pieces.append(str(_call(part, lookup, ctx)))
     rendered = "".join(pieces)
     if len(rendered) > MAX_RENDERED_CHARS:
         raise SubstitutionError(f"a substituted string exceeds {MAX_RENDERED_CHARS} characters")
     return rendered
 
 
-def _evaluate(part: Var | Call, lookup: Lookup, ctx: FunctionContext) -> Any:
-    if isinstance(part, Var):
-        return lookup(part.name)
-
+def _call(part: Call, lookup: Lookup, ctx: FunctionContext) -> Any:
     def value(arg: Any) -> Any:
         return render_parts(arg, lookup, ctx) if isinstance(arg, _Arg) else arg
 

@@ -1,5 +1,6 @@
 """load_testcase's fast path reads the usual documents exactly as the pydantic models do,
-and never accepts one the models refuse (it hands anything unusual to them)."""
+and never accepts one the models refuse (it hands anything unusual to them). Both give the
+engine the same objects (testcase.RunTestcase)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ import pytest
 from pydantic import ValidationError
 
 from chalicelib.runner.errors import TestcaseInvalid
-from chalicelib.runner.schema import RunTestcase, _fast_load, load_testcase
 from chalicelib.runner.schema import Testcase as CaseModel
+from chalicelib.runner.schema import _fast_load, load_testcase, run_testcase
+from chalicelib.runner.testcase import RunTestcase
 
 BASE: dict[str, Any] = {
     "config": {
         "name": "case", "base_url": "http://api.test", "variables": {"user": "u1", "n": 3},
-        "headers": {"X-Trace": "$user"}, "verify": True, "export": ["token"],
+        "headers": {"X-Trace": "$user"}, "verify": True, "export": ["token"], "weight": 2,
     },
     "teststeps": [
         {"name": "login",
@@ -26,67 +28,73 @@ BASE: dict[str, Any] = {
                      "params": {"a": 1}, "cookies": {"c": "d"}, "headers": {"H": "v"}},
          "extract": {"token": "body.token"},
          "validate": [{"eq": ["status_code", 200]}, {"len_gt": ["body.token", 0, "has one"]},
-                      {"contains": ["body.items", {"id": 1}]}],
-         "variables": {"x": "$user"}, "retry_times": 2, "retry_interval": 1},
-        {"name": "form", "request": {"method": "PUT", "url": "/f", "data": {"k": "v"}}},
+                      {"contains": ["body.items", {"id": 1}]},
+                      {"check": "body.n", "assert": "ge", "expected": 1, "msg": "legacy"}],
+         "variables": {"x": "$user"}, "retry_times": 2, "retry_interval": 1,
+         "max_response_ms": 500},
+        {"name": "form", "request": {"method": "PUT", "url": "/f", "data": {"k": "v"}},
+         "extract": [{"id": "body.id"}]},
         {"name": "text", "request": {"method": "PATCH", "url": "/t", "data": "raw",
                                      "timeout": 2.5}, "export": [], "retry_interval": 0.5},
         {"name": "null json", "request": {"method": "GET", "url": "/n", "json": None}},
+        {"name": "file", "request": {"method": "POST", "url": "/u",
+                                     "upload": {"f": "data/a.csv", "k": "v"}}},
+        {"name": "shared", "testcase": "other", "export": ["token"], "variables": {"v": 1}},
     ],
 }
 
 
-def _attrs(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in names}
-
-
 def _same(fast: RunTestcase, model: CaseModel) -> None:
-    config_fields = ("name", "base_url", "variables", "parameters", "headers", "verify",
-                     "export")
-    assert _attrs(fast.config, config_fields) == _attrs(model.config, config_fields)
-    assert len(fast.teststeps) == len(model.teststeps)
-    step_fields = ("name", "testcase", "variables", "extract", "export", "retry_times",
-                   "retry_interval")
-    request_fields = ("method", "url", "params", "headers", "json_body", "data", "cookies",
-                      "timeout", "allow_redirects", "verify")
-    for mine, theirs in zip(fast.teststeps, model.teststeps, strict=True):
-        assert _attrs(mine, step_fields) == _attrs(theirs, step_fields)
-        for name in ("retry_interval",):
-            assert type(getattr(mine, name)) is type(getattr(theirs, name))
-        assert _attrs(mine.request, request_fields) == _attrs(theirs.request, request_fields)
-        assert type(mine.request.timeout) is type(theirs.request.timeout)
-        assert mine.request.has_json() == theirs.request.has_json()
-        assert [_attrs(v, ("comparator", "check", "expect", "message"))
-                for v in mine.validators] == [
-            _attrs(v, ("comparator", "check", "expect", "message")) for v in theirs.validators
-        ]
-    assert fast.config.parameter_combinations() == model.config.parameter_combinations()
-    assert fast.references() == model.references()
+    theirs = run_testcase(model)
+    assert fast == theirs
+    for mine, other in zip(fast.teststeps, theirs.teststeps, strict=True):
+        # equal is not enough: 1 == 1.0 == True, and the engine reports the value it holds
+        assert type(mine.retry_interval) is type(other.retry_interval)
+        assert type(mine.retry_times) is type(other.retry_times)
+        if mine.request is not None and other.request is not None:
+            assert type(mine.request.timeout) is type(other.request.timeout)
+        for left, right in zip(mine.validators, other.validators, strict=True):
+            assert (left.path, left.compare) == (right.path, right.compare)
+    assert fast.config.parameter_combinations() == theirs.config.parameter_combinations()
 
 
 def test_the_usual_documents_are_read_as_the_models_read_them() -> None:
     fast = _fast_load(copy.deepcopy(BASE))
     assert isinstance(fast, RunTestcase)
     _same(fast, CaseModel.model_validate(copy.deepcopy(BASE)))
-    assert isinstance(load_testcase(copy.deepcopy(BASE)), RunTestcase)
+    assert load_testcase(copy.deepcopy(BASE)) == fast
+
+
+def test_a_debugtalk_comparator_is_read_fast_when_the_project_defines_it() -> None:
+    doc = copy.deepcopy(BASE)
+    doc["teststeps"][0]["validate"] = [{"is_even": ["body.n", True]}, {"eq": ["body.n", 2]}]
+    assert _fast_load(copy.deepcopy(doc)) is None  # unknown without the project's names
+    functions = frozenset({"is_even", "equal"})
+    fast = _fast_load(copy.deepcopy(doc), functions)
+    assert fast is not None
+    assert [(v.comparator, v.compare is None) for v in fast.teststeps[0].validators] == [
+        ("is_even", True), ("equal", False)]  # a built-in comparator wins over a function
+    _same(fast, CaseModel.model_validate(doc, context={"functions": functions}))
 
 
 @pytest.mark.parametrize("doc", [
     {**BASE, "config": {**BASE["config"], "parameters": {"a": [1, 2]}}},
-    {**BASE, "teststeps": [{"name": "ref", "testcase": "other"}]},
     {**BASE, "config": {**BASE["config"], "verify": "true"}},
-    {**BASE, "teststeps": [{**BASE["teststeps"][1], "validate": [
-        {"check": "status_code", "comparator": "eq", "expect": 200}]}]},
+    {**BASE, "config": {**BASE["config"], "variables": {"uñ": 1}}},
+    {**BASE, "teststeps": [{**BASE["teststeps"][1], "retry_times": 2.0}]},
 ])
-def test_unusual_documents_go_to_the_models(doc: dict[str, Any]) -> None:
+def test_unusual_documents_go_to_the_models_and_come_out_the_same(doc: dict[str, Any]) -> None:
     assert _fast_load(doc) is None
-    assert not isinstance(load_testcase(doc), RunTestcase)
+    loaded = load_testcase(doc)
+    assert isinstance(loaded, RunTestcase)
+    assert loaded == run_testcase(CaseModel.model_validate(doc))
 
 
 _ODD_VALUES: list[Any] = [
     None, True, False, 0, -1, 1, 2.5, 301, "", "x", "GET", "get", "bad name", "body.x",
     "status", "1abc", [], [1], ["token"], {}, {"a": 1}, {"bad key": 1}, {1: "x"},
-    {"eq": ["status_code", 200]}, {"nope": [1, 2]}, float("nan"),
+    {"eq": ["status_code", 200]}, {"nope": [1, 2]}, float("nan"), "data/x.csv", "${f()}",
+    {"check": "status_code", "expect": 1}, [{"a": "body.a"}], [{"a": "body.a"}, {"a": "body"}],
 ]
 
 
@@ -111,7 +119,8 @@ def _mutated(rng: random.Random) -> dict[str, Any]:
         if isinstance(parent, dict) and rng.random() < 0.3:
             parent.pop(trail[-1], None)
         elif isinstance(parent, dict) and rng.random() < 0.2:
-            parent[rng.choice(["extra", "validators", "json_body", "testcase"])] = 1
+            parent[rng.choice(["extra", "validators", "json_body", "testcase", "request",
+                               "upload", "data", "setup_hooks"])] = 1
         else:
             parent[trail[-1]] = copy.deepcopy(rng.choice(_ODD_VALUES))
     return doc
@@ -133,4 +142,5 @@ def test_mutated_documents_fast_or_not_agree_with_the_models() -> None:
         if fast is not None:
             fast_count += 1
             _same(fast, model)
+        assert load_testcase(doc) == run_testcase(model)
     assert fast_count > 300  # the fast path is actually exercised
