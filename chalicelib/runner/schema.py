@@ -890,7 +890,7 @@ def _fast_validator(item: Any, functions: frozenset[str]) -> RunValidator:
             check, expect = values[0], values[1]
             message = values[2] if len(values) == 3 else _ABSENT
             return _one_key_validator(name, check, type(check), expect, type(expect), message,
-                                      type(message), functions)
+                                      functions)
     return _validator_of(item, functions)
 
 
@@ -903,10 +903,10 @@ def _validator_of(item: dict[Any, Any], functions: frozenset[str]) -> RunValidat
 @text_cache(maxsize=4096)
 def _one_key_validator(
     name: Any, check: Any, _check_type: type, expect: Any, _expect_type: type, message: Any,
-    _message_type: type, functions: frozenset[str],
+    functions: frozenset[str],
 ) -> RunValidator:
     """``_validator_of`` the one-key item these values make: the types are part of the key
-    (1, 1.0 and True are equal but not the same check)."""
+    (1, 1.0 and True are equal but not the same check; a message is text, or refused)."""
     values = [check, expect] if message is _ABSENT else [check, expect, message]
     return _validator_of({name: values}, functions)
 
@@ -925,7 +925,11 @@ def _fast_request(doc: Any) -> RunRequest:
         if upload is not None:
             checked_upload(_mapping(upload))
         check_one_body(has_json, data, upload)
+    timeout = doc.get("timeout")
+    allow_redirects = doc.get("allow_redirects", _ALLOW_REDIRECTS)
     verify = doc.get("verify")
+    if type(allow_redirects) is not bool or (verify is not None and type(verify) is not bool):
+        raise _NotFast
     return RunRequest(
         normal_method(method),
         _text(doc.get("url"), empty_ok=False),
@@ -935,9 +939,9 @@ def _fast_request(doc: Any) -> RunRequest:
         doc.get("json"),
         data,
         _optional(doc, "cookies"),
-        _TIMEOUT.read(doc.get("timeout", _ABSENT)),
-        _flag(doc.get("allow_redirects", _ALLOW_REDIRECTS)),
-        None if verify is None else _flag(verify),
+        None if timeout is None else _TIMEOUT.read(timeout),
+        allow_redirects,
+        verify,
         upload,
     )
 
