@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 
 from chalicelib.core.clock import isoformat
+from chalicelib.runner.report import check_line, failed_checks
 
 SMS_MAX_CHARS = 160
 MAX_FAILING_STEPS = 20
@@ -67,7 +68,7 @@ def failing(detail: Mapping | None, limit: int = MAX_FAILING_STEPS) -> Iterator[
             checks = tuple(
                 FailedCheck(inert(v.get("comparator"), MAX_NAME_CHARS), inert(v.get("check"), MAX_NAME_CHARS),
                             _shown(v.get("expected")), _shown(v.get("actual")))
-                for v in step.get("validators", []) if v.get("result") not in ("pass", True))
+                for v in failed_checks(step))
             error = step.get("error")
             yield FailingStep(inert(case.get("name"), MAX_NAME_CHARS),
                               inert(step.get("name"), MAX_NAME_CHARS),
@@ -83,7 +84,7 @@ def failing_steps(detail: Mapping | None, limit: int = MAX_FAILING_STEPS) -> lis
     for step in failing(detail, limit):
         line = f"- {step.testcase} / {step.step}" + (f": {step.error}" if step.error else "")
         for c in step.checks:
-            line += f"\n    {c.comparator} {c.check}: expected {c.expected}, actual {c.actual}"
+            line += f"\n    {check_line(c.comparator, c.check, c.expected, c.actual)}"
         lines.append(line)
     return lines
 

@@ -21,7 +21,7 @@ from chalicelib.runner.engine import (
 from chalicelib.runner.errors import RunnerError, TestcaseInvalid, TestcaseNotFound
 from chalicelib.runner.files import DirectoryFiles
 from chalicelib.runner.functions import FunctionContext
-from chalicelib.runner.report import to_junit_xml, with_failed_cases
+from chalicelib.runner.report import failed_check_line, failed_checks, to_junit_xml, with_failed_cases
 from chalicelib.runner.schema import parse_testcase_text, validate_testcase
 from chalicelib.runner.ssrf import parse_outbound_allow
 
@@ -218,14 +218,7 @@ def _describe_failure(step: dict[str, Any], indent: str) -> list[str]:
     else:
         status = step.get("status_code")
         lines.append(f"{indent}- {step['name']}" + (f" [HTTP {status}]" if status else ""))
-    for check in step.get("validators") or []:
-        if check.get("result") == "fail":
-            lines.append(
-                f"{indent}    {check['comparator']} {json.dumps(check['check'])}: expected "
-                f"{json.dumps(check.get('expected'), default=str)}, got "
-                f"{json.dumps(check.get('actual'), default=str)}"
-                + (f" ({check['message']})" if check.get("message") else "")
-            )
+    lines.extend(f"{indent}    {failed_check_line(check)}" for check in failed_checks(step))
     if step.get("error") and not step.get("steps"):
         lines.append(f"{indent}    error ({step.get('error_type')}): {step['error']}")
     return lines

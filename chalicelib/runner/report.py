@@ -60,16 +60,30 @@ def _answered_times(steps: Any, into: list[float]) -> None:
             into.append(step["elapsed_ms"])
 
 
+def failed_checks(step: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The step's validators that failed."""
+    return [v for v in step.get("validators") or [] if v.get("result") == "fail"]
+
+
+def check_line(comparator: str, check: str, expected: str, actual: str, message: str | None = None) -> str:
+    """One failed check as every rendering shows it (the CLI, JUnit, alert messages), its parts
+    already rendered by the caller: 'equal "status_code": expected 200, actual 500 (why)'."""
+    line = f"{comparator} {check}: expected {expected}, actual {actual}"
+    return f"{line} ({message})" if message else line
+
+
+def failed_check_line(validator: Mapping[str, Any]) -> str:
+    """check_line of a failed validator of a report, its values as JSON."""
+    def shown(value: Any) -> str:
+        return json.dumps(value, default=str)
+
+    return check_line(str(validator.get("comparator")), shown(validator.get("check")),
+                      shown(validator.get("expected")), shown(validator.get("actual")),
+                      validator.get("message") or None)
+
+
 def _failure_text(step: Mapping[str, Any]) -> str:
-    lines = []
-    for v in step.get("validators") or []:
-        if v.get("result") == "fail":
-            lines.append(
-                f"{v.get('comparator')}({json.dumps(v.get('check'), default=str)}): "
-                f"expected {json.dumps(v.get('expected'), default=str)}, "
-                f"actual {json.dumps(v.get('actual'), default=str)}"
-                + (f" - {v['message']}" if v.get("message") else "")
-            )
+    lines = [failed_check_line(v) for v in failed_checks(step)]
     if step.get("error") and not any(str(step["error"]) in line for line in lines):
         lines.append(str(step["error"]))
     return "\n".join(lines)[:MAX_JUNIT_DETAIL_CHARS]
@@ -99,10 +113,7 @@ def to_junit_xml(report: Mapping[str, Any]) -> str:
                 counts["skipped"] += 1
                 ET.SubElement(element, "skipped", message=_clean(step.get("error", "")))
             elif not step.get("success"):
-                failed_checks = any(
-                    v.get("result") == "fail" for v in step.get("validators") or []
-                )
-                tag = "failure" if failed_checks and not step.get("error") else "error"
+                tag = "failure" if failed_checks(step) and not step.get("error") else "error"
                 counts["failures" if tag == "failure" else "errors"] += 1
                 detail = _failure_text(step)
                 child = ET.SubElement(

@@ -103,7 +103,7 @@ def test_failures_exit_1_and_are_explained(server: LocalServer, project: Path) -
                     "--var", "USER_NAME=zoe", "--allow-private")
     assert code == 1
     assert "FAIL  failing" in out
-    assert 'equal "status_code": expected 200, got 500 (server should be up' in out
+    assert 'equal "status_code": expected 200, actual 500 (server should be up' in out
     assert f"FAIL  {broken}" in out and "invalid YAML" in out
     assert "3 testcases: 1 passed, 2 failed" in out
 
