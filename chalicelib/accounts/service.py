@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib.accounts import limits
 from chalicelib.accounts.codes import consume_condition, spend_try
+from chalicelib.accounts.extensions import user_disabled
 from chalicelib.accounts.models import AccountKey, LimitCounter, Session, User, VerificationCode
 from chalicelib.accounts.passwords import check_password
 from chalicelib.accounts.passwords import hash_password as _bcrypt_hash
@@ -301,12 +302,11 @@ def update_profile(user: dict, token: str, body: Any) -> dict:
 
 
 def disable_user(user_id: str) -> int:
-    """The user can no longer sign in, and every session and API key ends now. Returns how
-    many sessions ended."""
-    from chalicelib.keys.service import revoke_keys_of
-
+    """The user can no longer sign in, and every session and API key ends now (the features
+    listening are told: keys revokes theirs, accounts/extensions.py). Returns how many
+    sessions ended."""
     User(user_id).update(actions=[User.disabled.set(True)], condition=User.id.exists())
-    revoke_keys_of(user_id)
+    user_disabled(user_id)
     return revoke_all_sessions(user_id)
 
 

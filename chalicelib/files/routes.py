@@ -7,11 +7,22 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from chalicelib.catalog.extensions import on_project_purged
 from chalicelib.core.auth import current_user
 from chalicelib.core.http import json_response
 from chalicelib.core.openapi import answers
 
 files_routes = Blueprint(__name__)
+
+
+def _purge_files(project_id: str) -> int:
+    from chalicelib.files.service import purge_project_files
+
+    return purge_project_files(project_id)
+
+
+# a deleted project's files go in catalog's cleanup job (catalog/extensions.py)
+on_project_purged(_purge_files)
 
 # what app.py adds to the API's binary types (application/octet-stream is one already)
 BINARY_TYPES = ["text/csv"]

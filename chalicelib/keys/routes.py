@@ -4,6 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 from chalice.app import Request
 
+from chalicelib.accounts.extensions import on_user_disabled
 from chalicelib.core.auth import current_user
 from chalicelib.core.http import json_response
 from chalicelib.core.lazy import lazy_module
@@ -14,6 +15,16 @@ from chalicelib.core.validation import parse_body
 schemas = lazy_module("chalicelib.keys.schemas")
 
 keys_routes = Blueprint(__name__)
+
+
+def _revoke_keys_of(user_id: str) -> None:
+    from chalicelib.keys.service import revoke_keys_of
+
+    revoke_keys_of(user_id)
+
+
+# a disabled user's keys stop working with their sessions (accounts/extensions.py)
+on_user_disabled(_revoke_keys_of)
 
 
 def _request():

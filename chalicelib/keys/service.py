@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.catalog.service import load_project
+from chalicelib.catalog.access import load_project
 from chalicelib.core.aws import get_client
 from chalicelib.core.clock import Clock, isoformat, utcnow
 from chalicelib.core.db import cancelled_by_condition, condition_failed, get_or_none
@@ -102,7 +102,7 @@ def _snapshot(user: Mapping[str, Any]) -> dict:
 
 def list_keys(user: dict, project_id: str, limit: int, start: dict | None, *, clock: Clock = utcnow) -> dict:
     """GET /projects/{id}/keys: GetItem (project), one Query of the by-project index, newest first."""
-    from chalicelib.catalog.store import checked_start_key, query_page, string_key
+    from chalicelib.catalog.access import checked_start_key, query_page, string_key
     from chalicelib.core.pagination import page
 
     project = load_project(user, project_id)

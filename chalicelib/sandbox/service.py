@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalicelib.catalog.service import load_project
+from chalicelib.catalog.access import load_project
 from chalicelib.core.clock import Clock, isoformat, utcnow
 from chalicelib.core.db import get_or_none
 from chalicelib.core.errors import (
