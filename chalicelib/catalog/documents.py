@@ -2,7 +2,8 @@
 
 Checked before anything is written (a 400 naming each bad path, 413 past the settings' limit);
 a document that calls user code (`${fn()}`) is checked against the function names of the
-project's debugtalk.py, which chalicelib/sandbox provides (catalog/extensions.py).
+project's debugtalk.py, asked of the caller's `functions_of` (catalog's own callers take them
+from catalog/extensions.py, where chalicelib/sandbox provides them).
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.catalog.extensions import on_project_purged
 from chalicelib.core.auth import current_user
+from chalicelib.core.edge import edge
 from chalicelib.core.http import json_response
 from chalicelib.core.openapi import answers
 
@@ -58,7 +59,8 @@ def put_file(project_id: str) -> Response:
     from chalicelib.files import service
 
     request = files_routes.current_request
-    view, created = service.put_file(current_user(request), project_id, _path(), request.raw_body or b"")
+    view, created = service.put_file(current_user(request), project_id, _path(), request.raw_body or b"",
+                                     clock=edge().clock)
     return json_response(view, 201 if created else 200)
 
 

@@ -19,7 +19,7 @@ from chalicelib.catalog.access import load_project, member_of
 from chalicelib.catalog.models import Project
 from chalicelib.catalog.store import Cancelled, Tx
 from chalicelib.core.aws import get_client
-from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import get_or_none
 from chalicelib.core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from chalicelib.core.settings import get_settings
@@ -58,7 +58,7 @@ def list_files(user: dict, project_id: str) -> dict:
 
 
 def put_file(user: dict, project_id: str, path: object, data: bytes, *,
-             clock: Clock = utcnow) -> tuple[dict, bool]:
+             clock: Clock) -> tuple[dict, bool]:
     """PUT /projects/{id}/files?path=: GetItem (project), GetItem (the file), S3 PutObject,
     one TransactWriteItems. (view, created)."""
     settings = get_settings()

@@ -6,6 +6,7 @@ from chalice.app import Request
 
 from chalicelib.accounts.extensions import on_user_disabled
 from chalicelib.core.auth import current_user
+from chalicelib.core.edge import edge
 from chalicelib.core.http import json_response
 from chalicelib.core.lazy import lazy_module
 from chalicelib.core.openapi import answers
@@ -36,7 +37,7 @@ def key_for_request(token: str, request: Request) -> dict:
     from chalicelib.keys import service
 
     route = request.context.get("resourcePath", request.path)
-    return service.authenticate(token, request.method, route, request.uri_params)
+    return service.authenticate(token, request.method, route, request.uri_params, clock=edge().clock)
 
 
 @keys_routes.route("/projects/{project_id}/keys", methods=["POST"])
@@ -47,7 +48,7 @@ def create_key(project_id: str) -> Response:
 
     request = _request()
     body = parse_body(request, schemas.KeyCreate)
-    return json_response(service.create_key(current_user(request), project_id, body), 201)
+    return json_response(service.create_key(current_user(request), project_id, body, clock=edge().clock), 201)
 
 
 @keys_routes.route("/projects/{project_id}/keys", methods=["GET"])
@@ -58,7 +59,7 @@ def list_keys(project_id: str) -> dict:
 
     request = _request()
     limit, start = page_params(request.query_params)
-    return service.list_keys(current_user(request), project_id, limit, start)
+    return service.list_keys(current_user(request), project_id, limit, start, clock=edge().clock)
 
 
 @keys_routes.route("/projects/{project_id}/keys/{key_id}", methods=["DELETE"])

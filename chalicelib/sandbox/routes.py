@@ -5,6 +5,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.catalog.extensions import register_functions_source
 from chalicelib.core.auth import current_user
+from chalicelib.core.edge import edge
 from chalicelib.core.http import json_response
 from chalicelib.core.openapi import answers
 
@@ -46,7 +47,7 @@ def put_debugtalk(project_id: str) -> Response:
 
     request = _request()
     saved = service.put_debugtalk(current_user(request), project_id, request.raw_body,
-                                  request.headers.get("content-type", ""))
+                                  request.headers.get("content-type", ""), clock=edge().clock)
     return json_response(saved)
 
 

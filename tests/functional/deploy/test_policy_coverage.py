@@ -123,6 +123,7 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
     from chalicelib.accounts.service import SESSIONS_PER_TRANSACTION
     from chalicelib.accounts.sessions import create_session
     from chalicelib.catalog import cleanup
+    from chalicelib.core.clock import utcnow
     from chalicelib.core.edge import Edge, use_edge
     from chalicelib.core.settings import reset_settings
     from chalicelib.runs import service as runs_service
@@ -288,7 +289,7 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
     assert asked.status_code == 202, asked.body
     code = notify.last_code("bob@example.com")
     for _ in range(SESSIONS_PER_TRANSACTION + 1):  # more sessions than the reset's transaction holds
-        create_session(bob.user)
+        create_session(bob.user, clock=utcnow)
     reset = _post(client, "/auth/password/reset", {"account": "bobby", "code": code,
                                                     "new_password": "a brand new secret"})
     assert reset.status_code == 204, reset.body
