@@ -1,8 +1,7 @@
 """The Chalice app `hat`: wiring only. Logic lives in chalicelib/<feature>/."""
 from chalice import Chalice
 
-from chalicelib.accounts.routes import accounts_routes
-from chalicelib.accounts.sessions import user_for_token
+from chalicelib.accounts.routes import accounts_routes, session_user
 from chalicelib.catalog.jobs import catalog_jobs
 from chalicelib.catalog.routes import catalog_routes
 from chalicelib.console.routes import console_routes
@@ -27,7 +26,7 @@ configure_logging()
 
 # Order matters: the first middleware registered is the outermost.
 register_http_middleware(app)
-register_auth_middleware(app, resolve_token=user_for_token, resolve_key=key_for_request)
+register_auth_middleware(app, resolve_token=session_user, resolve_key=key_for_request)
 app.register_blueprint(core_routes)
 app.register_blueprint(catalog_routes)
 app.register_blueprint(catalog_jobs)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.accounts.limits import SendRules, hit, record_send, short_hash
 from chalicelib.accounts.models import AccountKey, LimitCounter, SendHistory, VerificationCode
-from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.clock import Clock
 from chalicelib.core.db import condition_failed, get_many, get_or_none
 from chalicelib.core.errors import TooManyRequests
 from chalicelib.core.settings import get_settings
@@ -55,7 +55,7 @@ def send_rules() -> SendRules:
 
 
 def request_code(channel: str, destination: str, purpose: str, client_ip: str, *,
-                 clock: Clock = utcnow, enqueue: Callable[[str, dict], str] | None = None) -> dict:
+                 clock: Clock, enqueue: Callable[[str, dict], str] | None = None) -> dict:
     """Apply the limits and enqueue the send; the same answer whether or not an account exists.
 
     DynamoDB: one BatchGetItem (destination history + IP counter), one conditional
@@ -92,7 +92,7 @@ ALREADY_REGISTERED = ("Your hat account",
                       "one. If it was you, sign in or reset your password instead.")
 
 
-def deliver_code(payload: dict, *, send: Send, clock: Clock = utcnow) -> dict:
+def deliver_code(payload: dict, *, send: Send, clock: Clock) -> dict:
     """The worker's half: draw a code, store its HMAC (5-minute life), send it."""
     channel, destination, purpose = payload["channel"], payload["destination"], payload["purpose"]
     settings = get_settings()

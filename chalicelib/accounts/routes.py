@@ -1,4 +1,5 @@
-"""The /auth routes (API.md, Accounts). Thin: parse the body, call the service, shape the answer.
+"""The /auth routes (API.md, Accounts). Thin: parse the body, call the service (handing it the
+edge's clock, core/edge.py), shape the answer.
 
 Bodies (pydantic) and services are imported inside the views, on the first request
 that needs them: `import app` (every cold start of every function) stays cheap.
@@ -8,9 +9,18 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.core.auth import client_ip, current_user, session_token
+from chalicelib.core.edge import edge
 from chalicelib.core.openapi import answers
 
 accounts_routes = Blueprint(__name__)
+
+
+def session_user(token: str) -> dict | None:
+    """The auth middleware's resolver for session tokens (app.py wires it): the public user of a
+    live session, by the edge's clock; None for anything else."""
+    from chalicelib.accounts.sessions import user_for_token
+
+    return user_for_token(token, clock=edge().clock)
 
 
 @accounts_routes.route("/auth/codes", methods=["POST"])
@@ -23,7 +33,7 @@ def request_code() -> Response:
 
     request = accounts_routes.current_request
     body = parse_body(request, CodeRequest)
-    answer = send_code(body.channel, body.destination, body.purpose, client_ip(request))
+    answer = send_code(body.channel, body.destination, body.purpose, client_ip(request), clock=edge().clock)
     return Response(body=answer, status_code=202)
 
 
@@ -38,7 +48,7 @@ def register() -> Response:
     request = accounts_routes.current_request
     body = parse_body(request, RegisterBody)
     user = service.register(body.username, body.password, body.email, body.code, body.mobile,
-                            client_ip=client_ip(request))
+                            client_ip=client_ip(request), clock=edge().clock)
     return Response(body=user, status_code=201)
 
 
@@ -54,7 +64,8 @@ def login() -> Response:
 
     request = accounts_routes.current_request
     body = parse_body(request, LoginBody)
-    session = service.login(body.account, body.password, remember=body.remember, client_ip=client_ip(request))
+    session = service.login(body.account, body.password, remember=body.remember, client_ip=client_ip(request),
+                            clock=edge().clock)
     cookies = session_cookies(request, session["token"], remember=body.remember)
     return Response(body=session, status_code=200, headers={"Set-Cookie": cookies})
 
@@ -102,5 +113,6 @@ def reset_password() -> Response:
 
     request = accounts_routes.current_request
     body = parse_body(request, PasswordResetBody)
-    service.reset_password(body.account, body.code, body.new_password, client_ip=client_ip(request))
+    service.reset_password(body.account, body.code, body.new_password, client_ip=client_ip(request),
+                           clock=edge().clock)
     return Response(body="", status_code=204)

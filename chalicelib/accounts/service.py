@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib.accounts import limits
 from chalicelib.accounts.codes import consume_condition, spend_try
+from chalicelib.accounts.extensions import user_disabled
 from chalicelib.accounts.models import AccountKey, LimitCounter, Session, User, VerificationCode
 from chalicelib.accounts.passwords import check_password
 from chalicelib.accounts.passwords import hash_password as _bcrypt_hash
@@ -25,7 +26,7 @@ from chalicelib.accounts.sessions import (
     revoke_token,
     session_hashes,
 )
-from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import (
     CONDITION_FAILED,
     cancellation_codes,
@@ -74,7 +75,7 @@ def bad_code() -> BadRequest:
 
 
 def create_user(username: str, email: str, password: str, mobile: str | None = None, *,
-                clock: Clock = utcnow, code: VerificationCode | None = None) -> dict:
+                clock: Clock, code: VerificationCode | None = None) -> dict:
     """Store a user and claim its username, email and mobile in one transaction.
 
     Of any number of racing registrations for one name, exactly one commits; the
@@ -120,7 +121,7 @@ def _live_code(candidates: Iterable[str], purpose: str, code: str, now: datetime
 
 
 def register(username: str, password: str, email: str, code: str, mobile: str | None = None, *,
-             client_ip: str = "", clock: Clock = utcnow) -> dict:
+             client_ip: str = "", clock: Clock) -> dict:
     """A new user, if `code` is the live registration code sent to `email` (or to `mobile`).
 
     DynamoDB: one UpdateItem per destination tried (1, or 2 with a mobile) and one
@@ -166,7 +167,7 @@ def _count_failure(ip_key: str, ip_failures: LimitCounter | None, pair: str, now
 
 
 def login(account: str, password: str, *, remember: bool = False, client_ip: str = "",
-          clock: Clock = utcnow) -> dict:
+          clock: Clock) -> dict:
     """A session for a right account/password pair; one 401 message for every wrong pair.
 
     Throttled with growing delays, not a hard lock (OWASP ASVS 5.0 V6.3): from the
@@ -214,7 +215,7 @@ def logout(token: str) -> None:
 
 
 def reset_password(account: str, code: str, new_password: str, *, client_ip: str = "",
-                   clock: Clock = utcnow) -> int:
+                   clock: Clock) -> int:
     """Set a new password with a live reset code; every session of the user ends.
 
     A wrong code, or an account that does not exist, is the same 400 after the same
@@ -301,12 +302,11 @@ def update_profile(user: dict, token: str, body: Any) -> dict:
 
 
 def disable_user(user_id: str) -> int:
-    """The user can no longer sign in, and every session and API key ends now. Returns how
-    many sessions ended."""
-    from chalicelib.keys.service import revoke_keys_of
-
+    """The user can no longer sign in, and every session and API key ends now (the features
+    listening are told: keys revokes theirs, accounts/extensions.py). Returns how many
+    sessions ended."""
     User(user_id).update(actions=[User.disabled.set(True)], condition=User.id.exists())
-    revoke_keys_of(user_id)
+    user_disabled(user_id)
     return revoke_all_sessions(user_id)
 
 

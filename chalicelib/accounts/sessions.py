@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from chalicelib.accounts.models import Session
-from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.clock import Clock
 from chalicelib.core.db import get_or_none, update_if
 from chalicelib.core.settings import get_settings
 
@@ -17,7 +17,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_session(user: dict, *, remember: bool = False, clock: Clock = utcnow) -> tuple[str, datetime]:
+def create_session(user: dict, *, remember: bool = False, clock: Clock) -> tuple[str, datetime]:
     """A new token for the (public) user and when it expires (14 days if remembered, else 12 h)."""
     settings = get_settings()
     lifetime = (settings.remembered_session_expires_after_seconds if remember
@@ -28,7 +28,7 @@ def create_session(user: dict, *, remember: bool = False, clock: Clock = utcnow)
     return token, expires_at
 
 
-def user_for_token(token: str, *, clock: Clock = utcnow) -> dict | None:
+def user_for_token(token: str, *, clock: Clock) -> dict | None:
     """The public user behind a live token, or None (unknown, expired, revoked). One GetItem."""
     session = get_or_none(Session, hash_token(token)) if token else None
     # TTL deletion is lazy (and absent in the emulator): expiry is checked here too.

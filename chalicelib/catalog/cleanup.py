@@ -6,8 +6,8 @@ catalog queue. The job deletes children before parents, so whatever point a cras
 stops it at, the parent is still there, still marked, and the next delivery (or the
 reaper, for a job that was never queued) picks the work up again:
 
-  test cases (+ their name claims) -> module (+ its claim) -> project files (chalicelib/files)
-  -> members' rows -> project
+  test cases (+ their name claims) -> module (+ its claim) -> what other features registered
+  (catalog/extensions.py: the project's files, chalicelib/files) -> members' rows -> project
 
 Test cases are deleted in transactions that also subtract them from their module's
 count, each delete conditional on the item still existing, so a repeated delete never
@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from chalicelib.catalog.extensions import purge_steps
 from chalicelib.catalog.models import (
     ACTIVE,
     DELETING,
@@ -33,7 +34,7 @@ from chalicelib.catalog.models import (
     testcase_claim,
 )
 from chalicelib.catalog.store import Cancelled, Tx
-from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.clock import Clock
 from chalicelib.core.db import condition_failed, get_or_none
 
 logger = logging.getLogger("hat.catalog.cleanup")
@@ -64,6 +65,15 @@ def enqueue_cleanup(kind: str, item_id: str) -> None:
     from chalicelib.core.jobs import enqueue
 
     enqueue(QUEUE, {"kind": kind, "id": item_id})
+
+
+def queue_cleanup(kind: str, item_id: str) -> None:
+    """What a delete does once it has marked the item: queue the cascade. If SQS fails now, the
+    item stays marked and the reaper queues it later."""
+    try:
+        enqueue_cleanup(kind, item_id)
+    except Exception:  # noqa: BLE001 - the delete itself is done; the reaper finishes the rest
+        logger.exception("could not queue the cleanup of %s %s; the reaper will", kind, item_id)
 
 
 def run_job(payload: dict, *, budget: int = DEFAULT_BUDGET) -> bool:
@@ -179,9 +189,8 @@ def purge_project(project_id: str, budget: Budget) -> bool:
             progressed = True
         if not progressed:
             raise NotReady(f"project {project_id}: the index still lists deleted modules")
-    from chalicelib.files.service import purge_project_files
-
-    budget.spend(purge_project_files(project_id))  # at most the files limit (100) a project
+    for purge in purge_steps():  # the project's files (chalicelib/files): at most its limit, 100
+        budget.spend(purge(project_id))
     with Membership.batch_write() as batch:
         for member_id in project.member_ids or ():
             batch.delete(Membership(member_id, project.sort_key))
@@ -197,7 +206,7 @@ def purge_project(project_id: str, budget: Budget) -> bool:
 
 # --- the reaper ----------------------------------------------------------------------------------
 
-def reap(*, clock: Clock = utcnow) -> int:
+def reap(*, clock: Clock) -> int:
     """Queue the cleanup of everything marked deleting for a while (a lost or dead-lettered job)."""
     cutoff = (clock() - STUCK_AFTER).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     queued = 0

@@ -22,5 +22,6 @@ def catalog_cleanup(event) -> None:
 @catalog_jobs.schedule(Rate(15, unit=Rate.MINUTES))
 def catalog_reaper(event) -> None:
     from chalicelib.catalog.cleanup import reap
+    from chalicelib.core.edge import edge
 
-    reap()
+    reap(clock=edge().clock)

@@ -7,11 +7,23 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from chalicelib.catalog.extensions import on_project_purged
 from chalicelib.core.auth import current_user
+from chalicelib.core.edge import edge
 from chalicelib.core.http import json_response
 from chalicelib.core.openapi import answers
 
 files_routes = Blueprint(__name__)
+
+
+def _purge_files(project_id: str) -> int:
+    from chalicelib.files.service import purge_project_files
+
+    return purge_project_files(project_id)
+
+
+# a deleted project's files go in catalog's cleanup job (catalog/extensions.py)
+on_project_purged(_purge_files)
 
 # what app.py adds to the API's binary types (application/octet-stream is one already)
 BINARY_TYPES = ["text/csv"]
@@ -47,7 +59,8 @@ def put_file(project_id: str) -> Response:
     from chalicelib.files import service
 
     request = files_routes.current_request
-    view, created = service.put_file(current_user(request), project_id, _path(), request.raw_body or b"")
+    view, created = service.put_file(current_user(request), project_id, _path(), request.raw_body or b"",
+                                     clock=edge().clock)
     return json_response(view, 201 if created else 200)
 
 

@@ -15,11 +15,11 @@ import hashlib
 import uuid
 from collections.abc import Callable
 
+from chalicelib.catalog.access import load_project, member_of
 from chalicelib.catalog.models import Project
-from chalicelib.catalog.service import _member_of, load_project
 from chalicelib.catalog.store import Cancelled, Tx
 from chalicelib.core.aws import get_client
-from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import get_or_none
 from chalicelib.core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from chalicelib.core.settings import get_settings
@@ -58,7 +58,7 @@ def list_files(user: dict, project_id: str) -> dict:
 
 
 def put_file(user: dict, project_id: str, path: object, data: bytes, *,
-             clock: Clock = utcnow) -> tuple[dict, bool]:
+             clock: Clock) -> tuple[dict, bool]:
     """PUT /projects/{id}/files?path=: GetItem (project), GetItem (the file), S3 PutObject,
     one TransactWriteItems. (view, created)."""
     settings = get_settings()
@@ -79,10 +79,10 @@ def put_file(user: dict, project_id: str, path: object, data: bytes, *,
     if old is None:
         tx.put("file", item, ProjectFile.path.does_not_exist())
         tx.update("project", Project(project.id), [Project.file_count.add(1)],
-                  _member_of(user) & (Project.file_count.does_not_exist() | (Project.file_count < limit)))
+                  member_of(user) & (Project.file_count.does_not_exist() | (Project.file_count < limit)))
     else:
         tx.put("file", item, ProjectFile.object_key == old.object_key)
-        tx.check("project", Project, project.id, _member_of(user))
+        tx.check("project", Project, project.id, member_of(user))
     try:
         tx.commit(retries=1)
     except Cancelled as cancelled:
@@ -123,7 +123,7 @@ def delete_file(user: dict, project_id: str, path: object) -> None:
         raise _not_found(path)
     tx = Tx()
     tx.delete("file", ProjectFile(project.id, path), ProjectFile.object_key == item.object_key)
-    tx.update("project", Project(project.id), [Project.file_count.add(-1)], _member_of(user))
+    tx.update("project", Project(project.id), [Project.file_count.add(-1)], member_of(user))
     try:
         tx.commit(retries=1)
     except Cancelled as cancelled:

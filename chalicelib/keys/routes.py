@@ -4,7 +4,9 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 from chalice.app import Request
 
+from chalicelib.accounts.extensions import on_user_disabled
 from chalicelib.core.auth import current_user
+from chalicelib.core.edge import edge
 from chalicelib.core.http import json_response
 from chalicelib.core.lazy import lazy_module
 from chalicelib.core.openapi import answers
@@ -16,6 +18,16 @@ schemas = lazy_module("chalicelib.keys.schemas")
 keys_routes = Blueprint(__name__)
 
 
+def _revoke_keys_of(user_id: str) -> None:
+    from chalicelib.keys.service import revoke_keys_of
+
+    revoke_keys_of(user_id)
+
+
+# a disabled user's keys stop working with their sessions (accounts/extensions.py)
+on_user_disabled(_revoke_keys_of)
+
+
 def _request():
     return keys_routes.current_request
 
@@ -25,7 +37,7 @@ def key_for_request(token: str, request: Request) -> dict:
     from chalicelib.keys import service
 
     route = request.context.get("resourcePath", request.path)
-    return service.authenticate(token, request.method, route, request.uri_params)
+    return service.authenticate(token, request.method, route, request.uri_params, clock=edge().clock)
 
 
 @keys_routes.route("/projects/{project_id}/keys", methods=["POST"])
@@ -36,7 +48,7 @@ def create_key(project_id: str) -> Response:
 
     request = _request()
     body = parse_body(request, schemas.KeyCreate)
-    return json_response(service.create_key(current_user(request), project_id, body), 201)
+    return json_response(service.create_key(current_user(request), project_id, body, clock=edge().clock), 201)
 
 
 @keys_routes.route("/projects/{project_id}/keys", methods=["GET"])
@@ -47,7 +59,7 @@ def list_keys(project_id: str) -> dict:
 
     request = _request()
     limit, start = page_params(request.query_params)
-    return service.list_keys(current_user(request), project_id, limit, start)
+    return service.list_keys(current_user(request), project_id, limit, start, clock=edge().clock)
 
 
 @keys_routes.route("/projects/{project_id}/keys/{key_id}", methods=["DELETE"])

@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.catalog.service import load_project
+from chalicelib.catalog.access import load_project
 from chalicelib.core.aws import get_client
-from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import cancelled_by_condition, condition_failed, get_or_none
 from chalicelib.core.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationFailed
 from chalicelib.core.ids import is_id
@@ -52,7 +52,7 @@ def _not_found() -> NotFound:
     return NotFound("key not found", code="key_not_found")
 
 
-def key_view(item: ApiKey, *, owner_is_member: bool | None = None, clock: Clock = utcnow) -> dict:
+def key_view(item: ApiKey, *, owner_is_member: bool | None = None, clock: Clock) -> dict:
     view = {"id": item.id, "project_id": item.project_id, "name": item.name,
             "scopes": sorted(item.scopes or ()), "created_by": item.created_by,
             "created_at": isoformat(item.created_at),
@@ -66,7 +66,7 @@ def key_view(item: ApiKey, *, owner_is_member: bool | None = None, clock: Clock 
 
 # --- the routes ------------------------------------------------------------------------------------
 
-def create_key(user: dict, project_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
+def create_key(user: dict, project_id: str, body: Any, *, clock: Clock) -> dict:
     """POST /projects/{id}/keys (members): GetItem (project), one TransactWriteItems (the key's
     hash item and its id pointer). The key is in this answer only."""
     from chalicelib.catalog.models import ACTIVE, Project
@@ -100,9 +100,9 @@ def _snapshot(user: Mapping[str, Any]) -> dict:
     return {name: value for name, value in user.items() if name != "api_key"}
 
 
-def list_keys(user: dict, project_id: str, limit: int, start: dict | None, *, clock: Clock = utcnow) -> dict:
+def list_keys(user: dict, project_id: str, limit: int, start: dict | None, *, clock: Clock) -> dict:
     """GET /projects/{id}/keys: GetItem (project), one Query of the by-project index, newest first."""
-    from chalicelib.catalog.store import checked_start_key, query_page, string_key
+    from chalicelib.catalog.access import checked_start_key, query_page, string_key
     from chalicelib.core.pagination import page
 
     project = load_project(user, project_id)
@@ -204,7 +204,7 @@ def _use(key_hash: str, now: datetime) -> dict | None:
 
 
 def authenticate(token: str, method: str, route: str, uri_params: Mapping[str, str] | None, *,
-                 clock: Clock = utcnow) -> dict:
+                 clock: Clock) -> dict:
     """The user a `hat_` key acts as on this route, with `api_key` {id, name, project_id,
     scopes}; else a 401 (bad, revoked, expired, or a route keys never use), 403 (scope
     missing), 404 (another project's route) or 429 (over the key's rate)."""

@@ -1,13 +1,14 @@
 """Alert channels (issue 20, items 1 and 2): email, SMS, the signed webhook, and the incoming
 webhooks of Slack, Microsoft Teams (Workflows), Feishu/Lark, DingTalk and WeCom.
 
-A project holds the defaults, a task may override them (`alerts: [...]`, notify/schemas.py).
-Each channel is stored as given, with its signing secret sealed (AES-GCM under a key derived
-from HAT_SECRET_KEY; answers show only `has_secret`). When a report finishes, the runs worker
-decides per channel whether it is due (`due`: when, after N consecutive failures, a quiet
-window), records `queued` on the report and queues one `alert` job per channel with a fixed
-id; the job sends under `run_once(alert:<report>:<channel>)`, so a provider answering 500
-then 200 gets one message and a redelivered finish sends nothing twice; failures retry with
+A project holds the defaults, a task may override them (`alerts: [...]`, catalog/schemas.py).
+Each channel is stored as given, with its signing secret sealed (catalog/alert_channels.py:
+stored with the project, below the features that send; answers show only `has_secret`).
+When a report finishes, the runs worker decides per channel whether it is due (`due`: when,
+after N consecutive failures, a quiet window), records `queued` on the report and queues one
+`alert` job per channel with a fixed id; the job sends under
+`run_once(alert:<report>:<channel>)`, so a provider answering 500 then 200 gets one message
+and a redelivered finish sends nothing twice; failures retry with
 the jobs' backoff and every outcome is written on the report (`alerts`).
 
 Chat messages go out through the runner, so the outbound guard (ssrf.py) applies to channel
@@ -24,60 +25,18 @@ import base64
 import hashlib
 import hmac
 import json
-import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
-from chalicelib.core import sealing
+# channels_view and stored_alerts: read here by schedules/service.py until the lead points it at
+# catalog/alert_channels.py (to be removed at merge)
+from chalicelib.catalog.alert_channels import channels_view, stored_alerts, unseal  # noqa: F401
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.settings import get_settings
 
 MAX_FAILING_IN_CHAT = 5
-_PUBLIC_FIELDS = ("id", "type", "target", "when", "after_failures", "quiet_minutes")
-
-
-# --- storing channels: secrets sealed, never shown ------------------------------------------------
-
-
-_ALERT_KEY_PURPOSE = b"alert-channel-secrets"
-
-
-def seal(secret: str) -> str:
-    return sealing.seal(sealing.derived_key(_ALERT_KEY_PURPOSE), secret, b"alert")
-
-
-def unseal(box: str) -> str:
-    return sealing.unseal(sealing.derived_key(_ALERT_KEY_PURPOSE), box, b"alert")
-
-
-def stored_channels(sent: list, before: list[dict] | None) -> list[dict]:
-    """The channels as stored: new ids where none were given; a kept id without a secret keeps
-    the sealed one it had."""
-    kept = {c["id"]: c for c in before or []}
-    out = []
-    for channel in sent:
-        entry = {name: getattr(channel, name) for name in _PUBLIC_FIELDS}
-        entry["id"] = entry["id"] or uuid.uuid4().hex[:12]
-        if channel.secret is not None:
-            entry["secret_box"] = seal(channel.secret)
-        elif kept.get(entry["id"], {}).get("type") == entry["type"] and kept[entry["id"]].get("secret_box"):
-            entry["secret_box"] = kept[entry["id"]]["secret_box"]
-        out.append(entry)
-    return out
-
-
-def stored_alerts(sent: list | None, before: list[dict] | None) -> list[dict] | None:
-    """A body's `alerts` as stored: None when not given, null or empty (the defaults apply)."""
-    return (stored_channels(sent, before) or None) if sent is not None else None
-
-
-def channels_view(channels: list[dict] | None) -> list[dict]:
-    return [
-        {**{name: c.get(name) for name in _PUBLIC_FIELDS}, "has_secret": bool(c.get("secret_box"))}
-        for c in channels or []
-    ]
 
 
 # --- when: the policy ----------------------------------------------------------------------------
@@ -407,7 +366,7 @@ def send_test(
     the runner, the outbound guard); an email or SMS channel gets one queued, if its address may
     receive the project's messages (recipients' rules, daily limit). Auth + GetItem (project),
     and for email/SMS one BatchGetItem and the daily counter's UpdateItem."""
-    from chalicelib.catalog.service import load_project
+    from chalicelib.catalog.access import load_project
     from chalicelib.core.errors import NotFound
 
     project = load_project(user, project_id)

@@ -11,14 +11,29 @@ the job id makes a redelivered message never send twice. Kinds:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from chalice import Blueprint
 
+from chalicelib.catalog.extensions import on_recipients_stored
 from chalicelib.core.settings import load_settings
 
 notify_jobs = Blueprint(__name__)
 # Queue names need only the stage: read it without get_settings(), which may fetch secrets
 # (SSM) that importing the app, e.g. for `chalice package`, must not need.
 _QUEUES = load_settings()
+
+
+def _ask_recipients(project_id: str, notify: Mapping | None, requested_by: str | None,
+                    alerts: list[Mapping] | None) -> None:
+    from chalicelib.notify.recipients import request_confirmations
+
+    request_confirmations(project_id, notify, requested_by, alerts)
+
+
+# a project's stored recipients and email/SMS channels: outside addresses are asked to confirm
+# (the "confirm_recipients" job below; catalog/extensions.py)
+on_recipients_stored(_ask_recipients)
 
 
 def handle_job(channel: str, payload: dict, *, sender=None) -> object:

@@ -443,8 +443,7 @@ def list_recipients(user: dict, project_id: str, limit: int, start: dict | None,
                     clock: Clock = utcnow) -> dict:
     """GET /projects/{id}/recipients: GetItem (project), one Query of its records (counters,
     whose keys start with "#", sort before the first hex digit and are left out)."""
-    from chalicelib.catalog.service import load_project
-    from chalicelib.catalog.store import checked_start_key, query_page, string_key
+    from chalicelib.catalog.access import checked_start_key, load_project, query_page, string_key
     from chalicelib.core.pagination import page
 
     project = load_project(user, project_id)

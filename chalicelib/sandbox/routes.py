@@ -3,11 +3,23 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from chalicelib.catalog.extensions import register_functions_source
 from chalicelib.core.auth import current_user
+from chalicelib.core.edge import edge
 from chalicelib.core.http import json_response
 from chalicelib.core.openapi import answers
 
 sandbox_routes = Blueprint(__name__)
+
+
+def _debugtalk_functions(project_id: str) -> frozenset[str] | None:
+    from chalicelib.sandbox.service import project_functions
+
+    return project_functions(project_id)
+
+
+# catalog checks a test case that calls user code against these (catalog/extensions.py)
+register_functions_source(_debugtalk_functions)
 
 # what PUT accepts; anything else is a 415 from the service, naming these
 SOURCE_TYPES = ["text/x-python", "text/plain", "application/json", "application/octet-stream"]
@@ -35,7 +47,7 @@ def put_debugtalk(project_id: str) -> Response:
 
     request = _request()
     saved = service.put_debugtalk(current_user(request), project_id, request.raw_body,
-                                  request.headers.get("content-type", ""))
+                                  request.headers.get("content-type", ""), clock=edge().clock)
     return json_response(saved)
 
 

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalicelib.catalog.service import load_project
-from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.catalog.access import load_project
+from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import get_or_none
 from chalicelib.core.errors import (
     NotFound,
@@ -79,7 +79,7 @@ def checked_source(raw_body: bytes | None, content_type: str) -> tuple[str, list
 
 
 def put_debugtalk(user: dict, project_id: str, raw_body: bytes | None, content_type: str, *,
-                  clock: Clock = utcnow) -> dict:
+                  clock: Clock) -> dict:
     """GetItem (project), UpdateItem (ADD version 1); a job then gives the project's sandbox
     the new code (``sync_sandbox``)."""
     source, names = checked_source(raw_body, content_type)

@@ -32,7 +32,6 @@ from chalicelib.importers import common as importers_common  # noqa: E402
 from chalicelib.importers import json_scan  # noqa: E402
 from chalicelib.keys import service as keys_service  # noqa: E402
 from chalicelib.notify import messages, recipients  # noqa: E402
-from chalicelib.notify import schemas as notify_schemas  # noqa: E402
 from chalicelib.runs import github  # noqa: E402
 
 BUDGET_RATIO = 250.0  # a case-insensitive alternation tried at every position: ~170x
@@ -62,7 +61,7 @@ PATTERNS: list[tuple[str, re.Pattern, str]] = [
     ("runs GitHub repository", github._REPOSITORY, "fullmatch"),
     ("runs GitHub commit sha", github._SHA, "fullmatch"),
     ("notify recipient link token", recipients._TOKEN, "fullmatch"),
-    ("notify alert id", notify_schemas._ALERT_ID, "fullmatch"),
+    ("catalog alert channel id", catalog_schemas._ALERT_ID, "fullmatch"),
     ("runs message unsafe characters", messages._UNSAFE, "sub"),
     ("accounts username", accounts_schemas.USERNAME, "fullmatch"),
     ("accounts code", accounts_schemas.CODE, "fullmatch"),

@@ -3,6 +3,7 @@ against local stand-ins, come from tests/functional/conftest.py)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -10,26 +11,14 @@ from tests.support import FakeClock
 
 
 @pytest.fixture
-def clock(monkeypatch) -> FakeClock:
-    """Drive every accounts clock (codes, limits, sessions) from the test."""
-    import chalicelib.accounts.codes as codes
-    import chalicelib.accounts.service as service
-    import chalicelib.accounts.sessions as sessions
+def clock() -> Iterator[FakeClock]:
+    """Drive every accounts clock (codes, limits, sessions) from the test: the routes and the
+    auth middleware hand the services the edge's clock (core/edge.py), here this one."""
+    from chalicelib.core.edge import Edge, use_edge
 
     fake = FakeClock()
-    _patch_defaults(monkeypatch, fake, (codes, service, sessions))
-    return fake
-
-
-def _patch_defaults(monkeypatch, fake, modules) -> None:
-    """Functions take `clock=utcnow` as a default: point those defaults at `fake`."""
-    from chalicelib.core import clock as core_clock
-
-    for module in modules:
-        for value in vars(module).values():
-            defaults = getattr(value, "__kwdefaults__", None)
-            if callable(value) and defaults and defaults.get("clock") is core_clock.utcnow:
-                monkeypatch.setattr(value, "__kwdefaults__", {**defaults, "clock": fake})
+    with use_edge(Edge(clock=fake)):
+        yield fake
 
 
 def post(client, path: str, body: dict, headers: dict | None = None, ip: str | None = None):

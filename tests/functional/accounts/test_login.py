@@ -199,8 +199,9 @@ def test_password_reset_with_a_code_ends_every_session(client, notify, alice):
 def test_a_reset_ends_more_sessions_than_one_transaction_holds(client, alice):
     from chalicelib.accounts.service import SESSIONS_PER_TRANSACTION
     from chalicelib.accounts.sessions import create_session, session_hashes
+    from chalicelib.core.clock import utcnow
 
-    tokens = [create_session(alice.user)[0] for _ in range(SESSIONS_PER_TRANSACTION + 5)]
+    tokens = [create_session(alice.user, clock=utcnow)[0] for _ in range(SESSIONS_PER_TRANSACTION + 5)]
     seed_code(alice.user["id"], "123456", purpose="reset")
     assert reset(client, code="999999").status_code == 400  # a wrong code ends nothing
     assert len(session_hashes(alice.user["id"])) == len(tokens) + 1
@@ -247,9 +248,10 @@ def test_reset_checks_the_new_password_like_registration(client, alice):
 
 def test_a_profile_change_reaches_every_session_even_one_ending_meanwhile(client, alice, monkeypatch):
     from chalicelib.accounts.sessions import create_session, hash_token, revoke_token
+    from chalicelib.core.clock import utcnow
     from tests.support import hook_dynamodb
 
-    keep, leaving = create_session(alice.user)[0], create_session(alice.user)[0]
+    keep, leaving = create_session(alice.user, clock=utcnow)[0], create_session(alice.user, clock=utcnow)[0]
     commits = []
 
     def logout_first(model, **_kwargs) -> None:  # a logout lands between Query and commit

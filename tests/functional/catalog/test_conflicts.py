@@ -62,14 +62,14 @@ def test_conflicts_that_persist_are_a_503_with_retry_after(alice, conflicts):
 def test_deleting_a_module_whose_count_moved_meanwhile_tries_once_more(alice, monkeypatch):
     """The count read before the write is stale: the write fails with the module as it is now
     (ALL_OLD) and the retry subtracts the right number from the project."""
-    from chalicelib.catalog import service
+    from chalicelib.catalog import modules
     from chalicelib.catalog.models import Module
 
     project = alice.project("Shop")
     module = alice.module(project["id"])
     for i in range(3):
         alice.testcase(module["id"], f"case {i}")
-    real_get = service.get_or_none
+    real_get = modules.get_or_none
 
     def stale_get(model, key, *args, **kwargs):
         item = real_get(model, key, *args, **kwargs)
@@ -77,7 +77,7 @@ def test_deleting_a_module_whose_count_moved_meanwhile_tries_once_more(alice, mo
             item.testcase_count = 1  # as if read before two test cases came in
         return item
 
-    monkeypatch.setattr(service, "get_or_none", stale_get)
+    monkeypatch.setattr(modules, "get_or_none", stale_get)
     assert alice.delete(f"/modules/{module['id']}").status == 204
     monkeypatch.undo()
     counts = alice.get(f"/projects/{project['id']}").body

@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from chalicelib.catalog import service
+from chalicelib.catalog import modules, testcases
 from chalicelib.catalog.schemas import ModuleCreate, TestcaseBody
+from chalicelib.core.clock import utcnow
 from chalicelib.core.errors import HatError
 from tests.functional.catalog.conftest import sample_doc
 
@@ -39,10 +40,10 @@ def test_100_racing_creates_and_deletes_leave_exact_counts(alice, aws):
         if i < 8:
             barrier.wait()
         body = TestcaseBody(testcase=sample_doc(f"new {i}"))
-        return status_of(lambda: service.create_testcase(alice.user, module["id"], body))
+        return status_of(lambda: testcases.create_testcase(alice.user, module["id"], body, clock=utcnow))
 
     def delete(case: dict) -> int:
-        return status_of(lambda: service.delete_testcase(alice.user, case["id"]))
+        return status_of(lambda: testcases.delete_testcase(alice.user, case["id"]))
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         created = list(pool.map(create, range(60)))
@@ -63,9 +64,9 @@ def test_racing_module_creates_and_deletes_keep_the_project_count(alice):
 
     def work(i: int) -> int:
         if i < 10:
-            return status_of(lambda: service.delete_module(alice.user, first[i]["id"]))
+            return status_of(lambda: modules.delete_module(alice.user, first[i]["id"], clock=utcnow))
         body = ModuleCreate(name=f"new {i}")
-        return status_of(lambda: service.create_module(alice.user, project["id"], body))
+        return status_of(lambda: modules.create_module(alice.user, project["id"], body, clock=utcnow))
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(work, range(30)))
@@ -81,7 +82,7 @@ def test_of_racing_creates_with_one_name_exactly_one_wins(alice):
     def create(_: int) -> int:
         barrier.wait()
         body = TestcaseBody(name="Login", testcase=sample_doc())
-        return status_of(lambda: service.create_testcase(alice.user, module["id"], body))
+        return status_of(lambda: testcases.create_testcase(alice.user, module["id"], body, clock=utcnow))
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(create, range(8)))

@@ -51,18 +51,19 @@ def test_a_live_token_puts_the_user_on_the_request(client, app, make_user):
 
 def test_expired_and_revoked_tokens_stop_working(aws, make_user):
     from chalicelib.accounts.sessions import create_session, revoke_all_sessions, revoke_token, user_for_token
+    from chalicelib.core.clock import utcnow
 
     alice = make_user("alice")
-    assert user_for_token(alice.token)["id"] == alice.user["id"]
+    assert user_for_token(alice.token, clock=utcnow)["id"] == alice.user["id"]
     later = datetime.now(UTC) + timedelta(hours=12, seconds=1)
     assert user_for_token(alice.token, clock=lambda: later) is None
-    remembered, expires = create_session(alice.user, remember=True)
+    remembered, expires = create_session(alice.user, remember=True, clock=utcnow)
     assert expires - datetime.now(UTC) > timedelta(days=13)
     revoke_token(alice.token)
-    assert user_for_token(alice.token) is None
-    assert user_for_token(remembered) is not None
+    assert user_for_token(alice.token, clock=utcnow) is None
+    assert user_for_token(remembered, clock=utcnow) is not None
     assert revoke_all_sessions(alice.user["id"]) == 1
-    assert user_for_token(remembered) is None
+    assert user_for_token(remembered, clock=utcnow) is None
 
 
 def test_only_the_hash_of_a_token_is_stored(aws, make_user):
@@ -100,6 +101,7 @@ def test_ip_rules(ip, allow, deny, expected):
 
 def test_racing_registrations_of_one_username_leave_exactly_one_winner(aws, make_user):
     from chalicelib.accounts.service import create_user
+    from chalicelib.core.clock import utcnow
 
     make_user("seed")  # sets cheap bcrypt rounds
     results = []
@@ -108,7 +110,7 @@ def test_racing_registrations_of_one_username_leave_exactly_one_winner(aws, make
     def register(n):
         barrier.wait()
         try:
-            results.append(create_user("racer", f"r{n}@example.com", "long enough pw"))
+            results.append(create_user("racer", f"r{n}@example.com", "long enough pw", clock=utcnow))
         except Conflict as error:
             results.append(error.fields)
 

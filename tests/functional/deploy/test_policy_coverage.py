@@ -123,6 +123,8 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
     from chalicelib.accounts.service import SESSIONS_PER_TRANSACTION
     from chalicelib.accounts.sessions import create_session
     from chalicelib.catalog import cleanup
+    from chalicelib.core.clock import utcnow
+    from chalicelib.core.edge import Edge, use_edge
     from chalicelib.core.settings import reset_settings
     from chalicelib.runs import queueing, worker
     from chalicelib.runs.models import Report
@@ -277,8 +279,8 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
         patched.setattr(cleanup, "enqueue_cleanup", lambda kind, item_id: None)
         _ok(alice.delete(f"/modules/{spare['id']}"), 204)
     later = datetime.now(UTC) + timedelta(hours=1)
-    monkeypatch.setattr(cleanup.reap, "__kwdefaults__", {"clock": lambda: later})
-    _cron(app, "catalog_reaper", later)
+    with use_edge(Edge(clock=lambda: later)):  # the cron hands the reaper the edge's clock
+        _cron(app, "catalog_reaper", later)
 
     # password reset by a code to bob's email (his mobile had one within the minute);
     # members, and the cascade delete through the catalog queue
@@ -287,7 +289,7 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
     assert asked.status_code == 202, asked.body
     code = notify.last_code("bob@example.com")
     for _ in range(SESSIONS_PER_TRANSACTION + 1):  # more sessions than the reset's transaction holds
-        create_session(bob.user)
+        create_session(bob.user, clock=utcnow)
     reset = _post(client, "/auth/password/reset", {"account": "bobby", "code": code,
                                                     "new_password": "a brand new secret"})
     assert reset.status_code == 204, reset.body

@@ -74,8 +74,9 @@ def test_the_route_uses_the_users_time_zone_or_tz_and_today_is_last(alice, targe
 
     # the user's own setting: every session sees it at once, ?tz= still wins for one call
     from chalicelib.accounts.sessions import create_session
+    from chalicelib.core.clock import utcnow
 
-    other_token, _ = create_session(alice.user)
+    other_token, _ = create_session(alice.user, clock=utcnow)
     changed = alice.patch("/auth/me", {"timezone": "Asia/Shanghai"})
     assert changed.status == 200 and changed.body["timezone"] == "Asia/Shanghai"
     assert alice.get("/dashboard").body["timezone"] == "Asia/Shanghai"

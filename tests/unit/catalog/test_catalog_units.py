@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pynamodb.exceptions import CancellationReason
 
-from chalicelib.catalog import service
+from chalicelib.catalog.documents import checked_document, document_size
 from chalicelib.catalog.models import Module, NameClaim, Project, StoredTestcase
+from chalicelib.catalog.names import name_prefix
 from chalicelib.catalog.schemas import MemberBody, ProjectCreate, ProjectPatch, TestcaseBody
 from chalicelib.catalog.store import Cancelled, Tx, checked_start_key, query_page, string_key
 from chalicelib.core.errors import PayloadTooLarge, ValidationFailed
+from chalicelib.core.ids import fold, sort_key
 from chalicelib.core.validation import validate
 
 GOOD = {"config": {"name": "ok"}, "teststeps": [{"name": "s", "request": {"method": "GET", "url": "/"}}]}
@@ -43,12 +45,12 @@ def test_project_bodies_name_each_bad_field_plainly():
 def test_sort_keys_order_like_time_and_names_fold():
     early = datetime(2026, 11, 22, 8, 0, 0, 1, tzinfo=UTC)
     later = early + timedelta(microseconds=1)
-    assert service.sort_key(early, "f" * 32) < service.sort_key(later, "0" * 32)
-    assert service.sort_key(early, "a").startswith("2026-11-22T08:00:00.000001Z#")
-    assert service.fold("Straße") == service.fold("STRASSE")
-    assert service.name_prefix("ChecK") == "check" and service.name_prefix("") is None
+    assert sort_key(early, "f" * 32) < sort_key(later, "0" * 32)
+    assert sort_key(early, "a").startswith("2026-11-22T08:00:00.000001Z#")
+    assert fold("Straße") == fold("STRASSE")
+    assert name_prefix("ChecK") == "check" and name_prefix("") is None
     with pytest.raises(ValidationFailed):
-        service.name_prefix("x" * 101)
+        name_prefix("x" * 101)
 
 
 def test_cursors_only_continue_their_own_list():
@@ -105,22 +107,22 @@ def test_a_page_reads_one_more_to_know_whether_there_is_more():
 
 
 def test_documents_are_checked_with_paths_under_the_bodys_field():
-    document, size, steps = service.checked_document(GOOD)
-    assert document is GOOD and steps == 1 and size == service.document_size(GOOD)
+    document, size, steps = checked_document(GOOD)
+    assert document is GOOD and steps == 1 and size == document_size(GOOD)
     broken = {"config": {"name": "x"}, "teststeps": [{"name": "s", "request": {"method": "GET", "url": "/"},
                                                       "validate": [{"nope": [1, 2]}]}]}
     with pytest.raises(ValidationFailed) as caught:
-        service.checked_document(broken, prefix="testcase")
+        checked_document(broken, prefix="testcase")
     assert list(caught.value.fields) == ["testcase.teststeps[0].validate[0]"]
     with pytest.raises(ValidationFailed) as caught:
-        service.checked_document("just text", prefix="testcase")
+        checked_document("just text", prefix="testcase")
     assert list(caught.value.fields) == ["testcase"]
     with pytest.raises(ValidationFailed) as caught:
-        service.checked_document([])
+        checked_document([])
     assert list(caught.value.fields) == ["body"]
     huge = {**GOOD, "config": {"name": "x", "variables": {"v": "é" * 140_000}}}  # 280 KB in UTF-8
     with pytest.raises(PayloadTooLarge):
-        service.checked_document(huge)
+        checked_document(huge)
 
 
 def test_transactions_over_100_items_are_refused_before_sending():

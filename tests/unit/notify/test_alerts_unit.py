@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.notify.alerts import due, seal, unseal
+from chalicelib.catalog.alert_channels import seal, unseal
+from chalicelib.notify.alerts import due
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
