@@ -27,14 +27,7 @@ from chalicelib.accounts.sessions import (
     session_hashes,
 )
 from chalicelib.core.clock import Clock, isoformat
-from chalicelib.core.db import (
-    CONDITION_FAILED,
-    cancellation_codes,
-    cancelled_by_condition,
-    get_many,
-    get_or_none,
-    transaction,
-)
+from chalicelib.core.db import Cancelled, Tx, get_many, get_or_none
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
 from chalicelib.core.settings import get_settings
 
@@ -84,29 +77,23 @@ def create_user(username: str, email: str, password: str, mobile: str | None = N
     still the same code), so a code is used once and only by a registration that
     committed.
     """
-    from pynamodb.exceptions import TransactWriteError
-
     user = User(str(uuid.uuid4()), username=username, email=email.lower(), mobile=mobile,
                 password_hash=hash_password(password), created_at=clock())
     claims = account_keys(username, email, mobile)
+    tx = Tx().put("user", user, User.id.does_not_exist())
+    for field, key in claims.items():
+        tx.put(field, AccountKey(key, user_id=user.id), AccountKey.key.does_not_exist())
+    if code is not None:
+        tx.delete("code", code, consume_condition(code))
     try:
-        with transaction() as tx:
-            tx.save(user, condition=User.id.does_not_exist())
-            for key in claims.values():
-                tx.save(AccountKey(key, user_id=user.id), condition=AccountKey.key.does_not_exist())
-            if code is not None:
-                tx.delete(code, condition=consume_condition(code))
-    except TransactWriteError as error:
-        # PynamoDB sends deletes before puts: [code?, user, *claims], and so are the reasons.
-        reasons = cancellation_codes(error)
-        code_reason = reasons.pop(0) if code is not None and reasons else "None"
-        taken = [field for field, reason in zip(claims, reasons[1:], strict=False)
-                 if reason == CONDITION_FAILED]
+        tx.commit()
+    except Cancelled as cancelled:
+        taken = [field for field in claims if cancelled.failed(field)]
         if taken:
             raise Conflict(f"{taken[0]} is already registered", code="already_registered",
-                           fields={field: "already registered" for field in taken}) from error
-        if code_reason == CONDITION_FAILED:
-            raise bad_code() from error
+                           fields={field: "already registered" for field in taken}) from None
+        if cancelled.failed("code"):
+            raise bad_code() from None
         raise
     return user.to_public()
 
@@ -228,8 +215,6 @@ def reset_password(account: str, code: str, new_password: str, *, client_ip: str
     forget login failures and delete the sessions, so they end with the password (past
     `SESSIONS_PER_TRANSACTION`, the rest go by BatchWriteItem right after).
     """
-    from pynamodb.exceptions import TransactWriteError
-
     now = clock()
     ip_key = _ip_counter_key(client_ip)
     claim, ip_failures = get_many([(AccountKey, login_key(account)), (LimitCounter, ip_key)])
@@ -247,24 +232,19 @@ def reset_password(account: str, code: str, new_password: str, *, client_ip: str
     new_hash = hash_password(new_password)
     sessions = session_hashes(claim.user_id)
     ended, rest = sessions[:SESSIONS_PER_TRANSACTION], sessions[SESSIONS_PER_TRANSACTION:]
+    tx = (Tx().update("user", User(claim.user_id), [User.password_hash.set(new_hash)], User.id.exists())
+              .delete("code", record, consume_condition(record))
+              .delete("failures", LimitCounter(f"login-fail#user#{claim.user_id}")))
+    for number, token_hash in enumerate(ended):
+        tx.delete(f"session {number}", Session(token_hash))
+    stale_pairs = [p for p in (login_pair, reset_pair) if limits.pair_count(ip_failures, p, now)]
+    if stale_pairs:  # this client's failures for the account go with the old password
+        tx.update("client failures", LimitCounter(ip_key), limits.pair_removals(stale_pairs),
+                  LimitCounter.key.exists())
     try:
-        with transaction() as tx:
-            tx.update(User(claim.user_id), actions=[User.password_hash.set(new_hash)],
-                      condition=User.id.exists())
-            tx.delete(record, condition=consume_condition(record))
-            tx.delete(LimitCounter(f"login-fail#user#{claim.user_id}"))
-            for token_hash in ended:
-                tx.delete(Session(token_hash))
-            stale_pairs = [p for p in (login_pair, reset_pair) if limits.pair_count(ip_failures, p, now)]
-            if stale_pairs:  # this client's failures for the account go with the old password
-                tx.update(LimitCounter(ip_key), actions=limits.pair_removals(stale_pairs),
-                          condition=LimitCounter.key.exists())
-    except TransactWriteError as error:
-        # Deletes go first: [code, failure counter, sessions..., user, client counter]. The code
-        # was just used, or the user is gone.
-        if cancelled_by_condition(error):
-            raise bad_code() from error
-        raise
+        tx.commit()
+    except Cancelled:
+        raise bad_code() from None  # the code was just used, or the user is gone
     return len(ended) + (revoke_sessions(rest) if rest else 0)
 
 
@@ -276,25 +256,21 @@ def update_profile(user: dict, token: str, body: Any) -> dict:
     own session is always in it (the index may not show one made a moment ago); a session
     that ends meanwhile cancels the transaction, which is then tried once more afresh.
     """
-    from pynamodb.exceptions import TransactWriteError
-
     changes = {"timezone": body.timezone} if body.timezone is not None else {}
     public = {**user, **changes}
     if not changes:
         return public
     for attempt in (1, 2):
         hashes = list(dict.fromkeys([hash_token(token), *session_hashes(user["id"])]))
+        tx = Tx().update("user", User(user["id"]), [User.timezone.set(public["timezone"])],
+                         User.id.exists())
+        for number, token_hash in enumerate(hashes[:SESSIONS_PER_TRANSACTION]):
+            tx.update(f"session {number}", Session(token_hash), [Session.user.set(public)],
+                      Session.token_hash.exists())
         try:
-            with transaction() as tx:
-                tx.update(User(user["id"]), actions=[User.timezone.set(public["timezone"])],
-                          condition=User.id.exists())
-                for token_hash in hashes[:SESSIONS_PER_TRANSACTION]:
-                    tx.update(Session(token_hash), actions=[Session.user.set(public)],
-                              condition=Session.token_hash.exists())
+            tx.commit()
             break
-        except TransactWriteError as error:
-            if not cancelled_by_condition(error):
-                raise
+        except Cancelled:
             if attempt == 2:  # the first try met a session that had ended meanwhile: this one too
                 raise Unauthorized("this session has ended", code="unauthorized") from None
     refresh_sessions(hashes[SESSIONS_PER_TRANSACTION:], public)

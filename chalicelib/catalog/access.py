@@ -5,7 +5,7 @@ come through here.
   `load_testcase` (404 for what the user may not see), `visible_to`, `is_member`, and
   `member_of(user)`, the condition a write of theirs puts on the project item.
 - Test case documents: `checked_document`, `document_size` (catalog/documents.py).
-- Paging a Query (catalog/store.py): `checked_start_key`, `query_page`, `string_key`.
+- Paging a Query (core/db.py): `checked_start_key`, `query_page`, `string_key`.
 - For a run: `testcase_ids` (what it covers), `stored_testcases` (their documents) and
   `testcase_resolver` (a `testcase: <ref>` step's target), `project_ids_of` (the dashboard).
 - For imports: `create_testcases`, `create_modules_with_testcases`, `testcases_in_module`
@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from chalicelib.catalog.bulk import create_modules_with_testcases, create_testcases, testcases_in_module
 from chalicelib.catalog.documents import checked_document, document_size
 from chalicelib.catalog.models import ACTIVE, Membership, Module, StoredTestcase
-from chalicelib.catalog.store import checked_start_key, query_page, string_key
 from chalicelib.catalog.testcases import replace_testcase
 from chalicelib.catalog.visibility import (
     is_member,
@@ -30,7 +29,7 @@ from chalicelib.catalog.visibility import (
     member_of,
     visible_to,
 )
-from chalicelib.core.db import get_or_none
+from chalicelib.core.db import checked_start_key, get_or_none, query_page, string_key
 from chalicelib.core.ids import is_id
 
 __all__ = [

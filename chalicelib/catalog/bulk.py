@@ -25,11 +25,10 @@ from chalicelib.catalog.models import (
     testcase_claim,
 )
 from chalicelib.catalog.schemas import MAX_NAME_CHARS
-from chalicelib.catalog.store import Cancelled, Tx
 from chalicelib.catalog.views import module_view, testcase_summary, testcase_view
 from chalicelib.catalog.visibility import live_module, load_module, load_project, member_of, not_found
 from chalicelib.core.clock import Clock
-from chalicelib.core.db import get_many
+from chalicelib.core.db import Cancelled, Tx, get_many
 from chalicelib.core.errors import Conflict
 from chalicelib.core.ids import fold, new_id, sort_key
 

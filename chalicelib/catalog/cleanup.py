@@ -33,9 +33,8 @@ from chalicelib.catalog.models import (
     module_claim,
     testcase_claim,
 )
-from chalicelib.catalog.store import Cancelled, Tx
 from chalicelib.core.clock import Clock
-from chalicelib.core.db import condition_failed, get_or_none
+from chalicelib.core.db import Cancelled, Tx, condition_failed, get_or_none
 
 logger = logging.getLogger("hat.catalog.cleanup")
 

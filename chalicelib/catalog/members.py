@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from chalicelib.catalog.models import Membership, Project
 from chalicelib.catalog.schemas import MemberBody
-from chalicelib.catalog.store import Cancelled, Tx
 from chalicelib.catalog.views import MEMBER, OWNER, member_view
 from chalicelib.catalog.visibility import changed_meanwhile, is_member, load_project, not_found, owned_by
 from chalicelib.core.clock import Clock
-from chalicelib.core.db import get_many, get_or_none
+from chalicelib.core.db import Cancelled, Tx, get_many, get_or_none
 from chalicelib.core.errors import Conflict, Forbidden, NotFound
 from chalicelib.core.ids import checked_id
 

@@ -10,7 +10,6 @@ from chalicelib.catalog.cleanup import queue_cleanup
 from chalicelib.catalog.models import ACTIVE, DELETING, PENDING, Module, NameClaim, Project, module_claim
 from chalicelib.catalog.names import NAME_FILTER_READ_AHEAD, name_prefix, name_taken
 from chalicelib.catalog.schemas import ModuleCreate, ModulePatch
-from chalicelib.catalog.store import Cancelled, Tx, checked_start_key, query_page, string_key
 from chalicelib.catalog.views import module_view
 from chalicelib.catalog.visibility import (
     changed_meanwhile,
@@ -22,7 +21,7 @@ from chalicelib.catalog.visibility import (
     visible_to,
 )
 from chalicelib.core.clock import Clock
-from chalicelib.core.db import get_or_none
+from chalicelib.core.db import Cancelled, Tx, checked_start_key, get_or_none, query_page, string_key
 from chalicelib.core.errors import ServiceUnavailable
 from chalicelib.core.ids import checked_id, fold, new_id, precise, sort_key
 from chalicelib.core.pagination import page

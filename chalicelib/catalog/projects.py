@@ -17,7 +17,6 @@ from chalicelib.catalog.models import ACTIVE, DELETING, PENDING, Membership, Nam
 from chalicelib.catalog.names import NAME_FILTER_READ_AHEAD, name_prefix, name_taken
 from chalicelib.catalog.schemas import ProjectCreate, ProjectPatch
 from chalicelib.catalog.secrets import stored_environments
-from chalicelib.catalog.store import Cancelled, Tx, checked_start_key, query_page, string_key
 from chalicelib.catalog.views import OWNER, project_view
 from chalicelib.catalog.visibility import (
     changed_meanwhile,
@@ -28,7 +27,15 @@ from chalicelib.catalog.visibility import (
     owned_by,
 )
 from chalicelib.core.clock import Clock
-from chalicelib.core.db import condition_failed, get_or_none
+from chalicelib.core.db import (
+    Cancelled,
+    Tx,
+    checked_start_key,
+    condition_failed,
+    get_or_none,
+    query_page,
+    string_key,
+)
 from chalicelib.core.errors import Forbidden
 from chalicelib.core.ids import checked_id, fold, new_id, precise, sort_key
 from chalicelib.core.pagination import page

@@ -12,7 +12,6 @@ from chalicelib.catalog.extensions import project_functions
 from chalicelib.catalog.models import ACTIVE, Module, NameClaim, Project, StoredTestcase, testcase_claim
 from chalicelib.catalog.names import NAME_FILTER_READ_AHEAD, name_prefix, name_taken
 from chalicelib.catalog.schemas import TestcaseBody, _name
-from chalicelib.catalog.store import Cancelled, Tx, checked_start_key, query_page, string_key
 from chalicelib.catalog.views import testcase_summary, testcase_view
 from chalicelib.catalog.visibility import (
     changed_meanwhile,
@@ -24,6 +23,7 @@ from chalicelib.catalog.visibility import (
     stored_testcase,
 )
 from chalicelib.core.clock import Clock
+from chalicelib.core.db import Cancelled, Tx, checked_start_key, query_page, string_key
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.ids import fold, new_id, sort_key
 from chalicelib.core.pagination import page

@@ -1,16 +1,22 @@
-"""PynamoDB plumbing: table names carry the stage; one way to make a transaction; one way
-to read many items (BatchGetItem); one Connection per endpoint. DynamoDB's error codes (of
-PynamoDB's errors and botocore's) are read here and nowhere else: `condition_failed`,
-`cancellation_codes`, `cancelled_by_condition`, `update_if`."""
+"""The database seam (PynamoDB): table names carry the stage; one transaction builder (`Tx`:
+labelled items, a cancellation says which failed, `Cancelled`); one conditional update
+(`update_if`: True/False); one paged Query (`query_page`, with `checked_start_key` and
+`string_key` for cursors); one way to read many items (`get_many`, BatchGetItem); one
+Connection per endpoint. DynamoDB's error codes (of PynamoDB's errors and botocore's) are read
+here and nowhere else.
+
+Each helper issues a known number of calls, so a route's count is visible in its code:
+`Tx.commit` is one TransactWriteItems (plus `retries` more only on a TransactionConflict),
+`query_page` one Query, `update_if` one UpdateItem."""
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from chalicelib.core.aws import get_client
-from chalicelib.core.errors import ServiceUnavailable
+from chalicelib.core.errors import ServiceUnavailable, ValidationFailed
 from chalicelib.core.settings import load_settings
 
 if TYPE_CHECKING:
@@ -18,9 +24,10 @@ if TYPE_CHECKING:
     from pynamodb.expressions.condition import Condition
     from pynamodb.expressions.update import Action
     from pynamodb.models import MetaProtocol, Model
-    from pynamodb.transactions import TransactWrite
 
     ModelT = TypeVar("ModelT", bound=Model)
+
+logger = logging.getLogger("hat.db")
 
 BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
 BATCH_GET_TRIES = 5  # calls per 100 keys while DynamoDB leaves some unprocessed
@@ -54,15 +61,6 @@ def connection() -> Connection:
 
         _connections[key] = Connection(region=settings.region, host=settings.endpoint_url)
     return _connections[key]
-
-
-@contextmanager
-def transaction(client_request_token: str | None = None) -> Iterator[TransactWrite]:
-    """All the writes inside commit together or not at all (TransactWriteItems)."""
-    from pynamodb.transactions import TransactWrite
-
-    with TransactWrite(connection=connection(), client_request_token=client_request_token) as tx:
-        yield tx
 
 
 CONDITION_FAILED = "ConditionalCheckFailed"  # a cancelled transaction item's reason
@@ -195,3 +193,139 @@ def _wire_key(model: type[Model], key: str) -> tuple[str, dict[str, dict[str, st
     if name is None:  # every table here has a hash key
         raise TypeError(f"{model.__name__} has no hash key")
     return model.Meta.table_name, {name: {"S": key}}
+
+
+# PynamoDB sends a transaction's items in this order, whatever order they were added in.
+_KINDS = ("check", "delete", "put", "update")
+
+
+class Cancelled(Exception):
+    """A transaction DynamoDB cancelled: per label, the reason and (if asked) the item as it was."""
+
+    def __init__(self, codes: dict[str, str], items: dict[str, RawItem | None]) -> None:
+        super().__init__(", ".join(f"{label}: {code}" for label, code in codes.items() if code != "None"))
+        self.codes = codes
+        self.items = items
+
+    def failed(self, label: str) -> bool:
+        return self.codes.get(label) == CONDITION_FAILED
+
+    def old(self, label: str, model: type[Model]) -> Model | None:
+        """The item `label` named as it was when its condition failed (return_old=True)."""
+        raw = self.items.get(label)
+        return model.from_raw_data(raw) if raw else None
+
+    @property
+    def only_conflicts(self) -> bool:
+        codes = {code for code in self.codes.values() if code != "None"}
+        return bool(codes) and codes <= {CONFLICT}
+
+
+class Tx:
+    """A TransactWriteItems whose items carry labels, so a cancellation says which one failed."""
+
+    def __init__(self) -> None:
+        self._ops: dict[str, list[tuple[str, Callable[[Any], None]]]] = {kind: [] for kind in _KINDS}
+
+    def __len__(self) -> int:
+        return sum(len(ops) for ops in self._ops.values())
+
+    @property
+    def labels(self) -> list[str]:
+        """Labels in the order DynamoDB sees the items (and lists cancellation reasons)."""
+        return [label for kind in _KINDS for label, _ in self._ops[kind]]
+
+    def check(self, label: str, model: type[Model], hash_key: str, condition: Condition) -> Tx:
+        self._ops["check"].append(
+            (label, lambda tx: tx.condition_check(model, hash_key, condition=condition)))
+        return self
+
+    def put(self, label: str, item: Model, condition: Condition | None = None) -> Tx:
+        self._ops["put"].append((label, lambda tx: tx.save(item, condition=condition)))
+        return self
+
+    def update(self, label: str, item: Model, actions: Sequence[Action],
+               condition: Condition | None = None, *, return_old: bool = False) -> Tx:
+        """`return_old`: on a failed condition, Cancelled.old(label) is the item as it was."""
+        values = "ALL_OLD" if return_old else None
+        self._ops["update"].append(
+            (label, lambda tx: tx.update(item, actions=list(actions), condition=condition,
+                                         return_values=values)))
+        return self
+
+    def delete(self, label: str, item: Model, condition: Condition | None = None) -> Tx:
+        self._ops["delete"].append((label, lambda tx: tx.delete(item, condition=condition)))
+        return self
+
+    def commit(self, *, retries: int = 0) -> None:
+        """Commit; a cancellation raises Cancelled. Retries only TransactionConflict (another
+        transaction on the same item in flight), then answers 503 with Retry-After."""
+        from pynamodb.exceptions import TransactWriteError
+        from pynamodb.transactions import TransactWrite
+
+        ordered = [op for kind in _KINDS for op in self._ops[kind]]
+        if len(ordered) > 100:
+            raise ValueError(f"a transaction holds at most 100 items, not {len(ordered)}")
+        for attempt in range(retries + 1):
+            try:
+                with TransactWrite(connection=connection()) as tx:
+                    for _label, add in ordered:
+                        add(tx)
+                return
+            except TransactWriteError as error:
+                if not transaction_cancelled(error):
+                    raise
+                codes = cancellation_codes(error)
+                codes += ["None"] * (len(ordered) - len(codes))
+                reasons = list(error.cancellation_reasons)
+                reasons += [None] * (len(ordered) - len(reasons))
+                labels = [label for label, _ in ordered]
+                cancelled = Cancelled(
+                    dict(zip(labels, codes, strict=True)),
+                    {label: (r.raw_item if r else None) for label, r in zip(labels, reasons, strict=True)},
+                )
+                if not cancelled.only_conflicts:
+                    if set(cancelled.codes.values()) - {"None", CONDITION_FAILED, CONFLICT}:
+                        raise  # a request we built wrong: a bug, not the client's doing
+                    raise cancelled from error
+                logger.info("transaction conflict (attempt %d)", attempt + 1)
+        raise ServiceUnavailable("busy: another change to the same item was in flight; retry",
+                                 retry_after_seconds=1, code="busy")
+
+
+def string_key(**attributes: str) -> dict[str, dict[str, str]]:
+    """A DynamoDB key in wire form: string_key(id="x") -> {"id": {"S": "x"}}."""
+    return {name: {"S": value} for name, value in attributes.items()}
+
+
+def checked_start_key(start: Mapping[str, Any] | None, *, names: Iterable[str],
+                      partition: Mapping[str, str]) -> RawItem | None:
+    """A decoded cursor, accepted only for this list (same key attributes and partition)."""
+    if start is None:
+        return None
+    names = set(names)
+    if (not isinstance(start, dict) or set(start) != names
+            or not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
+                       for v in start.values())
+            or any(start[name]["S"] != value for name, value in partition.items())):
+        raise ValidationFailed({"cursor": "not a cursor of this list"})
+    return start
+
+
+def query_page(results_for: Callable[..., Any], model: type[ModelT], *, limit: int, start_key: RawItem | None,
+               key_of: Callable[[ModelT], RawItem], read_ahead: int | None = None,
+               ) -> tuple[list[ModelT], RawItem | None]:
+    """One Query: up to `limit` items and the key to continue after them (None: no more).
+
+    Reads `limit + 1` items (or `read_ahead` when a filter may drop many) so that the last
+    page says so, and builds the cursor from the last item returned, not from how far
+    DynamoDB read.
+    """
+    page_size = max(limit + 1, read_ahead or 0)
+    results = results_for(page_size=page_size, last_evaluated_key=start_key)
+    raw = next(results.page_iter)
+    items = [model.from_raw_data(item) for item in raw.get("Items", [])]
+    if len(items) > limit:
+        items = items[:limit]
+        return items, key_of(items[-1])
+    return items, raw.get("LastEvaluatedKey")

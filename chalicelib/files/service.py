@@ -17,10 +17,9 @@ from collections.abc import Callable
 
 from chalicelib.catalog.access import load_project, member_of
 from chalicelib.catalog.models import Project
-from chalicelib.catalog.store import Cancelled, Tx
 from chalicelib.core.aws import get_client
 from chalicelib.core.clock import Clock, isoformat
-from chalicelib.core.db import get_or_none
+from chalicelib.core.db import Cancelled, Tx, get_or_none
 from chalicelib.core.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from chalicelib.core.settings import get_settings
 from chalicelib.files.models import ProjectFile

@@ -28,7 +28,7 @@ from typing import Any
 from chalicelib.catalog.access import load_project
 from chalicelib.core.aws import get_client
 from chalicelib.core.clock import Clock, isoformat
-from chalicelib.core.db import cancelled_by_condition, condition_failed, get_or_none
+from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationFailed
 from chalicelib.core.ids import is_id
 from chalicelib.core.settings import get_settings
@@ -70,7 +70,7 @@ def create_key(user: dict, project_id: str, body: Any, *, clock: Clock) -> dict:
     """POST /projects/{id}/keys (members): GetItem (project), one TransactWriteItems (the key's
     hash item and its id pointer). The key is in this answer only."""
     from chalicelib.catalog.models import ACTIVE, Project
-    from chalicelib.core.db import transaction
+    from chalicelib.core.db import Cancelled, Tx
 
     project = load_project(user, project_id)
     now = clock()
@@ -87,11 +87,16 @@ def create_key(user: dict, project_id: str, body: Any, *, clock: Clock) -> dict:
                   scopes=set(body.scopes), created_by=user["id"], user=_snapshot(user), created_at=now,
                   expires_at=expires_at, sort_key=f"{now.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z#{key_id}", **ttl)
     pointer = ApiKey(ID_PREFIX + key_id, id=key_id, project_id=project.id, key_hash=item.key, **ttl)
-    with transaction() as tx:
-        tx.condition_check(Project, project.id, condition=(Project.status == ACTIVE)
-                           & Project.member_ids.contains(user["id"]))
-        tx.save(item, condition=ApiKey.key.does_not_exist())
-        tx.save(pointer, condition=ApiKey.key.does_not_exist())
+    try:
+        (Tx().check("project", Project, project.id,
+                    (Project.status == ACTIVE) & Project.member_ids.contains(user["id"]))
+             .put("key", item, ApiKey.key.does_not_exist())
+             .put("pointer", pointer, ApiKey.key.does_not_exist())
+             .commit())
+    except Cancelled as cancelled:
+        if cancelled.failed("project"):  # deleted, or the member removed, meanwhile
+            raise NotFound("project not found", code="not_found") from None
+        raise
     return {**key_view(item, clock=clock), "key": key}
 
 
@@ -119,9 +124,7 @@ def list_keys(user: dict, project_id: str, limit: int, start: dict | None, *, cl
 def revoke_key(user: dict, project_id: str, key_id: str) -> None:
     """DELETE /projects/{id}/keys/{key_id} (members): GetItem (project), GetItem (the id
     pointer), one TransactWriteItems deleting both items: the next request with it is a 401."""
-    from pynamodb.exceptions import TransactWriteError
-
-    from chalicelib.core.db import transaction
+    from chalicelib.core.db import Cancelled, Tx
 
     project = load_project(user, project_id)
     if not is_id(key_id):
@@ -130,13 +133,11 @@ def revoke_key(user: dict, project_id: str, key_id: str) -> None:
     if pointer is None or pointer.project_id != project.id:
         raise _not_found()
     try:
-        with transaction() as tx:
-            tx.delete(ApiKey(pointer.key_hash), condition=ApiKey.key.exists())
-            tx.delete(pointer, condition=ApiKey.key.exists())
-    except TransactWriteError as error:
-        if cancelled_by_condition(error):
-            raise _not_found() from None  # revoked meanwhile
-        raise
+        (Tx().delete("key", ApiKey(pointer.key_hash), ApiKey.key.exists())
+             .delete("pointer", pointer, ApiKey.key.exists())
+             .commit())
+    except Cancelled:
+        raise _not_found() from None  # revoked meanwhile
 
 
 def revoke_keys_of(user_id: str) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib.catalog.models import ACTIVE, Module, Project, StoredTestcase
 from chalicelib.catalog.service import load_module, load_project, visible_to
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.db import cancelled_by_condition, get_many, get_or_none
+from chalicelib.core.db import get_many, get_or_none
 from chalicelib.core.errors import NotFound
 from chalicelib.core.ids import checked_id, precise
 from chalicelib.core.jobs import enqueue
@@ -85,17 +85,15 @@ def ask_recipients(project: Project, notify: dict | None, started_by: str | None
 def _save_with(report: Report, update: tuple[Any, list, Any]) -> None:
     """The report and the caller's update commit together (one TransactWriteItems); a failed
     condition on the caller's item is a NotFound of it, and no report is written."""
-    from pynamodb.exceptions import TransactWriteError
-
-    from chalicelib.core.db import transaction
+    from chalicelib.core.db import Cancelled, Tx
 
     item, actions, condition = update
     try:
-        with transaction() as tx:
-            tx.save(report, condition=Report.id.does_not_exist())
-            tx.update(item, actions=actions, condition=condition)
-    except TransactWriteError as error:
-        if cancelled_by_condition(error):
+        (Tx().put("report", report, Report.id.does_not_exist())
+             .update("item", item, actions, condition)
+             .commit())
+    except Cancelled as cancelled:
+        if cancelled.failed("item"):
             raise NotFound(f"{type(item).__name__.lower()} not found", code="not_found") from None
         raise
 

@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.catalog.models import ACTIVE, Membership, Project
 from chalicelib.catalog.service import load_project, visible_to
-from chalicelib.catalog.store import checked_start_key, query_page, string_key
 from chalicelib.core.clock import MAX_TIMEZONE_CHARS, Clock, isoformat, utcnow
-from chalicelib.core.db import get_many, get_or_none
+from chalicelib.core.db import checked_start_key, get_many, get_or_none, query_page, string_key
 from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.core.ids import checked_id, is_id
 from chalicelib.core.pagination import page

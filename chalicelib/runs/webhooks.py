@@ -11,7 +11,7 @@ from typing import Any
 from chalicelib.catalog.models import ACTIVE, Project
 from chalicelib.catalog.service import load_project
 from chalicelib.core.clock import Clock, isoformat, utcnow
-from chalicelib.core.db import cancelled_by_condition, condition_failed, get_or_none
+from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.errors import Conflict, Unauthorized
 from chalicelib.core.ids import is_id
 from chalicelib.core.settings import get_settings
@@ -84,9 +84,7 @@ def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: tim
     claim on `claim_key` (one TransactWriteItems: a conditional put of the claim, kept for
     `claim_ttl`, and the report). None when the claim exists: that request was handled before.
     Without a claim key, the report alone (one PutItem)."""
-    from pynamodb.exceptions import TransactWriteError
-
-    from chalicelib.core.db import transaction
+    from chalicelib.core.db import Cancelled, Tx
     from chalicelib.core.models import IdempotencyRecord
 
     env_name, _env = choose_environment(project, environment)
@@ -100,11 +98,11 @@ def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: tim
         claim = IdempotencyRecord(claim_key, status="COMPLETED", in_progress_until=0,
                                   expires_at=clock() + claim_ttl)
         try:
-            with transaction() as tx:
-                tx.save(claim, condition=IdempotencyRecord.key.does_not_exist())
-                tx.save(report, condition=Report.id.does_not_exist())
-        except TransactWriteError as error:
-            if cancelled_by_condition(error):
+            (Tx().put("claim", claim, IdempotencyRecord.key.does_not_exist())
+                 .put("report", report, Report.id.does_not_exist())
+                 .commit())
+        except Cancelled as cancelled:
+            if cancelled.failed("claim"):  # the same delivery started its run already
                 return None
             raise
     enqueue_run(report.id)

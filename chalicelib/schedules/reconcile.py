@@ -85,7 +85,7 @@ def reconcile(*, gateway: SchedulerGateway | None = None, clock: Clock = utcnow,
 def _index_missing(by_project: dict[str, list[Task]], repairs: Repairs) -> None:
     """Add each task its project's index item lacks: a transaction checks the task is still
     there (a delete meanwhile leaves no entry behind) and that no entry appeared meanwhile."""
-    from chalicelib.catalog.store import Cancelled, Tx
+    from chalicelib.core.db import Cancelled, Tx
 
     for project_id, tasks in by_project.items():
         try:
@@ -161,12 +161,12 @@ def _reconcile_task(task: Task, gateway: SchedulerGateway, repairs: Repairs) -> 
 
 
 def _remove_task(task: Task, gateway: SchedulerGateway, repairs: Repairs) -> None:
-    from chalicelib.core.db import transaction
+    from chalicelib.core.db import Tx
 
     for name in task.schedule_names or []:
         gateway.delete(name)
-    with transaction() as tx:
-        tx.delete(task)
-        tx.delete(TaskName(name_key(task.project_id, task.name_lc)))
-        tx.delete(TaskIndex(index_key(task.project_id)))  # the project is gone: its index too
+    (Tx().delete("task", task)
+         .delete("name", TaskName(name_key(task.project_id, task.name_lc)))
+         .delete("index", TaskIndex(index_key(task.project_id)))  # the project is gone: its index too
+         .commit())
     repairs.removed_tasks.append(task.id)

@@ -19,9 +19,8 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.catalog.models import ACTIVE, Membership, Module, Project
 from chalicelib.catalog.service import load_project
-from chalicelib.catalog.store import Cancelled, Tx
 from chalicelib.core.clock import Clock, isoformat, utcnow
-from chalicelib.core.db import batch_get_items, get_many, get_or_none
+from chalicelib.core.db import Cancelled, Tx, batch_get_items, get_many, get_or_none
 from chalicelib.core.errors import Conflict, HatError, NotFound, ValidationFailed
 from chalicelib.core.ids import fold, is_id, new_id, sort_key
 from chalicelib.core.pagination import decode_cursor, encode_cursor

@@ -37,7 +37,7 @@ def test_create_failing_on_the_second_schedule_leaves_nothing(alice, aws):
 
 
 def test_create_whose_record_cannot_be_written_removes_its_schedules(alice, aws, monkeypatch):
-    from chalicelib.catalog import store
+    from chalicelib.core import db as store
 
     project = alice.project()
 

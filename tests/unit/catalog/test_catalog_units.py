@@ -10,7 +10,7 @@ from chalicelib.catalog.documents import checked_document, document_size
 from chalicelib.catalog.models import Module, NameClaim, Project, StoredTestcase
 from chalicelib.catalog.names import name_prefix
 from chalicelib.catalog.schemas import MemberBody, ProjectCreate, ProjectPatch, TestcaseBody
-from chalicelib.catalog.store import Cancelled, Tx, checked_start_key, query_page, string_key
+from chalicelib.core.db import Cancelled, Tx, checked_start_key, query_page, string_key
 from chalicelib.core.errors import PayloadTooLarge, ValidationFailed
 from chalicelib.core.ids import fold, sort_key
 from chalicelib.core.validation import validate
