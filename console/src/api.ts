@@ -40,7 +40,11 @@ export interface Step {
   request?: Record<string, unknown>; response?: Record<string, unknown>;
   [key: string]: unknown;
 }
-export interface TestcaseResult { name: string; success: boolean; steps: Step[]; error?: string | null }
+export interface TestcaseResult {
+  name: string; success: boolean; steps: Step[]; error?: string | null; testcase_id?: string;
+  /** A retried run (docs/alerts.md "Retries of a whole run"): the attempt of this result, and its earlier failed ones. */
+  attempt?: number; earlier_attempts?: TestcaseResult[];
+}
 export type ReportStatus = "queued" | "running" | "passed" | "failed" | "error";
 export interface ReportSummary {
   id: string; project_id: string; name: string; status: ReportStatus; trigger: string;
@@ -49,7 +53,22 @@ export interface ReportSummary {
   duration_ms: number | null; error?: string | null; started_by?: string | null;
   origin?: { provider?: string; event?: string; ref?: string } | null;
 }
-export interface Report extends ReportSummary { testcases: TestcaseResult[]; detail_expired?: boolean }
+export type Backoff = "fixed" | "linear" | "exponential";
+export interface RetryPolicy { attempts: number; backoff: Backoff; delay_seconds: number; max_total_seconds: number }
+export interface Attempt {
+  attempt: number; status: "passed" | "degraded" | "failed"; started_at: string; finished_at: string; duration_ms: number;
+  tests_run: number; successes: number; failed_testcases: string[]; delay_seconds?: number | null;
+  next_attempt_at?: string | null;
+}
+/** The re-sync of a module imported from a URL before a task's run (docs/imports.md `sync_imports`). */
+export type ModuleSync = { module_id: string } & (
+  | { added: number; updated: number; removed: number; kept_edited: number; error?: undefined }
+  | { error: { code: string; message: string } });
+export interface ImportSync { report_id: string; at: string; modules: ModuleSync[] }
+export interface Report extends ReportSummary {
+  testcases: TestcaseResult[]; detail_expired?: boolean; retries?: RetryPolicy | null; attempts?: Attempt[];
+  import_sync?: ModuleSync[] | ImportSync | null;
+}
 export interface DebugReport {
   status: string; tests_run: number; successes: number; failures: number; duration_ms: number;
   testcases: TestcaseResult[];
@@ -62,6 +81,8 @@ export interface Task {
   environment: string | null; enabled: boolean; notify: Notify; run_count: number;
   last_report: { id: string; status: string; at?: string } | null;
   schedule?: { expression: string; state: string; next_runs: string[] };
+  /** Retries of a failed run (docs/alerts.md); null: none. Sent as it is typed: the API names a bad field. */
+  retries?: RetryPolicy | null; sync_imports?: boolean; last_import_sync?: ImportSync | null;
 }
 export interface Page<T> { items: T[]; next_cursor: string | null }
 export interface WebhookSecret { project_id: string; secret: string; rotated_at: string; previous_valid_until: string }

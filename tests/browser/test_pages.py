@@ -25,7 +25,8 @@ UNLABELLED = """() => {
 @pytest.fixture
 def world(stack, target):
     """A user with a project (environment pointing at a local API), a module, a test case,
-    a finished report and a task, made through the API."""
+    a finished report, a retried one (its attempts and earlier failures) and a task with
+    retries and a run's re-sync of imports, made through the API."""
     username = f"p{uuid.uuid4().hex[:10]}"
     headers = make_account(stack, username)
 
@@ -40,8 +41,17 @@ def world(stack, target):
                     {"name": "home", "testcase": {"config": {"name": "home"}, "teststeps": [step]}})
     report_id = call("POST", f"/modules/{module['id']}/runs", {"environment": "local"})["report_id"]
     finished_report(stack, headers, report_id)
+    broken = call("POST", f"/modules/{module['id']}/testcases", {"name": "broken", "testcase": {
+        "config": {"name": "broken"}, "teststeps": [{**step, "name": "down", "request": {
+            "method": "GET", "url": "/status/503"}}]}})
+    retried_id = call("POST", f"/testcases/{broken['id']}/runs", {"environment": "local", "retries": {
+        "attempts": 1, "backoff": "fixed", "delay_seconds": 1, "max_total_seconds": 60}})["report_id"]
+    assert len(finished_report(stack, headers, retried_id)["attempts"]) == 2
     task = call("POST", "/tasks", {"name": "nightly", "project_id": project["id"], "crontab": "30 2 * * *",
-                                   "timezone": "Asia/Shanghai"})
+                                   "timezone": "Asia/Shanghai", "sync_imports": True, "retries": {
+                                       "attempts": 3, "backoff": "exponential", "delay_seconds": 30,
+                                       "max_total_seconds": 600}})
+    call("POST", f"/tasks/{task['id']}/runs")  # its re-sync (no module from a URL: nothing) shown on its page
     return {"username": username, "pages": {
         "dashboard": "/ui/", "projects": "/ui/projects", "project": f"/ui/projects/{project['id']}",
         "project-reports": f"/ui/projects/{project['id']}/reports",
@@ -51,7 +61,8 @@ def world(stack, target):
         "project-import": f"/ui/projects/{project['id']}/import",
         "module": f"/ui/modules/{module['id']}", "module-import": f"/ui/modules/{module['id']}/import",
         "testcase": f"/ui/testcases/{testcase['id']}", "testcase-new": f"/ui/modules/{module['id']}/new",
-        "report": f"/ui/reports/{report_id}", "tasks": "/ui/tasks", "task": f"/ui/tasks/{task['id']}",
+        "report": f"/ui/reports/{report_id}", "report-retried": f"/ui/reports/{retried_id}",
+        "tasks": "/ui/tasks", "task": f"/ui/tasks/{task['id']}",
         "task-new": "/ui/tasks/new", "profile": "/ui/profile", "not-found": "/ui/nowhere/at/all"}}
 
 
@@ -70,6 +81,13 @@ def test_every_page_is_labelled_and_fits(console, world, width):
         settle(page)
         if name in ("testcase", "testcase-new", "project-debugtalk"):
             expect(page.locator(".cm-content")).to_be_visible()
+        if name == "report-retried":  # the attempts, and the earlier failure opened
+            expect(page.get_by_test_id("attempts").locator("li")).to_have_count(2)
+            page.get_by_test_id("earlier-attempts").locator(":scope > summary").click()
+            expect(page.locator(".earlier-attempt td.actual")).to_have_text("503")
+        if name == "task":
+            expect(page.get_by_test_id("retry-preview")).to_have_text("waits 30 s, 60 s, 120 s")
+            expect(page.get_by_test_id("last-import-sync")).to_contain_text("No module is imported")
         assert page.evaluate(UNLABELLED) == [], name
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         wide = page.evaluate("""() => [...document.querySelectorAll('body *')]

@@ -1,6 +1,11 @@
 // One report: test cases and steps, failures first and open; polls while queued or running.
+// A retried run (docs/alerts.md "Retries of a whole run") shows its attempts, and each test case
+// that ran again its earlier failures; a task's re-sync of its imports before the run, its outcome.
 import { useEffect } from "preact/hooks";
-import { api, type DebugReport, type Report, type Step, type TestcaseResult } from "../api";
+import {
+  api, type Attempt, type DebugReport, type ImportSync, type ModuleSync, type Report, type RetryPolicy, type Step,
+  type TestcaseResult,
+} from "../api";
 import { enumText, ErrorNote, Link, Loading, PageTitle, StatusBadge, useLoad } from "../components";
 import { formatDuration, formatTime, t } from "../i18n";
 
@@ -66,6 +71,87 @@ function failuresFirst<T extends { success: boolean }>(items: T[]): T[] {
   return [...items].sort((a, b) => Number(a.success) - Number(b.success));
 }
 
+/** Per module, what a re-sync from its OpenAPI URL did (counts) or why it failed; module names
+ * from the project's modules (the id when the module is gone). */
+export function ImportSyncList(props: { projectId: string; modules: ModuleSync[] }) {
+  const modules = useLoad(() => (props.modules.length ? api.modules(props.projectId) : Promise.resolve(null)),
+    [props.projectId, props.modules.length]);
+  if (!props.modules.length) return <p class="muted">{t("importSync.none")}</p>;
+  const name = (id: string) => modules.data?.items.find((module) => module.id === id)?.name ?? id;
+  return (
+    <ul class="plain import-sync-list">
+      {props.modules.map((outcome) => (
+        <li key={outcome.module_id} data-module={outcome.module_id}>
+          <Link to={`/modules/${outcome.module_id}`}>{name(outcome.module_id)}</Link>{": "}
+          {outcome.error ? (
+            <span class="field-error">{t("importSync.failed", { code: outcome.error.code, message: outcome.error.message })}</span>
+          ) : t("importSync.counts", { added: outcome.added, updated: outcome.updated, removed: outcome.removed,
+            kept: outcome.kept_edited })}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function policyText(policy: RetryPolicy): string {
+  return t("attempts.policy", { attempts: policy.attempts, backoff: t(`backoff.${policy.backoff}`),
+    delay: policy.delay_seconds, budget: policy.max_total_seconds });
+}
+
+/** Each attempt of a retried run: its status, counts, duration, and the wait before the next
+ * ("next attempt at ..." while the run is still waiting for it). */
+function AttemptsTimeline(props: { report: Report; pending: boolean }) {
+  const attempts: Attempt[] = props.report.attempts ?? [];
+  const last = attempts[attempts.length - 1];
+  const waiting = props.pending && last?.next_attempt_at;
+  return (
+    <section class="attempts" aria-labelledby="attempts-title" data-testid="attempts">
+      <h2 id="attempts-title">{t("attempts.title")}</h2>
+      {props.report.retries && <p class="muted">{policyText(props.report.retries)}</p>}
+      <ol class="timeline">
+        {attempts.map((attempt) => (
+          <li key={attempt.attempt} data-attempt={attempt.attempt} class={`attempt-${attempt.status}`}>
+            <strong>{t("attempts.number", { n: attempt.attempt })}</strong>{" "}
+            <StatusBadge status={attempt.status} />{" "}
+            {t("attempts.counts", { run: attempt.tests_run, ok: attempt.successes,
+              failed: attempt.tests_run - attempt.successes })}
+            {" · "}{formatDuration(attempt.duration_ms)}
+            {attempt.delay_seconds ? <span class="muted">{" · "}{t("attempts.waited", { n: attempt.delay_seconds })}</span> : null}
+          </li>
+        ))}
+      </ol>
+      {waiting && <p role="status" class="next-attempt">{t("attempts.next", { time: formatTime(last.next_attempt_at) })}</p>}
+    </section>
+  );
+}
+
+function AttemptNote(props: { testcase: TestcaseResult }) {
+  const { attempt, success } = props.testcase;
+  if (!attempt || attempt < 2) return null;
+  return (
+    <span class={success ? "badge attempt-note passed-later" : "badge attempt-note"}>
+      {t(success ? "attempts.passedOn" : "attempts.failedOn", { n: attempt })}
+    </span>
+  );
+}
+
+function EarlierAttempts(props: { earlier: TestcaseResult[] }) {
+  if (!props.earlier.length) return null;
+  return (
+    <details class="earlier" data-testid="earlier-attempts">
+      <summary>{t("attempts.earlier", { count: props.earlier.length })}</summary>
+      {props.earlier.map((result, index) => (
+        <div class="earlier-attempt" key={index} data-attempt={result.attempt ?? index + 1}>
+          <p><strong>{t("attempts.number", { n: result.attempt ?? index + 1 })}</strong>{" "}
+            <StatusBadge status={result.success ? "passed" : "failed"} /></p>
+          {result.error && <p class="field-error">{result.error}</p>}
+          {failuresFirst(result.steps ?? []).map((step, stepIndex) => <StepView key={stepIndex} step={step} />)}
+        </div>
+      ))}
+    </details>
+  );
+}
+
 export function ReportBody(props: { report: Report | DebugReport }) {
   const testcases: TestcaseResult[] = props.report.testcases ?? [];
   return (
@@ -77,12 +163,27 @@ export function ReportBody(props: { report: Report | DebugReport }) {
       </p>
       {failuresFirst(testcases).map((testcase, index) => (
         <details key={index} class={testcase.success ? "testcase" : "testcase failed"} open={!testcase.success}>
-          <summary><StatusBadge status={testcase.success ? "passed" : "failed"} /> <strong>{testcase.name}</strong></summary>
+          <summary>
+            <StatusBadge status={testcase.success ? "passed" : "failed"} /> <strong>{testcase.name}</strong>
+            {" "}<AttemptNote testcase={testcase} />
+          </summary>
           {testcase.error && <p class="field-error">{testcase.error}</p>}
           {failuresFirst(testcase.steps ?? []).map((step, stepIndex) => <StepView key={stepIndex} step={step} />)}
+          <EarlierAttempts earlier={testcase.earlier_attempts ?? []} />
         </details>
       ))}
     </div>
+  );
+}
+
+/** The re-sync of the task's imports before this run (a list of modules, or the task's record of it). */
+function ReportImportSync(props: { report: Report; sync: ModuleSync[] | ImportSync }) {
+  const modules = Array.isArray(props.sync) ? props.sync : props.sync.modules ?? [];
+  return (
+    <section class="import-sync" aria-labelledby="import-sync-title" data-testid="import-sync">
+      <h2 id="import-sync-title">{t("importSync.title")}</h2>
+      <ImportSyncList projectId={props.report.project_id} modules={modules} />
+    </section>
   );
 }
 
@@ -114,6 +215,8 @@ export function ReportPage(props: { id: string }) {
       {pending && <p class="state loading" role="status" aria-live="polite">{t("report.pending")}</p>}
       {data.error && <p class="field-error">{data.error}</p>}
       {data.detail_expired && <p class="muted">{t("report.expired")}</p>}
+      {(data.attempts?.length ?? 0) > 0 && <AttemptsTimeline report={data} pending={pending} />}
+      {data.import_sync && <ReportImportSync report={data} sync={data.import_sync} />}
       <ReportBody report={data} />
     </main>
   );

@@ -1,7 +1,7 @@
 // Scheduled tasks: list with an on/off switch and each task's recent runs, create and edit
 // with the crontab read aloud.
 import { useMemo, useState } from "preact/hooks";
-import { api, type Module, type Project, type Task } from "../api";
+import { api, type Backoff, type Module, type Project, type RetryPolicy, type Task } from "../api";
 import {
   ConfirmDialog, Empty, ErrorNote, Field, fieldErrors, type FormEvent, HistoryPanel, Link, Loading, PageTitle, Select,
   StatusBadge, useLoad,
@@ -11,6 +11,7 @@ import { formatTime, t } from "../i18n";
 import { navigate } from "../router";
 import { useSession } from "../session";
 import { environmentOptions, runAndOpenReport } from "./projects";
+import { ImportSyncList } from "./report";
 
 function EnabledSwitch(props: { task: Task; onChange: (task: Task) => void; onError: (error: unknown) => void }) {
   const [busy, setBusy] = useState(false);
@@ -114,6 +115,99 @@ function CronPreview(props: { crontab: string; timezone: string }) {
   );
 }
 
+// docs/alerts.md "Retries of a whole run": retry k waits d, d, d (fixed), d, 2d, 3d (linear) or
+// d, 2d, 4d (exponential), each at most SQS's 900 s, and none is queued whose due time lies past
+// the budget after the run started (runs/retries.py).
+const MAX_WAIT_SECONDS = 900;
+const BACKOFFS: Backoff[] = ["fixed", "linear", "exponential"];
+const RETRY_DEFAULTS: RetryPolicy = { attempts: 2, backoff: "fixed", delay_seconds: 30, max_total_seconds: 600 };
+
+/** The waits before each retry by `policy`, and whether the budget cut the list short. The
+ * runs' own time comes on top of the waits, so a slow run may get fewer (the worker decides). */
+function waitSchedule(policy: RetryPolicy): { waits: number[]; cut: boolean } {
+  const waits: number[] = [];
+  let due = 0;
+  for (let retry = 1; retry <= policy.attempts; retry++) {
+    const factor = policy.backoff === "linear" ? retry : policy.backoff === "exponential" ? 2 ** (retry - 1) : 1;
+    const wait = Math.min(MAX_WAIT_SECONDS, policy.delay_seconds * factor);
+    if (due + wait > policy.max_total_seconds) return { waits, cut: true };
+    due += wait;
+    waits.push(wait);
+  }
+  return { waits, cut: false };
+}
+
+/** A whole number typed in a field, or the text as typed (the API answers 400 naming the field). */
+function wholeNumber(text: string): number | string {
+  const value = Number(text);
+  return text.trim() !== "" && Number.isInteger(value) ? value : text;
+}
+
+interface RetryForm { on: boolean; attempts: string; backoff: Backoff; delay: string; budget: string }
+
+function retryForm(policy: RetryPolicy | null | undefined): RetryForm {
+  const value = policy ?? RETRY_DEFAULTS;
+  return { on: Boolean(policy), attempts: String(value.attempts), backoff: value.backoff,
+    delay: String(value.delay_seconds), budget: String(value.max_total_seconds) };
+}
+
+function retryPolicy(form: RetryForm): RetryPolicy | null {
+  if (!form.on) return null;
+  return { attempts: wholeNumber(form.attempts), backoff: form.backoff, delay_seconds: wholeNumber(form.delay),
+    max_total_seconds: wholeNumber(form.budget) } as RetryPolicy; // a typo goes as typed, for the API to name
+}
+
+function RetryPreview(props: { form: RetryForm }) {
+  const policy = retryPolicy(props.form);
+  const whole = policy && [policy.attempts, policy.delay_seconds, policy.max_total_seconds].every(Number.isInteger);
+  let text: string;
+  if (!whole) text = t("retries.previewInvalid");
+  else {
+    const { waits, cut } = waitSchedule(policy!);
+    if (waits.length) {
+      text = t("retries.waits", { waits: waits.map((wait) => t("retries.seconds", { n: wait })).join(", ") });
+      if (cut) text += ` ${t("retries.cut", { budget: policy!.max_total_seconds })}`;
+    } else text = t(cut ? "retries.none" : "retries.zero");
+  }
+  return <p class="retry-preview" aria-live="polite" data-testid="retry-preview">{text}</p>;
+}
+
+function RetriesSection(props: { form: RetryForm; onChange: (form: RetryForm) => void; fields: Record<string, string> }) {
+  const { form, fields } = props;
+  const shown = ["retries.attempts", "retries.backoff", "retries.delay_seconds", "retries.max_total_seconds"];
+  const other = fields.retries ?? Object.entries(fields).find(([key]) => key.startsWith("retries.") && !shown.includes(key))?.[1];
+  const set = (patch: Partial<RetryForm>) => props.onChange({ ...form, ...patch });
+  return (
+    <fieldset class={other ? "retries invalid" : "retries"} data-testid="retries">
+      <legend>{t("retries.title")}</legend>
+      <div class="check">
+        <input type="checkbox" id="retries-on" checked={form.on}
+          onChange={(event) => set({ on: (event.target as HTMLInputElement).checked })} />
+        <label for="retries-on">{t("retries.on")}</label>
+      </div>
+      {other && <p class="field-error" role="alert">{other}</p>}
+      {form.on && (
+        <>
+          <div class="retry-fields">
+            <Field label={t("retries.attempts")} name="retries-attempts" type="number" value={form.attempts}
+              onInput={(attempts) => set({ attempts })} error={fields["retries.attempts"]} hint={t("retries.attemptsHint")} />
+            <Select label={t("retries.backoff")} name="retries-backoff" value={form.backoff}
+              onChange={(backoff) => set({ backoff: backoff as Backoff })}
+              options={BACKOFFS.map((value) => ({ value, label: t(`backoffOption.${value}`) }))} />
+            {fields["retries.backoff"] && <p class="field-error" role="alert">{fields["retries.backoff"]}</p>}
+            <Field label={t("retries.delay")} name="retries-delay" type="number" value={form.delay}
+              onInput={(delay) => set({ delay })} error={fields["retries.delay_seconds"]}
+              hint={t("retries.delayHint")} />
+            <Field label={t("retries.budget")} name="retries-budget" type="number" value={form.budget}
+              onInput={(budget) => set({ budget })} error={fields["retries.max_total_seconds"]} hint={t("retries.budgetHint")} />
+          </div>
+          <RetryPreview form={form} />
+        </>
+      )}
+    </fieldset>
+  );
+}
+
 function TaskForm(props: { task: Task | null; projects: Project[] }) {
   const session = useSession();
   const defaultZone = (session.status === "signed-in" && session.user.timezone)
@@ -128,6 +222,8 @@ function TaskForm(props: { task: Task | null; projects: Project[] }) {
   const [enabled, setEnabled] = useState(task?.enabled ?? true);
   const [emails, setEmails] = useState((task?.notify?.emails ?? []).join(", "));
   const [when, setWhen] = useState(task?.notify?.when ?? "never");
+  const [retries, setRetries] = useState(() => retryForm(task?.retries));
+  const [syncImports, setSyncImports] = useState(task?.sync_imports ?? false);
   const [error, setError] = useState<unknown>(null);
   const [confirming, setConfirming] = useState(false);
   const [message, setMessage] = useState("");
@@ -142,6 +238,7 @@ function TaskForm(props: { task: Task | null; projects: Project[] }) {
       name, module_ids: moduleIds, crontab, timezone, environment: environment || null, enabled,
       notify: { emails: emails.split(",").map((e) => e.trim()).filter(Boolean), mobiles: task?.notify?.mobiles ?? [],
         when: when as Task["notify"]["when"] },
+      retries: retryPolicy(retries), sync_imports: syncImports,
     };
     try {
       const saved = task ? await api.updateTask(task.id, body) : await api.createTask({ ...body, project_id: projectId });
@@ -201,6 +298,14 @@ function TaskForm(props: { task: Task | null; projects: Project[] }) {
           onChange={(event) => setEnabled((event.target as HTMLInputElement).checked)} />
         <label for="task-enabled">{t("tasks.enabled")}</label>
       </div>
+      <div class="check">
+        <input type="checkbox" id="task-sync-imports" checked={syncImports}
+          aria-describedby={fields.sync_imports ? "task-sync-imports-error" : undefined}
+          onChange={(event) => setSyncImports((event.target as HTMLInputElement).checked)} />
+        <label for="task-sync-imports">{t("tasks.syncImports")}</label>
+      </div>
+      {fields.sync_imports && <p class="field-error" id="task-sync-imports-error" role="alert">{fields.sync_imports}</p>}
+      <RetriesSection form={retries} onChange={setRetries} fields={fields} />
       <Field label={t("tasks.emails")} name="notify-emails" value={emails} onInput={setEmails} type="text"
         error={Object.entries(fields).find(([key]) => key.startsWith("notify"))?.[1]} />
       <Select label={t("tasks.when")} name="notify-when" value={when} onChange={(value) => setWhen(value as typeof when)}
@@ -234,6 +339,16 @@ export function TaskEditPage(props: { id: string | null }) {
       {!loading && projects.data && (projects.data.items.length || task.data ? (
         <TaskForm key={task.data?.id ?? "new"} task={task.data} projects={projects.data.items} />
       ) : <Empty text={t("tasks.needProject")}><Link to="/projects">{t("projects.create")}</Link></Empty>)}
+      {task.data?.last_import_sync && (
+        <section class="import-sync" data-testid="last-import-sync" aria-labelledby="last-import-sync">
+          <h2 id="last-import-sync">{t("importSync.last")}</h2>
+          <p>
+            {formatTime(task.data.last_import_sync.at, task.data.timezone)}
+            {" · "}<Link to={`/reports/${task.data.last_import_sync.report_id}`}>{t("importSync.report")}</Link>
+          </p>
+          <ImportSyncList projectId={task.data.project_id} modules={task.data.last_import_sync.modules} />
+        </section>
+      )}
       {props.id && <HistoryPanel id={props.id} load={() => api.taskHistory(props.id!)} />}
       {task.data?.schedule && (
         <section>
