@@ -4,6 +4,7 @@ come through here.
 - Loading with access checks (catalog/visibility.py): `load_project`, `load_module`,
   `load_testcase` (404 for what the user may not see), `visible_to`, `is_member`, and
   `member_of(user)`, the condition a write of theirs puts on the project item.
+- Loading without one (a job, a webhook: no user): `live_project` (None unless live).
 - Test case documents: `checked_document`, `document_size` (catalog/documents.py).
 - Paging a Query (core/db.py): `checked_start_key`, `query_page`, `string_key`.
 - For a run: `testcase_ids` (what it covers), `stored_testcases` (their documents) and
@@ -12,6 +13,11 @@ come through here.
   (catalog/bulk.py), `replace_testcase` (catalog/testcases.py).
 
 DynamoDB calls are noted on each function.
+
+The one allowed exception: a write of another feature that puts a condition on a catalog item
+in its own transaction or update (a ConditionCheck of the project's status and members, a
+task's modules still live) spells it with catalog/models.py's attributes, and annotates with
+its classes; loading an item goes through here.
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from collections.abc import Callable, Mapping
 
 from chalicelib.catalog.bulk import create_modules_with_testcases, create_testcases, testcases_in_module
 from chalicelib.catalog.documents import checked_document, document_size
-from chalicelib.catalog.models import ACTIVE, Membership, Module, StoredTestcase
+from chalicelib.catalog.models import ACTIVE, Membership, Module, Project, StoredTestcase
 from chalicelib.catalog.testcases import replace_testcase
 from chalicelib.catalog.visibility import (
     is_member,
@@ -34,10 +40,17 @@ from chalicelib.core.ids import is_id
 
 __all__ = [
     "checked_document", "checked_start_key", "create_modules_with_testcases", "create_testcases",
-    "document_size", "is_member", "load_module", "load_project", "load_testcase", "member_of",
+    "document_size", "is_member", "live_project", "load_module", "load_project", "load_testcase", "member_of",
     "project_ids_of", "query_page", "replace_testcase", "stored_testcases", "string_key",
     "testcase_ids", "testcase_resolver", "testcases_in_module", "visible_to",
 ]
+
+
+def live_project(project_id: str, *, consistent_read: bool = True) -> Project | None:
+    """The project if it exists and is live (not being deleted), else None; no access check.
+    One GetItem."""
+    project = get_or_none(Project, project_id, consistent_read=consistent_read)
+    return project if project is not None and project.status == ACTIVE else None
 
 
 def project_ids_of(user_id: str) -> list[str]:

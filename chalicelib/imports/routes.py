@@ -7,6 +7,7 @@ from collections.abc import Callable
 from chalice import Blueprint, Response
 
 from chalicelib.core.auth import current_user
+from chalicelib.core.edge import edge
 from chalicelib.core.http import json_response
 from chalicelib.core.lazy import lazy_module
 from chalicelib.core.openapi import answers
@@ -28,7 +29,9 @@ SOURCE_TYPES = [
 def _import_source(import_into: Callable[..., tuple[int, dict]], target_id: str) -> Response:
     """Hand the request's source to an import service function and answer with its status."""
     request = imports_routes.current_request
-    status, body = import_into(current_user(request), target_id, request.raw_body, request.query_params or {})
+    status, body = import_into(
+        current_user(request), target_id, request.raw_body, request.query_params or {}, clock=edge().clock
+    )
     return json_response(body, status)
 
 
@@ -56,4 +59,4 @@ def sync_module(module_id: str) -> dict:
     """Re-sync a module imported from an OpenAPI URL (?source_url=): new operations added,
     changed ones replaced unless edited here, removed ones reported."""
     request = imports_routes.current_request
-    return service.sync_module(current_user(request), module_id)
+    return service.sync_module(current_user(request), module_id, clock=edge().clock)

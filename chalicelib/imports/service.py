@@ -1,5 +1,5 @@
 """Imports (docs/imports.md): a source converted by chalicelib.importers, then written
-through catalog's service in as few transactions as DynamoDB allows.
+through catalog/access.py in as few transactions as DynamoDB allows.
 
 Options come from the query (`format`, `dry_run`, the converters' own: `folders`, `per`,
 `hosts`, `include_static`, `body_validators`, `shell`). Names that clash with existing
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.clock import Clock
 from chalicelib.core.errors import HatError, ValidationFailed
 from chalicelib.core.settings import get_settings
 
@@ -80,7 +80,7 @@ def _is_postman(text: str, format_name: str | None) -> bool:
 
 def _drop_oversized(conversion: Any) -> None:
     """A testcase over the catalog's size limit is reported, not imported."""
-    from chalicelib.catalog.service import document_size
+    from chalicelib.catalog.access import document_size
 
     limit = get_settings().testcase_max_bytes
     kept = []
@@ -105,11 +105,11 @@ def _preview(conversion: Any) -> dict[str, Any]:
 
 
 def import_into_module(
-    user: dict, module_id: str, raw_body: bytes | None, query: Mapping[str, str]
+    user: dict, module_id: str, raw_body: bytes | None, query: Mapping[str, str], *, clock: Clock
 ) -> tuple[int, dict[str, Any]]:
     """(status, answer). DynamoDB: a dry run 2 (module, project); else GetItem (module),
     BatchGetItem (names; +1 if some clash), one TransactWriteItems per 49 test cases."""
-    from chalicelib.catalog import service as catalog
+    from chalicelib.catalog import access as catalog
     from chalicelib.importers.common import UniqueNames
 
     source_url = query.get("source_url")
@@ -132,7 +132,8 @@ def import_into_module(
         catalog.load_module(user, module_id)
         return 200, _preview(conversion)
     created = (
-        catalog.create_testcases(user, module_id, [(t.name, t.document) for t in conversion.testcases])
+        catalog.create_testcases(user, module_id, [(t.name, t.document) for t in conversion.testcases],
+                                 clock=clock)
         if conversion.testcases
         else _checked_module(user, module_id)
     )
@@ -141,26 +142,26 @@ def import_into_module(
     )
     answer = {"format": conversion.format, "testcases": created, "report": conversion.report.as_dict()}
     if source_url is not None:
-        remember_source(user, module_id, source_url, _options(query)[2], conversion, created)
+        remember_source(user, module_id, source_url, _options(query)[2], conversion, created, clock=clock)
         answer["source_url"] = source_url
     return (201 if created else 200), answer
 
 
 def _checked_module(user: dict, module_id: str) -> list:
-    from chalicelib.catalog import service as catalog
+    from chalicelib.catalog import access as catalog
 
     catalog.load_module(user, module_id)
     return []
 
 
 def import_into_project(
-    user: dict, project_id: str, raw_body: bytes | None, query: Mapping[str, str]
+    user: dict, project_id: str, raw_body: bytes | None, query: Mapping[str, str], *, clock: Clock
 ) -> tuple[int, dict[str, Any]]:
     """(status, answer). Groups (Postman folders, OpenAPI tags) become new modules; testcases
     with no group go in a module named after the source. DynamoDB: a dry run 1 (project);
     else GetItem (project), BatchGetItem (module names; +1 if some clash), one
     TransactWriteItems per 49 modules + test cases."""
-    from chalicelib.catalog import service as catalog
+    from chalicelib.catalog import access as catalog
     from chalicelib.importers.common import UniqueNames, clean_name
 
     if "source_url" in query:
@@ -191,7 +192,7 @@ def import_into_project(
             "testcases": [],
             "report": conversion.report.as_dict(),
         }
-    modules = catalog.create_modules_with_testcases(user, project_id, list(groups.items()))
+    modules = catalog.create_modules_with_testcases(user, project_id, list(groups.items()), clock=clock)
     _report_renames(conversion, list(groups), [m["name"] for m in modules], "module")
     return 201, {
         "format": conversion.format,
@@ -268,10 +269,10 @@ def _digest(document: object) -> str:
 
 
 def remember_source(
-    user: dict, module_id: str, url: str, options: dict[str, str], conversion: Any, created: list[dict]
+    user: dict, module_id: str, url: str, options: dict[str, str], conversion: Any, created: list[dict],
+    *, clock: Clock,
 ) -> None:
     """PutItem: what a re-sync needs. Test cases are matched to operations by the order both lists share."""
-    from chalicelib.core.clock import utcnow
     from chalicelib.imports.models import ImportSource
 
     operations = {
@@ -279,7 +280,7 @@ def remember_source(
         for item, summary in zip(conversion.testcases, created, strict=True)
         if item.key
     }
-    now = utcnow()
+    now = clock()
     ImportSource(
         module_id,
         project_id=created[0]["project_id"] if created else "",
@@ -296,7 +297,7 @@ def remember_source(
 SYNC_CLAIM_SECONDS = 120  # a sync holds its module this long at most (a fetch takes 12 s at most)
 
 
-def sync_module(user: dict, module_id: str, *, clock: Clock = utcnow) -> dict[str, Any]:
+def sync_module(user: dict, module_id: str, *, clock: Clock) -> dict[str, Any]:
     """Fetch the module's source again: operations new in it become test cases, test cases of
     operations it changed are replaced unless a user edited them, removed ones are reported
     (their test cases kept). DynamoDB: GetItem (source), two GetItems (module, project) and a
@@ -307,7 +308,7 @@ def sync_module(user: dict, module_id: str, *, clock: Clock = utcnow) -> dict[st
     One sync of a module at a time: the claim moves the source's version on under the
     version read, before anything is fetched or written, so a second sync (a redelivered
     firing, a click meanwhile) is a 409 `concurrent_change` and writes nothing."""
-    from chalicelib.catalog import service as catalog
+    from chalicelib.catalog import access as catalog
     from chalicelib.core.db import get_or_none
     from chalicelib.core.errors import NotFound
     from chalicelib.imports.models import ImportSource
@@ -324,7 +325,7 @@ def sync_module(user: dict, module_id: str, *, clock: Clock = utcnow) -> dict[st
     )
     _claim(source, clock())
     try:
-        answer = _sync(user, source, operations, current)
+        answer = _sync(user, source, operations, current, clock=clock)
     except BaseException:
         try:
             _release(source, operations, clock(), synced=False)
@@ -381,10 +382,10 @@ def _release(source: Any, operations: dict[str, dict[str, str]], now: datetime, 
 
 
 def _sync(
-    user: dict, source: Any, operations: dict[str, dict[str, str]], current: dict[str, dict]
+    user: dict, source: Any, operations: dict[str, dict[str, str]], current: dict[str, dict], *, clock: Clock
 ) -> dict[str, Any]:
     """The fetch and the writes of a claimed sync; `operations` is updated as they happen."""
-    from chalicelib.catalog import service as catalog
+    from chalicelib.catalog import access as catalog
     from chalicelib.catalog.schemas import TestcaseBody
 
     try:
@@ -418,7 +419,9 @@ def _sync(
             continue
         item.document["config"]["name"] = stored["testcase"]["config"]["name"]
         if _digest(item.document) != entry["sha256"]:
-            replaced = catalog.replace_testcase(user, stored["id"], TestcaseBody(testcase=item.document))
+            replaced = catalog.replace_testcase(
+                user, stored["id"], TestcaseBody(testcase=item.document), clock=clock
+            )
             entry["sha256"] = _digest(replaced["testcase"])
             updated.append(stored["name"])
     new_items = list(fresh.values())
@@ -429,7 +432,9 @@ def _sync(
         for item in new_items:
             item.name = names.take(item.name)
             item.document["config"]["name"] = item.name
-        created = catalog.create_testcases(user, source.module_id, [(i.name, i.document) for i in new_items])
+        created = catalog.create_testcases(
+            user, source.module_id, [(i.name, i.document) for i in new_items], clock=clock
+        )
         for item, summary in zip(new_items, created, strict=True):
             operations[item.key] = {"testcase_id": summary["id"], "sha256": _digest(item.document)}
         added = created
@@ -456,7 +461,7 @@ def sync_before_run(
     *,
     budget_seconds: float,
     max_modules: int = MAX_SYNCED_MODULES,
-    clock: Clock = utcnow,
+    clock: Clock,
 ) -> list[dict[str, Any]]:
     """Re-sync, as `user`, every module of `module_ids` (empty: of the project) imported from a
     URL, in the modules' order; a module that cannot be synced keeps its test cases and says

@@ -30,9 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote_plus
 
-# channels_view and stored_alerts: read here by schedules/service.py until the lead points it at
-# catalog/alert_channels.py (to be removed at merge)
-from chalicelib.catalog.alert_channels import channels_view, stored_alerts, unseal  # noqa: F401
+from chalicelib.catalog.alert_channels import unseal
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.settings import get_settings
 

@@ -1,16 +1,15 @@
-"""The run itself, shared by the worker and the debug route: what a report covers (the
-catalog reads: `_resolver`, `_testcase_ids`, `_documents`), its environment and secrets, the
-runner's call within the invocation's budget, and the verdict of a result."""
+"""The run itself, shared by the worker and the debug route: its environment and secrets, the
+runner's call within the invocation's budget, and the verdict of a result. What a report covers
+is read through catalog/access.py (`testcase_ids`, `stored_testcases`, `testcase_resolver`)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from chalicelib.catalog.models import ACTIVE, Module, Project, StoredTestcase
-from chalicelib.core.db import get_or_none
+from chalicelib.catalog.access import live_project, testcase_resolver
+from chalicelib.catalog.models import Project, StoredTestcase
 from chalicelib.core.errors import ValidationFailed
-from chalicelib.core.ids import is_id
 from chalicelib.core.settings import get_settings, outbound_allow
 from chalicelib.files.service import run_file_reader
 from chalicelib.runs.models import (
@@ -50,60 +49,13 @@ def default_runner(documents: list, **options: Any) -> dict:
     return run_testcases_sync(documents, **options)
 
 
-def _resolver(project_id: str) -> Callable[[str], Mapping]:
-    """`testcase: <ref>` steps: a test case of the same project, by id or by name."""
-    from chalicelib.runner.errors import TestcaseNotFound
-
-    by_name: dict[str, str] | None = None
-
-    def resolve(ref: str) -> Mapping:
-        nonlocal by_name
-        ref = str(ref)
-        testcase_id = ref if is_id(ref) else None
-        if testcase_id is None:
-            if by_name is None:
-                by_name = {}
-                for module in Module.by_project.query(project_id):
-                    if module.status == ACTIVE:
-                        for summary in StoredTestcase.by_module.query(module.id):
-                            by_name.setdefault(summary.name_lc, summary.id)
-            testcase_id = by_name.get(ref.casefold())
-        found = get_or_none(StoredTestcase, testcase_id) if testcase_id else None
-        if found is None or found.project_id != project_id:
-            raise TestcaseNotFound(f"no test case {ref!r} in this project")
-        return found.document
-
-    return resolve
-
-
-def _testcase_ids(report: Report) -> list[str]:
-    """What the run covers, read when it starts: live modules of the project (those asked)."""
-    if report.testcase_ids:
-        return list(report.testcase_ids)
-    wanted = set(report.module_ids) if report.module_ids else None
-    ids: list[str] = []
-    for module in Module.by_project.query(report.project_id, scan_index_forward=True):
-        if module.status == ACTIVE and (wanted is None or module.id in wanted):
-            ids += [t.id for t in StoredTestcase.by_module.query(module.id, scan_index_forward=True)]
-    return ids
-
-
-def _documents(ids: list[str], project_id: str) -> list[StoredTestcase]:
-    found = {}
-    for start in range(0, len(ids), 100):
-        for testcase in StoredTestcase.batch_get(ids[start:start + 100]):
-            if testcase.project_id == project_id:
-                found[testcase.id] = testcase
-    return [found[i] for i in ids if i in found]
-
-
 class CannotRun(Exception):
     """The run cannot happen (project gone, environment removed, nothing to run)."""
 
 
 def run_context(report: Report) -> tuple[Project, dict]:
-    project = get_or_none(Project, report.project_id, consistent_read=True)
-    if project is None or project.status != ACTIVE:
+    project = live_project(report.project_id)
+    if project is None:
         raise CannotRun("the project was deleted")
     if report.environment is not None and report.environment not in (project.environments or {}):
         raise CannotRun(f"the environment {report.environment!r} no longer exists")
@@ -149,7 +101,7 @@ def run_testcases(project: Project, report: Report, environment: dict, testcases
     return secret_run(project, report.environment, environment, lambda clear: run_with_sandbox(
         project.id, [t.document for t in testcases], runner, environment=clear,
         concurrency=settings.run_concurrency, outbound_allow=outbound_allow(),
-        resolve_testcase=_resolver(project.id), read_file=run_file_reader(project.id),
+        resolve_testcase=testcase_resolver(project.id), read_file=run_file_reader(project.id),
         deadline_seconds=deadline))
 
 

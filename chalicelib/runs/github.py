@@ -16,6 +16,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from chalicelib.catalog.access import live_project
 from chalicelib.catalog.models import ACTIVE, Project
 from chalicelib.core.aws import get_client
 from chalicelib.core.clock import Clock, isoformat, utcnow
@@ -37,7 +38,7 @@ def parameter_name(project_id: str) -> str:
 
 
 def _owned(user: dict, project_id: str) -> Project:
-    from chalicelib.catalog.service import load_project
+    from chalicelib.catalog.access import load_project
 
     project = load_project(user, project_id)
     if project.owner_id != user["id"]:
@@ -100,9 +101,9 @@ def _post(report: Any, runner: Any) -> None:
     from chalicelib.core.settings import outbound_allow
 
     origin = report.origin
-    project = get_or_none(Project, report.project_id, consistent_read=True)
+    project = live_project(report.project_id)
     repository, sha = origin["repository"], origin["sha"]
-    if project is None or project.status != ACTIVE or not project.github_token_at \
+    if project is None or not project.github_token_at \
             or not _REPOSITORY.fullmatch(repository) or not _SHA.fullmatch(sha):
         return  # no token (or nothing GitHub could take): nothing to post, and done
     ssm = get_client("ssm")

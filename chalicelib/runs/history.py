@@ -142,7 +142,7 @@ def stream_view(kind: str, subject_id: str) -> dict:
 def testcase_history(user: dict, testcase_id: str) -> dict:
     """GET /testcases/{id}/history: GetItem + BatchGetItem (access, as GET /testcases/{id}),
     GetItem (the history)."""
-    from chalicelib.catalog.service import load_testcase
+    from chalicelib.catalog.access import load_testcase
 
     testcase = load_testcase(user, testcase_id)
     return stream_view("testcase", testcase.id)

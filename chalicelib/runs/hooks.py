@@ -324,7 +324,7 @@ def project_rules(project: Project) -> dict:
 
 def get_rules(user: dict, project_id: str) -> dict:
     """GET /projects/{id}/hook-rules: GetItem (project)."""
-    from chalicelib.catalog.service import load_project
+    from chalicelib.catalog.access import load_project
 
     return project_rules(load_project(user, project_id))
 
@@ -334,8 +334,8 @@ def set_rules(user: dict, project_id: str, body: Any) -> dict:
     named, if any), UpdateItem conditional on the caller still being a member."""
     from pynamodb.exceptions import UpdateError
 
+    from chalicelib.catalog.access import load_project
     from chalicelib.catalog.models import ACTIVE, Module
-    from chalicelib.catalog.service import load_project
     from chalicelib.core.db import get_many
     from chalicelib.core.errors import NotFound, ValidationFailed
 

@@ -7,8 +7,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.catalog.access import live_project, load_module, load_project, visible_to
 from chalicelib.catalog.models import ACTIVE, Module, Project, StoredTestcase
-from chalicelib.catalog.service import load_module, load_project, visible_to
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.db import get_many, get_or_none
 from chalicelib.core.errors import NotFound
@@ -113,8 +113,8 @@ def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_
     `retries_policy`: the run's retry policy (schemas.Retries as a dict; runs/retries.py);
     `import_sync`: what re-syncing the imports before it did, kept on the report."""
     if isinstance(project, str):
-        project = get_or_none(Project, checked_id(project, "project"), consistent_read=True)
-    if project is None or project.status != ACTIVE:
+        project = live_project(checked_id(project, "project"))
+    if project is None:
         raise not_found("project")
     return _queued(project, environment=environment, trigger=trigger, name=name or project.name,
                    module_ids=module_ids, testcase_ids=testcase_ids, task_id=task_id, notify=notify,

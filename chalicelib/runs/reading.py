@@ -8,8 +8,15 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib.catalog.models import ACTIVE, Membership, Project
-from chalicelib.catalog.service import load_project, visible_to
+from chalicelib.catalog.access import (
+    is_member,
+    live_project,
+    load_project,
+    project_ids_of,
+    testcase_resolver,
+    visible_to,
+)
+from chalicelib.catalog.models import Project
 from chalicelib.core.clock import MAX_TIMEZONE_CHARS, Clock, isoformat, utcnow
 from chalicelib.core.db import checked_start_key, get_many, get_or_none, query_page, string_key
 from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
@@ -20,7 +27,6 @@ from chalicelib.files.service import run_file_reader
 from chalicelib.runs import store
 from chalicelib.runs.execution import (
     Runner,
-    _resolver,
     choose_environment,
     counts,
     default_runner,
@@ -39,10 +45,6 @@ DASHBOARD_DAYS = 12
 
 def not_found(what: str = "report") -> NotFound:
     return NotFound(f"{what} not found", code=f"{what}not_found")
-
-
-def _visible(project: Project | None, user_id: str) -> bool:
-    return project is not None and project.status == ACTIVE and user_id in (project.member_ids or set())
 
 
 def report_view(report: Report) -> dict:
@@ -98,8 +100,7 @@ def _load_report(user: dict, report_id: str) -> Report:
     report = get_or_none(Report, checked_id(report_id, "report"), consistent_read=True)
     if report is None:
         raise not_found()
-    project = get_or_none(Project, report.project_id, consistent_read=True)
-    if not visible_to(project, user):
+    if not visible_to(live_project(report.project_id), user):
         raise not_found()
     return report
 
@@ -158,7 +159,7 @@ DEBUG_MAX_REPORT_CHARS = 2_000_000
 def debug_run(user: dict, body: Any, *, runner: Runner = default_runner) -> dict:
     """POST /testcases/debug: GetItem (project); the run inline, bounded; nothing stored
     (a `testcase:` reference costs a read or two more)."""
-    from chalicelib.catalog.service import checked_document
+    from chalicelib.catalog.access import checked_document
     from chalicelib.sandbox.service import project_functions, run_with_sandbox
 
     project = load_project(user, body.project_id)
@@ -168,7 +169,7 @@ def debug_run(user: dict, body: Any, *, runner: Runner = default_runner) -> dict
     settings = get_settings()
     result = secret_run(project, env_name, environment, lambda clear: run_with_sandbox(
         project.id, [document], runner, environment=clear, concurrency=settings.run_concurrency,
-        outbound_allow=outbound_allow(), resolve_testcase=_resolver(project.id),
+        outbound_allow=outbound_allow(), resolve_testcase=testcase_resolver(project.id),
         read_file=run_file_reader(project.id), deadline_seconds=min(25, settings.debug_deadline_seconds),
         max_report_chars=DEBUG_MAX_REPORT_CHARS))
     tests_run, successes, _failures = counts(result)
@@ -202,8 +203,8 @@ def dashboard(user: dict, tz: str | None = None, *, clock: Clock = utcnow) -> di
     """Query (memberships), BatchGetItem (projects), BatchGetItem (counters: 2 items per project);
     the same whatever the number of reports. Up to 50 projects keep it at these 3 calls."""
     zone = _zone(tz or user.get("timezone"))
-    ids = [row.project_id for row in Membership.query(user["id"], attributes_to_get=["project_id"])]
-    projects = [p for p in get_many([(Project, pid) for pid in ids]) if _visible(p, user["id"])]
+    ids = project_ids_of(user["id"])
+    projects = [p for p in get_many([(Project, pid) for pid in ids]) if is_member(p, user["id"])]
     bounds = day_bounds(clock(), zone)
     starts = [q for _, q in bounds]
     first, end = starts[0], starts[-1]

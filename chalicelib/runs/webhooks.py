@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from chalicelib.catalog.access import load_project
 from chalicelib.catalog.models import ACTIVE, Project
-from chalicelib.catalog.service import load_project
 from chalicelib.core.clock import Clock, isoformat, utcnow
 from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.errors import Conflict, Unauthorized

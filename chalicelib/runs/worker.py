@@ -7,6 +7,7 @@ import logging
 import math
 from datetime import datetime, timedelta
 
+from chalicelib.catalog import access
 from chalicelib.core.clock import Clock, isoformat, utcnow
 from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.ids import precise
@@ -16,8 +17,6 @@ from chalicelib.runs import history, retries, store
 from chalicelib.runs.execution import (
     CannotRun,
     Runner,
-    _documents,
-    _testcase_ids,
     counts,
     default_runner,
     run_context,
@@ -85,7 +84,8 @@ def _execute(report: Report, runner: Runner, clock: Clock) -> None:
         return
     try:
         project, environment = run_context(report)
-        ids = _testcase_ids(report)
+        ids = access.testcase_ids(report.project_id, module_ids=report.module_ids,
+                                  testcase_ids=report.testcase_ids)
         if not ids:
             raise CannotRun("there are no test cases to run")
     except CannotRun as cannot:
@@ -95,7 +95,7 @@ def _execute(report: Report, runner: Runner, clock: Clock) -> None:
     if len(ids) > size:
         _fan_out(report, ids, size)
         return
-    testcases = _documents(ids, project.id)
+    testcases = access.stored_testcases(ids, project.id)
     try:
         result = run_testcases(project, report, environment, testcases, runner)
     except Exception as failure:  # the engine itself failed: the run could not happen
@@ -168,7 +168,7 @@ def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock
     except CannotRun as cannot:
         _finish_error(report, str(cannot), clock())
         return
-    testcases = _documents(ids, project.id)
+    testcases = access.stored_testcases(ids, project.id)
     try:
         result = run_testcases(project, report, environment, testcases, runner)
     except Exception as failure:
@@ -292,7 +292,8 @@ def _run_attempt(report: Report, number: int, runner: Runner, clock: Clock) -> N
     now = clock()
     try:
         project, environment = run_context(report)
-        testcases = _documents(list((report.attempts or [{}])[-1].get("failed_testcases") or ()), project.id)
+        failed = list((report.attempts or [{}])[-1].get("failed_testcases") or ())
+        testcases = access.stored_testcases(failed, project.id)
         if not testcases:
             raise CannotRun(f"the test cases to run in attempt {number} were deleted")
     except CannotRun as cannot:

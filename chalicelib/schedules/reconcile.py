@@ -21,9 +21,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from chalicelib.catalog.models import ACTIVE, Project
+from chalicelib.catalog.access import live_project
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.db import condition_failed, get_or_none
+from chalicelib.core.db import condition_failed
 from chalicelib.schedules.gateway import (
     DISABLED,
     ENABLED,
@@ -130,8 +130,8 @@ def _delete_orphans(claimed: set[str], gateway: SchedulerGateway, repairs: Repai
 
 
 def _reconcile_task(task: Task, gateway: SchedulerGateway, repairs: Repairs) -> None:
-    project = get_or_none(Project, task.project_id)
-    if project is None or project.status != ACTIVE:
+    project = live_project(task.project_id, consistent_read=False)
+    if project is None:
         _remove_task(task, gateway, repairs)
         return
     held = {name: gateway.get(name) for name in task.schedule_names or []}

@@ -6,11 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
+from chalicelib.catalog.schemas import Alerts, _name, _unique, invalid
 from chalicelib.catalog.schemas import Notify as ProjectNotify
-from chalicelib.catalog.schemas import _name, _unique, invalid
 from chalicelib.core.fields import Timezone
 from chalicelib.core.ids import is_id
-from chalicelib.notify.schemas import Alerts
 from chalicelib.runs.schemas import Retries
 from chalicelib.schedules.crontab import CrontabError, parse_crontab
 

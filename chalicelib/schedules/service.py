@@ -17,15 +17,15 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from chalicelib.catalog.access import load_project
+from chalicelib.catalog.alert_channels import channels_view, stored_alerts
 from chalicelib.catalog.models import ACTIVE, Membership, Module, Project
-from chalicelib.catalog.service import load_project
 from chalicelib.core.clock import Clock, isoformat, utcnow
 from chalicelib.core.db import Cancelled, Tx, batch_get_items, get_many, get_or_none
 from chalicelib.core.errors import Conflict, HatError, NotFound, ValidationFailed
 from chalicelib.core.ids import fold, is_id, new_id, sort_key
 from chalicelib.core.pagination import decode_cursor, encode_cursor
 from chalicelib.core.settings import get_settings
-from chalicelib.notify.alerts import channels_view, stored_alerts
 from chalicelib.schedules.awscron import parse_cron, split_expression
 from chalicelib.schedules.changes import compensating
 from chalicelib.schedules.crontab import to_aws_expressions

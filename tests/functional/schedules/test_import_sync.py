@@ -247,6 +247,7 @@ def test_without_any_import_source_the_option_does_nothing(api, aws, pets, worke
 
 
 def test_a_redelivered_or_concurrent_firing_makes_no_duplicate_testcases(api, aws, pets, worker):
+    from chalicelib.core.clock import utcnow
     from chalicelib.imports.service import sync_module
     from chalicelib.schedules.service import fire_task
 
@@ -273,7 +274,7 @@ def test_a_redelivered_or_concurrent_firing_makes_no_duplicate_testcases(api, aw
     PetApi.arrived.clear()
     PetApi.gate = threading.Event()
     results: list[dict] = []
-    other = threading.Thread(target=lambda: results.append(sync_module(alice.user, module)))
+    other = threading.Thread(target=lambda: results.append(sync_module(alice.user, module, clock=utcnow)))
     other.start()
     try:
         assert PetApi.arrived.wait(5)
@@ -308,6 +309,7 @@ def test_the_option_is_a_strict_boolean(api, aws):
 
 
 def test_a_run_syncs_a_bounded_number_of_modules_in_a_bounded_time(api, aws, pets):
+    from chalicelib.core.clock import utcnow
     from chalicelib.imports.service import sync_before_run
 
     alice = api()
@@ -317,11 +319,13 @@ def test_a_run_syncs_a_bounded_number_of_modules_in_a_bounded_time(api, aws, pet
     two, _ = _imported(alice, project, pets.url, "two")
     PetApi.documents["one"] = PetApi.documents["two"] = _document(V2, pets.url)
 
-    skipped = sync_before_run(alice.user, project, [one, two], budget_seconds=5)  # less than a fetch
+    # less than a fetch
+    skipped = sync_before_run(alice.user, project, [one, two], budget_seconds=5, clock=utcnow)
     assert [(o["module_id"], o["error"]["code"]) for o in skipped] == [
         (one, "sync_skipped"), (two, "sync_skipped")]
     assert "5 s" in skipped[0]["error"]["message"]
-    capped = sync_before_run(alice.user, project, [one, two], budget_seconds=60, max_modules=1)
+    capped = sync_before_run(alice.user, project, [one, two], budget_seconds=60, max_modules=1,
+                             clock=utcnow)
     assert capped[0] == {"module_id": one, "added": 1, "updated": 1, "removed": 1, "kept_edited": 0}
     assert capped[1]["error"] == {"code": "sync_skipped", "message": "a run re-syncs at most 1 modules"}
     assert (_count(alice, one), _count(alice, two)) == (4, 3)

@@ -95,7 +95,7 @@ def test_duplicate_names_are_409_case_insensitively_and_free_again_after_delete(
 def test_racing_creates_of_one_name_make_one_task_and_one_schedule(api, aws):
     from concurrent.futures import ThreadPoolExecutor
 
-    from chalicelib.catalog.service import load_project
+    from chalicelib.catalog.access import load_project
     from chalicelib.core.errors import Conflict
     from chalicelib.schedules import service
     from chalicelib.schedules.schemas import TaskCreate
