@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from chalicelib.core.aws import get_client, queue_url
-from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.clock import Clock
 from chalicelib.core.db import condition_failed
 from chalicelib.core.logs import log_context
 from chalicelib.core.settings import get_settings
@@ -78,7 +78,7 @@ def process_records(records: Iterable[Any], handle: Callable[[dict[str, Any]], o
             raise
 
 
-def run_once(key: str, action: Callable[[], Result], *, clock: Clock = utcnow) -> tuple[bool, Result | None]:
+def run_once(key: str, action: Callable[[], Result], *, clock: Clock) -> tuple[bool, Result | None]:
     """Run `action` unless a job with this key already completed.
 
     Returns (ran, result). A claim is a conditional put; a failed action releases

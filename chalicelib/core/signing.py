@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.clock import Clock
 from chalicelib.core.errors import Unauthorized
 
 TIMESTAMP_HEADER = "X-Hat-Timestamp"
@@ -50,13 +50,13 @@ def signature(secret: str, timestamp: int | str, body: bytes) -> str:
     return SIGNATURE_PREFIX + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signed_headers(secret: str, body: bytes, *, clock: Clock = utcnow) -> dict[str, str]:
+def signed_headers(secret: str, body: bytes, *, clock: Clock) -> dict[str, str]:
     timestamp = int(clock().timestamp())
     return {TIMESTAMP_HEADER: str(timestamp), SIGNATURE_HEADER: signature(secret, timestamp, body),
             "Content-Type": "application/json"}
 
 
-def verify(secrets_to_try: list[str], headers: Mapping[str, str], body: bytes, *, clock: Clock = utcnow,
+def verify(secrets_to_try: list[str], headers: Mapping[str, str], body: bytes, *, clock: Clock,
            tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS) -> str:
     """Check a signed request against any of the secrets (rotation); returns the signature.
 

@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from chalicelib.catalog.alert_channels import unseal
-from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.clock import Clock
 from chalicelib.core.settings import get_settings
 
 MAX_FAILING_IN_CHAT = 5
@@ -270,7 +270,7 @@ def request_for(
     report_view: Mapping | None,
     *,
     webhook_secret: str | None,
-    clock: Clock = utcnow,
+    clock: Clock,
 ) -> tuple[str, dict[str, str], str, list[dict]]:
     """(url, headers, JSON body, the runner's checks of the answer) for one chat channel."""
     from chalicelib.core.signing import signed_headers
@@ -357,8 +357,8 @@ def send_test(
     project_id: str,
     alert_id: str,
     *,
-    runner: Callable[..., dict] | None = None,
-    clock: Clock = utcnow,
+    runner: Callable[..., dict],
+    clock: Clock,
 ) -> dict:
     """POST /projects/{id}/alerts/{alert_id}/test: a chat channel gets a test message now (through
     the runner, the outbound guard); an email or SMS channel gets one queued, if its address may
@@ -391,8 +391,6 @@ def send_test(
     }
     secret = webhook_secret(project.id, project.webhook_salt) if project.webhook_salt else None
     url, headers, body, checks = request_for(channel, facts, None, webhook_secret=secret, clock=clock)
-    if runner is None:
-        from chalicelib.runner.engine import run_testcases_sync as runner
     try:
         return {**answer, "outcome": "delivered", "status_code": post(url, headers, body, checks, runner)}
     except AlertFailed as failure:

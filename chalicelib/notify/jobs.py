@@ -12,11 +12,15 @@ the job id makes a redelivered message never send twice. Kinds:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
 from chalicelib.catalog.extensions import on_recipients_stored
 from chalicelib.core.settings import load_settings
+
+if TYPE_CHECKING:
+    from chalicelib.notify.service import Sender
 
 notify_jobs = Blueprint(__name__)
 # Queue names need only the stage: read it without get_settings(), which may fetch secrets
@@ -36,12 +40,17 @@ def _ask_recipients(project_id: str, notify: Mapping | None, requested_by: str |
 on_recipients_stored(_ask_recipients)
 
 
-def handle_job(channel: str, payload: dict, *, sender=None) -> object:
-    """Run one job of the `channel` queue at most once."""
-    from chalicelib.core.jobs import run_once
+def _sender() -> Sender:
+    """The queues' handlers' sender: the edge's clock, the clients made on first use."""
+    from chalicelib.core.edge import edge
     from chalicelib.notify.service import Sender
 
-    sender = sender or Sender()
+    return Sender(clock=edge().clock)
+
+
+def handle_job(channel: str, payload: dict, *, sender: Sender) -> object:
+    """Run one job of the `channel` queue at most once."""
+    from chalicelib.core.jobs import run_once
     job_id = payload["job_id"]
 
     def send(to_channel: str, to: str, subject: str, body: str, html: str | None = None,
@@ -63,7 +72,7 @@ def handle_job(channel: str, payload: dict, *, sender=None) -> object:
             return ask_to_confirm(payload, clock=sender.clock)
         raise ValueError(f"unknown job kind {kind!r}")
 
-    _ran, result = run_once(f"{channel}:{job_id}", effect)
+    _ran, result = run_once(f"{channel}:{job_id}", effect, clock=sender.clock)
     return result
 
 
@@ -71,11 +80,11 @@ def handle_job(channel: str, payload: dict, *, sender=None) -> object:
 def sms_jobs(event) -> None:
     from chalicelib.core.jobs import process_records
 
-    process_records(event, lambda payload: handle_job("sms", payload))
+    process_records(event, lambda payload: handle_job("sms", payload, sender=_sender()))
 
 
 @notify_jobs.on_sqs_message(queue=_QUEUES.queue_name("email"), batch_size=1)
 def email_jobs(event) -> None:
     from chalicelib.core.jobs import process_records
 
-    process_records(event, lambda payload: handle_job("email", payload))
+    process_records(event, lambda payload: handle_job("email", payload, sender=_sender()))

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import condition_failed
 from chalicelib.core.errors import NotFound, ValidationFailed
 from chalicelib.core.settings import get_settings
@@ -209,7 +209,7 @@ def _take(partition: str, counter: str, limit: int, now: datetime) -> bool:
     return True
 
 
-def ask_to_confirm(payload: Mapping, *, clock: Clock = utcnow) -> int:
+def ask_to_confirm(payload: Mapping, *, clock: Clock) -> int:
     """The `confirm_recipients` job: each outside address that has no live request, no
     consent and no refusal gets one confirmation request. Returns how many were sent."""
     from pynamodb.exceptions import PutError
@@ -317,7 +317,7 @@ def _outcome(channel: str, to: str, outcome: str) -> dict:
 
 
 def resolve(project_id: str, notify: Mapping | None, *,
-            clock: Clock = utcnow) -> tuple[list[Target], list[dict]]:
+            clock: Clock) -> tuple[list[Target], list[dict]]:
     """The messages a report may send under `notify`, and an outcome per recipient that gets
     nothing (masked address or username, and why). Up to three BatchGetItems (the worker's,
     not a route's): project + account keys + records; the members' users; their records."""
@@ -371,7 +371,7 @@ def resolve(project_id: str, notify: Mapping | None, *,
     return list(targets.values()), skipped
 
 
-def take_daily_messages(project_id: str, wanted: int, *, clock: Clock = utcnow) -> int:
+def take_daily_messages(project_id: str, wanted: int, *, clock: Clock) -> int:
     """How many of `wanted` messages the project may still send today (UTC): one atomic ADD
     on its day's counter; what is over the limit is not sent."""
     if wanted <= 0:
@@ -399,7 +399,7 @@ def link_target(action: str, token: Any) -> dict:
             "state": record.state if record else None}
 
 
-def confirm(token: Any, *, clock: Clock = utcnow) -> None:
+def confirm(token: Any, *, clock: Clock) -> None:
     """The recipient says yes: a live request (or an earlier unsubscribe) becomes consent.
     One UpdateItem."""
     from pynamodb.exceptions import UpdateError
@@ -419,7 +419,7 @@ def confirm(token: Any, *, clock: Clock = utcnow) -> None:
                        code="link_expired") from None
 
 
-def unsubscribe(token: Any, *, clock: Clock = utcnow) -> None:
+def unsubscribe(token: Any, *, clock: Clock) -> None:
     """The recipient says no, for good (a member's own address too): one UpdateItem."""
     project_id, rid = read_token(UNSUBSCRIBE, token)
     Recipient(project_id, rid).update(actions=[
@@ -440,7 +440,7 @@ def recipient_view(record: Recipient, members: set[str], now: datetime) -> dict:
 
 
 def list_recipients(user: dict, project_id: str, limit: int, start: dict | None, *,
-                    clock: Clock = utcnow) -> dict:
+                    clock: Clock) -> dict:
     """GET /projects/{id}/recipients: GetItem (project), one Query of its records (counters,
     whose keys start with "#", sort before the first hex digit and are left out)."""
     from chalicelib.catalog.access import checked_start_key, load_project, query_page, string_key

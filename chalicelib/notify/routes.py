@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from chalice import Blueprint, Response
 
+from chalicelib.core.edge import edge
 from chalicelib.core.errors import BadRequest, Unauthorized
 from chalicelib.core.openapi import answers
 from chalicelib.core.parsing import load_form_bounded
@@ -53,7 +54,7 @@ def twilio_status() -> Response:
         raise BadRequest("the callback lacks " + ", ".join(missing), fields=missing, code="invalid_field")
     from chalicelib.notify.service import record_twilio_status
 
-    recorded = record_twilio_status(job_id, sid, status, form.get("ErrorCode") or None)
+    recorded = record_twilio_status(job_id, sid, status, form.get("ErrorCode") or None, clock=edge().clock)
     logger.info("twilio status %s for job %s (%s)", status, job_id, "recorded" if recorded else "stale")
     return Response(body="", status_code=204)
 
@@ -114,7 +115,7 @@ def confirm_recipient() -> Response:
     """Confirm: the address receives the project's alerts from now on (each with an unsubscribe link)."""
     from chalicelib.notify.recipients import confirm
 
-    confirm(_token())
+    confirm(_token(), clock=edge().clock)
     return _page("<h2>Confirmed.</h2><p>Every alert carries a link to unsubscribe.</p>")
 
 
@@ -133,7 +134,7 @@ def unsubscribe_recipient() -> Response:
     """Unsubscribe (also RFC 8058's one-click POST): nothing more is sent; the project cannot ask again."""
     from chalicelib.notify.recipients import unsubscribe
 
-    unsubscribe(_token())
+    unsubscribe(_token(), clock=edge().clock)
     return _page("<h2>Unsubscribed.</h2><p>You will get no more alerts from this project.</p>")
 
 
@@ -147,7 +148,7 @@ def list_recipients(project_id: str) -> dict:
 
     request = notify_routes.current_request
     limit, start = page_params(request.query_params)
-    return listed(current_user(request), project_id, limit, start)
+    return listed(current_user(request), project_id, limit, start, clock=edge().clock)
 
 
 @notify_routes.route("/projects/{project_id}/alerts/{alert_id}/test", methods=["POST"])
@@ -157,4 +158,6 @@ def test_alert(project_id: str, alert_id: str) -> dict:
     from chalicelib.core.auth import current_user
     from chalicelib.notify.alerts import send_test
 
-    return send_test(current_user(notify_routes.current_request), project_id, alert_id)
+    parts = edge()
+    return send_test(current_user(notify_routes.current_request), project_id, alert_id,
+                     runner=parts.runner, clock=parts.clock)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.clock import Clock
 from chalicelib.core.db import update_if
 from chalicelib.core.settings import get_settings
 from chalicelib.notify import TWILIO_STATUS_PATH
@@ -37,10 +37,13 @@ def status_callback_url(job_id: str) -> str | None:
 
 @dataclass
 class Sender:
+    """Sends one job's message (made by the notify queue's handlers, notify/jobs.py); the
+    clients are made on first use unless given."""
+
+    clock: Clock
     twilio_client: Any = None
     smtp_factory: Any = None
     ses_client: Any = None
-    clock: Clock = utcnow
 
     def send(self, channel: str, to: str, subject: str, body: str, *, job_id: str,
              html: str | None = None, headers: dict[str, str] | None = None) -> dict:
@@ -68,7 +71,7 @@ def _expiry(now: datetime) -> datetime:
     return now + timedelta(seconds=get_settings().deliveries_expire_after_seconds)
 
 
-def record_sent(job_id: str, channel: str, to: str, answer: dict, *, clock: Clock = utcnow) -> None:
+def record_sent(job_id: str, channel: str, to: str, answer: dict, *, clock: Clock) -> None:
     """Upsert the delivery record; a status a callback already moved further stays."""
 
     now = clock()
@@ -85,7 +88,7 @@ def record_sent(job_id: str, channel: str, to: str, answer: dict, *, clock: Cloc
 
 
 def record_twilio_status(job_id: str, message_sid: str, status: str, error_code: str | None, *,
-                         clock: Clock = utcnow) -> bool:
+                         clock: Clock) -> bool:
     """Move the job's delivery status on; False when it is stale or for another message."""
 
     now = clock()

@@ -4,11 +4,10 @@ is read through catalog/access.py (`testcase_ids`, `stored_testcases`, `testcase
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
-from typing import Any
 
 from chalicelib.catalog.access import live_project, testcase_resolver
 from chalicelib.catalog.models import Project, StoredTestcase
+from chalicelib.core.edge import Runner
 from chalicelib.core.errors import ValidationFailed
 from chalicelib.core.settings import get_settings, outbound_allow
 from chalicelib.files.service import run_file_reader
@@ -19,11 +18,9 @@ from chalicelib.runs.models import (
     Report,
 )
 
-Runner = Callable[..., dict]
-# Seconds the current Lambda invocation has left for running test cases (set by the worker
-# from its context, so a function timeout below HAT_RUN_DEADLINE_SECONDS cannot cut a run).
-RUN_BUDGET_SECONDS: ContextVar[float | None] = ContextVar("hat_run_budget", default=None)
-RUN_BUDGET_MARGIN_SECONDS = 30  # writing the detail, the finish, the follow-ups
+# What a run's budget keeps back of the invocation's time left: writing the detail, the
+# finish, the follow-ups (runs/jobs.py hands the worker the rest).
+RUN_BUDGET_MARGIN_SECONDS = 30
 
 
 def choose_environment(project: Project, name: str | None) -> tuple[str | None, dict]:
@@ -41,12 +38,6 @@ def choose_environment(project: Project, name: str | None) -> tuple[str | None, 
         known = ", ".join(sorted(environments)) or "none"
         raise ValidationFailed({"environment": f"no environment {name!r} in this project (known: {known})"})
     return name, dict(environments[name] or {})
-
-
-def default_runner(documents: list, **options: Any) -> dict:
-    from chalicelib.runner.engine import run_testcases_sync
-
-    return run_testcases_sync(documents, **options)
 
 
 class CannotRun(Exception):
@@ -87,14 +78,15 @@ def secret_run(project: Project, environment_name: str | None, environment: Mapp
 
 
 def run_testcases(project: Project, report: Report, environment: dict, testcases: list[StoredTestcase],
-                  runner: Runner) -> dict:
+                  runner: Runner, budget_seconds: float | None) -> dict:
     """The report's test cases through the runner, in the project's sandbox where they call its
-    debugtalk.py, within the run's deadline and what the invocation has left."""
+    debugtalk.py, within the run's deadline and `budget_seconds`, what the invocation has left
+    for them (None: no limit but the deadline), so a function timeout below
+    HAT_RUN_DEADLINE_SECONDS cannot cut a run."""
     settings = get_settings()
     deadline = float(settings.run_deadline_seconds)
-    budget = RUN_BUDGET_SECONDS.get()
-    if budget is not None:
-        deadline = max(1.0, min(deadline, budget))
+    if budget_seconds is not None:
+        deadline = max(1.0, min(deadline, budget_seconds))
     from chalicelib.sandbox.service import run_with_sandbox
 
     # testcases calling the project's debugtalk.py run in its sandbox, the rest here

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.catalog.models import Project
-from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import condition_failed, get_many, get_or_none
 from chalicelib.core.jobs import enqueue, run_once
 from chalicelib.core.settings import outbound_allow
 from chalicelib.runs import history, store
-from chalicelib.runs.execution import Runner, default_runner
+from chalicelib.runs.execution import Runner
 from chalicelib.runs.models import (
     ERROR,
     FAILED,
@@ -30,7 +30,7 @@ from chalicelib.runs.webhooks import current_webhook_secrets
 logger = logging.getLogger("hat.runs")
 
 
-def after_finish(report: Report, *, clock: Clock = utcnow) -> None:
+def after_finish(report: Report, *, clock: Clock) -> None:
     """Idempotent: the callback job has a fixed id and sends under run_once; notifications are
     decided once per report (run_once) and queued with fixed job ids."""
     if report.callback_url:
@@ -80,7 +80,7 @@ def should_notify(when: str, status: str, previous: str | None) -> bool:
     return when == "always" or (when == "failure" and (failed or recovered))
 
 
-def _notify_once(report: Report, clock: Clock = utcnow) -> int:
+def _notify_once(report: Report, clock: Clock) -> int:
     """Decide once per report who hears of it: `notify` (members and confirmed recipients only,
     notify/recipients.py) and the alert channels that are due (notify/alerts.py)."""
     previous, failures, previous_failures = _record_outcome(report)
@@ -177,7 +177,7 @@ def _queue_alerts(report: Report, previous: str | None, failures: int, previous_
 
 
 def handle_alert(report_id: str, alert_id: str, *, previous: str | None = None,
-                 runner: Runner = default_runner, clock: Clock = utcnow) -> bool:
+                 runner: Runner, clock: Clock) -> bool:
     """The runs queue's "alert" job: send one channel's message for one report, once."""
     report = get_or_none(Report, report_id, consistent_read=True)
     if report is None or report.status not in FINAL:
@@ -230,7 +230,7 @@ class CallbackFailed(Exception):
     """The callback URL did not answer 2xx (or could not be reached): retried via the queue."""
 
 
-def handle_callback(report_id: str, *, runner: Runner = default_runner, clock: Clock = utcnow) -> bool:
+def handle_callback(report_id: str, *, runner: Runner, clock: Clock) -> bool:
     report = get_or_none(Report, report_id, consistent_read=True)
     if report is None or report.status not in FINAL or not report.callback_url:
         return False

@@ -19,7 +19,7 @@ from typing import Any
 from chalicelib.catalog.access import live_project
 from chalicelib.catalog.models import ACTIVE, Project
 from chalicelib.core.aws import get_client
-from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.errors import Conflict, Forbidden
 from chalicelib.core.settings import get_settings
@@ -59,7 +59,7 @@ def _mark(project: Project, user: dict, value: datetime | None) -> None:
         raise
 
 
-def set_token(user: dict, project_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
+def set_token(user: dict, project_id: str, body: Any, *, clock: Clock) -> dict:
     """PUT /projects/{id}/github-token (owner): GetItem (project), SSM PutParameter, UpdateItem."""
     project = _owned(user, project_id)
     get_client("ssm").put_parameter(Name=parameter_name(project.id), Value=body.token, Type="SecureString",
@@ -85,7 +85,7 @@ def wants_status(origin: dict | None) -> bool:
     return origin.get("provider") == "github" and bool(origin.get("sha")) and bool(origin.get("repository"))
 
 
-def handle_status(report_id: str, *, runner: Any, clock: Clock = utcnow) -> bool:
+def handle_status(report_id: str, *, runner: Any, clock: Clock) -> bool:
     """The runs queue's `github_status` job: True when this delivery posted it."""
     from chalicelib.core.jobs import run_once
     from chalicelib.runs.models import FINAL, Report

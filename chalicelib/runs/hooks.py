@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.catalog.models import Project
-from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.clock import Clock
 from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.settings import get_settings
@@ -276,7 +276,7 @@ def _ignored(why: str, **extra: Any) -> tuple[dict, int]:
 
 
 def receive(provider: str, project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
-            clock: Clock = utcnow) -> tuple[dict, int]:
+            clock: Clock) -> tuple[dict, int]:
     """One delivery from GitHub or GitLab: (answer, status). 202 `{"report_id", ...}` when a
     rule runs, 200 `{"ignored": why}` when nothing runs (ping, no rule, a delivery seen before)."""
     from chalicelib.core.ids import is_id

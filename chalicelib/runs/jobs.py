@@ -20,17 +20,17 @@ _QUEUES = load_settings()
 
 @runs_jobs.on_sqs_message(queue=_QUEUES.queue_name("runs"), batch_size=1)
 def run_jobs(event) -> None:
+    from chalicelib.core.edge import edge
     from chalicelib.core.jobs import process_records
-    from chalicelib.runs.execution import RUN_BUDGET_MARGIN_SECONDS, RUN_BUDGET_SECONDS
+    from chalicelib.runs.execution import RUN_BUDGET_MARGIN_SECONDS
     from chalicelib.runs.worker import handle_message
 
     context = getattr(event, "context", None)
     remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else None
-    token = RUN_BUDGET_SECONDS.set(remaining - RUN_BUDGET_MARGIN_SECONDS if remaining else None)
-    try:
-        process_records(event, handle_message)
-    finally:
-        RUN_BUDGET_SECONDS.reset(token)
+    budget = remaining - RUN_BUDGET_MARGIN_SECONDS if remaining else None
+    parts = edge()
+    process_records(event, lambda payload: handle_message(
+        payload, runner=parts.runner, clock=parts.clock, budget_seconds=budget))
 
 
 @runs_jobs.schedule(Rate(5, unit=Rate.MINUTES))
@@ -38,8 +38,9 @@ def reap_stuck_runs(event) -> None:
     """"Now" is the event's scheduled time (a late delivery only makes the reaper gentler)."""
     from datetime import datetime
 
+    from chalicelib.core.edge import edge
     from chalicelib.runs.worker import reap
 
     stamp = (event.to_dict() or {}).get("time")
     moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
-    reap(clock=(lambda: moment) if moment else None)
+    reap(clock=(lambda: moment) if moment else edge().clock)

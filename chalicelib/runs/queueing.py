@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.catalog.access import live_project, load_module, load_project, visible_to
 from chalicelib.catalog.models import ACTIVE, Module, Project, StoredTestcase
-from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.clock import Clock
 from chalicelib.core.db import get_many, get_or_none
 from chalicelib.core.errors import NotFound
 from chalicelib.core.ids import checked_id, precise
@@ -103,7 +103,7 @@ def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_
               notify: dict | None = None, callback_url: str | None = None,
               started_by: str | None = None, name: str | None = None,
               also_update: AlsoUpdate | None = None, retries_policy: dict | None = None,
-              import_sync: list[dict] | None = None, clock: Clock = utcnow) -> dict:
+              import_sync: list[dict] | None = None, clock: Clock) -> dict:
     """For tasks and other features: queue a run of a project (or some modules / test cases).
     `project` is its id, or the Project the caller has just read (saves the GetItem);
     `also_update(report_id)` names an update that commits with the report (a task's run
@@ -122,7 +122,7 @@ def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_
                    retries_policy=retries_policy, import_sync=import_sync, clock=clock)
 
 
-def run_project(user: dict, project_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
+def run_project(user: dict, project_id: str, body: Any, *, clock: Clock) -> dict:
     """GetItem (project), PutItem (report). `body.module_ids`: only those modules (the worker
     reads the project's own modules, so an id of another project's runs nothing)."""
     project = load_project(user, project_id)
@@ -132,7 +132,7 @@ def run_project(user: dict, project_id: str, body: Any, *, clock: Clock = utcnow
                    retries_policy=retries_of(body), clock=clock)
 
 
-def run_module(user: dict, module_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
+def run_module(user: dict, module_id: str, body: Any, *, clock: Clock) -> dict:
     """Two GetItems (module, project), PutItem (report)."""
     module, project = load_module(user, module_id)
     return _queued(project, environment=body.environment, trigger="manual", name=module.name,
@@ -141,7 +141,7 @@ def run_module(user: dict, module_id: str, body: Any, *, clock: Clock = utcnow) 
                    clock=clock)
 
 
-def run_testcase(user: dict, testcase_id: str, body: Any, *, clock: Clock = utcnow) -> dict:
+def run_testcase(user: dict, testcase_id: str, body: Any, *, clock: Clock) -> dict:
     """GetItem (test case), BatchGetItem (its module and project), PutItem (report)."""
     testcase = get_or_none(StoredTestcase, checked_id(testcase_id, "testcase"), consistent_read=True)
     if testcase is None:

@@ -17,7 +17,7 @@ from chalicelib.catalog.access import (
     visible_to,
 )
 from chalicelib.catalog.models import Project
-from chalicelib.core.clock import MAX_TIMEZONE_CHARS, Clock, isoformat, utcnow
+from chalicelib.core.clock import MAX_TIMEZONE_CHARS, Clock, isoformat
 from chalicelib.core.db import checked_start_key, get_many, get_or_none, query_page, string_key
 from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.core.ids import checked_id, is_id
@@ -29,7 +29,6 @@ from chalicelib.runs.execution import (
     Runner,
     choose_environment,
     counts,
-    default_runner,
     secret_run,
     verdict,
 )
@@ -156,7 +155,7 @@ def report_junit(user: dict, report_id: str) -> str:
 DEBUG_MAX_REPORT_CHARS = 2_000_000
 
 
-def debug_run(user: dict, body: Any, *, runner: Runner = default_runner) -> dict:
+def debug_run(user: dict, body: Any, *, runner: Runner) -> dict:
     """POST /testcases/debug: GetItem (project); the run inline, bounded; nothing stored
     (a `testcase:` reference costs a read or two more)."""
     from chalicelib.catalog.access import checked_document
@@ -199,7 +198,7 @@ def day_bounds(today: datetime, zone: ZoneInfo, days: int = DASHBOARD_DAYS) -> l
     return out  # days + 1 entries: the last is tomorrow's start
 
 
-def dashboard(user: dict, tz: str | None = None, *, clock: Clock = utcnow) -> dict:
+def dashboard(user: dict, tz: str | None = None, *, clock: Clock) -> dict:
     """Query (memberships), BatchGetItem (projects), BatchGetItem (counters: 2 items per project);
     the same whatever the number of reports. Up to 50 projects keep it at these 3 calls."""
     zone = _zone(tz or user.get("timezone"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.core.auth import current_user
+from chalicelib.core.edge import edge
 from chalicelib.core.http import json_response
 from chalicelib.core.lazy import lazy_module
 from chalicelib.core.openapi import answers
@@ -39,7 +40,8 @@ def run_project(project_id: str) -> Response:
     from chalicelib.runs import queueing
 
     body = _project_run_body()
-    return json_response(queueing.run_project(current_user(_request()), project_id, body), 202)
+    queued = queueing.run_project(current_user(_request()), project_id, body, clock=edge().clock)
+    return json_response(queued, 202)
 
 
 @runs_routes.route("/modules/{module_id}/runs", methods=["POST"])
@@ -49,7 +51,8 @@ def run_module(module_id: str) -> Response:
     from chalicelib.runs import queueing
 
     body = _run_body()
-    return json_response(queueing.run_module(current_user(_request()), module_id, body), 202)
+    queued = queueing.run_module(current_user(_request()), module_id, body, clock=edge().clock)
+    return json_response(queued, 202)
 
 
 @runs_routes.route("/testcases/{testcase_id}/runs", methods=["POST"])
@@ -59,7 +62,8 @@ def run_testcase(testcase_id: str) -> Response:
     from chalicelib.runs import queueing
 
     body = _run_body()
-    return json_response(queueing.run_testcase(current_user(_request()), testcase_id, body), 202)
+    return json_response(queueing.run_testcase(current_user(_request()), testcase_id, body,
+                                                  clock=edge().clock), 202)
 
 
 @runs_routes.route("/testcases/debug", methods=["POST"])
@@ -70,7 +74,7 @@ def debug_testcase() -> dict:
 
     request = _request()
     body = parse_body(request, schemas.DebugBody)
-    return reading.debug_run(current_user(request), body)
+    return reading.debug_run(current_user(request), body, runner=edge().runner)
 
 
 @runs_routes.route("/projects/{project_id}/reports", methods=["GET"])
@@ -120,7 +124,8 @@ def dashboard() -> dict:
     from chalicelib.runs import reading
 
     request = _request()
-    return reading.dashboard(current_user(request), (request.query_params or {}).get("tz"))
+    return reading.dashboard(current_user(request), (request.query_params or {}).get("tz"),
+                             clock=edge().clock)
 
 
 @runs_routes.route("/projects/{project_id}/webhook-secret", methods=["POST"])
@@ -129,7 +134,8 @@ def rotate_webhook_secret(project_id: str) -> Response:
     """Create or rotate the project's CI webhook secret (owner only); shown only in this answer."""
     from chalicelib.runs import webhooks
 
-    return json_response(webhooks.rotate_webhook_secret(current_user(_request()), project_id), 201)
+    rotated = webhooks.rotate_webhook_secret(current_user(_request()), project_id, clock=edge().clock)
+    return json_response(rotated, 201)
 
 
 @runs_routes.route("/hooks/projects/{project_id}/runs", methods=["POST"])
@@ -139,7 +145,7 @@ def webhook_run(project_id: str) -> Response:
     from chalicelib.runs import webhooks
 
     request = _request()
-    answer = webhooks.webhook_run(project_id, request.headers, request.raw_body or b"")
+    answer = webhooks.webhook_run(project_id, request.headers, request.raw_body or b"", clock=edge().clock)
     return json_response(answer, 202)
 
 
@@ -150,7 +156,8 @@ def _provider_hook(provider: str, project_id: str) -> Response:
     from chalicelib.runs import hooks
 
     request = _request()
-    answer, status = hooks.receive(provider, project_id, request.headers, request.raw_body or b"")
+    answer, status = hooks.receive(provider, project_id, request.headers, request.raw_body or b"",
+                                   clock=edge().clock)
     return json_response(answer, status)
 
 
@@ -197,7 +204,8 @@ def put_github_token(project_id: str) -> dict:
     from chalicelib.runs import github
 
     request = _request()
-    return github.set_token(current_user(request), project_id, parse_body(request, schemas.GithubToken))
+    return github.set_token(current_user(request), project_id, parse_body(request, schemas.GithubToken),
+                            clock=edge().clock)
 
 
 @runs_routes.route("/projects/{project_id}/github-token", methods=["DELETE"])

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.catalog.access import load_project
 from chalicelib.catalog.models import ACTIVE, Project
-from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.errors import Conflict, Unauthorized
 from chalicelib.core.ids import is_id
@@ -30,7 +30,7 @@ from chalicelib.runs.queueing import (
 )
 
 
-def rotate_webhook_secret(user: dict, project_id: str, *, clock: Clock = utcnow) -> dict:
+def rotate_webhook_secret(user: dict, project_id: str, *, clock: Clock) -> dict:
     """Owner only: replace the project's webhook secret (made with the project); shown this once.
     GetItem (project), UpdateItem. The previous secret verifies for a grace period."""
     from pynamodb.exceptions import UpdateError
@@ -64,7 +64,7 @@ def _same_salt(salt: str | None) -> Any:
     return Project.webhook_salt == salt if salt else Project.webhook_salt.does_not_exist()
 
 
-def current_webhook_secrets(project: Project | None, *, clock: Clock = utcnow) -> list[str]:
+def current_webhook_secrets(project: Project | None, *, clock: Clock) -> list[str]:
     """The secrets a signature may use now (newest first); [] for no project or no secret."""
     from chalicelib.core.signing import webhook_secret
 
@@ -79,7 +79,7 @@ def current_webhook_secrets(project: Project | None, *, clock: Clock = utcnow) -
 
 
 def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: timedelta,
-                      environment: str | None, clock: Clock = utcnow, **fields: Any) -> dict | None:
+                      environment: str | None, clock: Clock, **fields: Any) -> dict | None:
     """For webhooks: queue a run of `project` (its defaults applied) whose report commits with a
     claim on `claim_key` (one TransactWriteItems: a conditional put of the claim, kept for
     `claim_ttl`, and the report). None when the claim exists: that request was handled before.
@@ -111,7 +111,7 @@ def start_claimed_run(project: Project, *, claim_key: str | None, claim_ttl: tim
 
 
 def webhook_run(project_id: str, headers: Mapping[str, str], raw_body: bytes, *,
-                clock: Clock = utcnow) -> dict:
+                clock: Clock) -> dict:
     """POST /hooks/projects/{id}/runs: GetItem (project, which holds the secret's salt), one
     TransactWriteItems (the replay claim on the signature and the report). A project that is
     gone or has no secret answers 401 like a bad signature: nothing is revealed unsigned."""

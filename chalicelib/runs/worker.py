@@ -8,7 +8,7 @@ import math
 from datetime import datetime, timedelta
 
 from chalicelib.catalog import access
-from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.ids import precise
 from chalicelib.core.jobs import enqueue, run_once
@@ -18,7 +18,6 @@ from chalicelib.runs.execution import (
     CannotRun,
     Runner,
     counts,
-    default_runner,
     run_context,
     run_testcases,
     verdict,
@@ -64,21 +63,21 @@ def _finish_error(report: Report, reason: str, now: datetime, *, expect: str = R
     return True
 
 
-def handle_run(report_id: str, *, runner: Runner = default_runner, clock: Clock = utcnow) -> str | None:
+def handle_run(report_id: str, *, runner: Runner, clock: Clock, budget_seconds: float | None) -> str | None:
     """The runs queue's "run" job. Returns the report's status afterwards (None: unknown id)."""
     report = get_or_none(Report, report_id, consistent_read=True)
     if report is None:
         logger.error("run job for unknown report %s; dropped", report_id)
         return None
     if report.status not in FINAL:
-        run_once(f"run:{report_id}", lambda: _execute(report, runner, clock), clock=clock)
+        run_once(f"run:{report_id}", lambda: _execute(report, runner, clock, budget_seconds), clock=clock)
         report.refresh(consistent_read=True)
     if report.status in FINAL:
         after_finish(report, clock=clock)
     return report.status
 
 
-def _execute(report: Report, runner: Runner, clock: Clock) -> None:
+def _execute(report: Report, runner: Runner, clock: Clock, budget_seconds: float | None) -> None:
     now = clock()
     if _mark_running(report, now) is None:
         return
@@ -97,7 +96,7 @@ def _execute(report: Report, runner: Runner, clock: Clock) -> None:
         return
     testcases = access.stored_testcases(ids, project.id)
     try:
-        result = run_testcases(project, report, environment, testcases, runner)
+        result = run_testcases(project, report, environment, testcases, runner, budget_seconds)
     except Exception as failure:  # the engine itself failed: the run could not happen
         logger.exception("report %s: the run failed", report.id)
         _finish_error(report, f"the run could not complete: {failure}", clock())
@@ -143,15 +142,16 @@ def _fan_out(report: Report, ids: list[str], size: int) -> None:
     logger.info("report %s: %d test cases in %d chunks", report.id, len(ids), count)
 
 
-def handle_chunk(report_id: str, chunk: int, testcase_ids: list[str], *, runner: Runner = default_runner,
-                 clock: Clock = utcnow) -> str | None:
+def handle_chunk(report_id: str, chunk: int, testcase_ids: list[str], *, runner: Runner, clock: Clock,
+                 budget_seconds: float | None) -> str | None:
     report = get_or_none(Report, report_id, consistent_read=True)
     if report is None:
         return None
     if report.status == RUNNING:
         if str(chunk) not in (report.chunks_done or set()):
             run_once(f"run:{report_id}:{chunk}",
-                     lambda: _run_chunk(report, chunk, testcase_ids, runner, clock), clock=clock)
+                     lambda: _run_chunk(report, chunk, testcase_ids, runner, clock, budget_seconds),
+                     clock=clock)
             report.refresh(consistent_read=True)
         _maybe_finish_chunks(report, clock)
         report.refresh(consistent_read=True)
@@ -160,7 +160,8 @@ def handle_chunk(report_id: str, chunk: int, testcase_ids: list[str], *, runner:
     return report.status
 
 
-def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock: Clock) -> None:
+def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock: Clock,
+               budget_seconds: float | None) -> None:
     from pynamodb.exceptions import UpdateError
 
     try:
@@ -170,7 +171,7 @@ def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock
         return
     testcases = access.stored_testcases(ids, project.id)
     try:
-        result = run_testcases(project, report, environment, testcases, runner)
+        result = run_testcases(project, report, environment, testcases, runner, budget_seconds)
     except Exception as failure:
         logger.exception("report %s chunk %d: the run failed", report.id, chunk)
         _finish_error(report, f"chunk {chunk} could not complete: {failure}", clock())
@@ -261,8 +262,8 @@ def _queue_next_attempt(report: Report, detail: dict, attempts: list[dict] | Non
     return True
 
 
-def handle_attempt(report_id: str, number: int, *, runner: Runner = default_runner,
-                   clock: Clock = utcnow) -> str | None:
+def handle_attempt(report_id: str, number: int, *, runner: Runner, clock: Clock,
+                   budget_seconds: float | None) -> str | None:
     """The runs queue's "attempt" job: attempt `number` of a retried run, once. Returns the
     report's status afterwards (None: unknown id)."""
     from chalicelib.core.jobs import JobInProgress
@@ -277,14 +278,15 @@ def handle_attempt(report_id: str, number: int, *, runner: Runner = default_runn
             raise JobInProgress(f"report {report_id}: attempt {number} is not recorded yet")
         if current == number:
             run_once(f"run:{report_id}:attempt:{number}",
-                     lambda: _run_attempt(report, number, runner, clock), clock=clock)
+                     lambda: _run_attempt(report, number, runner, clock, budget_seconds), clock=clock)
             report.refresh(consistent_read=True)
     if report.status in FINAL:
         after_finish(report, clock=clock)
     return report.status
 
 
-def _run_attempt(report: Report, number: int, runner: Runner, clock: Clock) -> None:
+def _run_attempt(report: Report, number: int, runner: Runner, clock: Clock,
+                 budget_seconds: float | None) -> None:
     """Run the test cases the previous attempt failed, merge them into the detail so far, and
     finish the report or queue the next attempt."""
     from chalicelib.runner.report import timings
@@ -300,7 +302,7 @@ def _run_attempt(report: Report, number: int, runner: Runner, clock: Clock) -> N
         _finish_error(report, str(cannot), clock())
         return
     try:
-        result = run_testcases(project, report, environment, testcases, runner)
+        result = run_testcases(project, report, environment, testcases, runner, budget_seconds)
     except Exception as failure:
         logger.exception("report %s attempt %d: the run failed", report.id, number)
         _finish_error(report, f"attempt {number} could not complete: {failure}", clock())
@@ -330,11 +332,10 @@ def _run_attempt(report: Report, number: int, runner: Runner, clock: Clock) -> N
         logger.warning("report %s was finished meanwhile (reaped?); attempt %d is dropped", report.id, number)
 
 
-def reap(*, clock: Clock | None = None) -> int:
+def reap(*, clock: Clock) -> int:
     """Reports `running` past the limit (the worker died, e.g. Lambda's timeout) or `queued`
     past theirs (their job dead-lettered) become `error`. Queries the sparse `active` index."""
     settings = get_settings()
-    clock = clock or utcnow
     now = clock()
     reaped = 0
     for state, limit, reason in (
@@ -357,8 +358,9 @@ def reap(*, clock: Clock | None = None) -> int:
     return reaped
 
 
-def handle_message(payload: dict, *, runner: Runner = default_runner, clock: Clock = utcnow) -> object:
-    """Dispatch one runs-queue message."""
+def handle_message(payload: dict, *, runner: Runner, clock: Clock, budget_seconds: float | None) -> object:
+    """Dispatch one runs-queue message. `budget_seconds`: what the invocation has left for running
+    test cases (None: no limit but the run's deadline)."""
     from chalicelib.runs.extensions import handler_for
 
     handler = handler_for(payload)  # another feature's kind: schedules' firings
@@ -366,12 +368,13 @@ def handle_message(payload: dict, *, runner: Runner = default_runner, clock: Clo
         return handler(payload)
     kind = payload.get("kind", "run")
     if kind == "run":
-        return handle_run(payload["report_id"], runner=runner, clock=clock)
+        return handle_run(payload["report_id"], runner=runner, clock=clock, budget_seconds=budget_seconds)
     if kind == retries.ATTEMPT_KIND:
-        return handle_attempt(payload["report_id"], int(payload["attempt"]), runner=runner, clock=clock)
+        return handle_attempt(payload["report_id"], int(payload["attempt"]), runner=runner, clock=clock,
+                              budget_seconds=budget_seconds)
     if kind == "chunk":
         return handle_chunk(payload["report_id"], int(payload["chunk"]), list(payload["testcase_ids"]),
-                            runner=runner, clock=clock)
+                            runner=runner, clock=clock, budget_seconds=budget_seconds)
     if kind == "callback":
         return handle_callback(payload["report_id"], runner=runner, clock=clock)
     if kind == "alert":

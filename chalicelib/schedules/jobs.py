@@ -16,9 +16,10 @@ schedules_jobs = Blueprint(__name__)
 
 def handle_firing(payload: dict) -> object:
     """`{"kind": "fire", "task_id", "trigger": "schedule", "scheduled_time"}`: start the task's run."""
+    from chalicelib.core.edge import edge
     from chalicelib.schedules.service import fire_task
 
-    return fire_task(payload.get("task_id"), scheduled_time=payload.get("scheduled_time"))
+    return fire_task(payload.get("task_id"), scheduled_time=payload.get("scheduled_time"), clock=edge().clock)
 
 
 def task_model() -> type:
@@ -34,6 +35,7 @@ register_task_model(task_model)
 
 @schedules_jobs.schedule(Rate(5, unit=Rate.MINUTES))
 def tasks_reconcile(event) -> None:
+    from chalicelib.core.edge import edge
     from chalicelib.schedules.reconcile import reconcile
 
-    reconcile()
+    reconcile(clock=edge().clock)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from chalicelib.catalog.access import live_project
-from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.clock import Clock
 from chalicelib.core.db import condition_failed
 from chalicelib.schedules.gateway import (
     DISABLED,
@@ -59,7 +59,7 @@ class Repairs:
     failed: list[str] = field(default_factory=list)
 
 
-def reconcile(*, gateway: SchedulerGateway | None = None, clock: Clock = utcnow,
+def reconcile(*, gateway: SchedulerGateway | None = None, clock: Clock,
               orphan_grace: timedelta = ORPHAN_GRACE) -> Repairs:
     gateway = gateway or default_gateway()
     repairs = Repairs()

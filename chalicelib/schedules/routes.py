@@ -4,6 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.core.auth import current_user
+from chalicelib.core.edge import edge
 from chalicelib.core.http import json_response
 from chalicelib.core.lazy import lazy_module
 from chalicelib.core.openapi import answers
@@ -38,14 +39,14 @@ def create_task() -> Response:
     """Create a task: its crontab becomes one or two EventBridge schedules."""
     request = _request()
     body = parse_body(request, schemas.TaskCreate)
-    return json_response(service.create_task(current_user(request), body), 201)
+    return json_response(service.create_task(current_user(request), body, clock=edge().clock), 201)
 
 
 @schedules_routes.route("/tasks/{task_id}", methods=["GET"])
 @answers(200, "chalicelib.schedules.answers:TaskWithSchedule")
 def get_task(task_id: str) -> dict:
     """One task, with its schedule as AWS holds it and its next three fire times."""
-    return service.get_task(current_user(_request()), task_id)
+    return service.get_task(current_user(_request()), task_id, clock=edge().clock)
 
 
 @schedules_routes.route("/tasks/{task_id}", methods=["PATCH"])
@@ -54,7 +55,7 @@ def update_task(task_id: str) -> dict:
     """Change any field of a task; its schedules follow ({"enabled": false} pauses it)."""
     request = _request()
     body = parse_body(request, schemas.TaskPatch)
-    return service.update_task(current_user(request), task_id, body)
+    return service.update_task(current_user(request), task_id, body, clock=edge().clock)
 
 
 @schedules_routes.route("/tasks/{task_id}", methods=["DELETE"])
@@ -76,4 +77,4 @@ def task_history(task_id: str) -> dict:
 @answers(202, "chalicelib.runs.answers:RunQueued")
 def run_task(task_id: str) -> Response:
     """Run the task now."""
-    return json_response(service.run_task_now(current_user(_request()), task_id), 202)
+    return json_response(service.run_task_now(current_user(_request()), task_id, clock=edge().clock), 202)

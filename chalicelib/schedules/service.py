@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.catalog.access import load_project
 from chalicelib.catalog.alert_channels import channels_view, stored_alerts
 from chalicelib.catalog.models import ACTIVE, Membership, Module, Project
-from chalicelib.core.clock import Clock, isoformat, utcnow
+from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import Cancelled, Tx, batch_get_items, get_many, get_or_none
 from chalicelib.core.errors import Conflict, HatError, NotFound, ValidationFailed
 from chalicelib.core.ids import fold, is_id, new_id, sort_key
@@ -231,7 +231,7 @@ def _load(user: dict, task_id: str) -> tuple[Task, Project]:
 # --- create ----------------------------------------------------------------------------------------
 
 def create_task(user: dict, body: TaskCreate, *, gateway: SchedulerGateway | None = None,
-                clock: Clock = utcnow) -> dict:
+                clock: Clock) -> dict:
     """GetItem (project) + one TransactWriteItems (task, name claim, project and module checks)."""
     gateway = gateway or default_gateway()
     project = load_project(user, body.project_id)
@@ -280,7 +280,7 @@ def _ask_recipients(task: Task, user_id: str) -> None:
 # --- read ------------------------------------------------------------------------------------------
 
 def get_task(user: dict, task_id: str, *, gateway: SchedulerGateway | None = None,
-             clock: Clock = utcnow) -> dict:
+             clock: Clock) -> dict:
     """GetItem (task) + GetItem (project) + GetItem (last report's summary, if any)."""
     gateway = gateway or default_gateway()
     task, _ = _load(user, task_id)
@@ -372,7 +372,7 @@ def list_tasks(user: dict, limit: int, cursor: str | None, *, name: str | None =
 # --- update ----------------------------------------------------------------------------------------
 
 def update_task(user: dict, task_id: str, body: TaskPatch, *, gateway: SchedulerGateway | None = None,
-                clock: Clock = utcnow) -> dict:
+                clock: Clock) -> dict:
     """GetItem (task) + GetItem (project) + one TransactWriteItems."""
     gateway = gateway or default_gateway()
     task, project = _load(user, task_id)
@@ -524,7 +524,7 @@ def firing_key(task_id: str, scheduled_time: str | None) -> str | None:
     return f"fire:{task_id}:{scheduled_time}"
 
 
-def fire_task(task_id: str, *, scheduled_time: str | None = None, clock: Clock = utcnow) -> dict | None:
+def fire_task(task_id: str, *, scheduled_time: str | None = None, clock: Clock) -> dict | None:
     """A schedule fired: start the task's run, unless it was deleted or disabled meanwhile.
 
     Called by the runs worker for `{"task_id", "trigger": "schedule", "scheduled_time"}`
@@ -588,7 +588,7 @@ def _sync_imports(task: Task, user: dict, budget_seconds: float, clock: Clock) -
                            budget_seconds=budget_seconds, clock=clock)
 
 
-def run_task_now(user: dict, task_id: str, *, clock: Clock = utcnow) -> dict:
+def run_task_now(user: dict, task_id: str, *, clock: Clock) -> dict:
     """POST /tasks/{id}/runs: GetItem (task) + GetItem (project, membership) + one
     TransactWriteItems (the report, the task's run_count and last_report)."""
     task, project = _load(user, task_id)

@@ -103,9 +103,11 @@ def confirm_outside(aws, client, monkeypatch):
     confirm route, as its recipient would; every other queued message is put back."""
     import json
 
+    from chalicelib.core.clock import utcnow
     from chalicelib.core.settings import get_settings, reset_settings
     from chalicelib.notify.jobs import handle_job
     from chalicelib.notify.recipients import CONFIRM_PATH
+    from chalicelib.notify.service import Sender
 
     if not get_settings().public_url:
         monkeypatch.setenv("HAT_PUBLIC_URL", PUBLIC_URL)
@@ -118,7 +120,7 @@ def confirm_outside(aws, client, monkeypatch):
             for queue in ("email", "sms"):
                 for job in take_queue(sqs, queue):
                     if job.get("kind") == "confirm_recipients":
-                        handle_job(queue, job)
+                        handle_job(queue, job, sender=Sender(clock=utcnow))
                     elif str(job.get("job_id", "")).startswith("confirm-"):
                         token = token_in(job["body"], CONFIRM_PATH)
                         answer = client.http.post(f"{CONFIRM_PATH}?token={token}", body=b"", headers={

@@ -89,12 +89,14 @@ def test_a_twilio_that_recovers_sends_exactly_once(client, notify, aws):
 
 
 def test_a_redelivered_job_never_sends_twice(notify, aws):
+    from chalicelib.core.clock import utcnow
     from chalicelib.core.jobs import enqueue
     from chalicelib.notify.jobs import handle_job
+    from chalicelib.notify.service import Sender
 
     job = {"kind": "message", "to": "+8613800138000", "body": "your run failed", "job_id": "job-1"}
-    handle_job("sms", job)
-    handle_job("sms", job)  # SQS delivered it again
+    handle_job("sms", job, sender=Sender(clock=utcnow))
+    handle_job("sms", job, sender=Sender(clock=utcnow))  # SQS delivered it again
     enqueue("sms", job)  # and once more through the queue and the real handler
     notify.deliver()
     assert len(notify.twilio.requests) == 1
@@ -115,15 +117,17 @@ def test_the_email_job_reaches_a_real_smtp_server(client, notify, aws):
 
 
 def test_email_through_ses_when_settings_say_so(notify, aws, monkeypatch):
+    from chalicelib.core.clock import utcnow
     from chalicelib.core.settings import reset_settings
     from chalicelib.notify.jobs import handle_job
+    from chalicelib.notify.service import Sender
 
     monkeypatch.setenv("HAT_EMAIL_BACKEND", "ses")
     reset_settings()
     ses = aws("ses")
     ses.verify_email_identity(EmailAddress="hat@example.com")
     handle_job("email", {"kind": "message", "to": "bob@example.com", "subject": "hi", "body": "hello",
-                         "job_id": "job-ses"})
+                         "job_id": "job-ses"}, sender=Sender(clock=utcnow))
     assert ses.get_send_quota()["SentLast24Hours"] == 1
     assert notify.smtp.messages == []
     record, = deliveries(aws)

@@ -4,13 +4,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.core.clock import utcnow
 from chalicelib.core.jobs import JobInProgress, run_once
 
 
 def test_second_delivery_skips_the_effect(aws):
     sent = []
-    assert run_once("sms:job-1", lambda: sent.append(1) or "sid-1") == (True, "sid-1")
-    assert run_once("sms:job-1", lambda: sent.append(2)) == (False, None)
+    assert run_once("sms:job-1", lambda: sent.append(1) or "sid-1", clock=utcnow) == (True, "sid-1")
+    assert run_once("sms:job-1", lambda: sent.append(2), clock=utcnow) == (False, None)
     assert sent == [1]
 
 
@@ -19,8 +20,8 @@ def test_a_failed_effect_releases_the_claim_for_a_retry(aws):
         raise ConnectionError("down")
 
     with pytest.raises(ConnectionError):
-        run_once("sms:job-2", fails)
-    assert run_once("sms:job-2", lambda: "ok") == (True, "ok")
+        run_once("sms:job-2", fails, clock=utcnow)
+    assert run_once("sms:job-2", lambda: "ok", clock=utcnow) == (True, "ok")
 
 
 def test_racing_deliveries_run_the_effect_exactly_once(aws):
@@ -30,7 +31,7 @@ def test_racing_deliveries_run_the_effect_exactly_once(aws):
     def deliver():
         barrier.wait()
         try:
-            outcomes.append(run_once("sms:job-3", lambda: effects.append(1)))
+            outcomes.append(run_once("sms:job-3", lambda: effects.append(1), clock=utcnow))
         except JobInProgress:
             outcomes.append("in-progress")
 

@@ -242,7 +242,8 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
 
     # crons, each invoked as EventBridge would, each with something to do:
     # a run stuck in `running` for the reaper
-    stuck = queueing.start_run(pid, module_ids=None, environment=None, trigger="manual")["report_id"]
+    stuck = queueing.start_run(pid, module_ids=None, environment=None, trigger="manual",
+                               clock=utcnow)["report_id"]
     worker._mark_running(Report.get(stuck), datetime.now(UTC))
     _cron(app, "reap_stuck_runs", datetime.now(UTC) + timedelta(hours=4))
     assert _ok(alice.get(f"/reports/{stuck}"))["status"] == "error"
@@ -269,9 +270,11 @@ def _flow(app, aws, client, notify, target, monkeypatch) -> None:  # noqa: PLR09
     doomed = _ok(alice.post("/projects", {"name": "doomed"}), 201)
     _ok(alice.post("/tasks", {"name": "orphaned", "project_id": doomed["id"], "crontab": "0 2 * * *"}), 201)
     _ok(alice.delete(f"/projects/{doomed['id']}"), 204)
-    monkeypatch.setattr(reconcile.reconcile, "__kwdefaults__", {
-        **reconcile.reconcile.__kwdefaults__, "orphan_grace": timedelta(minutes=-5)})
-    _cron(app, "tasks_reconcile", datetime.now(UTC))
+    # the cron hands reconcile the edge's clock: a quarter of an hour on, the orphan just made
+    # is past its grace period
+    soon = datetime.now(UTC) + reconcile.ORPHAN_GRACE + timedelta(minutes=5)
+    with use_edge(Edge(clock=lambda: soon)):
+        _cron(app, "tasks_reconcile", soon)
     assert _ok(alice.get(f"/tasks/{task['id']}"))["enabled"] is False
     assert lost["id"] in [t["id"] for t in _ok(alice.get("/tasks"))["items"]]  # indexed again
     # a delete whose cleanup job was lost, for the catalog reaper

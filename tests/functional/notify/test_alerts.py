@@ -12,6 +12,8 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.core.clock import utcnow
+from chalicelib.core.edge import run_testcases
 from chalicelib.core.signing import signature
 from chalicelib.notify.recipients import CONFIRM_PATH
 from tests.functional.notify.chat_stand_in import ChatStandIn
@@ -105,8 +107,8 @@ def test_every_channel_gets_its_providers_payload_once_through_a_500(alice, targ
     from chalicelib.runs.models import Report
 
     sent = len(chat.received)
-    followups.after_finish(Report.get(report_id))
-    followups.handle_alert(report_id, "teams")
+    followups.after_finish(Report.get(report_id), clock=utcnow)
+    followups.handle_alert(report_id, "teams", clock=utcnow, runner=run_testcases)
     run_queue()
     assert len(chat.received) == sent
 
@@ -202,7 +204,8 @@ def test_a_quiet_window_holds_repeats_by_the_injected_clock(alice, target, run_q
         report_id = queueing.start_run(pid, module_ids=None, environment=None, trigger="manual",
                                       clock=clock)["report_id"]
         queue_messages(aws, "runs")  # the run job: run here, on the test's clock
-        assert worker.handle_run(report_id, clock=clock) == "failed"
+        status = worker.handle_run(report_id, clock=clock, budget_seconds=None, runner=run_testcases)
+        assert status == "failed"
         run_queue()  # the alert jobs
         outcomes.append(alice.get(f"/reports/{report_id}").body["alerts"][0]["outcome"])
     assert outcomes == ["delivered", "suppressed", "suppressed", "delivered"]

@@ -22,7 +22,8 @@ def _finish(project_id: str, at: datetime, tests_run: int, successes: int) -> st
         return {"tests_run": tests_run, "successes": successes, "failures": tests_run - successes,
                 "duration_ms": 1, "testcases": cases}
 
-    assert worker.handle_run(report_id, runner=runner, clock=clock) in ("passed", "failed")
+    status = worker.handle_run(report_id, runner=runner, clock=clock, budget_seconds=None)
+    assert status in ("passed", "failed")
     return report_id
 
 

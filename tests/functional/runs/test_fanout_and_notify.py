@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from chalicelib.core.clock import utcnow
+from chalicelib.core.edge import run_testcases
 from chalicelib.runs import followups, queueing, worker
 from tests.functional.runs.conftest import case, queue_messages
 
@@ -52,15 +54,17 @@ def test_a_big_run_fans_out_in_chunks_and_the_last_chunk_finishes_it(alice, targ
 def test_a_chunk_redelivered_before_the_others_land_is_counted_once(alice, target, aws, small_chunks):
     shop = alice.shop(target.url, [case(f"c{i}") for i in range(3)])
     report_id = queueing.start_run(shop["project"]["id"], module_ids=None, environment=None,
-                                  trigger="manual")["report_id"]
+                                  trigger="manual", clock=utcnow)["report_id"]
     queue_messages(aws, "runs")
-    assert worker.handle_run(report_id) == "running"
+    assert worker.handle_run(report_id, budget_seconds=None, clock=utcnow, runner=run_testcases) == "running"
     chunks = [m for m in queue_messages(aws, "runs") if m.get("kind") == "chunk"]
     assert [c["chunk"] for c in chunks] == [0, 1]
     first = chunks[0]
     for _ in range(2):
-        assert worker.handle_chunk(report_id, 0, first["testcase_ids"]) == "running"
-    assert worker.handle_chunk(report_id, 1, chunks[1]["testcase_ids"]) == "passed"
+        assert worker.handle_chunk(report_id, 0, first["testcase_ids"], budget_seconds=None, clock=utcnow,
+                                   runner=run_testcases) == "running"
+    assert worker.handle_chunk(report_id, 1, chunks[1]["testcase_ids"], budget_seconds=None, clock=utcnow,
+                               runner=run_testcases) == "passed"
     report = alice.get(f"/reports/{report_id}").body
     assert (report["tests_run"], report["successes"]) == (3, 3)
 
@@ -86,7 +90,7 @@ def test_failure_notifies_then_recovery_once_and_redelivery_never_twice(alice, t
     assert len(sms[0]["body"]) <= 160 and "FAILED" in sms[0]["body"]
     from chalicelib.runs.models import Report
 
-    followups.after_finish(Report.get(report_id))  # a redelivery after the fact
+    followups.after_finish(Report.get(report_id), clock=utcnow)  # a redelivery after the fact
     assert queue_messages(aws, "email") == [] and queue_messages(aws, "sms") == []
 
     fixed = case("checkout")

@@ -3,6 +3,7 @@ finishes; "failing since", the flaky flag (same version only), nothing twice on 
 and the history routes within the 4-call budget."""
 from __future__ import annotations
 
+from chalicelib.core.clock import utcnow
 from tests.functional.runs.conftest import case
 
 
@@ -31,7 +32,7 @@ def test_a_testcase_and_a_task_keep_their_last_outcomes_failing_since_and_flaky(
     from chalicelib.runs import followups
     from chalicelib.runs.models import Report
 
-    followups.after_finish(Report.get(reports[-1]))
+    followups.after_finish(Report.get(reports[-1]), clock=utcnow)
     assert len(alice.get(f"/testcases/{bad}/history").body["items"]) == 3
 
     # Fixed: a new version; its pass ends the streak and is not "flaky" (a change, not flakiness).

@@ -115,7 +115,7 @@ def test_the_reaper_ends_stuck_running_and_queued_reports_and_a_late_finish_is_d
     report = Report.get(stuck)
     report.status = "running"
     worker._execute(report, lambda docs, **kw: {"tests_run": 1, "successes": 1, "failures": 0,
-                                                 "duration_ms": 5, "testcases": []}, clock)
+                                                 "duration_ms": 5, "testcases": []}, clock, None)
     assert alice.get(f"/reports/{stuck}").body["status"] == "error"
     assert not list(Report.active_reports.query("running"))
     assert not list(Report.active_reports.query("queued"))

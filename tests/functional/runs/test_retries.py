@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.core.clock import isoformat
+from chalicelib.core.edge import run_testcases
 from tests.functional.notify.chat_stand_in import ChatStandIn
 from tests.functional.runs.conftest import case, queue_messages
 from tests.support import hook_clients
@@ -64,7 +65,7 @@ def fire(task_id: str, aws, clock) -> str:
 
     report_id = fire_task(task_id, scheduled_time=SCHEDULED, clock=clock)["report_id"]
     assert [m["kind"] for m in queue_messages(aws, "runs")] == ["run"]
-    worker.handle_run(report_id, clock=clock)
+    worker.handle_run(report_id, clock=clock, budget_seconds=None, runner=run_testcases)
     return report_id
 
 
@@ -77,7 +78,7 @@ def drive_attempts(sent: list[dict], clock, *, start: int = 0) -> list[int]:
         body, delay = attempt_messages(sent)[handled]
         delays.append(delay)
         clock.advance(seconds=delay)
-        worker.handle_message(body, clock=clock)
+        worker.handle_message(body, clock=clock, budget_seconds=None, runner=run_testcases)
         handled += 1
     return delays
 
@@ -201,8 +202,8 @@ def test_a_redelivered_attempt_message_does_nothing(alice, target, aws, clock, s
                                                                                           "passed"]
     hits, messages = len(target.hits), len(sent)
     for body, _delay in attempt_messages(sent):  # every attempt message again, and the run job
-        assert worker.handle_message(body, clock=clock) == "passed"
-    assert worker.handle_run(report_id, clock=clock) == "passed"
+        assert worker.handle_message(body, clock=clock, budget_seconds=None, runner=run_testcases) == "passed"
+    assert worker.handle_run(report_id, clock=clock, budget_seconds=None, runner=run_testcases) == "passed"
     run_queue()
     assert len(target.hits) == hits == 3
     assert alice.get(f"/reports/{report_id}").body["attempts"] == report["attempts"]
@@ -219,8 +220,11 @@ def test_an_attempt_message_early_for_its_record_is_retried_later(alice, target,
     task = task_with(alice, shop["project"]["id"], {"attempts": 2, "delay_seconds": 30})
     report_id = fire(task["id"], aws, clock)
     with pytest.raises(JobInProgress):  # attempt 3 queued before attempt 2's record committed
-        worker.handle_message(retries.message(report_id, 3), clock=clock)
-    assert worker.handle_message(retries.message(report_id, 5), clock=clock) == "running"  # stray: nothing
+        worker.handle_message(retries.message(report_id, 3), clock=clock, budget_seconds=None,
+                              runner=run_testcases)
+    stray = worker.handle_message(retries.message(report_id, 5), clock=clock, budget_seconds=None,
+                                  runner=run_testcases)
+    assert stray == "running"  # stray: nothing
     assert len(target.hits) == 1
 
 
@@ -231,13 +235,13 @@ def test_a_manual_run_retries_only_when_its_body_asks(alice, target, aws, clock,
     runs = f"/projects/{shop['project']['id']}/runs"
     plain = alice.post(runs).body["report_id"]
     queue_messages(aws, "runs")
-    assert worker.handle_run(plain, clock=clock) == "failed"
+    assert worker.handle_run(plain, clock=clock, budget_seconds=None, runner=run_testcases) == "failed"
     assert "attempts" not in alice.get(f"/reports/{plain}").body and attempt_messages(sent) == []
 
     answer = alice.post(runs, {"retries": {"attempts": 1, "delay_seconds": 5}})
     assert answer.status == 202, answer.body
     queue_messages(aws, "runs")
-    worker.handle_run(answer.body["report_id"], clock=clock)
+    worker.handle_run(answer.body["report_id"], clock=clock, budget_seconds=None, runner=run_testcases)
     assert drive_attempts(sent, clock) == [5]
     report = alice.get(f"/reports/{answer.body['report_id']}").body
     assert report["status"] == "failed" and report["retries"]["attempts"] == 1
@@ -291,7 +295,7 @@ def test_a_fanned_out_run_retries_its_failing_test_cases(alice, target, aws, clo
     chunks = queue_messages(aws, "runs")
     assert [m["kind"] for m in chunks] == ["chunk", "chunk"]
     for message in chunks + chunks:  # each chunk delivered twice: the merge queues one attempt
-        worker.handle_message(message, clock=clock)
+        worker.handle_message(message, clock=clock, budget_seconds=None, runner=run_testcases)
     assert drive_attempts(sent, clock) == [10]
     report = alice.get(f"/reports/{report_id}").body
     assert (report["status"], report["tests_run"], report["successes"]) == ("passed", 2, 2)

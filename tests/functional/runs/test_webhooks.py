@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import time
 
+from chalicelib.core.clock import utcnow
+from chalicelib.core.edge import run_testcases
 from chalicelib.core.signing import signature
 from tests.functional.runs.conftest import case
 
@@ -112,7 +114,7 @@ def test_a_callback_to_a_private_address_is_refused_by_the_outbound_guard(alice,
     reset_settings()
     assert Report.get(report_id).status == "passed"
     try:
-        followups.handle_callback(report_id)
+        followups.handle_callback(report_id, clock=utcnow, runner=run_testcases)
     except followups.CallbackFailed as refused:
         assert "outbound" in str(refused) or "refused" in str(refused)
     else:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.core.clock import utcnow
 from chalicelib.core.errors import Conflict, ServiceUnavailable
 from chalicelib.schedules import service
 from chalicelib.schedules.gateway import default_gateway
@@ -29,7 +30,7 @@ def test_create_failing_on_the_second_schedule_leaves_nothing(alice, aws):
     flaky = FlakyGateway(default_gateway(), fail_on=2)
     with pytest.raises(ServiceUnavailable):
         service.create_task(alice.user, TaskCreate(name="t", project_id=project, crontab="0 0 13 * 5"),
-                            gateway=flaky)
+                            gateway=flaky, clock=utcnow)
     assert flaky.calls == ["create", "create", "delete"]  # the first one was undone
     assert schedules(aws) == {}
     assert alice.get("/tasks").body["items"] == []
@@ -46,7 +47,8 @@ def test_create_whose_record_cannot_be_written_removes_its_schedules(alice, aws,
 
     monkeypatch.setattr(store.Tx, "commit", broken)
     with pytest.raises(RuntimeError):
-        service.create_task(alice.user, TaskCreate(name="t", project_id=project, crontab="* * * * *"))
+        service.create_task(alice.user, TaskCreate(name="t", project_id=project, crontab="* * * * *"),
+                            clock=utcnow)
     assert schedules(aws) == {}
 
 
@@ -56,7 +58,8 @@ def test_patch_failing_midway_restores_the_schedules_and_keeps_the_record(alice,
     # 1 -> 2 schedules: update the first (ok), create the second (fails), undo the first.
     flaky = FlakyGateway(default_gateway(), fail_on=2)
     with pytest.raises(ServiceUnavailable):
-        service.update_task(alice.user, task["id"], TaskPatch(crontab="0 0 13 * 5"), gateway=flaky)
+        service.update_task(alice.user, task["id"], TaskPatch(crontab="0 0 13 * 5"), gateway=flaky,
+                            clock=utcnow)
     assert flaky.calls[:2] == ["update", "create"]
     assert held_state(aws) == before
     assert sorted(claimed(task["id"])) == sorted(before)
@@ -76,7 +79,8 @@ def test_patch_whose_transaction_is_cancelled_undoes_its_scheduler_calls(alice, 
 
     monkeypatch.setattr(service.Tx, "commit", someone_else_first)
     with pytest.raises(Conflict):
-        service.update_task(alice.user, task["id"], TaskPatch(crontab="0 6 * * *", enabled=False))
+        service.update_task(alice.user, task["id"], TaskPatch(crontab="0 6 * * *", enabled=False),
+                            clock=utcnow)
     assert held_state(aws) == before  # the second schedule recreated, the first restored
     assert sorted(claimed(task["id"])) == sorted(before)
 
@@ -121,6 +125,6 @@ def test_when_the_undo_itself_fails_reconcile_repairs_it(alice, aws):
         service.delete_task(alice.user, task["id"], gateway=flaky)
     flaky.real.create = original
     assert len(schedules(aws)) == 1
-    repairs = reconcile()
+    repairs = reconcile(clock=utcnow)
     assert repairs.created == [f"task-{task['id']}-0"]
     assert held_state(aws) == before

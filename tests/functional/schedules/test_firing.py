@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib.core.clock import utcnow
 from chalicelib.schedules.service import fire_task
 from infra.local.scheduler import SchedulerEmulator
 from tests.support import FakeClock
@@ -69,9 +70,9 @@ def test_fire_task_starts_nothing_for_a_deleted_or_disabled_task(api, aws):
     paused = alice.task(project, name="paused", enabled=False).body
     gone = alice.task(project, name="gone").body
     assert alice.delete(f"/tasks/{gone['id']}").status == 204
-    assert fire_task(paused["id"]) is None
-    assert fire_task(gone["id"]) is None
-    assert fire_task("") is None
+    assert fire_task(paused["id"], clock=utcnow) is None
+    assert fire_task(gone["id"], clock=utcnow) is None
+    assert fire_task("", clock=utcnow) is None
     assert take_messages(aws) == []
     assert alice.get(f"/tasks/{paused['id']}").body["run_count"] == 0
 
@@ -83,8 +84,8 @@ def test_fire_task_runs_the_chosen_modules_and_counts(api, aws):
     project = alice.project()
     module = alice.module(project)
     task = alice.task(project, module_ids=[module], environment="staging").body
-    first = fire_task(task["id"])
-    second = fire_task(task["id"])
+    first = fire_task(task["id"], clock=utcnow)
+    second = fire_task(task["id"], clock=utcnow)
     assert first["status"] == "queued" and first["report_id"] != second["report_id"]
     report = Report.get(second["report_id"])
     assert (report.trigger, report.task_id, list(report.module_ids), report.environment) == (
@@ -181,14 +182,14 @@ def test_same_scheduled_time_starts_one_run_different_times_start_two(api, aws):
 
     alice = api()
     task = alice.task(alice.project()).body
-    first = fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z")
+    first = fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z", clock=utcnow)
     assert first["status"] == "queued"
-    assert fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z") is None
+    assert fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z", clock=utcnow) is None
     shown = alice.get(f"/tasks/{task['id']}").body
     assert shown["run_count"] == 1 and shown["last_report"]["id"] == first["report_id"]
     assert run_messages(aws) == [first["report_id"]]
 
-    second = fire_task(task["id"], scheduled_time="2026-11-25T01:30:00Z")
+    second = fire_task(task["id"], scheduled_time="2026-11-25T01:30:00Z", clock=utcnow)
     assert second["report_id"] != first["report_id"]
     shown = alice.get(f"/tasks/{task['id']}").body
     assert shown["run_count"] == 2 and shown["last_report"]["id"] == second["report_id"]
@@ -197,7 +198,7 @@ def test_same_scheduled_time_starts_one_run_different_times_start_two(api, aws):
 
     # The same time for another task is another firing.
     other = alice.task(alice.project("blog"), name="other").body
-    assert fire_task(other["id"], scheduled_time="2026-11-24T01:30:00Z")["status"] == "queued"
+    assert fire_task(other["id"], scheduled_time="2026-11-24T01:30:00Z", clock=utcnow)["status"] == "queued"
 
 
 def test_concurrent_deliveries_of_one_firing_start_one_run(api, aws):
@@ -212,7 +213,7 @@ def test_concurrent_deliveries_of_one_firing_start_one_run(api, aws):
 
     def deliver(_):
         try:
-            return fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z")
+            return fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z", clock=utcnow)
         except JobInProgress:
             return "retry"
 
@@ -220,7 +221,7 @@ def test_concurrent_deliveries_of_one_firing_start_one_run(api, aws):
         outcomes = list(pool.map(deliver, range(10)))
     started = [o for o in outcomes if isinstance(o, dict)]
     assert len(started) == 1
-    assert fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z") is None
+    assert fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z", clock=utcnow) is None
     assert alice.get(f"/tasks/{task['id']}").body["run_count"] == 1
     assert run_messages(aws) == [started[0]["report_id"]]
 
@@ -231,7 +232,7 @@ def test_messages_without_a_usable_scheduled_time_are_not_deduplicated(api, aws)
     alice = api()
     task = alice.task(alice.project()).body
     for scheduled_time in (None, None, "<aws.scheduler.scheduled-time>", "<aws.scheduler.scheduled-time>"):
-        assert fire_task(task["id"], scheduled_time=scheduled_time)["status"] == "queued"
+        assert fire_task(task["id"], scheduled_time=scheduled_time, clock=utcnow)["status"] == "queued"
     assert alice.get(f"/tasks/{task['id']}").body["run_count"] == 4
 
 
@@ -248,9 +249,9 @@ def test_a_failed_firing_can_be_retried(api, aws, monkeypatch):
 
     monkeypatch.setattr(service, "_start", failing)
     with pytest.raises(RuntimeError):  # reaches the queue, which retries it
-        fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z")
+        fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z", clock=utcnow)
     monkeypatch.setattr(service, "_start", real)
-    assert fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z")["status"] == "queued"
+    assert fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z", clock=utcnow)["status"] == "queued"
     assert alice.get(f"/tasks/{task['id']}").body["run_count"] == 1
 
 
@@ -265,8 +266,8 @@ def test_run_count_is_exact_under_racing_runs(api, aws):
 
     def one(n):
         if n % 2:
-            return run_task_now(alice.user, task["id"])["report_id"]
-        return fire_task(task["id"], scheduled_time=f"2026-11-24T01:{n:02d}:00Z")["report_id"]
+            return run_task_now(alice.user, task["id"], clock=utcnow)["report_id"]
+        return fire_task(task["id"], scheduled_time=f"2026-11-24T01:{n:02d}:00Z", clock=utcnow)["report_id"]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         reports = list(pool.map(one, range(12)))

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib.core.clock import utcnow
 from infra.local.scheduler import SchedulerEmulator
 from tests.functional.local_http import JsonHandler, LocalHttpServer
 from tests.support import FakeClock
@@ -179,7 +180,7 @@ def test_a_sync_that_fails_is_recorded_and_the_run_still_runs(api, aws, pets, wo
     PetApi.documents["big"] = b'{"openapi": "3.1.0", "x": "' + b"x" * (2 * 1024 * 1024) + b'"}'
     task = alice.task(project, module_ids=[down, bad, big], sync_imports=True).body
 
-    fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z")
+    fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z", clock=utcnow)
     worker()
     shown = alice.get(f"/tasks/{task['id']}").body
     outcomes = {o["module_id"]: o for o in shown["last_import_sync"]["modules"]}
@@ -197,7 +198,7 @@ def test_a_sync_that_fails_is_recorded_and_the_run_still_runs(api, aws, pets, wo
     # requests too: the run still happens, and fails).
     monkeypatch.setenv("HAT_OUTBOUND_ALLOW", "")
     reset_settings()
-    fire_task(task["id"], scheduled_time="2026-11-25T01:30:00Z")
+    fire_task(task["id"], scheduled_time="2026-11-25T01:30:00Z", clock=utcnow)
     worker()
     shown = alice.get(f"/tasks/{task['id']}").body
     refused = {o["module_id"]: o["error"] for o in shown["last_import_sync"]["modules"]}
@@ -218,7 +219,7 @@ def test_without_any_import_source_the_option_does_nothing(api, aws, pets, worke
                                "validate": [{"eq": ["status_code", 200]}]}]}
     assert alice.post(f"/modules/{plain}/testcases", {"name": "health", "testcase": document}).status == 201
     task = alice.task(project, sync_imports=True).body  # no module_ids: the whole project
-    fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z")
+    fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z", clock=utcnow)
     worker()
     shown = alice.get(f"/tasks/{task['id']}").body
     assert shown["last_import_sync"] == {"report_id": shown["last_report"]["id"],
@@ -229,7 +230,7 @@ def test_without_any_import_source_the_option_does_nothing(api, aws, pets, worke
     PetApi.documents["pets"] = _document(V1, pets.url)
     module, _ = _imported(alice, project, pets.url)
     PetApi.documents["pets"] = _document(V2, pets.url)
-    fire_task(task["id"], scheduled_time="2026-11-25T01:30:00Z")
+    fire_task(task["id"], scheduled_time="2026-11-25T01:30:00Z", clock=utcnow)
     worker()
     shown = alice.get(f"/tasks/{task['id']}").body
     assert shown["last_import_sync"]["modules"] == [
@@ -238,7 +239,7 @@ def test_without_any_import_source_the_option_does_nothing(api, aws, pets, worke
     # Without the option, no sync and nothing recorded.
     quiet = alice.task(project, name="quiet").body
     PetApi.documents["pets"] = _document(V3, pets.url)
-    fire_task(quiet["id"], scheduled_time="2026-11-25T01:30:00Z")
+    fire_task(quiet["id"], scheduled_time="2026-11-25T01:30:00Z", clock=utcnow)
     worker()
     quiet_shown = alice.get(f"/tasks/{quiet['id']}").body
     assert quiet_shown["last_import_sync"] is None
@@ -247,7 +248,6 @@ def test_without_any_import_source_the_option_does_nothing(api, aws, pets, worke
 
 
 def test_a_redelivered_or_concurrent_firing_makes_no_duplicate_testcases(api, aws, pets, worker):
-    from chalicelib.core.clock import utcnow
     from chalicelib.imports.service import sync_module
     from chalicelib.schedules.service import fire_task
 
@@ -259,12 +259,12 @@ def test_a_redelivered_or_concurrent_firing_makes_no_duplicate_testcases(api, aw
     PetApi.documents["pets"] = _document(V2, pets.url)
 
     # The same firing delivered twice: one sync, one run.
-    first = fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z")
+    first = fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z", clock=utcnow)
     assert first["status"] == "queued"
-    assert fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z") is None
+    assert fire_task(task["id"], scheduled_time="2026-11-24T01:30:00Z", clock=utcnow) is None
     assert _count(alice, module) == 4 and alice.get(f"/tasks/{task['id']}").body["run_count"] == 1
     # A firing without a scheduled time (not deduplicated) syncs again: nothing new to add.
-    fire_task(task["id"])
+    fire_task(task["id"], clock=utcnow)
     shown = alice.get(f"/tasks/{task['id']}").body
     assert shown["last_import_sync"]["modules"][0]["added"] == 0 and _count(alice, module) == 4
 
@@ -278,7 +278,7 @@ def test_a_redelivered_or_concurrent_firing_makes_no_duplicate_testcases(api, aw
     other.start()
     try:
         assert PetApi.arrived.wait(5)
-        racing = fire_task(task["id"], scheduled_time="2026-11-25T01:30:00Z")
+        racing = fire_task(task["id"], scheduled_time="2026-11-25T01:30:00Z", clock=utcnow)
     finally:
         PetApi.gate.set()
         other.join(10)
@@ -309,7 +309,6 @@ def test_the_option_is_a_strict_boolean(api, aws):
 
 
 def test_a_run_syncs_a_bounded_number_of_modules_in_a_bounded_time(api, aws, pets):
-    from chalicelib.core.clock import utcnow
     from chalicelib.imports.service import sync_before_run
 
     alice = api()

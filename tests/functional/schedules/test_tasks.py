@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 
+from chalicelib.core.clock import utcnow
 from tests.functional.schedules.conftest import schedules
 
 
@@ -107,7 +108,7 @@ def test_racing_creates_of_one_name_make_one_task_and_one_schedule(api, aws):
 
     def create(_):
         try:
-            return service.create_task(alice.user, body)["id"]
+            return service.create_task(alice.user, body, clock=utcnow)["id"]
         except Conflict:
             return None
 
