@@ -26,6 +26,7 @@ from chalicelib.accounts.sessions import (
     revoke_token,
     session_hashes,
 )
+from chalicelib.core.auth import User as PublicUser
 from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import Cancelled, Tx, get_many, get_or_none
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
@@ -248,7 +249,7 @@ def reset_password(account: str, code: str, new_password: str, *, client_ip: str
     return len(ended) + (revoke_sessions(rest) if rest else 0)
 
 
-def update_profile(user: dict, token: str, body: Any) -> dict:
+def update_profile(user: PublicUser, token: str, body: Any) -> dict:
     """Change the signed-in user's settings; answers the user as it now is.
 
     Query (the user's sessions) and one TransactWriteItems: the user and the snapshot in

@@ -6,6 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from chalicelib.accounts.models import Session
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock
 from chalicelib.core.db import get_or_none, update_if
 from chalicelib.core.settings import get_settings
@@ -17,7 +18,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_session(user: dict, *, remember: bool = False, clock: Clock) -> tuple[str, datetime]:
+def create_session(user: User, *, remember: bool = False, clock: Clock) -> tuple[str, datetime]:
     """A new token for the (public) user and when it expires (14 days if remembered, else 12 h)."""
     settings = get_settings()
     lifetime = (settings.remembered_session_expires_after_seconds if remember
@@ -60,7 +61,7 @@ def revoke_all_sessions(user_id: str) -> int:
     return revoke_sessions(session_hashes(user_id))
 
 
-def refresh_sessions(token_hashes: list[str], user: dict) -> int:
+def refresh_sessions(token_hashes: list[str], user: User) -> int:
     """Rewrite these sessions' user snapshot, one UpdateItem each; a session ended meanwhile
     stays ended (the update requires it to exist). Returns how many were rewritten."""
     return sum(update_if(Session(token_hash), [Session.user.set(user)], Session.token_hash.exists())

@@ -27,6 +27,7 @@ from chalicelib.catalog.models import (
 from chalicelib.catalog.schemas import MAX_NAME_CHARS
 from chalicelib.catalog.views import module_view, testcase_summary, testcase_view
 from chalicelib.catalog.visibility import live_module, load_module, load_project, member_of, not_found
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock
 from chalicelib.core.db import Cancelled, Tx, get_many
 from chalicelib.core.errors import Conflict
@@ -85,7 +86,7 @@ class _Batch:
                 counts[testcase.module_id] = counts.get(testcase.module_id, 0) + 1
         return counts
 
-    def commit(self, user: dict, project_id: str) -> None:
+    def commit(self, user: User, project_id: str) -> None:
         tx = Tx()
         for module in self.modules:
             tx.put(f"module:{module.id}", module, Module.id.does_not_exist())
@@ -118,7 +119,7 @@ class _Batch:
         tx.commit(retries=1)
 
 
-def _write_batches(user: dict, project_id: str, batches: list[_Batch], what: str) -> None:
+def _write_batches(user: User, project_id: str, batches: list[_Batch], what: str) -> None:
     done: list[_Batch] = []
     for batch in batches:
         try:
@@ -166,7 +167,7 @@ def _new_testcase(module: Module, name: str, checked: tuple[object, int, int],
                           created_at=now, updated_at=now, sort_key=sort_key(now, testcase_id))
 
 
-def create_testcases(user: dict, module_id: str, items: list[tuple[str, object]], *,
+def create_testcases(user: User, module_id: str, items: list[tuple[str, object]], *,
                      clock: Clock) -> list[dict]:
     """Many test cases into one module: `items` are (name, document), names unique among
     themselves. GetItem (module), BatchGetItem of the names (two if some clash), then one
@@ -181,7 +182,7 @@ def create_testcases(user: dict, module_id: str, items: list[tuple[str, object]]
     return [testcase_summary(t) for t, _ in testcases]
 
 
-def create_modules_with_testcases(user: dict, project_id: str,
+def create_modules_with_testcases(user: User, project_id: str,
                                   groups: list[tuple[str, list[tuple[str, object]]]], *,
                                   clock: Clock) -> list[dict]:
     """New modules, each with its test cases: `groups` are (module name, [(name, document)]),
@@ -223,7 +224,7 @@ def _fix_new_module_counts(batches: list[_Batch]) -> None:
         module.testcase_count = sum(1 for t in batch.testcases if t.module_id == module_id)
 
 
-def testcases_in_module(user: dict, module_id: str, testcase_ids: list[str]) -> tuple[dict, dict[str, dict]]:
+def testcases_in_module(user: User, module_id: str, testcase_ids: list[str]) -> tuple[dict, dict[str, dict]]:
     """The module and those of `testcase_ids` still in it, with their documents (for an
     import's re-sync): two GetItems (module, project), one BatchGetItem per 100 ids."""
     module, _project = load_module(user, module_id)

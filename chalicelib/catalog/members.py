@@ -10,6 +10,7 @@ from chalicelib.catalog.models import Membership, Project
 from chalicelib.catalog.schemas import MemberBody
 from chalicelib.catalog.views import MEMBER, OWNER, member_view
 from chalicelib.catalog.visibility import changed_meanwhile, is_member, load_project, not_found, owned_by
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock
 from chalicelib.core.db import Cancelled, Tx, get_many, get_or_none
 from chalicelib.core.errors import Conflict, Forbidden, NotFound
@@ -18,7 +19,7 @@ from chalicelib.core.ids import checked_id
 MAX_MEMBERS = 50  # a rename rewrites every member's row in one transaction (100 items at most)
 
 
-def list_members(user: dict, project_id: str) -> dict:
+def list_members(user: User, project_id: str) -> dict:
     """GetItem, then one BatchGetItem of the members' rows; owner first."""
     project = load_project(user, project_id)
     rows = list(Membership.batch_get([(member_id, project.sort_key) for member_id in project.member_ids],
@@ -27,7 +28,7 @@ def list_members(user: dict, project_id: str) -> dict:
     return {"items": [member_view(row) for row in rows], "next_cursor": None}
 
 
-def _project_and_account(user: dict, project_id: str, username: str) -> tuple[Project, str]:
+def _project_and_account(user: User, project_id: str, username: str) -> tuple[Project, str]:
     """One BatchGetItem: the project (owner only) and the account key of `username`."""
     from chalicelib.accounts.models import AccountKey
 
@@ -43,9 +44,9 @@ def _project_and_account(user: dict, project_id: str, username: str) -> tuple[Pr
     return project, account.user_id
 
 
-def add_member(user: dict, project_id: str, body: MemberBody, *, clock: Clock) -> dict:
+def add_member(user: User, project_id: str, body: MemberBody, *, clock: Clock) -> dict:
     """BatchGetItem (project, username), GetItem (the user), one TransactWriteItems."""
-    from chalicelib.accounts.models import User
+    from chalicelib.accounts.models import User as Account
 
     project, member_id = _project_and_account(user, project_id, body.username)
     if member_id in project.member_ids:
@@ -53,7 +54,7 @@ def add_member(user: dict, project_id: str, body: MemberBody, *, clock: Clock) -
                        fields={"username": "already a member"})
     if len(project.member_ids) >= MAX_MEMBERS:
         raise Conflict(f"a project has at most {MAX_MEMBERS} members", code="too_many_members")
-    member = get_or_none(User, member_id)
+    member = get_or_none(Account, member_id)
     if member is None:
         raise NotFound(f"no user named {body.username!r}", code="user_not_found",
                        fields={"username": "no such user"})
@@ -72,7 +73,7 @@ def add_member(user: dict, project_id: str, body: MemberBody, *, clock: Clock) -
     return member_view(row)
 
 
-def remove_member(user: dict, project_id: str, body: MemberBody) -> None:
+def remove_member(user: User, project_id: str, body: MemberBody) -> None:
     """BatchGetItem (project, username), one TransactWriteItems."""
     project, member_id = _project_and_account(user, project_id, body.username)
     if member_id not in project.member_ids:

@@ -20,6 +20,7 @@ from chalicelib.catalog.visibility import (
     not_found,
     visible_to,
 )
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock
 from chalicelib.core.db import Cancelled, Tx, checked_start_key, get_or_none, query_page, string_key
 from chalicelib.core.errors import ServiceUnavailable
@@ -27,7 +28,7 @@ from chalicelib.core.ids import checked_id, fold, new_id, precise, sort_key
 from chalicelib.core.pagination import page
 
 
-def create_module(user: dict, project_id: str, body: ModuleCreate, *, clock: Clock) -> dict:
+def create_module(user: User, project_id: str, body: ModuleCreate, *, clock: Clock) -> dict:
     """One TransactWriteItems: module, name claim, project.module_count + 1 (if a member)."""
     project_id = checked_id(project_id, "project")
     now, module_id = clock(), new_id()
@@ -50,7 +51,7 @@ def create_module(user: dict, project_id: str, body: ModuleCreate, *, clock: Clo
     return module_view(module)
 
 
-def list_modules(user: dict, project_id: str, limit: int, start: dict | None,
+def list_modules(user: User, project_id: str, limit: int, start: dict | None,
                  name: str | None = None) -> dict:
     """GetItem (the project), one Query on modules' by-project index, newest first."""
     project = load_project(user, project_id)
@@ -69,13 +70,13 @@ def list_modules(user: dict, project_id: str, limit: int, start: dict | None,
     return page([module_view(m) for m in modules], next_key)
 
 
-def get_module(user: dict, module_id: str) -> dict:
+def get_module(user: User, module_id: str) -> dict:
     """Two GetItems (module, project)."""
     module, _project = load_module(user, module_id)
     return module_view(module)
 
 
-def update_module(user: dict, module_id: str, body: ModulePatch, *, clock: Clock) -> dict:
+def update_module(user: User, module_id: str, body: ModulePatch, *, clock: Clock) -> dict:
     """GetItem, then one TransactWriteItems (the update, a check of the membership, a moved name claim)."""
     module = live_module(module_id)
     now = clock()
@@ -115,7 +116,7 @@ def update_module(user: dict, module_id: str, body: ModulePatch, *, clock: Clock
     return module_view(module)
 
 
-def delete_module(user: dict, module_id: str, *, clock: Clock) -> None:
+def delete_module(user: User, module_id: str, *, clock: Clock) -> None:
     """GetItem, then one TransactWriteItems: mark the module deleting, take it and its test
     cases off the project's counts, free its name. If a test case was added or removed
     between the read and the write, the write fails with the module as it is now and is

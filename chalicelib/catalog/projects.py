@@ -26,6 +26,7 @@ from chalicelib.catalog.visibility import (
     not_found,
     owned_by,
 )
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock
 from chalicelib.core.db import (
     Cancelled,
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from pynamodb.expressions.condition import Condition
 
 
-def create_project(user: dict, body: ProjectCreate, *, clock: Clock) -> dict:
+def create_project(user: User, body: ProjectCreate, *, clock: Clock) -> dict:
     """One TransactWriteItems: the project, its name claim and the owner's membership.
     The answer carries the project's CI webhook secret, shown this once."""
     from chalicelib.core.signing import new_salt, webhook_secret
@@ -77,12 +78,12 @@ def create_project(user: dict, body: ProjectCreate, *, clock: Clock) -> dict:
     return {**project_view(project, user_id), "webhook_secret": secret}
 
 
-def get_project(user: dict, project_id: str) -> dict:
+def get_project(user: User, project_id: str) -> dict:
     """One GetItem."""
     return project_view(load_project(user, project_id), user["id"])
 
 
-def list_projects(user: dict, limit: int, start: dict | None, name: str | None = None) -> dict:
+def list_projects(user: User, limit: int, start: dict | None, name: str | None = None) -> dict:
     """The user's projects, newest first: one Query on memberships, one BatchGetItem."""
     user_id = user["id"]
     start = checked_start_key(start, names=("user_id", "sort_key"), partition={"user_id": user_id})
@@ -100,7 +101,7 @@ def list_projects(user: dict, limit: int, start: dict | None, name: str | None =
     return page(items, next_key)
 
 
-def update_project(user: dict, project_id: str, body: ProjectPatch, *, clock: Clock) -> dict:
+def update_project(user: User, project_id: str, body: ProjectPatch, *, clock: Clock) -> dict:
     """GetItem, then an UpdateItem (or, for a rename, one TransactWriteItems that moves the
     name claim and rewrites the members' rows)."""
     project = load_project(user, project_id)
@@ -161,7 +162,7 @@ def _tell_recipients(project: Project, user_id: str) -> None:
     recipients_stored(project.id, project.notify, user_id, project.alerts)
 
 
-def _rename_project(user: dict, project: Project, new_name: str, actions: list, now: datetime,
+def _rename_project(user: User, project: Project, new_name: str, actions: list, now: datetime,
                     condition: Condition) -> dict:
     user_id = user["id"]
     old_lc, new_lc = project.name_lc, fold(new_name)
@@ -192,7 +193,7 @@ def _rename_project(user: dict, project: Project, new_name: str, actions: list, 
     return project_view(project, user_id)
 
 
-def delete_project(user: dict, project_id: str, *, clock: Clock) -> None:
+def delete_project(user: User, project_id: str, *, clock: Clock) -> None:
     """GetItem, then one TransactWriteItems (mark deleting, free the name); the cascade is a
     queued job. A retry by the owner of a half-done delete queues the job again."""
     user_id = user["id"]

@@ -22,6 +22,7 @@ from chalicelib.catalog.visibility import (
     not_found,
     stored_testcase,
 )
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock
 from chalicelib.core.db import Cancelled, Tx, checked_start_key, query_page, string_key
 from chalicelib.core.errors import ValidationFailed
@@ -29,7 +30,7 @@ from chalicelib.core.ids import fold, new_id, sort_key
 from chalicelib.core.pagination import page
 
 
-def create_testcase(user: dict, module_id: str, body: TestcaseBody, *, clock: Clock) -> dict:
+def create_testcase(user: User, module_id: str, body: TestcaseBody, *, clock: Clock) -> dict:
     """GetItem (module), one TransactWriteItems: the test case, its name claim, and +1 on
     the module's and the project's counts (if the module is live and the user a member)."""
     module = _ModuleOnce(module_id)
@@ -56,7 +57,7 @@ class _ModuleOnce:
         return project_functions(self.get().project_id)
 
 
-def import_testcase(user: dict, module_id: str, raw_body: bytes | None, content_type: str,
+def import_testcase(user: User, module_id: str, raw_body: bytes | None, content_type: str,
                     name: str | None = None, *, clock: Clock) -> dict:
     """Like create_testcase, from an HttpRunner v3 file's text: JSON, or YAML (safe loading)."""
     from chalicelib.core.parsing import check_json_depth, check_yaml_depth
@@ -88,7 +89,7 @@ def import_testcase(user: dict, module_id: str, raw_body: bytes | None, content_
     return _store_testcase(user, module.get(), name, document, size, steps, clock)
 
 
-def _store_testcase(user: dict, module: Module, name: str, document: object, size: int, steps: int,
+def _store_testcase(user: User, module: Module, name: str, document: object, size: int, steps: int,
                     clock: Clock) -> dict:
     now, testcase_id = clock(), new_id()
     testcase = StoredTestcase(
@@ -112,7 +113,7 @@ def _store_testcase(user: dict, module: Module, name: str, document: object, siz
     return testcase_view(testcase)
 
 
-def list_testcases(user: dict, module_id: str, limit: int, start: dict | None,
+def list_testcases(user: User, module_id: str, limit: int, start: dict | None,
                    name: str | None = None) -> dict:
     """Two GetItems (module, project), one Query on the by-module index; summaries, newest first."""
     module, _project = load_module(user, module_id)
@@ -129,12 +130,12 @@ def list_testcases(user: dict, module_id: str, limit: int, start: dict | None,
     return page([testcase_summary(t) for t in testcases], next_key)
 
 
-def get_testcase(user: dict, testcase_id: str) -> dict:
+def get_testcase(user: User, testcase_id: str) -> dict:
     """GetItem, BatchGetItem (module, project)."""
     return testcase_view(load_testcase(user, testcase_id))
 
 
-def replace_testcase(user: dict, testcase_id: str, body: TestcaseBody, *, clock: Clock) -> dict:
+def replace_testcase(user: User, testcase_id: str, body: TestcaseBody, *, clock: Clock) -> dict:
     """GetItem, one TransactWriteItems (the new document; checks that the module is live and
     the user a member; a moved name claim if renamed). The name stays unless given."""
     testcase = stored_testcase(testcase_id)
@@ -171,7 +172,7 @@ def replace_testcase(user: dict, testcase_id: str, body: TestcaseBody, *, clock:
     return testcase_view(testcase)
 
 
-def delete_testcase(user: dict, testcase_id: str) -> None:
+def delete_testcase(user: User, testcase_id: str) -> None:
     """GetItem, one TransactWriteItems: the test case, its name claim, -1 on both counts."""
     testcase = stored_testcase(testcase_id)
     tx = Tx()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.catalog.models import ACTIVE, Module, Project, StoredTestcase
+from chalicelib.core.auth import User
 from chalicelib.core.db import get_many, get_or_none
 from chalicelib.core.errors import Conflict, NotFound, Unauthorized
 from chalicelib.core.ids import checked_id
@@ -34,7 +35,7 @@ def is_member(project: Project | None, user_id: str) -> bool:
     return project is not None and project.status == ACTIVE and user_id in (project.member_ids or set())
 
 
-def visible_to(project: Project | None, user: dict) -> bool:
+def visible_to(project: Project | None, user: User) -> bool:
     """`is_member`, and for a request made with an API key (`user["api_key"]`, keys/service.py)
     only the key's own project; a key whose creator has left that project is a 401."""
     key = user.get("api_key")
@@ -47,7 +48,7 @@ def visible_to(project: Project | None, user: dict) -> bool:
     return key is None or key["project_id"] == project.id
 
 
-def member_of(user: dict) -> Condition:
+def member_of(user: User) -> Condition:
     """Condition on a project item: it is live and the user belongs to it (and, for an API
     key, it is the key's project)."""
     condition = (Project.status == ACTIVE) & Project.member_ids.contains(user["id"])
@@ -60,7 +61,7 @@ def owned_by(user_id: str) -> Condition:
     return (Project.status == ACTIVE) & (Project.owner_id == user_id)
 
 
-def load_project(user: dict, project_id: str) -> Project:
+def load_project(user: User, project_id: str) -> Project:
     """The live project if the user is a member; else 404. One GetItem."""
     project = get_or_none(Project, checked_id(project_id, "project"), consistent_read=True)
     if not visible_to(project, user):
@@ -76,7 +77,7 @@ def live_module(module_id: str) -> Module:
     return module
 
 
-def load_module(user: dict, module_id: str) -> tuple[Module, Project]:
+def load_module(user: User, module_id: str) -> tuple[Module, Project]:
     """The live module of a project the user belongs to; else 404. Two GetItems."""
     module = live_module(module_id)
     try:
@@ -94,7 +95,7 @@ def stored_testcase(testcase_id: str) -> StoredTestcase:
     return testcase
 
 
-def load_testcase(user: dict, testcase_id: str) -> StoredTestcase:
+def load_testcase(user: User, testcase_id: str) -> StoredTestcase:
     """A test case whose module is live in a project of the user's; else 404.
     A GetItem, then one BatchGetItem for its module and project."""
     testcase = stored_testcase(testcase_id)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from chalicelib.catalog.access import load_project, member_of
 from chalicelib.catalog.models import Project
+from chalicelib.core.auth import User
 from chalicelib.core.aws import get_client
 from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import Cancelled, Tx, get_or_none
@@ -48,7 +49,7 @@ def _object_key(project_id: str) -> str:
     return f"projects/{project_id}/files/{uuid.uuid4().hex}"
 
 
-def list_files(user: dict, project_id: str) -> dict:
+def list_files(user: User, project_id: str) -> dict:
     """GET /projects/{id}/files: GetItem (project), one Query (at most the count limit of
     small items: one page)."""
     project = load_project(user, project_id)
@@ -56,7 +57,7 @@ def list_files(user: dict, project_id: str) -> dict:
     return {"items": [file_view(item) for item in items]}
 
 
-def put_file(user: dict, project_id: str, path: object, data: bytes, *,
+def put_file(user: User, project_id: str, path: object, data: bytes, *,
              clock: Clock) -> tuple[dict, bool]:
     """PUT /projects/{id}/files?path=: GetItem (project), GetItem (the file), S3 PutObject,
     one TransactWriteItems. (view, created)."""
@@ -101,7 +102,7 @@ def _too_many(limit: int) -> Conflict:
                     code="too_many_files")
 
 
-def get_file(user: dict, project_id: str, path: object) -> tuple[bytes, dict]:
+def get_file(user: User, project_id: str, path: object) -> tuple[bytes, dict]:
     """GET /projects/{id}/files?path=: GetItem (project), GetItem (the file), S3 GetObject."""
     path = checked_path(path)
     project = load_project(user, project_id)
@@ -112,7 +113,7 @@ def get_file(user: dict, project_id: str, path: object) -> tuple[bytes, dict]:
     return answer["Body"].read(), file_view(item)
 
 
-def delete_file(user: dict, project_id: str, path: object) -> None:
+def delete_file(user: User, project_id: str, path: object) -> None:
     """DELETE /projects/{id}/files?path=: GetItem (project), GetItem (the file), one
     TransactWriteItems (the item, -1 on the project's count), S3 DeleteObject."""
     path = checked_path(path)

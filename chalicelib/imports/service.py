@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock
 from chalicelib.core.errors import HatError, ValidationFailed
 from chalicelib.core.settings import get_settings
@@ -105,7 +106,7 @@ def _preview(conversion: Any) -> dict[str, Any]:
 
 
 def import_into_module(
-    user: dict, module_id: str, raw_body: bytes | None, query: Mapping[str, str], *, clock: Clock
+    user: User, module_id: str, raw_body: bytes | None, query: Mapping[str, str], *, clock: Clock
 ) -> tuple[int, dict[str, Any]]:
     """(status, answer). DynamoDB: a dry run 2 (module, project); else GetItem (module),
     BatchGetItem (names; +1 if some clash), one TransactWriteItems per 49 test cases."""
@@ -147,7 +148,7 @@ def import_into_module(
     return (201 if created else 200), answer
 
 
-def _checked_module(user: dict, module_id: str) -> list:
+def _checked_module(user: User, module_id: str) -> list:
     from chalicelib.catalog import access as catalog
 
     catalog.load_module(user, module_id)
@@ -155,7 +156,7 @@ def _checked_module(user: dict, module_id: str) -> list:
 
 
 def import_into_project(
-    user: dict, project_id: str, raw_body: bytes | None, query: Mapping[str, str], *, clock: Clock
+    user: User, project_id: str, raw_body: bytes | None, query: Mapping[str, str], *, clock: Clock
 ) -> tuple[int, dict[str, Any]]:
     """(status, answer). Groups (Postman folders, OpenAPI tags) become new modules; testcases
     with no group go in a module named after the source. DynamoDB: a dry run 1 (project);
@@ -269,7 +270,7 @@ def _digest(document: object) -> str:
 
 
 def remember_source(
-    user: dict, module_id: str, url: str, options: dict[str, str], conversion: Any, created: list[dict],
+    user: User, module_id: str, url: str, options: dict[str, str], conversion: Any, created: list[dict],
     *, clock: Clock,
 ) -> None:
     """PutItem: what a re-sync needs. Test cases are matched to operations by the order both lists share."""
@@ -297,7 +298,7 @@ def remember_source(
 SYNC_CLAIM_SECONDS = 120  # a sync holds its module this long at most (a fetch takes 12 s at most)
 
 
-def sync_module(user: dict, module_id: str, *, clock: Clock) -> dict[str, Any]:
+def sync_module(user: User, module_id: str, *, clock: Clock) -> dict[str, Any]:
     """Fetch the module's source again: operations new in it become test cases, test cases of
     operations it changed are replaced unless a user edited them, removed ones are reported
     (their test cases kept). DynamoDB: GetItem (source), two GetItems (module, project) and a
@@ -382,7 +383,7 @@ def _release(source: Any, operations: dict[str, dict[str, str]], now: datetime, 
 
 
 def _sync(
-    user: dict, source: Any, operations: dict[str, dict[str, str]], current: dict[str, dict], *, clock: Clock
+    user: User, source: Any, operations: dict[str, dict[str, str]], current: dict[str, dict], *, clock: Clock
 ) -> dict[str, Any]:
     """The fetch and the writes of a claimed sync; `operations` is updated as they happen."""
     from chalicelib.catalog import access as catalog
@@ -455,7 +456,7 @@ MAX_SYNCED_MODULES = 10  # per run: each may take a fetch of up to 12 s
 
 
 def sync_before_run(
-    user: dict,
+    user: User,
     project_id: str,
     module_ids: list[str],
     *,
@@ -502,7 +503,7 @@ def _failed(module_id: str, code: str, message: str) -> dict[str, Any]:
     return {"module_id": module_id, "error": {"code": code, "message": message}}
 
 
-def _sync_outcome(user: dict, module_id: str, clock: Clock) -> dict[str, Any]:
+def _sync_outcome(user: User, module_id: str, clock: Clock) -> dict[str, Any]:
     try:
         synced = sync_module(user, module_id, clock=clock)
     except HatError as error:  # unreachable, refused, too large, a bad document, a race, gone

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.catalog.access import load_project
+from chalicelib.core.auth import User
 from chalicelib.core.aws import get_client
 from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import condition_failed, get_or_none
@@ -66,7 +67,7 @@ def key_view(item: ApiKey, *, owner_is_member: bool | None = None, clock: Clock)
 
 # --- the routes ------------------------------------------------------------------------------------
 
-def create_key(user: dict, project_id: str, body: Any, *, clock: Clock) -> dict:
+def create_key(user: User, project_id: str, body: Any, *, clock: Clock) -> dict:
     """POST /projects/{id}/keys (members): GetItem (project), one TransactWriteItems (the key's
     hash item and its id pointer). The key is in this answer only."""
     from chalicelib.catalog.models import ACTIVE, Project
@@ -105,7 +106,7 @@ def _snapshot(user: Mapping[str, Any]) -> dict:
     return {name: value for name, value in user.items() if name != "api_key"}
 
 
-def list_keys(user: dict, project_id: str, limit: int, start: dict | None, *, clock: Clock) -> dict:
+def list_keys(user: User, project_id: str, limit: int, start: dict | None, *, clock: Clock) -> dict:
     """GET /projects/{id}/keys: GetItem (project), one Query of the by-project index, newest first."""
     from chalicelib.catalog.access import checked_start_key, query_page, string_key
     from chalicelib.core.pagination import page
@@ -121,7 +122,7 @@ def list_keys(user: dict, project_id: str, limit: int, start: dict | None, *, cl
     return page([key_view(k, owner_is_member=k.created_by in members, clock=clock) for k in items], next_key)
 
 
-def revoke_key(user: dict, project_id: str, key_id: str) -> None:
+def revoke_key(user: User, project_id: str, key_id: str) -> None:
     """DELETE /projects/{id}/keys/{key_id} (members): GetItem (project), GetItem (the id
     pointer), one TransactWriteItems deleting both items: the next request with it is a 401."""
     from chalicelib.core.db import Cancelled, Tx
@@ -152,7 +153,7 @@ def revoke_keys_of(user_id: str) -> int:
     return len(rows)
 
 
-def current_key(user: dict) -> dict:
+def current_key(user: User) -> dict:
     """GET /keys/current (a key only): which key this is and its project. GetItem (project)."""
     key = user.get("api_key")
     if key is None:

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from chalicelib.catalog.alert_channels import unseal
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock
 from chalicelib.core.settings import get_settings
 
@@ -353,7 +354,7 @@ TEST_TITLE = "hat: a test message from this alert channel"
 
 
 def send_test(
-    user: dict,
+    user: User,
     project_id: str,
     alert_id: str,
     *,

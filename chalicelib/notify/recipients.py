@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import condition_failed
 from chalicelib.core.errors import NotFound, ValidationFailed
@@ -321,7 +322,7 @@ def resolve(project_id: str, notify: Mapping | None, *,
     """The messages a report may send under `notify`, and an outcome per recipient that gets
     nothing (masked address or username, and why). Up to three BatchGetItems (the worker's,
     not a route's): project + account keys + records; the members' users; their records."""
-    from chalicelib.accounts.models import User
+    from chalicelib.accounts.models import User as Account
     from chalicelib.notify.service import mask
 
     notify = notify or {}
@@ -361,7 +362,7 @@ def resolve(project_id: str, notify: Mapping | None, *,
     if member_ids:
         from chalicelib.core.db import get_many
 
-        users = [u for u in get_many([(User, i) for i in member_ids]) if u is not None and not u.disabled]
+        users = [u for u in get_many([(Account, i) for i in member_ids]) if u is not None and not u.disabled]
         fresh = [rid for rid in (recipient_id("email", u.email) for u in users) if rid not in records]
         if fresh:
             _p, _o, more, _ = _lookup(project_id, [], fresh)
@@ -439,7 +440,7 @@ def recipient_view(record: Recipient, members: set[str], now: datetime) -> dict:
             "revoked_at": isoformat(record.revoked_at) if record.revoked_at else None}
 
 
-def list_recipients(user: dict, project_id: str, limit: int, start: dict | None, *,
+def list_recipients(user: User, project_id: str, limit: int, start: dict | None, *,
                     clock: Clock) -> dict:
     """GET /projects/{id}/recipients: GetItem (project), one Query of its records (counters,
     whose keys start with "#", sort before the first hex digit and are left out)."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from chalicelib.catalog.access import live_project
 from chalicelib.catalog.models import ACTIVE, Project
+from chalicelib.core.auth import User
 from chalicelib.core.aws import get_client
 from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import condition_failed, get_or_none
@@ -37,7 +38,7 @@ def parameter_name(project_id: str) -> str:
     return f"/hat/{get_settings().stage}/projects/{project_id}/github-token"
 
 
-def _owned(user: dict, project_id: str) -> Project:
+def _owned(user: User, project_id: str) -> Project:
     from chalicelib.catalog.access import load_project
 
     project = load_project(user, project_id)
@@ -46,7 +47,7 @@ def _owned(user: dict, project_id: str) -> Project:
     return project
 
 
-def _mark(project: Project, user: dict, value: datetime | None) -> None:
+def _mark(project: Project, user: User, value: datetime | None) -> None:
     from pynamodb.exceptions import UpdateError
 
     action = Project.github_token_at.set(value) if value else Project.github_token_at.remove()
@@ -59,7 +60,7 @@ def _mark(project: Project, user: dict, value: datetime | None) -> None:
         raise
 
 
-def set_token(user: dict, project_id: str, body: Any, *, clock: Clock) -> dict:
+def set_token(user: User, project_id: str, body: Any, *, clock: Clock) -> dict:
     """PUT /projects/{id}/github-token (owner): GetItem (project), SSM PutParameter, UpdateItem."""
     project = _owned(user, project_id)
     get_client("ssm").put_parameter(Name=parameter_name(project.id), Value=body.token, Type="SecureString",
@@ -69,7 +70,7 @@ def set_token(user: dict, project_id: str, body: Any, *, clock: Clock) -> dict:
     return {"project_id": project.id, "github_token": True, "set_at": isoformat(now)}
 
 
-def delete_token(user: dict, project_id: str) -> None:
+def delete_token(user: User, project_id: str) -> None:
     """DELETE /projects/{id}/github-token (owner): GetItem, SSM DeleteParameter, UpdateItem."""
     project = _owned(user, project_id)
     ssm = get_client("ssm")

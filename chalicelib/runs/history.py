@@ -20,6 +20,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from chalicelib.core.auth import User
 from chalicelib.core.clock import isoformat
 from chalicelib.core.db import condition_failed, get_many
 from chalicelib.core.ids import precise
@@ -139,7 +140,7 @@ def stream_view(kind: str, subject_id: str) -> dict:
     return view(get_or_none(RunSetting, history_key(kind, subject_id), consistent_read=True))
 
 
-def testcase_history(user: dict, testcase_id: str) -> dict:
+def testcase_history(user: User, testcase_id: str) -> dict:
     """GET /testcases/{id}/history: GetItem + BatchGetItem (access, as GET /testcases/{id}),
     GetItem (the history)."""
     from chalicelib.catalog.access import load_testcase

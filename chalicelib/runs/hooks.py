@@ -28,6 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.catalog.models import Project
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock
 from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.errors import BadRequest
@@ -322,14 +323,14 @@ def project_rules(project: Project) -> dict:
             "github_token": project.github_token_at is not None}
 
 
-def get_rules(user: dict, project_id: str) -> dict:
+def get_rules(user: User, project_id: str) -> dict:
     """GET /projects/{id}/hook-rules: GetItem (project)."""
     from chalicelib.catalog.access import load_project
 
     return project_rules(load_project(user, project_id))
 
 
-def set_rules(user: dict, project_id: str, body: Any) -> dict:
+def set_rules(user: User, project_id: str, body: Any) -> dict:
     """PUT /projects/{id}/hook-rules (members): GetItem (project), BatchGetItem (the modules
     named, if any), UpdateItem conditional on the caller still being a member."""
     from pynamodb.exceptions import UpdateError

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.catalog.access import live_project, load_module, load_project, visible_to
 from chalicelib.catalog.models import ACTIVE, Module, Project, StoredTestcase
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock
 from chalicelib.core.db import get_many, get_or_none
 from chalicelib.core.errors import NotFound
@@ -122,7 +123,7 @@ def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_
                    retries_policy=retries_policy, import_sync=import_sync, clock=clock)
 
 
-def run_project(user: dict, project_id: str, body: Any, *, clock: Clock) -> dict:
+def run_project(user: User, project_id: str, body: Any, *, clock: Clock) -> dict:
     """GetItem (project), PutItem (report). `body.module_ids`: only those modules (the worker
     reads the project's own modules, so an id of another project's runs nothing)."""
     project = load_project(user, project_id)
@@ -132,7 +133,7 @@ def run_project(user: dict, project_id: str, body: Any, *, clock: Clock) -> dict
                    retries_policy=retries_of(body), clock=clock)
 
 
-def run_module(user: dict, module_id: str, body: Any, *, clock: Clock) -> dict:
+def run_module(user: User, module_id: str, body: Any, *, clock: Clock) -> dict:
     """Two GetItems (module, project), PutItem (report)."""
     module, project = load_module(user, module_id)
     return _queued(project, environment=body.environment, trigger="manual", name=module.name,
@@ -141,7 +142,7 @@ def run_module(user: dict, module_id: str, body: Any, *, clock: Clock) -> dict:
                    clock=clock)
 
 
-def run_testcase(user: dict, testcase_id: str, body: Any, *, clock: Clock) -> dict:
+def run_testcase(user: User, testcase_id: str, body: Any, *, clock: Clock) -> dict:
     """GetItem (test case), BatchGetItem (its module and project), PutItem (report)."""
     testcase = get_or_none(StoredTestcase, checked_id(testcase_id, "testcase"), consistent_read=True)
     if testcase is None:

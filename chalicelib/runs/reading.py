@@ -17,6 +17,7 @@ from chalicelib.catalog.access import (
     visible_to,
 )
 from chalicelib.catalog.models import Project
+from chalicelib.core.auth import User
 from chalicelib.core.clock import MAX_TIMEZONE_CHARS, Clock, isoformat
 from chalicelib.core.db import checked_start_key, get_many, get_or_none, query_page, string_key
 from chalicelib.core.errors import Conflict, NotFound, ValidationFailed
@@ -94,7 +95,7 @@ def _notifications_view(outcomes: list[dict]) -> list[dict]:
             for o in outcomes]
 
 
-def _load_report(user: dict, report_id: str) -> Report:
+def _load_report(user: User, report_id: str) -> Report:
     """GetItem (report), GetItem (its project, for access)."""
     report = get_or_none(Report, checked_id(report_id, "report"), consistent_read=True)
     if report is None:
@@ -104,7 +105,7 @@ def _load_report(user: dict, report_id: str) -> Report:
     return report
 
 
-def list_reports(user: dict, project_id: str, limit: int, start: dict | None) -> dict:
+def list_reports(user: User, project_id: str, limit: int, start: dict | None) -> dict:
     """GetItem (project), one Query on the by-project index, newest first."""
     project = load_project(user, project_id)
     start = checked_start_key(start, names=("id", "project_id", "sort_key"),
@@ -116,7 +117,7 @@ def list_reports(user: dict, project_id: str, limit: int, start: dict | None) ->
     return page([report_view(r) for r in reports], next_key)
 
 
-def get_report(user: dict, report_id: str) -> dict:
+def get_report(user: User, report_id: str) -> dict:
     """Two GetItems, and the detail from S3 once the report is finished."""
     report = _load_report(user, report_id)
     view = report_view(report)
@@ -137,7 +138,7 @@ def get_report_summary(report_id: str) -> dict | None:
     return report_view(report) if report is not None else None
 
 
-def report_junit(user: dict, report_id: str) -> str:
+def report_junit(user: User, report_id: str) -> str:
     """Two GetItems and the S3 detail."""
     from chalicelib.runner.report import to_junit_xml
 
@@ -155,7 +156,7 @@ def report_junit(user: dict, report_id: str) -> str:
 DEBUG_MAX_REPORT_CHARS = 2_000_000
 
 
-def debug_run(user: dict, body: Any, *, runner: Runner) -> dict:
+def debug_run(user: User, body: Any, *, runner: Runner) -> dict:
     """POST /testcases/debug: GetItem (project); the run inline, bounded; nothing stored
     (a `testcase:` reference costs a read or two more)."""
     from chalicelib.catalog.access import checked_document
@@ -198,7 +199,7 @@ def day_bounds(today: datetime, zone: ZoneInfo, days: int = DASHBOARD_DAYS) -> l
     return out  # days + 1 entries: the last is tomorrow's start
 
 
-def dashboard(user: dict, tz: str | None = None, *, clock: Clock) -> dict:
+def dashboard(user: User, tz: str | None = None, *, clock: Clock) -> dict:
     """Query (memberships), BatchGetItem (projects), BatchGetItem (counters: 2 items per project);
     the same whatever the number of reports. Up to 50 projects keep it at these 3 calls."""
     zone = _zone(tz or user.get("timezone"))

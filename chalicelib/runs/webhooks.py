@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.catalog.access import load_project
 from chalicelib.catalog.models import ACTIVE, Project
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.errors import Conflict, Unauthorized
@@ -30,7 +31,7 @@ from chalicelib.runs.queueing import (
 )
 
 
-def rotate_webhook_secret(user: dict, project_id: str, *, clock: Clock) -> dict:
+def rotate_webhook_secret(user: User, project_id: str, *, clock: Clock) -> dict:
     """Owner only: replace the project's webhook secret (made with the project); shown this once.
     GetItem (project), UpdateItem. The previous secret verifies for a grace period."""
     from pynamodb.exceptions import UpdateError

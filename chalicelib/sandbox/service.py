@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib.catalog.access import load_project
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import get_or_none
 from chalicelib.core.errors import (
@@ -45,7 +46,7 @@ def view(item: Debugtalk, *, with_source: bool = False) -> dict:
     return out
 
 
-def get_debugtalk(user: dict, project_id: str) -> dict:
+def get_debugtalk(user: User, project_id: str) -> dict:
     """GetItem (project), GetItem (debugtalk)."""
     project = load_project(user, project_id)
     item = get_or_none(Debugtalk, project.id, consistent_read=True)
@@ -78,7 +79,7 @@ def checked_source(raw_body: bytes | None, content_type: str) -> tuple[str, list
     return source, names
 
 
-def put_debugtalk(user: dict, project_id: str, raw_body: bytes | None, content_type: str, *,
+def put_debugtalk(user: User, project_id: str, raw_body: bytes | None, content_type: str, *,
                   clock: Clock) -> dict:
     """GetItem (project), UpdateItem (ADD version 1); a job then gives the project's sandbox
     the new code (``sync_sandbox``)."""
@@ -96,7 +97,7 @@ def put_debugtalk(user: dict, project_id: str, raw_body: bytes | None, content_t
     return view(item)
 
 
-def delete_debugtalk(user: dict, project_id: str) -> None:
+def delete_debugtalk(user: User, project_id: str) -> None:
     """GetItem (project), DeleteItem; a job then removes the project's sandbox."""
     project = load_project(user, project_id)
     Debugtalk(project.id).delete()

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.catalog.access import load_project
 from chalicelib.catalog.alert_channels import channels_view, stored_alerts
 from chalicelib.catalog.models import ACTIVE, Membership, Module, Project
+from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import Cancelled, Tx, batch_get_items, get_many, get_or_none
 from chalicelib.core.errors import Conflict, HatError, NotFound, ValidationFailed
@@ -204,7 +205,7 @@ def schedule_view(task: Task, held: list[Schedule | None], now: datetime) -> dic
 
 # --- loading ---------------------------------------------------------------------------------------
 
-def task_history(user: dict, task_id: str) -> dict:
+def task_history(user: User, task_id: str) -> dict:
     """GET /tasks/{id}/history: GetItem (task) + GetItem (project, for access), GetItem (the
     history runs keeps, runs/history.py)."""
     from chalicelib.runs.history import stream_view
@@ -213,7 +214,7 @@ def task_history(user: dict, task_id: str) -> dict:
     return stream_view("task", task.id)
 
 
-def _load(user: dict, task_id: str) -> tuple[Task, Project]:
+def _load(user: User, task_id: str) -> tuple[Task, Project]:
     """The task and its project if the caller is a member; else 404 (whatever the reason).
     GetItem (task) + GetItem (project): the project id is on the task."""
     if not is_id(task_id):
@@ -230,7 +231,7 @@ def _load(user: dict, task_id: str) -> tuple[Task, Project]:
 
 # --- create ----------------------------------------------------------------------------------------
 
-def create_task(user: dict, body: TaskCreate, *, gateway: SchedulerGateway | None = None,
+def create_task(user: User, body: TaskCreate, *, gateway: SchedulerGateway | None = None,
                 clock: Clock) -> dict:
     """GetItem (project) + one TransactWriteItems (task, name claim, project and module checks)."""
     gateway = gateway or default_gateway()
@@ -279,7 +280,7 @@ def _ask_recipients(task: Task, user_id: str) -> None:
 
 # --- read ------------------------------------------------------------------------------------------
 
-def get_task(user: dict, task_id: str, *, gateway: SchedulerGateway | None = None,
+def get_task(user: User, task_id: str, *, gateway: SchedulerGateway | None = None,
              clock: Clock) -> dict:
     """GetItem (task) + GetItem (project) + GetItem (last report's summary, if any)."""
     gateway = gateway or default_gateway()
@@ -290,7 +291,7 @@ def get_task(user: dict, task_id: str, *, gateway: SchedulerGateway | None = Non
     return view
 
 
-def _project_ids(user: dict) -> list[str]:
+def _project_ids(user: User) -> list[str]:
     """The caller's projects: one Query of memberships (more pages only past 1 MB)."""
     return [row.project_id for row in Membership.query(user["id"], attributes_to_get=["project_id"])]
 
@@ -342,7 +343,7 @@ def _list_across(project_ids: list[str], before: str | None, prefix: str | None,
     return tasks, page[-1][0] if len(entries) > limit else None
 
 
-def list_tasks(user: dict, limit: int, cursor: str | None, *, name: str | None = None,
+def list_tasks(user: User, limit: int, cursor: str | None, *, name: str | None = None,
                project_id: str | None = None) -> dict:
     """Newest change first. With ?project_id=: GetItem (project) + one Query. Without: one Query
     of the caller's memberships + one BatchGetItem of their projects' index items (per 100
@@ -371,7 +372,7 @@ def list_tasks(user: dict, limit: int, cursor: str | None, *, name: str | None =
 
 # --- update ----------------------------------------------------------------------------------------
 
-def update_task(user: dict, task_id: str, body: TaskPatch, *, gateway: SchedulerGateway | None = None,
+def update_task(user: User, task_id: str, body: TaskPatch, *, gateway: SchedulerGateway | None = None,
                 clock: Clock) -> dict:
     """GetItem (task) + GetItem (project) + one TransactWriteItems."""
     gateway = gateway or default_gateway()
@@ -461,7 +462,7 @@ def update_task(user: dict, task_id: str, body: TaskPatch, *, gateway: Scheduler
 
 # --- delete ----------------------------------------------------------------------------------------
 
-def delete_task(user: dict, task_id: str, *, gateway: SchedulerGateway | None = None) -> None:
+def delete_task(user: User, task_id: str, *, gateway: SchedulerGateway | None = None) -> None:
     """GetItem (task) + GetItem (project) + one TransactWriteItems (task and its name claim)."""
     gateway = gateway or default_gateway()
     task, project = _load(user, task_id)
@@ -577,7 +578,7 @@ FIRING_SYNC_SECONDS = 120
 REQUEST_SYNC_SECONDS = 20
 
 
-def _sync_imports(task: Task, user: dict, budget_seconds: float, clock: Clock) -> list[dict] | None:
+def _sync_imports(task: Task, user: User, budget_seconds: float, clock: Clock) -> list[dict] | None:
     """With `sync_imports`: re-sync the task's modules imported from a URL (imports/service.py)
     and answer the outcome per module, which never stops the run; None without the option."""
     if not task.sync_imports:
@@ -588,7 +589,7 @@ def _sync_imports(task: Task, user: dict, budget_seconds: float, clock: Clock) -
                            budget_seconds=budget_seconds, clock=clock)
 
 
-def run_task_now(user: dict, task_id: str, *, clock: Clock) -> dict:
+def run_task_now(user: User, task_id: str, *, clock: Clock) -> dict:
     """POST /tasks/{id}/runs: GetItem (task) + GetItem (project, membership) + one
     TransactWriteItems (the report, the task's run_count and last_report)."""
     task, project = _load(user, task_id)
