@@ -44,7 +44,7 @@ DASHBOARD_DAYS = 12
 
 
 def not_found(what: str = "report") -> NotFound:
-    return NotFound(f"{what} not found", code=f"{what}not_found")
+    return NotFound(f"{what} not found", code=f"{what}_not_found")
 
 
 def report_view(report: Report) -> dict:

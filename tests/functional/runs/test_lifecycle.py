@@ -103,7 +103,8 @@ def test_strangers_see_404_and_members_see_reports(alice, bob, target, run_queue
     shop = alice.shop(target.url)
     project_id = shop["project"]["id"]
     report_id = alice.post(f"/projects/{project_id}/runs").body["report_id"]
-    assert bob.get(f"/reports/{report_id}").status == 404
+    hidden = bob.get(f"/reports/{report_id}")
+    assert hidden.status == 404 and hidden.body["error"]["code"] == "report_not_found"
     assert bob.post(f"/projects/{project_id}/runs").status == 404
     assert bob.get(f"/projects/{project_id}/reports").status == 404
     assert bob.get(f"/reports/{report_id}/junit").status == 404
