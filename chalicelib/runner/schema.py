@@ -16,7 +16,6 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 import annotated_types
@@ -57,8 +56,6 @@ from chalicelib.runner.testcase import (
     RunTestcase,
     RunValidator,
     cached_validator,
-    file_paths,
-    parameter_combinations,
 )
 
 MAX_DOCUMENT_CHARS = 2_000_000
@@ -429,15 +426,6 @@ class Config(_Model):
             )
         return value
 
-    def file_paths(self) -> list[str]:
-        """The project files its CSV parameters name."""
-        return file_paths(self.parameters)
-
-    def parameter_combinations(
-        self, csv_files: Mapping[str, bytes] | None = None
-    ) -> list[dict[str, Any]]:
-        """HttpRunner's Cartesian product (``testcase.parameter_combinations``)."""
-        return parameter_combinations(self.parameters, csv_files)
 
 
 class Testcase(_Model):

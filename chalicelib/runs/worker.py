@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.catalog import access
 from chalicelib.core.clock import Clock, isoformat
@@ -32,6 +33,9 @@ from chalicelib.runs.models import (
     Report,
 )
 
+if TYPE_CHECKING:
+    from chalicelib.catalog.models import Project
+
 logger = logging.getLogger("hat.runs")
 
 
@@ -49,6 +53,19 @@ def _mark_running(report: Report, now: datetime) -> Report | None:
             raise
         return None
     return report
+
+
+def _run_or_finish_error(report: Report, project: Project, environment: dict, testcases: list,
+                         runner: Runner, budget_seconds: float | None, what: str,
+                         clock: Clock) -> dict | None:
+    """The result of running `testcases`; None when the engine itself failed (the run could not
+    happen), the report then finished as an error saying which part (`what`) could not complete."""
+    try:
+        return run_testcases(project, report, environment, testcases, runner, budget_seconds)
+    except Exception as failure:
+        logger.exception("report %s, %s: the run failed", report.id, what)
+        _finish_error(report, f"{what} could not complete: {failure}", clock())
+        return None
 
 
 def _finish_error(report: Report, reason: str, now: datetime, *, expect: str = RUNNING) -> bool:
@@ -95,11 +112,9 @@ def _execute(report: Report, runner: Runner, clock: Clock, budget_seconds: float
         _fan_out(report, ids, size)
         return
     testcases = access.stored_testcases(ids, project.id)
-    try:
-        result = run_testcases(project, report, environment, testcases, runner, budget_seconds)
-    except Exception as failure:  # the engine itself failed: the run could not happen
-        logger.exception("report %s: the run failed", report.id)
-        _finish_error(report, f"the run could not complete: {failure}", clock())
+    result = _run_or_finish_error(report, project, environment, testcases, runner, budget_seconds,
+                                  "the run", clock)
+    if result is None:
         return
     finished = clock()
     tests_run, successes, failures = counts(result)
@@ -170,11 +185,9 @@ def _run_chunk(report: Report, chunk: int, ids: list[str], runner: Runner, clock
         _finish_error(report, str(cannot), clock())
         return
     testcases = access.stored_testcases(ids, project.id)
-    try:
-        result = run_testcases(project, report, environment, testcases, runner, budget_seconds)
-    except Exception as failure:
-        logger.exception("report %s chunk %d: the run failed", report.id, chunk)
-        _finish_error(report, f"chunk {chunk} could not complete: {failure}", clock())
+    result = _run_or_finish_error(report, project, environment, testcases, runner, budget_seconds,
+                                  f"chunk {chunk}", clock)
+    if result is None:
         return
     history.tag_results(result, testcases)
     store.put_detail(store.detail_key(report.id, chunk), result)
@@ -301,11 +314,9 @@ def _run_attempt(report: Report, number: int, runner: Runner, clock: Clock,
     except CannotRun as cannot:
         _finish_error(report, str(cannot), clock())
         return
-    try:
-        result = run_testcases(project, report, environment, testcases, runner, budget_seconds)
-    except Exception as failure:
-        logger.exception("report %s attempt %d: the run failed", report.id, number)
-        _finish_error(report, f"attempt {number} could not complete: {failure}", clock())
+    result = _run_or_finish_error(report, project, environment, testcases, runner, budget_seconds,
+                                  f"attempt {number}", clock)
+    if result is None:
         return
     finished = clock()
     history.tag_results(result, testcases)

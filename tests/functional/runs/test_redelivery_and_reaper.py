@@ -119,3 +119,19 @@ def test_the_reaper_ends_stuck_running_and_queued_reports_and_a_late_finish_is_d
     assert alice.get(f"/reports/{stuck}").body["status"] == "error"
     assert not list(Report.active_reports.query("running"))
     assert not list(Report.active_reports.query("queued"))
+
+
+def test_an_engine_that_fails_ends_the_run_in_error_naming_the_part(alice, target):
+    from chalicelib.core.clock import utcnow
+
+    shop = alice.shop(target.url)
+    report_id = alice.post(f"/projects/{shop['project']['id']}/runs").body["report_id"]
+
+    def broken_engine(documents, **options):
+        raise RuntimeError("engine exploded")
+
+    worker.handle_run(report_id, runner=broken_engine, clock=utcnow, budget_seconds=None)
+    report = alice.get(f"/reports/{report_id}").body
+    assert report["status"] == "error"
+    assert report["error"] == "the run could not complete: engine exploded"
+    assert not target.hits  # nothing was sent
