@@ -4,8 +4,9 @@ A schedule fires `{"kind": "fire", "task_id": ..., "trigger": "schedule", "sched
 into the runs queue as the Scheduler role (the Scheduler puts the firing's time in place of the
 `<aws.scheduler.scheduled-time>` context attribute, so a redelivered firing is recognised),
 exactly at its time (FlexibleTimeWindow OFF), retried by the Scheduler and dead-lettered to
-the runs DLQ when it cannot deliver. Services get a gateway injected (`default_gateway()` in
-production), so tests can make any call fail.
+the runs DLQ when it cannot deliver. Services take the gateway as a required keyword, made by
+the routes and the reconcile cron (`default_gateway()`), so tests hand theirs and can make any
+call fail.
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from chalice import Blueprint, Rate
 
 from chalicelib.runs.extensions import register_kind, register_task_model
-from chalicelib.schedules.gateway import FIRE_KIND
+from chalicelib.schedules.gateway import FIRE_KIND, default_gateway
 
 schedules_jobs = Blueprint(__name__)
 
@@ -38,4 +38,4 @@ def tasks_reconcile(event) -> None:
     from chalicelib.core.edge import edge
     from chalicelib.schedules.reconcile import reconcile
 
-    reconcile(clock=edge().clock)
+    reconcile(gateway=default_gateway(), clock=edge().clock)

@@ -29,7 +29,6 @@ from chalicelib.schedules.gateway import (
     ENABLED,
     Schedule,
     SchedulerGateway,
-    default_gateway,
     schedule_name,
 )
 from chalicelib.schedules.models import (
@@ -59,9 +58,8 @@ class Repairs:
     failed: list[str] = field(default_factory=list)
 
 
-def reconcile(*, gateway: SchedulerGateway | None = None, clock: Clock,
+def reconcile(*, gateway: SchedulerGateway, clock: Clock,
               orphan_grace: timedelta = ORPHAN_GRACE) -> Repairs:
-    gateway = gateway or default_gateway()
     repairs = Repairs()
     claimed: set[str] = set()
     by_project: dict[str, list[Task]] = {}

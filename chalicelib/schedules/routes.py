@@ -10,6 +10,7 @@ from chalicelib.core.lazy import lazy_module
 from chalicelib.core.openapi import answers
 from chalicelib.core.pagination import page_params
 from chalicelib.core.validation import parse_body
+from chalicelib.schedules.gateway import default_gateway
 
 # Loaded by the first request that needs them, not by every cold start.
 service = lazy_module("chalicelib.schedules.service")
@@ -39,14 +40,15 @@ def create_task() -> Response:
     """Create a task: its crontab becomes one or two EventBridge schedules."""
     request = _request()
     body = parse_body(request, schemas.TaskCreate)
-    return json_response(service.create_task(current_user(request), body, clock=edge().clock), 201)
+    created = service.create_task(current_user(request), body, gateway=default_gateway(), clock=edge().clock)
+    return json_response(created, 201)
 
 
 @schedules_routes.route("/tasks/{task_id}", methods=["GET"])
 @answers(200, "chalicelib.schedules.answers:TaskWithSchedule")
 def get_task(task_id: str) -> dict:
     """One task, with its schedule as AWS holds it and its next three fire times."""
-    return service.get_task(current_user(_request()), task_id, clock=edge().clock)
+    return service.get_task(current_user(_request()), task_id, gateway=default_gateway(), clock=edge().clock)
 
 
 @schedules_routes.route("/tasks/{task_id}", methods=["PATCH"])
@@ -55,14 +57,15 @@ def update_task(task_id: str) -> dict:
     """Change any field of a task; its schedules follow ({"enabled": false} pauses it)."""
     request = _request()
     body = parse_body(request, schemas.TaskPatch)
-    return service.update_task(current_user(request), task_id, body, clock=edge().clock)
+    return service.update_task(current_user(request), task_id, body, gateway=default_gateway(),
+                               clock=edge().clock)
 
 
 @schedules_routes.route("/tasks/{task_id}", methods=["DELETE"])
 @answers(204)
 def delete_task(task_id: str) -> Response:
     """Delete a task and its schedules."""
-    service.delete_task(current_user(_request()), task_id)
+    service.delete_task(current_user(_request()), task_id, gateway=default_gateway())
     return Response(body="", status_code=204)
 
 

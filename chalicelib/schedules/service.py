@@ -35,7 +35,6 @@ from chalicelib.schedules.gateway import (
     ENABLED,
     Schedule,
     SchedulerGateway,
-    default_gateway,
     schedule_name,
 )
 from chalicelib.schedules.models import (
@@ -231,10 +230,9 @@ def _load(user: User, task_id: str) -> tuple[Task, Project]:
 
 # --- create ----------------------------------------------------------------------------------------
 
-def create_task(user: User, body: TaskCreate, *, gateway: SchedulerGateway | None = None,
+def create_task(user: User, body: TaskCreate, *, gateway: SchedulerGateway,
                 clock: Clock) -> dict:
     """GetItem (project) + one TransactWriteItems (task, name claim, project and module checks)."""
-    gateway = gateway or default_gateway()
     project = load_project(user, body.project_id)
     _check_environment(project, body.environment)
     timezone = body.timezone or get_settings().default_timezone
@@ -280,10 +278,9 @@ def _ask_recipients(task: Task, user_id: str) -> None:
 
 # --- read ------------------------------------------------------------------------------------------
 
-def get_task(user: User, task_id: str, *, gateway: SchedulerGateway | None = None,
+def get_task(user: User, task_id: str, *, gateway: SchedulerGateway,
              clock: Clock) -> dict:
     """GetItem (task) + GetItem (project) + GetItem (last report's summary, if any)."""
-    gateway = gateway or default_gateway()
     task, _ = _load(user, task_id)
     held = [gateway.get(name) for name in task.schedule_names or []]
     view = task_view(task, last_report=_last_report(task))
@@ -372,10 +369,9 @@ def list_tasks(user: User, limit: int, cursor: str | None, *, name: str | None =
 
 # --- update ----------------------------------------------------------------------------------------
 
-def update_task(user: User, task_id: str, body: TaskPatch, *, gateway: SchedulerGateway | None = None,
+def update_task(user: User, task_id: str, body: TaskPatch, *, gateway: SchedulerGateway,
                 clock: Clock) -> dict:
     """GetItem (task) + GetItem (project) + one TransactWriteItems."""
-    gateway = gateway or default_gateway()
     task, project = _load(user, task_id)
     sent = body.model_fields_set
     changes_to: dict = {}
@@ -462,9 +458,8 @@ def update_task(user: User, task_id: str, body: TaskPatch, *, gateway: Scheduler
 
 # --- delete ----------------------------------------------------------------------------------------
 
-def delete_task(user: User, task_id: str, *, gateway: SchedulerGateway | None = None) -> None:
+def delete_task(user: User, task_id: str, *, gateway: SchedulerGateway) -> None:
     """GetItem (task) + GetItem (project) + one TransactWriteItems (task and its name claim)."""
-    gateway = gateway or default_gateway()
     task, project = _load(user, task_id)
     tx = Tx()
     tx.check("project", Project, project.id, _member_of(user["id"]))

@@ -48,7 +48,7 @@ def test_create_whose_record_cannot_be_written_removes_its_schedules(alice, aws,
     monkeypatch.setattr(store.Tx, "commit", broken)
     with pytest.raises(RuntimeError):
         service.create_task(alice.user, TaskCreate(name="t", project_id=project, crontab="* * * * *"),
-                            clock=utcnow)
+                            gateway=default_gateway(), clock=utcnow)
     assert schedules(aws) == {}
 
 
@@ -80,7 +80,7 @@ def test_patch_whose_transaction_is_cancelled_undoes_its_scheduler_calls(alice, 
     monkeypatch.setattr(service.Tx, "commit", someone_else_first)
     with pytest.raises(Conflict):
         service.update_task(alice.user, task["id"], TaskPatch(crontab="0 6 * * *", enabled=False),
-                            clock=utcnow)
+                            gateway=default_gateway(), clock=utcnow)
     assert held_state(aws) == before  # the second schedule recreated, the first restored
     assert sorted(claimed(task["id"])) == sorted(before)
 
@@ -97,11 +97,11 @@ def test_delete_failing_midway_recreates_what_it_removed(alice, aws):
 
 
 def test_a_scheduler_outage_is_a_503_with_retry_after_through_the_api(alice, aws, monkeypatch):
-    from chalicelib.schedules import gateway
+    from chalicelib.schedules import gateway, routes
 
     project = alice.project()
     flaky = FlakyGateway(default_gateway(), fail_ops=("create",))
-    monkeypatch.setattr(service, "default_gateway", lambda: flaky)
+    monkeypatch.setattr(routes, "default_gateway", lambda: flaky)  # what the route makes
     answer = alice.task(project)
     assert answer.status == 503 and answer.error["code"] == gateway.SchedulerUnavailable.code
     assert alice.get("/tasks").body["items"] == [] and schedules(aws) == {}
@@ -125,6 +125,6 @@ def test_when_the_undo_itself_fails_reconcile_repairs_it(alice, aws):
         service.delete_task(alice.user, task["id"], gateway=flaky)
     flaky.real.create = original
     assert len(schedules(aws)) == 1
-    repairs = reconcile(clock=utcnow)
+    repairs = reconcile(gateway=default_gateway(), clock=utcnow)
     assert repairs.created == [f"task-{task['id']}-0"]
     assert held_state(aws) == before

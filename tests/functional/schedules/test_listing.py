@@ -6,6 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from chalicelib.core.clock import utcnow
+from chalicelib.schedules.gateway import default_gateway
 from chalicelib.schedules.models import index_key
 from chalicelib.schedules.reconcile import reconcile
 
@@ -91,7 +92,8 @@ def test_racing_creates_in_one_project_all_land_in_its_index(api, aws):
     def create(n):
         try:
             return service.create_task(alice.user, TaskCreate(name=f"t{n}", project_id=shop,
-                                                              crontab="*/5 * * * *"), clock=utcnow)["name"]
+                                                              crontab="*/5 * * * *"),
+                                       gateway=default_gateway(), clock=utcnow)["name"]
         except ServiceUnavailable:  # 503 busy: a transaction conflict on the index, retried once
             return None
 
@@ -131,8 +133,8 @@ def test_reconcile_indexes_tasks_made_before_the_index(api, aws):
                                 ExpressionAttributeValues={":m": {"N": "-1"}})
     assert names(alice.get("/tasks")) == ["new"]
     assert names(alice.get(f"/tasks?project_id={shop}")) == ["new", "old"]  # the Query sees it
-    repairs = reconcile(clock=utcnow)
+    repairs = reconcile(gateway=default_gateway(), clock=utcnow)
     assert repairs.indexed == [old["id"]]
     assert names(alice.get("/tasks")) == ["new", "old"]
     assert index_item(aws, shop)["task_count"] == {"N": "2"}
-    assert reconcile(clock=utcnow).indexed == []  # settled
+    assert reconcile(gateway=default_gateway(), clock=utcnow).indexed == []  # settled

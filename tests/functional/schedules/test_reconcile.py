@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.core.clock import utcnow
+from chalicelib.schedules.gateway import default_gateway
 from chalicelib.schedules.reconcile import reconcile
 from tests.functional.schedules.conftest import schedules
 
@@ -25,7 +26,7 @@ def test_reconcile_picks_up_a_console_pause_and_resume(api, aws):
     console_set_state(aws, first, "DISABLED")
     assert alice.get(f"/tasks/{task['id']}").body["schedule"]["state"] == "PARTLY_DISABLED"
 
-    repairs = reconcile(clock=utcnow)
+    repairs = reconcile(gateway=default_gateway(), clock=utcnow)
     assert repairs.adopted == {task["id"]: False} and repairs.rewritten == [second]
     assert {s["State"] for s in schedules(aws).values()} == {"DISABLED"}
     assert alice.get("/tasks").body["items"][0]["enabled"] is False
@@ -34,9 +35,9 @@ def test_reconcile_picks_up_a_console_pause_and_resume(api, aws):
 
     console_set_state(aws, first, "ENABLED")
     console_set_state(aws, second, "ENABLED")
-    assert reconcile(clock=utcnow).adopted == {task["id"]: True}
+    assert reconcile(gateway=default_gateway(), clock=utcnow).adopted == {task["id"]: True}
     assert alice.get(f"/tasks/{task['id']}").body["enabled"] is True
-    assert reconcile(clock=utcnow).adopted == {}  # settled
+    assert reconcile(gateway=default_gateway(), clock=utcnow).adopted == {}  # settled
 
 
 def test_a_patch_keeps_a_console_pause(api, aws):
@@ -63,10 +64,11 @@ def test_reconcile_repairs_missing_and_drifted_schedules_and_removes_orphans(api
     scheduler.create_schedule(Name=orphan, GroupName="hat-dev", ScheduleExpression="cron(0 1 * * ? *)",
                               FlexibleTimeWindow={"Mode": "OFF"}, Target=held["Target"])
 
-    repairs = reconcile(clock=utcnow)  # the orphan is younger than the grace period: maybe a create in flight
+    # The orphan is younger than the grace period: maybe a create in flight.
+    repairs = reconcile(gateway=default_gateway(), clock=utcnow)
     assert repairs.created == [f"task-{kept['id']}-0"] and repairs.rewritten == [f"task-{drifted['id']}-0"]
     assert orphan in schedules(aws)
-    repairs = reconcile(orphan_grace=timedelta(0), clock=utcnow)
+    repairs = reconcile(orphan_grace=timedelta(0), gateway=default_gateway(), clock=utcnow)
     assert repairs.deleted == [orphan] and not repairs.created and not repairs.rewritten
     held = schedules(aws)
     assert sorted(held) == sorted([f"task-{kept['id']}-0", f"task-{drifted['id']}-0"])
@@ -78,7 +80,7 @@ def test_reconcile_removes_tasks_of_a_deleted_project(api, aws):
     project = alice.project()
     task = alice.task(project).body
     assert alice.delete(f"/projects/{project}").status in (202, 204)
-    assert reconcile(clock=utcnow).removed_tasks == [task["id"]]
+    assert reconcile(gateway=default_gateway(), clock=utcnow).removed_tasks == [task["id"]]
     assert schedules(aws) == {}
     assert alice.get("/tasks").body["items"] == []
     # its name claim and the project's task index went with it
@@ -110,7 +112,7 @@ def test_reconcile_rewrites_schedules_whose_input_has_no_scheduled_time(api, aws
     scheduler.update_schedule(Name=name, GroupName="hat-dev", ScheduleExpression=held["ScheduleExpression"],
                               ScheduleExpressionTimezone=held["ScheduleExpressionTimezone"],
                               FlexibleTimeWindow={"Mode": "OFF"}, Target=old, State="ENABLED")
-    assert reconcile(clock=utcnow).rewritten == [name]
+    assert reconcile(gateway=default_gateway(), clock=utcnow).rewritten == [name]
     rewritten = json.loads(schedules(aws)[name]["Target"]["Input"])
     assert (rewritten["scheduled_time"], rewritten["kind"]) == ("<aws.scheduler.scheduled-time>", "fire")
-    assert reconcile(clock=utcnow).rewritten == []  # settled
+    assert reconcile(gateway=default_gateway(), clock=utcnow).rewritten == []  # settled

@@ -5,6 +5,7 @@ import json
 import os
 
 from chalicelib.core.clock import utcnow
+from chalicelib.schedules.gateway import default_gateway
 from tests.functional.schedules.conftest import schedules
 
 
@@ -108,7 +109,7 @@ def test_racing_creates_of_one_name_make_one_task_and_one_schedule(api, aws):
 
     def create(_):
         try:
-            return service.create_task(alice.user, body, clock=utcnow)["id"]
+            return service.create_task(alice.user, body, gateway=default_gateway(), clock=utcnow)["id"]
         except Conflict:
             return None
 
