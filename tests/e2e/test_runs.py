@@ -94,6 +94,7 @@ def test_run_poll_to_passed_dashboard_failed_detail_and_junit(stack, http, targe
 
 
 def test_ci_webhook_with_the_creation_secret_and_the_projects_email_in_the_outbox(stack, http, target):
+    from chalicelib.core.clock import utcnow
     from chalicelib.core.signing import signed_headers
 
     headers = signed_in(stack, http)
@@ -114,7 +115,7 @@ def test_ci_webhook_with_the_creation_secret_and_the_projects_email_in_the_outbo
 
     raw = json.dumps({"environment": "local"}).encode()
     url = f"{stack.url}/hooks/projects/{project['id']}/runs"
-    signed = signed_headers(project["webhook_secret"], raw)
+    signed = signed_headers(project["webhook_secret"], raw, clock=utcnow)
     answer = http.post(url, data=raw, headers=signed, timeout=5)
     assert answer.status_code == 202, answer.text
     assert http.post(url, data=raw, headers=signed, timeout=5).status_code == 401  # the replay
