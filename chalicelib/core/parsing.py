@@ -97,23 +97,11 @@ def load_json_bounded(text: str | bytes, *, field: str = "body", limit: int | No
 def check_yaml_depth(text: str, *, limit: int | None = None, field: str = "body") -> None:
     """Walk libyaml's event stream (a state machine with its own stack: no recursion) and
     stop at the first collection deeper than the limit, before any composer runs."""
-    import yaml
+    from chalicelib.importers.json_scan import yaml_deeper_than
 
     limit = max_depth() if limit is None else limit
-    if not any(mark in text for mark in "[{-:?"):
-        return  # no collection at all
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    depth = 0
-    try:
-        for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > limit:
-                    raise _too_deep("YAML", limit, field)
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-    except yaml.YAMLError:
-        return  # the loader reports it with its line and column
+    if yaml_deeper_than(text, limit):
+        raise _too_deep("YAML", limit, field)
 
 
 def load_yaml_bounded(text: str, *, field: str = "body", limit: int | None = None,

@@ -1,6 +1,7 @@
-"""The nesting depth of JSON text, by linear scans that do not recurse (pure: no imports
-of ours), so it can be checked before a C loader that recurses per level sees the text.
-Shared by core/parsing.py (client bodies) and importers/loading.py (import sources)."""
+"""The nesting depth of JSON text, by linear scans that do not recurse, and of YAML text, by
+libyaml's event stream (pure: no imports of ours), so it can be checked before a C loader that
+recurses per level sees the text. Shared by core/parsing.py (client bodies) and
+importers/loading.py (import sources)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,27 @@ def json_nesting_depth(text: str) -> int:
     then accumulate); 0 for text without brackets."""
     steps = _NOT_BRACKET.sub("", without_json_strings(text))
     return max(accumulate(map(_STEP.__getitem__, steps)), default=0)
+
+
+def yaml_deeper_than(text: str, limit: int) -> bool:
+    """Whether a YAML collection nests deeper than `limit`: libyaml's event stream is a state
+    machine with its own stack (no recursion), stopped at the first collection too deep, before
+    any composer runs. Text that does not parse answers False: its loader reports it, with the
+    line and column."""
+    if not any(mark in text for mark in "[{-:?"):
+        return False  # no collection at all
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > limit:
+                    return True
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return False
+    return False

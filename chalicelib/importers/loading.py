@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from chalicelib.importers.common import SourceInvalid
-from chalicelib.importers.json_scan import json_nesting_depth
+from chalicelib.importers.json_scan import json_nesting_depth, yaml_deeper_than
 
 MAX_SOURCE_CHARS = 10_000_000
 MAX_DEPTH = 100
@@ -44,34 +44,15 @@ def load_json(text: str) -> Any:
     return value
 
 
-def _yaml_classes() -> tuple[Any, Any]:
+def load_yaml(text: str) -> Any:
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from chalicelib.runner.schema import yaml_loader
 
-    class Loader(loader):  # type: ignore[misc, valid-type]
-        pass
-
-    # Dates stay text, as JSON would carry them.
-    Loader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in loader.yaml_implicit_resolvers.items()
-    }
-    return yaml, Loader
-
-
-def load_yaml(text: str) -> Any:
-    yaml, loader = _yaml_classes()
-    depth = 0
+    if yaml_deeper_than(text, MAX_DEPTH):
+        raise _too_deep()
     try:
-        for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise _too_deep()
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-        value = yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
+        value = yaml.load(text, Loader=yaml_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""

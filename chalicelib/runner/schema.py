@@ -13,6 +13,7 @@ YAML is actually parsed).
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import math
 import re
@@ -1010,7 +1011,10 @@ def _fast_load(doc: Any, functions: frozenset[str] = frozenset()) -> RunTestcase
         return None
 
 
-def _yaml_loader() -> Any:
+@functools.cache
+def yaml_loader() -> Any:
+    """libyaml's safe loader (or the pure one) that leaves dates as text; shared by the import
+    sources' reader (importers/loading.py)."""
     import yaml
 
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -1054,7 +1058,7 @@ def parse_testcase_text(text: str, content_type: str) -> dict[str, Any]:
         import yaml
 
         try:
-            doc = yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+            doc = yaml.load(text, Loader=yaml_loader())  # noqa: S506 - a SafeLoader subclass
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
