@@ -2,10 +2,10 @@
 // (its version and the functions found), a syntax error marked on its line, Delete.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, type Debugtalk, type DebugtalkSaved } from "../api";
-import { ConfirmDialog, Empty, ErrorNote, Link, Loading, PageTitle, useLoad } from "../components";
+import { ConfirmDialog, Empty, ErrorNote, Loading, useLoad } from "../components";
 import type { SourceHandle } from "../editor";
 import { formatTime, t } from "../i18n";
-import { ProjectTabs } from "./projects";
+import { ProjectHeader } from "./projects";
 
 type Problem = { line: number; message: string };
 
@@ -110,9 +110,7 @@ export function DebugtalkPage(props: { id: string }) {
   if (!project.data) return <main id="main"><Loading /></main>;
   return (
     <main id="main" class="wide">
-      <p class="crumbs"><Link to="/projects">{t("projects.title")}</Link></p>
-      <PageTitle title={project.data.name} />
-      <ProjectTabs project={project.data} current="debugtalk" />
+      <ProjectHeader project={project.data} current="debugtalk" />
       <p class="muted">{t("debugtalk.explain")}</p>
       {current.loading && <Loading />}
       <ErrorNote error={current.error} onRetry={current.reload} />

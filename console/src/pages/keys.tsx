@@ -3,10 +3,10 @@
 import { useState } from "preact/hooks";
 import { api, type ApiKey, type ApiKeyCreated, type KeyScope } from "../api";
 import {
-  ConfirmDialog, Empty, ErrorNote, Field, fieldErrors, type FormEvent, Link, Loading, PageTitle, useLoad,
+  ConfirmDialog, Empty, ErrorNote, Field, fieldErrors, type FormEvent, Loading, useLoad,
 } from "../components";
 import { formatTime, t } from "../i18n";
-import { ProjectTabs } from "./projects";
+import { ProjectHeader } from "./projects";
 
 const SCOPES: KeyScope[] = ["read", "run", "write"];
 
@@ -163,9 +163,7 @@ export function ProjectKeysPage(props: { id: string }) {
   if (!project.data) return <main id="main"><Loading /></main>;
   return (
     <main id="main">
-      <p class="crumbs"><Link to="/projects">{t("projects.title")}</Link></p>
-      <PageTitle title={project.data.name} />
-      <ProjectTabs project={project.data} current="keys" />
+      <ProjectHeader project={project.data} current="keys" />
       <p class="muted">{t("keys.explain")}</p>
       {created && <NewKey created={created} onHide={() => setCreated(null)} />}
       <ErrorNote error={error} />

@@ -1,6 +1,7 @@
 // Projects: list (search, create), one project (modules, reports, settings), one module.
 // Their Import action opens pages/imports.tsx.
 // The project's API keys and debugtalk.py tabs are pages/keys.tsx and pages/debugtalk.tsx.
+import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { api, type Environment, type Module, type Project, type ReportSummary } from "../api";
 import {
@@ -76,7 +77,20 @@ export function ProjectsPage() {
   );
 }
 
-export function ProjectTabs(props: { project: Project; current: "modules" | "reports" | "keys" | "debugtalk" | "settings" }) {
+type ProjectTab = "modules" | "reports" | "keys" | "debugtalk" | "settings";
+
+/** A loaded project page's head: the crumb back to the list, its name (with any actions) and its tabs. */
+export function ProjectHeader(props: { project: Project; current: ProjectTab; children?: ComponentChildren }) {
+  return (
+    <>
+      <p class="crumbs"><Link to="/projects">{t("projects.title")}</Link></p>
+      <PageTitle title={props.project.name}>{props.children}</PageTitle>
+      <ProjectTabs project={props.project} current={props.current} />
+    </>
+  );
+}
+
+export function ProjectTabs(props: { project: Project; current: ProjectTab }) {
   const tabs: [typeof props.current, string, string][] = [
     ["modules", `/projects/${props.project.id}`, t("project.modules")],
     ["reports", `/projects/${props.project.id}/reports`, t("project.reports")],
@@ -132,11 +146,9 @@ export function ProjectPage(props: { id: string }) {
   if (!project.data) return <main id="main"><Loading /></main>;
   return (
     <main id="main">
-      <p class="crumbs"><Link to="/projects">{t("projects.title")}</Link></p>
-      <PageTitle title={project.data.name}>
+      <ProjectHeader project={project.data} current="modules">
         <Link to={`/projects/${props.id}/import`} class="button">{t("import.action")}</Link>
-      </PageTitle>
-      <ProjectTabs project={project.data} current="modules" />
+      </ProjectHeader>
       <form class="inline" onSubmit={create} noValidate aria-label={t("modules.create")}>
         <Field label={t("modules.newName")} name="module-name" value={name} onInput={setName} required
           error={fieldErrors(error).name} />
@@ -404,9 +416,7 @@ export function ProjectSettingsPage(props: { id: string }) {
   const data = project.data;
   return (
     <main id="main">
-      <p class="crumbs"><Link to="/projects">{t("projects.title")}</Link></p>
-      <PageTitle title={data.name} />
-      <ProjectTabs project={data} current="settings" />
+      <ProjectHeader project={data} current="settings" />
       <RenameProject project={data} onSaved={project.setData} />
       <Environments project={data} onSaved={project.setData} />
       <Members project={data} />
