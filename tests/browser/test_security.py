@@ -133,6 +133,10 @@ def test_a_session_ended_elsewhere_sends_the_page_to_sign_in(console, stack):
     make_account(stack, username)
     page = console.page
     sign_in_page(page, username)
+    # The dashboard's own loads must be answered first: one still in flight at the logout gets
+    # a 401 and sends the page to sign-in before the click this test makes.
+    expect(page.get_by_text("No reports yet: run a module to see one here.")).to_be_visible()
+    expect(page.get_by_role("region", name="Totals")).to_be_visible()
     token = hat_cookies(page)["hat_session"]["value"]
     requests.post(f"{stack.url}/auth/logout", headers={"Authorization": f"Bearer {token}"},
                   timeout=10).raise_for_status()
