@@ -20,7 +20,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.errors import BadRequest
-from chalicelib.importers.json_scan import json_nesting_depth
+from chalicelib.runner.nesting import json_nesting_depth
 
 if TYPE_CHECKING:
     from yaml import CSafeLoader, SafeLoader
@@ -97,7 +97,7 @@ def load_json_bounded(text: str | bytes, *, field: str = "body", limit: int | No
 def check_yaml_depth(text: str, *, limit: int | None = None, field: str = "body") -> None:
     """Walk libyaml's event stream (a state machine with its own stack: no recursion) and
     stop at the first collection deeper than the limit, before any composer runs."""
-    from chalicelib.importers.json_scan import yaml_deeper_than
+    from chalicelib.runner.nesting import yaml_deeper_than
 
     limit = max_depth() if limit is None else limit
     if yaml_deeper_than(text, limit):

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from chalicelib.importers.common import SourceInvalid
-from chalicelib.importers.json_scan import json_nesting_depth, yaml_deeper_than
+from chalicelib.runner.nesting import json_nesting_depth, yaml_deeper_than
 
 MAX_SOURCE_CHARS = 10_000_000
 MAX_DEPTH = 100

@@ -46,6 +46,7 @@ from chalicelib.runner.functions import (
     unknown_function_message,
 )
 from chalicelib.runner.headers import static_header_problem
+from chalicelib.runner.nesting import json_nesting_depth, yaml_deeper_than
 from chalicelib.runner.paths import ROOTS, leading_root, path_problem
 from chalicelib.runner.template import Call, call_source, iter_references, parse
 from chalicelib.runner.testcase import (
@@ -1046,6 +1047,8 @@ def parse_testcase_text(text: str, content_type: str) -> dict[str, Any]:
     if len(text) > MAX_DOCUMENT_CHARS:
         raise TestcaseInvalid({"": f"document longer than {MAX_DOCUMENT_CHARS} characters"})
     if subtype == "json" or subtype.endswith("+json"):
+        if json_nesting_depth(text) > MAX_DOCUMENT_DEPTH:
+            raise TestcaseInvalid({"": f"JSON nested more than {MAX_DOCUMENT_DEPTH} levels deep"})
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -1057,6 +1060,8 @@ def parse_testcase_text(text: str, content_type: str) -> dict[str, Any]:
     elif subtype in _YAML_TYPES:
         import yaml
 
+        if yaml_deeper_than(text, MAX_DOCUMENT_DEPTH):
+            raise TestcaseInvalid({"": f"YAML nested more than {MAX_DOCUMENT_DEPTH} levels deep"})
         try:
             doc = yaml.load(text, Loader=yaml_loader())  # noqa: S506 - a SafeLoader subclass
         except yaml.MarkedYAMLError as exc:

@@ -29,9 +29,9 @@ from chalicelib.core import fields, ids, logs  # noqa: E402
 from chalicelib.core.settings import DEFAULT_MAX_BODY_BYTES  # noqa: E402
 from chalicelib.importers import cli as importers_cli  # noqa: E402
 from chalicelib.importers import common as importers_common  # noqa: E402
-from chalicelib.importers import json_scan  # noqa: E402
 from chalicelib.keys import service as keys_service  # noqa: E402
 from chalicelib.notify import messages, recipients  # noqa: E402
+from chalicelib.runner import nesting  # noqa: E402
 from chalicelib.runs import github  # noqa: E402
 
 BUDGET_RATIO = 250.0  # a case-insensitive alternation tried at every position: ~170x
@@ -70,7 +70,7 @@ PATTERNS: list[tuple[str, re.Pattern, str]] = [
     ("core.logs secret keys", logs.SECRET_KEYS, "search"),
     ("core.logs bearer", logs._BEARER, "sub"),
     ("core.logs six digits", logs._SIX_DIGITS, "sub"),
-    ("JSON depth scan not a bracket (core.parsing, importers)", json_scan._NOT_BRACKET, "sub"),
+    ("JSON depth scan not a bracket (core.parsing, importers)", nesting._NOT_BRACKET, "sub"),
     ("importers variable name", importers_common._IDENTIFIER, "fullmatch"),
     ("importers not a word character", importers_common._NOT_WORD, "sub"),
     ("importers CLI file name", importers_cli._UNSAFE, "sub"),

@@ -272,3 +272,14 @@ def test_a_file_is_checked_whole_before_anything_is_sent(server: LocalServer, tm
     assert "write the value it returns" in out
     assert "referenced testcase" in out and "requets" in out
     assert "HTTP 200" not in out  # no step ran
+
+
+def test_a_file_nested_past_the_limit_fails_with_its_reason_not_a_crash(tmp_path: Path) -> None:
+    """libyaml's composer recurses per level in C: 200 000 open brackets would take the
+    process down before Python sees a RecursionError. The scan refuses the file first."""
+    (tmp_path / "deep.yml").write_text("config: " + "[" * 200_000)
+    (tmp_path / "deep.json").write_text('{"config": ' * 100 + "{}" + "}" * 100)
+    code, out = cli(tmp_path / "deep.yml", tmp_path / "deep.json")
+    assert code == 1
+    assert f"FAIL  {tmp_path / 'deep.yml'}" in out and "YAML nested more than 64 levels deep" in out
+    assert f"FAIL  {tmp_path / 'deep.json'}" in out and "JSON nested more than 64 levels deep" in out

@@ -13,6 +13,7 @@ import pytest
 from chalicelib.runner.comparators import ALIASES
 from chalicelib.runner.errors import RunnerError, TestcaseInvalid
 from chalicelib.runner.schema import (
+    MAX_DOCUMENT_DEPTH,
     load_testcase,
     parse_testcase_text,
     validate_testcase,
@@ -413,6 +414,28 @@ def test_unparsable_text_is_refused(text: str, ctype: str, needle: str) -> None:
     with pytest.raises(TestcaseInvalid) as info:
         parse_testcase_text(text, ctype)
     assert needle in info.value.fields[""]
+
+
+@pytest.mark.parametrize(
+    ("text", "ctype"),
+    [
+        ("a: " + "[" * (MAX_DOCUMENT_DEPTH + 1) + "]" * (MAX_DOCUMENT_DEPTH + 1), "application/yaml"),
+        ("".join(f"{'  ' * i}k{i}:\n" for i in range(MAX_DOCUMENT_DEPTH + 1)) + "  " * 70 + "v: 1",
+         "text/yaml"),
+        ("[" * 200_000, "application/yaml"),  # libyaml's composer would recurse per level in C
+        ('{"a": ' * (MAX_DOCUMENT_DEPTH + 1) + "1" + "}" * (MAX_DOCUMENT_DEPTH + 1), "application/json"),
+    ],
+)
+def test_text_nested_past_the_limit_is_refused_before_any_loader(text: str, ctype: str) -> None:
+    with pytest.raises(TestcaseInvalid) as info:
+        parse_testcase_text(text, ctype)
+    assert f"nested more than {MAX_DOCUMENT_DEPTH} levels deep" in info.value.fields[""]
+
+
+def test_text_nested_to_the_limit_still_parses() -> None:
+    inner = "[" * (MAX_DOCUMENT_DEPTH - 1) + "]" * (MAX_DOCUMENT_DEPTH - 1)
+    assert parse_testcase_text(f"a: {inner}", "application/yaml")["a"]
+    assert parse_testcase_text(f'{{"a": {inner}}}', "application/json")["a"]
 
 
 def test_yaml_alias_bomb_is_bounded() -> None:

@@ -1,7 +1,8 @@
 """The nesting depth of JSON text, by linear scans that do not recurse, and of YAML text, by
 libyaml's event stream (pure: no imports of ours), so it can be checked before a C loader that
-recurses per level sees the text. Shared by core/parsing.py (client bodies) and
-importers/loading.py (import sources)."""
+recurses per level sees the text. In the runner, the lowest layer, so its own reader of
+testcase files (schema.parse_testcase_text), core/parsing.py (client bodies) and
+importers/loading.py (import sources) share one walk."""
 
 from __future__ import annotations
 
