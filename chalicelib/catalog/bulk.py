@@ -159,25 +159,28 @@ def _batched(modules: list[Module], testcases: list[tuple[StoredTestcase, int]])
 
 
 def _new_testcase(module: Module, name: str, checked: tuple[object, int, int],
-                  now: datetime) -> StoredTestcase:
+                  now: datetime, testcase_id: str | None = None) -> StoredTestcase:
     document, size, steps = checked
-    testcase_id = new_id()
+    testcase_id = testcase_id or new_id()
     return StoredTestcase(testcase_id, module_id=module.id, project_id=module.project_id, name=name,
                           name_lc=fold(name), document=document, step_count=steps, size_bytes=size,
                           created_at=now, updated_at=now, sort_key=sort_key(now, testcase_id))
 
 
 def create_testcases(user: User, module_id: str, items: list[tuple[str, object]], *,
-                     clock: Clock) -> list[dict]:
+                     clock: Clock, ids: list[str] | None = None) -> list[dict]:
     """Many test cases into one module: `items` are (name, document), names unique among
-    themselves. GetItem (module), BatchGetItem of the names (two if some clash), then one
-    TransactWriteItems per 49 test cases (or 3 MB). Answers their summaries, in order."""
+    themselves; `ids`, when given, are theirs (a caller that recorded them first can tell,
+    after a crash, which were written). GetItem (module), BatchGetItem of the names (two if
+    some clash), then one TransactWriteItems per 49 test cases (or 3 MB), each item written
+    only where its id is free. Answers their summaries, in order."""
     checked = [checked_document(document, prefix=f"testcases[{i}]") for i, (_, document) in enumerate(items)]
     module = live_module(module_id)
     names = _free_names([name for name, _ in items], lambda lc: testcase_claim(module.id, lc), "testcase")
     now = clock()
-    testcases = [(_new_testcase(module, name, check, now), check[1]) for name, check in zip(names, checked,
-                                                                                            strict=True)]
+    given = ids if ids is not None else [None] * len(items)
+    testcases = [(_new_testcase(module, name, check, now, testcase_id), check[1])
+                 for name, check, testcase_id in zip(names, checked, given, strict=True)]
     _write_batches(user, module.project_id, _batched([], testcases), "module")
     return [testcase_summary(t) for t, _ in testcases]
 

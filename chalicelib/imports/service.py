@@ -303,8 +303,8 @@ def sync_module(user: User, module_id: str, *, clock: Clock) -> dict[str, Any]:
     operations it changed are replaced unless a user edited them, removed ones are reported
     (their test cases kept). DynamoDB: GetItem (source), two GetItems (module, project) and a
     BatchGetItem (its test cases), the claim (a conditional UpdateItem), then the writes: a
-    module import's for the new ones, two calls per replaced one, and one conditional
-    UpdateItem of the source that ends the claim.
+    conditional UpdateItem recording the new ones' ids, a module import's writes for them,
+    two calls per replaced one, and one conditional UpdateItem of the source that ends the claim.
 
     One sync of a module at a time: the claim moves the source's version on under the
     version read, before anything is fetched or written, so a second sync (a redelivered
@@ -364,6 +364,15 @@ def _claim(source: Any, now: datetime) -> None:
         raise _sync_conflict()
 
 
+def _record(source: Any, operations: dict[str, dict[str, str]]) -> None:
+    """UpdateItem under the claim's version: the operations as they stand, the claim kept."""
+    from chalicelib.core.db import update_if
+    from chalicelib.imports.models import ImportSource
+
+    if not update_if(source, [ImportSource.operations.set(operations)], ImportSource.version == source.version):
+        raise _sync_conflict()  # the claim lapsed and another sync took the module over
+
+
 def _release(source: Any, operations: dict[str, dict[str, str]], now: datetime, *, synced: bool) -> None:
     """UpdateItem under the claim's version: what was written so far (on a failure too, so a
     test case replaced before it keeps its new hash), the claim removed."""
@@ -385,9 +394,15 @@ def _release(source: Any, operations: dict[str, dict[str, str]], now: datetime, 
 def _sync(
     user: User, source: Any, operations: dict[str, dict[str, str]], current: dict[str, dict], *, clock: Clock
 ) -> dict[str, Any]:
-    """The fetch and the writes of a claimed sync; `operations` is updated as they happen."""
+    """The fetch and the writes of a claimed sync; `operations` is updated as they happen.
+
+    New test cases get their ids first, recorded on the source as pending under the claim,
+    then are written. A sync that dies between the two leaves pending entries: the next one
+    counts those it finds as added and writes the others under the ids recorded, so a crash
+    never makes an operation's test case twice."""
     from chalicelib.catalog import access as catalog
     from chalicelib.catalog.schemas import TestcaseBody
+    from chalicelib.core.ids import new_id
 
     try:
         conversion, _ = _convert(
@@ -399,9 +414,18 @@ def _sync(
         raise ValidationFailed(invalid.fields, message=invalid.message, code="invalid_document") from None
     report = conversion.report
     fresh = {item.key: item for item in conversion.testcases if item.key}
-    added, updated, left_alone, removed = [], [], [], []
+    added: list[dict] = []
+    updated, left_alone, removed = [], [], []
+    unwritten: dict[str, str] = {}  # operation key -> the id an earlier sync recorded, then died
     for key, entry in list(operations.items()):
         stored = current.get(entry["testcase_id"])
+        if entry.get("pending"):  # recorded by a sync that stopped before it ended its claim
+            del entry["pending"]
+            if stored is None:  # never written (or undone): made below, under the same id
+                unwritten[key] = entry["testcase_id"]
+                del operations[key]
+                continue
+            added.append({k: v for k, v in stored.items() if k != "testcase"})  # written: new to the user
         if key not in fresh:
             removed.append(key)
             report.warn(
@@ -433,12 +457,16 @@ def _sync(
         for item in new_items:
             item.name = names.take(item.name)
             item.document["config"]["name"] = item.name
+        ids = [unwritten.get(item.key) or new_id() for item in new_items]
+        for item, testcase_id in zip(new_items, ids, strict=True):
+            operations[item.key] = {"testcase_id": testcase_id, "sha256": _digest(item.document), "pending": "1"}
+        _record(source, operations)  # before the writes: a sync that dies after them is not a duplicate
         created = catalog.create_testcases(
-            user, source.module_id, [(i.name, i.document) for i in new_items], clock=clock
+            user, source.module_id, [(i.name, i.document) for i in new_items], clock=clock, ids=ids
         )
-        for item, summary in zip(new_items, created, strict=True):
-            operations[item.key] = {"testcase_id": summary["id"], "sha256": _digest(item.document)}
-        added = created
+        for item in new_items:
+            del operations[item.key]["pending"]
+        added += created
     return {
         "format": source.format,
         "source_url": source.url,

@@ -124,3 +124,85 @@ def test_refusals(alice, module, shop, client, make_user):
         mallory.post(f"/modules/{module}/import?source_url={url}", raw="", content_type="text/plain").status
         == 404
     )
+
+
+def _sync_at(alice: Api, module: str, moment):
+    from chalicelib.core.edge import Edge, use_edge
+
+    with use_edge(Edge(clock=lambda: moment)):
+        return alice.post(f"/modules/{module}/import/sync", raw="", content_type="text/plain")
+
+
+def test_a_sync_that_dies_after_writing_its_new_testcases_never_makes_them_twice(
+    alice, module, shop, monkeypatch
+):
+    """The worker dies between the writes and the end of its claim (here: both of the
+    claim's releases fail). The next sync, once the claim has lapsed, finds the test cases
+    recorded as pending, counts them as added and writes nothing twice."""
+    from datetime import timedelta
+
+    from chalicelib.core.clock import utcnow
+    from chalicelib.imports import service
+
+    ShopHandler.documents["pets.json"] = _document(V1)
+    url = f"{shop.url}/specs/pets.json"
+    assert alice.post(f"/modules/{module}/import?source_url={url}", raw="", content_type="text/plain").status == 201
+    ShopHandler.documents["pets.json"] = _document(V2)
+
+    def dies(*_args, **_kwargs):
+        raise RuntimeError("the worker is gone")
+
+    monkeypatch.setattr(service, "_release", dies)
+    start = utcnow()
+    assert _sync_at(alice, module, start).status == 500
+    monkeypatch.undo()
+    names = [t["name"] for t in alice.get(f"/modules/{module}/testcases").body["items"]]
+    assert sorted(names) == ["createPet", "deletePet", "listPets", "showPet"]  # written before it died
+
+    held = _sync_at(alice, module, start + timedelta(seconds=service.SYNC_CLAIM_SECONDS - 1))
+    assert held.status == 409 and held.error["code"] == "concurrent_change"  # its claim still holds
+
+    resumed = _sync_at(alice, module, start + timedelta(seconds=service.SYNC_CLAIM_SECONDS + 1))
+    assert resumed.status == 200, resumed.body
+    assert [t["name"] for t in resumed.body["added"]] == ["createPet"]
+    names = [t["name"] for t in alice.get(f"/modules/{module}/testcases").body["items"]]
+    assert sorted(names) == ["createPet", "deletePet", "listPets", "showPet"]  # no "createPet (2)"
+    assert alice.get(f"/modules/{module}").body["testcase_count"] == 4
+
+    again = _sync_at(alice, module, start + timedelta(seconds=service.SYNC_CLAIM_SECONDS + 2)).body
+    assert (again["added"], again["updated"], again["left_alone"]) == ([], [], [])
+
+
+def test_a_sync_that_dies_before_writing_its_new_testcases_writes_them_next_time(
+    alice, module, shop, monkeypatch
+):
+    """Recorded as pending, never written (the transaction did not happen): the next sync
+    writes them under the ids recorded."""
+    from datetime import timedelta
+
+    from chalicelib.catalog import access
+    from chalicelib.core.clock import utcnow
+    from chalicelib.imports import service
+
+    ShopHandler.documents["pets.json"] = _document(V1)
+    url = f"{shop.url}/specs/pets.json"
+    assert alice.post(f"/modules/{module}/import?source_url={url}", raw="", content_type="text/plain").status == 201
+    ShopHandler.documents["pets.json"] = _document(V2)
+    recorded: list[list[str]] = []
+
+    def dies_before_the_write(*_args, ids, **_kwargs):
+        recorded.append(ids)
+        raise RuntimeError("the worker is gone")
+
+    monkeypatch.setattr(access, "create_testcases", dies_before_the_write)
+    monkeypatch.setattr(service, "_release", lambda *_a, **_k: None)  # and never ends its claim
+    start = utcnow()
+    assert _sync_at(alice, module, start).status == 500
+    monkeypatch.undo()
+    assert len(recorded) == 1 and len(recorded[0]) == 1
+    assert alice.get(f"/modules/{module}").body["testcase_count"] == 3
+
+    resumed = _sync_at(alice, module, start + timedelta(seconds=service.SYNC_CLAIM_SECONDS + 1))
+    assert resumed.status == 200, resumed.body
+    assert [(t["name"], t["id"]) for t in resumed.body["added"]] == [("createPet", recorded[0][0])]
+    assert alice.get(f"/modules/{module}").body["testcase_count"] == 4
