@@ -369,7 +369,8 @@ def _record(source: Any, operations: dict[str, dict[str, str]]) -> None:
     from chalicelib.core.db import update_if
     from chalicelib.imports.models import ImportSource
 
-    if not update_if(source, [ImportSource.operations.set(operations)], ImportSource.version == source.version):
+    claimed = ImportSource.version == source.version
+    if not update_if(source, [ImportSource.operations.set(operations)], claimed):
         raise _sync_conflict()  # the claim lapsed and another sync took the module over
 
 
@@ -459,7 +460,8 @@ def _sync(
             item.document["config"]["name"] = item.name
         ids = [unwritten.get(item.key) or new_id() for item in new_items]
         for item, testcase_id in zip(new_items, ids, strict=True):
-            operations[item.key] = {"testcase_id": testcase_id, "sha256": _digest(item.document), "pending": "1"}
+            digest = _digest(item.document)
+            operations[item.key] = {"testcase_id": testcase_id, "sha256": digest, "pending": "1"}
         _record(source, operations)  # before the writes: a sync that dies after them is not a duplicate
         created = catalog.create_testcases(
             user, source.module_id, [(i.name, i.document) for i in new_items], clock=clock, ids=ids

@@ -146,7 +146,8 @@ def test_a_sync_that_dies_after_writing_its_new_testcases_never_makes_them_twice
 
     ShopHandler.documents["pets.json"] = _document(V1)
     url = f"{shop.url}/specs/pets.json"
-    assert alice.post(f"/modules/{module}/import?source_url={url}", raw="", content_type="text/plain").status == 201
+    imported = alice.post(f"/modules/{module}/import?source_url={url}", raw="", content_type="text/plain")
+    assert imported.status == 201
     ShopHandler.documents["pets.json"] = _document(V2)
 
     def dies(*_args, **_kwargs):
@@ -186,7 +187,8 @@ def test_a_sync_that_dies_before_writing_its_new_testcases_writes_them_next_time
 
     ShopHandler.documents["pets.json"] = _document(V1)
     url = f"{shop.url}/specs/pets.json"
-    assert alice.post(f"/modules/{module}/import?source_url={url}", raw="", content_type="text/plain").status == 201
+    imported = alice.post(f"/modules/{module}/import?source_url={url}", raw="", content_type="text/plain")
+    assert imported.status == 201
     ShopHandler.documents["pets.json"] = _document(V2)
     recorded: list[list[str]] = []
 
