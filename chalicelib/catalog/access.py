@@ -2,7 +2,8 @@
 come through here.
 
 - Loading with access checks (catalog/visibility.py): `load_project`, `load_module`,
-  `load_testcase` (404 for what the user may not see), `visible_to`, `is_member`, and
+  `load_testcase` (404 for what the user may not see; `load_testcase_with_project` with the
+  project it read), `visible_to`, `is_member`, and
   `member_of(user)`, the condition a write of theirs puts on the project item.
 - Loading without one (a job, a webhook: no user): `live_project` (None unless live).
 - Test case documents: `checked_document`, `document_size` (catalog/documents.py).
@@ -32,6 +33,7 @@ from chalicelib.catalog.visibility import (
     load_module,
     load_project,
     load_testcase,
+    load_testcase_with_project,
     member_of,
     visible_to,
 )
@@ -40,7 +42,8 @@ from chalicelib.core.ids import is_id
 
 __all__ = [
     "checked_document", "checked_start_key", "create_modules_with_testcases", "create_testcases",
-    "document_size", "is_member", "live_project", "load_module", "load_project", "load_testcase", "member_of",
+    "document_size", "is_member", "live_project", "load_module", "load_project", "load_testcase",
+    "load_testcase_with_project", "member_of",
     "project_ids_of", "query_page", "replace_testcase", "stored_testcases", "string_key",
     "testcase_ids", "testcase_resolver", "testcases_in_module", "visible_to",
 ]

@@ -98,8 +98,13 @@ def stored_testcase(testcase_id: str) -> StoredTestcase:
 def load_testcase(user: User, testcase_id: str) -> StoredTestcase:
     """A test case whose module is live in a project of the user's; else 404.
     A GetItem, then one BatchGetItem for its module and project."""
+    return load_testcase_with_project(user, testcase_id)[0]
+
+
+def load_testcase_with_project(user: User, testcase_id: str) -> tuple[StoredTestcase, Project]:
+    """As load_testcase, with the project it read on the way (a run needs its environments)."""
     testcase = stored_testcase(testcase_id)
     module, project = get_many([(Module, testcase.module_id), (Project, testcase.project_id)])
     if module is None or module.status != ACTIVE or not visible_to(project, user):
         raise not_found("testcase")
-    return testcase
+    return testcase, project

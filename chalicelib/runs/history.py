@@ -140,6 +140,13 @@ def stream_view(kind: str, subject_id: str) -> dict:
     return view(get_or_none(RunSetting, history_key(kind, subject_id), consistent_read=True))
 
 
+def streams_view(kind: str, subject_ids: list[str]) -> dict[str, dict]:
+    """The streams of many subjects at once (a list page's sparklines): one BatchGetItem per
+    100. The caller has checked access to every subject."""
+    found = get_many([(RunSetting, history_key(kind, subject_id)) for subject_id in subject_ids])
+    return {subject_id: view(item) for subject_id, item in zip(subject_ids, found, strict=True)}
+
+
 def testcase_history(user: User, testcase_id: str) -> dict:
     """GET /testcases/{id}/history: GetItem + BatchGetItem (access, as GET /testcases/{id}),
     GetItem (the history)."""

@@ -7,11 +7,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.catalog.access import live_project, load_module, load_project, visible_to
-from chalicelib.catalog.models import ACTIVE, Module, Project, StoredTestcase
+from chalicelib.catalog.access import live_project, load_module, load_project, load_testcase_with_project
+from chalicelib.catalog.models import Project
 from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock
-from chalicelib.core.db import get_many, get_or_none
 from chalicelib.core.errors import NotFound
 from chalicelib.core.ids import checked_id, precise
 from chalicelib.core.jobs import enqueue
@@ -144,12 +143,7 @@ def run_module(user: User, module_id: str, body: Any, *, clock: Clock) -> dict:
 
 def run_testcase(user: User, testcase_id: str, body: Any, *, clock: Clock) -> dict:
     """GetItem (test case), BatchGetItem (its module and project), PutItem (report)."""
-    testcase = get_or_none(StoredTestcase, checked_id(testcase_id, "testcase"), consistent_read=True)
-    if testcase is None:
-        raise not_found("testcase")
-    module, project = get_many([(Module, testcase.module_id), (Project, testcase.project_id)])
-    if module is None or module.status != ACTIVE or not visible_to(project, user):
-        raise not_found("testcase")
+    testcase, project = load_testcase_with_project(user, testcase_id)
     return _queued(project, environment=body.environment, trigger="manual", name=testcase.name,
                    module_ids=None, testcase_ids=[testcase.id], task_id=None, notify=notify_of(body),
                    callback_url=body.callback_url, started_by=user["id"], retries_policy=retries_of(body),

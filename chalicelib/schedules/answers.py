@@ -7,7 +7,7 @@ from pydantic import Field
 
 from chalicelib.catalog.answers import AlertChannel
 from chalicelib.core.answers import Answer, Page, Time
-from chalicelib.runs.answers import ModuleSync, RetryPolicy
+from chalicelib.runs.answers import History, ModuleSync, RetryPolicy
 
 
 class TaskRecipients(Answer):
@@ -69,5 +69,11 @@ class TaskWithSchedule(Task):
     schedule: Schedule
 
 
-class TaskPage(Page[Task]):
+class ListedTask(Task):
+    """A task in the list; with ?include=history, its history too."""
+
+    history: History | None = None
+
+
+class TaskPage(Page[ListedTask]):
     """Tasks of the caller's projects, newest change first."""

@@ -26,12 +26,14 @@ def _request():
 @schedules_routes.route("/tasks", methods=["GET"])
 @answers(200, "chalicelib.schedules.answers:TaskPage")
 def list_tasks() -> dict:
-    """Tasks of the caller's projects, newest change first; ?name= prefix, ?project_id=."""
+    """Tasks of the caller's projects, newest change first; ?name= prefix, ?project_id=,
+    ?include=history (each task with its last outcomes, as GET /tasks/{id}/history)."""
     request = _request()
     query = request.query_params or {}
     limit, _ = page_params({"limit": query.get("limit")})
     return service.list_tasks(current_user(request), limit, query.get("cursor"),
-                              name=query.get("name"), project_id=query.get("project_id"))
+                              name=query.get("name"), project_id=query.get("project_id"),
+                              include=query.get("include"))
 
 
 @schedules_routes.route("/tasks", methods=["POST"])

@@ -341,10 +341,13 @@ def _list_across(project_ids: list[str], before: str | None, prefix: str | None,
 
 
 def list_tasks(user: User, limit: int, cursor: str | None, *, name: str | None = None,
-               project_id: str | None = None) -> dict:
+               project_id: str | None = None, include: str | None = None) -> dict:
     """Newest change first. With ?project_id=: GetItem (project) + one Query. Without: one Query
     of the caller's memberships + one BatchGetItem of their projects' index items (per 100
-    projects) + one BatchGetItem of the tasks shown: bounded, whatever the number of projects."""
+    projects) + one BatchGetItem of the tasks shown: bounded, whatever the number of projects.
+    `include="history"`: each task with its history, one BatchGetItem more (per 100)."""
+    if include not in (None, "", "history"):
+        raise ValidationFailed({"include": "the one value is history"})
     before = None
     if cursor:
         decoded = decode_cursor(cursor)
@@ -364,7 +367,13 @@ def list_tasks(user: User, limit: int, cursor: str | None, *, name: str | None =
             return {"items": [], "next_cursor": None}
         tasks, next_before = _list_across(project_ids, before, prefix, limit)
     next_cursor = encode_cursor({"scope": project_id or "", "before": next_before}) if next_before else None
-    return {"items": [task_view(task) for task in tasks], "next_cursor": next_cursor}
+    items = [task_view(task) for task in tasks]
+    if include == "history" and items:
+        from chalicelib.runs.history import streams_view
+
+        histories = streams_view("task", [item["id"] for item in items])
+        items = [{**item, "history": histories[item["id"]]} for item in items]
+    return {"items": items, "next_cursor": next_cursor}
 
 
 # --- update ----------------------------------------------------------------------------------------

@@ -83,6 +83,8 @@ export interface Task {
   schedule?: { expression: string; state: string; next_runs: string[] };
   /** Retries of a failed run (docs/alerts.md); null: none. Sent as it is typed: the API names a bad field. */
   retries?: RetryPolicy | null; sync_imports?: boolean; last_import_sync?: ImportSync | null;
+  /** In the list with ?include=history only. */
+  history?: History;
 }
 export interface Page<T> { items: T[]; next_cursor: string | null }
 export interface WebhookSecret { project_id: string; secret: string; rotated_at: string; previous_valid_until: string }
@@ -263,7 +265,7 @@ export const api = {
     call<ImportResult>("POST", `/${into}/${encodeURIComponent(id)}/import`, importSource(source), { ...options }),
   syncModule: (id: string) => call<SyncResult>("POST", `/modules/${encodeURIComponent(id)}/import/sync`),
 
-  tasks: (query: { project_id?: string; name?: string; cursor?: string | null } = {}) =>
+  tasks: (query: { project_id?: string; name?: string; cursor?: string | null; include?: "history" } = {}) =>
     call<Page<Task>>("GET", "/tasks", undefined, query),
   task: (id: string) => call<Task>("GET", `/tasks/${encodeURIComponent(id)}`),
   createTask: (body: Partial<Task>) => call<Task>("POST", "/tasks", body),

@@ -173,25 +173,38 @@ export function Sparkline(props: { history: History; limit?: number }) {
   );
 }
 
-/** A subject's history (a test case's, a task's): the sparkline, "flaky", "failing since";
- * `compact` (a table cell): the last 20 without the heading. */
-export function HistoryPanel(props: { load: () => Promise<History>; id: string; compact?: boolean }) {
-  const history = useLoad(props.load, [props.id]);
-  const body = history.data && (history.data.items.length ? (
+/** A history's sparkline, "flaky" and (unless `compact`: a table cell, the last 20) "failing since". */
+function HistoryLine(props: { history: History; compact?: boolean }) {
+  const history = props.history;
+  if (!history.items.length) return <p class="muted">{t("history.empty")}</p>;
+  return (
     <div class="history-line">
-      <Sparkline history={history.data} limit={props.compact ? 20 : undefined} />
-      {history.data.flaky && <span class="badge flaky" title={t("history.flakyHint")}>{t("history.flaky")}</span>}
-      {history.data.failing_since && !props.compact &&
-        <span class="failing-since">{t("history.failingSince", { time: formatTime(history.data.failing_since) })}</span>}
+      <Sparkline history={history} limit={props.compact ? 20 : undefined} />
+      {history.flaky && <span class="badge flaky" title={t("history.flakyHint")}>{t("history.flaky")}</span>}
+      {history.failing_since && !props.compact &&
+        <span class="failing-since">{t("history.failingSince", { time: formatTime(history.failing_since) })}</span>}
     </div>
-  ) : <p class="muted">{t("history.empty")}</p>);
-  if (props.compact) return <div class="history compact" data-testid="history">{history.error ? "—" : body}</div>;
+  );
+}
+
+/** A history that came with its list (GET /tasks?include=history), in a table cell. */
+export function HistoryCell(props: { history?: History | null }) {
+  return (
+    <div class="history compact" data-testid="history">
+      {props.history ? <HistoryLine history={props.history} compact /> : "—"}
+    </div>
+  );
+}
+
+/** A subject's history (a test case's, a task's), loaded on its own, with its heading. */
+export function HistoryPanel(props: { load: () => Promise<History>; id: string }) {
+  const history = useLoad(props.load, [props.id]);
   return (
     <section class="history" data-testid="history" aria-labelledby={`history-${props.id}`}>
       <h2 id={`history-${props.id}`}>{t("history.title")}</h2>
       {history.loading && !history.data && <Loading />}
       <ErrorNote error={history.error} onRetry={history.reload} />
-      {body}
+      {history.data && <HistoryLine history={history.data} />}
     </section>
   );
 }

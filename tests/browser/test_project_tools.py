@@ -210,7 +210,12 @@ def test_history_sparklines_of_a_test_case_and_a_task(console, stack, target):
     expect(panel.locator(".failing-since")).to_contain_text("failing since")
     expect(panel.locator(".badge.flaky")).to_have_count(0)
     console.shot("history-task")
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
     page.goto("/ui/tasks")
     row = page.locator("tr[data-task='broken nightly']")
     expect(row.locator("svg a")).to_have_count(1)
     expect(row.locator("svg a")).to_have_attribute("data-status", "failed")
+    # The list brings every task's history with it: no request per task.
+    assert any("/tasks?" in url and "include=history" in url for url in asked), asked
+    assert not [url for url in asked if url.endswith("/history")], asked

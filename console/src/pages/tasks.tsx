@@ -3,7 +3,7 @@
 import { useMemo, useState } from "preact/hooks";
 import { api, type Backoff, type Module, type Project, type RetryPolicy, type Task } from "../api";
 import {
-  ConfirmDialog, Empty, ErrorNote, Field, fieldErrors, type FormEvent, HistoryPanel, Link, Loading, PageTitle, Select,
+  ConfirmDialog, Empty, ErrorNote, Field, fieldErrors, type FormEvent, HistoryCell, HistoryPanel, Link, Loading, PageTitle, Select,
   StatusBadge, useLoad,
 } from "../components";
 import { describeCrontab, nextRuns, parseCrontab } from "../cron";
@@ -34,10 +34,11 @@ function EnabledSwitch(props: { task: Task; onChange: (task: Task) => void; onEr
 }
 
 export function TasksPage() {
-  const tasks = useLoad(() => api.tasks(), []);
+  const tasks = useLoad(() => api.tasks({ include: "history" }), []);
   const [error, setError] = useState<unknown>(null);
+  // A PATCH answers the task without its history: keep the one the list brought.
   const replace = (task: Task) => tasks.setData({
-    items: (tasks.data?.items ?? []).map((item) => (item.id === task.id ? task : item)),
+    items: (tasks.data?.items ?? []).map((item) => (item.id === task.id ? { ...task, history: item.history } : item)),
     next_cursor: tasks.data?.next_cursor ?? null,
   });
   return (
@@ -70,7 +71,7 @@ export function TasksPage() {
                       <li key={run}>{formatTime(run, task.timezone)}</li>)}</ul> : "—"}</td>
                     <td>{task.run_count}</td>
                     <td>{last ? <Link to={`/reports/${last.id}`}><StatusBadge status={last.status} /></Link> : "—"}</td>
-                    <td><HistoryPanel id={task.id} load={() => api.taskHistory(task.id)} compact /></td>
+                    <td><HistoryCell history={task.history} /></td>
                   </tr>
                 );
               })}

@@ -224,6 +224,7 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     alice("GET", f"/tasks?project_id={pid}")
     run_queue()
     assert alice("GET", f"/tasks/{task['id']}/history")["items"]
+    assert alice("GET", f"/tasks?project_id={pid}&include=history")["items"][0]["history"]["items"]
     alice("GET", f"/testcases/{passing['id']}/history")
     shown = alice("GET", f"/tasks/{task['id']}")
     assert shown["last_report"] and len(shown["schedule"]["next_runs"]) == 3, shown

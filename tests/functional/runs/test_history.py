@@ -92,3 +92,49 @@ def test_versions_saved_within_one_second_are_told_apart():
     tag_results(before, [first])
     tag_results(after, [fixed])
     assert before["testcases"][0]["testcase_version"] != after["testcases"][0]["testcase_version"]
+
+
+
+def test_the_task_list_carries_each_tasks_history_in_one_more_call(alice, bob, target, run_queue, ddb_calls):
+    """?include=history: the list page's sparklines without one request per task."""
+    shop = alice.shop(target.url, [case("checkout", status=500)])
+    pid = shop["project"]["id"]
+    healthy = alice.module(pid, "healthy")
+    assert alice.post(f"/modules/{healthy['id']}/testcases", {"testcase": case("login")}).status == 201
+    failing = alice.post("/tasks", {"name": "failing", "project_id": pid, "crontab": "0 3 * * *",
+                                    "module_ids": [shop["module"]["id"]]}).body
+    passing = alice.post("/tasks", {"name": "passing", "project_id": pid, "crontab": "0 4 * * *",
+                                    "module_ids": [healthy["id"]]}).body
+    alice.post("/tasks", {"name": "idle", "project_id": pid, "crontab": "0 5 * * *"})
+    reports = {}
+    for task in (failing, passing):
+        reports[task["name"]] = alice.post(f"/tasks/{task['id']}/runs").body["report_id"]
+        run_queue()
+
+    ddb_calls.clear()
+    plain = alice.get(f"/tasks?project_id={pid}").body
+    plain_calls = len(ddb_calls)
+    assert all("history" not in item for item in plain["items"])
+    ddb_calls.clear()
+    listed = alice.get(f"/tasks?project_id={pid}&include=history")
+    assert listed.status == 200, listed.body
+    assert len(ddb_calls) == plain_calls + 1 and ddb_calls[-1] == "BatchGetItem", ddb_calls
+    by_name = {item["name"]: item for item in listed.body["items"]}
+    assert set(by_name) == {"failing", "passing", "idle"}
+    for task in (failing, passing):
+        alone = alice.get(f"/tasks/{task['id']}/history").body
+        assert by_name[task["name"]]["history"] == alone
+        assert [i["report_id"] for i in alone["items"]] == [reports[task["name"]]]
+    assert by_name["failing"]["history"]["items"][0]["status"] == "failed"
+    assert by_name["failing"]["history"]["failing_since"] is not None
+    assert by_name["passing"]["history"]["items"][0]["status"] == "passed"
+    assert by_name["idle"]["history"] == {"items": [], "flaky": False, "failing_since": None}
+
+    across = alice.get("/tasks?include=history").body  # without ?project_id= too
+    assert {item["name"]: item["history"] for item in across["items"]} == \
+        {name: item["history"] for name, item in by_name.items()}
+
+    wrong = alice.get(f"/tasks?project_id={pid}&include=reports")
+    assert wrong.status == 400 and "include" in wrong.error["fields"]
+    assert bob.get("/tasks?include=history").body["items"] == []
+    assert bob.get(f"/tasks?project_id={pid}&include=history").status == 404
