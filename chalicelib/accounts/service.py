@@ -9,7 +9,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.accounts import limits
 from chalicelib.accounts.codes import consume_condition, spend_try
@@ -31,6 +31,9 @@ from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import Cancelled, Tx, get_many, get_or_none
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, TooManyRequests, Unauthorized
 from chalicelib.core.settings import get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.accounts.schemas import ProfilePatch
 
 logger = logging.getLogger("hat.accounts")
 
@@ -249,7 +252,7 @@ def reset_password(account: str, code: str, new_password: str, *, client_ip: str
     return len(ended) + (revoke_sessions(rest) if rest else 0)
 
 
-def update_profile(user: PublicUser, token: str, body: Any) -> dict:
+def update_profile(user: PublicUser, token: str, body: ProfilePatch) -> dict:
     """Change the signed-in user's settings; answers the user as it now is.
 
     Query (the user's sessions) and one TransactWriteItems: the user and the snapshot in

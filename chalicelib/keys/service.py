@@ -23,7 +23,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.catalog.access import load_project
 from chalicelib.core.auth import User
@@ -35,6 +35,9 @@ from chalicelib.core.ids import is_id
 from chalicelib.core.settings import get_settings
 from chalicelib.keys.models import HASH_PREFIX, ID_PREFIX, ApiKey
 from chalicelib.keys.scopes import ANY, scope_for
+
+if TYPE_CHECKING:
+    from chalicelib.keys.schemas import KeyCreate
 
 KEY_PREFIX = "hat_"
 KEY_BYTES = 32
@@ -67,7 +70,7 @@ def key_view(item: ApiKey, *, owner_is_member: bool | None = None, clock: Clock)
 
 # --- the routes ------------------------------------------------------------------------------------
 
-def create_key(user: User, project_id: str, body: Any, *, clock: Clock) -> dict:
+def create_key(user: User, project_id: str, body: KeyCreate, *, clock: Clock) -> dict:
     """POST /projects/{id}/keys (members): GetItem (project), one TransactWriteItems (the key's
     hash item and its id pointer). The key is in this answer only."""
     from chalicelib.catalog.models import ACTIVE, Project

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.catalog.access import live_project
 from chalicelib.catalog.models import ACTIVE, Project
@@ -24,6 +24,9 @@ from chalicelib.core.clock import Clock, isoformat
 from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.errors import Conflict, Forbidden
 from chalicelib.core.settings import get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.runs import schemas
 
 STATES = {"passed": "success", "failed": "failure", "error": "error"}
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")
@@ -60,7 +63,7 @@ def _mark(project: Project, user: User, value: datetime | None) -> None:
         raise
 
 
-def set_token(user: User, project_id: str, body: Any, *, clock: Clock) -> dict:
+def set_token(user: User, project_id: str, body: schemas.GithubToken, *, clock: Clock) -> dict:
     """PUT /projects/{id}/github-token (owner): GetItem (project), SSM PutParameter, UpdateItem."""
     project = _owned(user, project_id)
     get_client("ssm").put_parameter(Name=parameter_name(project.id), Value=body.token, Type="SecureString",

@@ -25,7 +25,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.catalog.models import Project
 from chalicelib.core.auth import User
@@ -34,6 +34,9 @@ from chalicelib.core.db import condition_failed, get_or_none
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.settings import get_settings
 from chalicelib.core.signing import SIGNATURE_PREFIX, SignatureInvalid
+
+if TYPE_CHECKING:
+    from chalicelib.runs import schemas
 
 PROVIDERS = ("github", "gitlab")
 # What hat runs on, whichever sender: a branch push, a tag push, a published release, a
@@ -330,7 +333,7 @@ def get_rules(user: User, project_id: str) -> dict:
     return project_rules(load_project(user, project_id))
 
 
-def set_rules(user: User, project_id: str, body: Any) -> dict:
+def set_rules(user: User, project_id: str, body: schemas.HookRules) -> dict:
     """PUT /projects/{id}/hook-rules (members): GetItem (project), BatchGetItem (the modules
     named, if any), UpdateItem conditional on the caller still being a member."""
     from pynamodb.exceptions import UpdateError

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.catalog.access import live_project, load_module, load_project, load_testcase_with_project
 from chalicelib.catalog.models import Project
@@ -21,6 +21,9 @@ from chalicelib.runs.models import (
     Report,
 )
 from chalicelib.runs.reading import not_found
+
+if TYPE_CHECKING:
+    from chalicelib.runs import schemas
 
 TRIGGERS = ("manual", "schedule", "webhook")
 
@@ -122,7 +125,7 @@ def start_run(project: str | Project, *, module_ids: list[str] | None, testcase_
                    retries_policy=retries_policy, import_sync=import_sync, clock=clock)
 
 
-def run_project(user: User, project_id: str, body: Any, *, clock: Clock) -> dict:
+def run_project(user: User, project_id: str, body: schemas.ProjectRunBody, *, clock: Clock) -> dict:
     """GetItem (project), PutItem (report). `body.module_ids`: only those modules (the worker
     reads the project's own modules, so an id of another project's runs nothing)."""
     project = load_project(user, project_id)
@@ -132,7 +135,7 @@ def run_project(user: User, project_id: str, body: Any, *, clock: Clock) -> dict
                    retries_policy=retries_of(body), clock=clock)
 
 
-def run_module(user: User, module_id: str, body: Any, *, clock: Clock) -> dict:
+def run_module(user: User, module_id: str, body: schemas.RunBody, *, clock: Clock) -> dict:
     """Two GetItems (module, project), PutItem (report)."""
     module, project = load_module(user, module_id)
     return _queued(project, environment=body.environment, trigger="manual", name=module.name,
@@ -141,7 +144,7 @@ def run_module(user: User, module_id: str, body: Any, *, clock: Clock) -> dict:
                    clock=clock)
 
 
-def run_testcase(user: User, testcase_id: str, body: Any, *, clock: Clock) -> dict:
+def run_testcase(user: User, testcase_id: str, body: schemas.RunBody, *, clock: Clock) -> dict:
     """GetItem (test case), BatchGetItem (its module and project), PutItem (report)."""
     testcase, project = load_testcase_with_project(user, testcase_id)
     return _queued(project, environment=body.environment, trigger="manual", name=testcase.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.catalog.access import (
@@ -39,6 +39,9 @@ from chalicelib.runs.models import (
     QUARTER_SECONDS,
     Report,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.runs import schemas
 
 DASHBOARD_DAYS = 12
 
@@ -156,7 +159,7 @@ def report_junit(user: User, report_id: str) -> str:
 DEBUG_MAX_REPORT_CHARS = 2_000_000
 
 
-def debug_run(user: User, body: Any, *, runner: Runner) -> dict:
+def debug_run(user: User, body: schemas.DebugBody, *, runner: Runner) -> dict:
     """POST /testcases/debug: GetItem (project); the run inline, bounded; nothing stored
     (a `testcase:` reference costs a read or two more)."""
     from chalicelib.catalog.access import checked_document
