@@ -15,8 +15,10 @@ finishes the report.
   "report_id", "attempt"}` goes on the runs queue with that DelaySeconds, then one UpdateItem
   conditional on the attempt counter appends the attempt's record and moves the counter on.
   An attempt message runs only while the report is `running` at that attempt, under run_once:
-  a redelivery, or one that arrives after the run moved on, does nothing; one that arrives
-  before the counter moved (the update after the send not yet committed) is retried later.
+  a redelivery, or one that arrives after the run moved on, does nothing. One that arrives
+  while the counter is still one behind (the sender's update not committed yet, or never: its
+  worker died after the send) writes that update itself from the record the message carries,
+  under the same condition, so exactly one of the two lands and nothing waits for the reaper.
 - What the report shows: `attempts` (each attempt's status, times, counts, failing test cases,
   and when the next was due), and a detail with every test case's latest result, a retried
   one carrying its failed results of earlier attempts under `earlier_attempts`. The detail
@@ -121,7 +123,12 @@ def merge(previous: Mapping, result: Mapping, number: int) -> dict:
     return {**previous, "testcases": merged}
 
 
-def message(report_id: str, number: int) -> dict:
-    """The runs-queue message of a report's attempt `number` (a fixed job id per attempt)."""
-    return {"kind": ATTEMPT_KIND, "report_id": report_id, "attempt": number,
-            "job_id": f"attempt-{report_id}-{number}"}
+def message(report_id: str, number: int, previous: Mapping | None = None, due: str | None = None) -> dict:
+    """The runs-queue message of a report's attempt `number` (a fixed job id per attempt). It
+    carries the previous attempt's record and the due time (`precise`) its sender is about to
+    write, so the attempt can write them itself when the sender died before it did."""
+    body: dict[str, Any] = {"kind": ATTEMPT_KIND, "report_id": report_id, "attempt": number,
+                            "job_id": f"attempt-{report_id}-{number}"}
+    if previous is not None and due is not None:
+        body.update(previous=dict(previous), due=due)
+    return body

@@ -251,34 +251,48 @@ def _queue_next_attempt(report: Report, detail: dict, attempts: list[dict] | Non
     """After a failed attempt whose policy allows another: the detail so far to S3, the next
     attempt's delayed message, then (UpdateItem, conditional on the attempt counter) this
     attempt's record and the counter moved on. False: no further attempt, finish now."""
-    from pynamodb.exceptions import UpdateError
-
     plan = retries.next_attempt(report, now) if attempts else None
     ids = retries.failing_ids(detail.get("testcases") or [], max(1, get_settings().run_chunk_size))
     if plan is None or ids is None:
         return False
     number, delay, due = plan
     store.put_detail(store.attempts_key(report.id), detail)
-    recorded = [*attempts[:-1], {**attempts[-1], "failed_testcases": ids, "delay_seconds": delay,
-                                 "next_attempt_at": isoformat(due)}]
-    enqueue("runs", retries.message(report.id, number), delay_seconds=delay)
+    last = {**attempts[-1], "failed_testcases": ids, "delay_seconds": delay,
+            "next_attempt_at": isoformat(due)}
+    enqueue("runs", retries.message(report.id, number, last, precise(due)), delay_seconds=delay)
+    if record_attempt(report, number, last, precise(due)):
+        logger.info("report %s: attempt %d failed; attempt %d in %d s", report.id, number - 1, number, delay)
+    else:  # the attempt's own message got there first, or the run was finished meanwhile
+        logger.info("report %s moved on meanwhile; attempt %d recorded already, or not at all",
+                    report.id, number)
+    return True
+
+
+def record_attempt(report: Report, number: int, previous: dict, due: str) -> bool:
+    """UpdateItem: the previous attempt's record appended, the counter on `number`, the reaper's
+    clock on `due`; only while the report is running at attempt `number - 1`. Written by the
+    worker that queued the attempt and, if it died before, by the attempt's message: whichever
+    comes first. False: the report was not there any more."""
+    from pynamodb.exceptions import UpdateError
+
     try:
+        recorded = [*(report.attempts or []), previous]
         report.update(actions=[Report.attempt.set(number), Report.attempts.set(recorded),
-                               Report.active_since.set(precise(due))],
+                               Report.active_since.set(due)],
                       condition=(Report.status == RUNNING) & retries.at_attempt(number - 1))
     except UpdateError as error:
         if not condition_failed(error):
             raise
-        logger.info("report %s moved on meanwhile; attempt %d is not recorded", report.id, number)
-        return True
-    logger.info("report %s: attempt %d failed; attempt %d in %d s", report.id, number - 1, number, delay)
+        return False
     return True
 
 
 def handle_attempt(report_id: str, number: int, *, runner: Runner, clock: Clock,
-                   budget_seconds: float | None) -> str | None:
+                   budget_seconds: float | None, previous: dict | None = None,
+                   due: str | None = None) -> str | None:
     """The runs queue's "attempt" job: attempt `number` of a retried run, once. Returns the
-    report's status afterwards (None: unknown id)."""
+    report's status afterwards (None: unknown id). `previous` and `due`: what the message
+    carries for the record its sender may not have written (retries.message)."""
     from chalicelib.core.jobs import JobInProgress
 
     report = get_or_none(Report, report_id, consistent_read=True)
@@ -287,8 +301,12 @@ def handle_attempt(report_id: str, number: int, *, runner: Runner, clock: Clock,
         return None
     if report.status == RUNNING and report.retries:
         current = retries.current_attempt(report)
-        if current == number - 1:  # queued, but its record has not committed yet: try again later
-            raise JobInProgress(f"report {report_id}: attempt {number} is not recorded yet")
+        if current == number - 1:  # queued, but its record is not written (yet, or ever: the sender died)
+            if previous is None or due is None:  # a message without the record: wait for the sender's
+                raise JobInProgress(f"report {report_id}: attempt {number} is not recorded yet")
+            if not record_attempt(report, number, previous, due):
+                report.refresh(consistent_read=True)  # the sender's own update landed meanwhile
+            current = retries.current_attempt(report)
         if current == number:
             run_once(f"run:{report_id}:attempt:{number}",
                      lambda: _run_attempt(report, number, runner, clock, budget_seconds), clock=clock)
@@ -382,7 +400,8 @@ def handle_message(payload: dict, *, runner: Runner, clock: Clock, budget_second
         return handle_run(payload["report_id"], runner=runner, clock=clock, budget_seconds=budget_seconds)
     if kind == retries.ATTEMPT_KIND:
         return handle_attempt(payload["report_id"], int(payload["attempt"]), runner=runner, clock=clock,
-                              budget_seconds=budget_seconds)
+                              budget_seconds=budget_seconds, previous=payload.get("previous"),
+                              due=payload.get("due"))
     if kind == "chunk":
         return handle_chunk(payload["report_id"], int(payload["chunk"]), list(payload["testcase_ids"]),
                             runner=runner, clock=clock, budget_seconds=budget_seconds)

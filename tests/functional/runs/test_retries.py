@@ -228,6 +228,75 @@ def test_an_attempt_message_early_for_its_record_is_retried_later(alice, target,
     assert len(target.hits) == 1
 
 
+def test_a_worker_dying_between_the_send_and_its_record_loses_no_attempt(alice, target, aws, clock, sent,
+                                                                           monkeypatch, chat, run_queue):
+    """The next attempt's message is on the queue, then the worker dies before its UpdateItem:
+    the message carries the record and writes it itself, so the retry runs when due instead of
+    the report waiting ~15 minutes for the reaper's `error`."""
+    from chalicelib.runs import worker
+
+    shop = alice.shop(target.url, [flaky("login", 1)])
+    pid = shop["project"]["id"]
+    alice.patch(f"/projects/{pid}", {"alerts": [
+        {"id": "w", "type": "wecom", "target": f"{chat.url}/wecom", "when": ["always"]}]})
+    task = task_with(alice, pid, {"attempts": 2, "delay_seconds": 45})
+
+    def dies(*_args, **_kwargs):
+        raise RuntimeError("the worker is gone")
+
+    from chalicelib.schedules.service import fire_task
+
+    report_id = fire_task(task["id"], scheduled_time=SCHEDULED, clock=clock)["report_id"]
+    monkeypatch.setattr(worker, "record_attempt", dies)
+    with pytest.raises(RuntimeError, match="the worker is gone"):
+        worker.handle_run(report_id, clock=clock, budget_seconds=None, runner=run_testcases)
+    monkeypatch.undo()
+    left = alice.get(f"/reports/{report_id}").body
+    assert left["status"] == "running" and not left.get("attempts")  # the record never written
+    [(body, delay)] = attempt_messages(sent)
+    assert (body["attempt"], delay) == (2, 45) and body["previous"]["status"] == "failed"
+
+    clock.advance(seconds=delay)
+    assert worker.handle_message(body, clock=clock, budget_seconds=None, runner=run_testcases) == "passed"
+    report = alice.get(f"/reports/{left['id']}").body
+    assert [(a["attempt"], a["status"]) for a in report["attempts"]] == [(1, "failed"), (2, "passed")]
+    assert report["attempts"][0]["delay_seconds"] == 45 and report["attempts"][0]["failed_testcases"]
+    # Delivered again, the message does nothing more; nor does the run job's own redelivery
+    # (still on the queue: its handler died), and the one alert goes out.
+    assert worker.handle_message(body, clock=clock, budget_seconds=None, runner=run_testcases) == "passed"
+    run_queue()
+    assert len(target.hits) == 2 and len(chat.of("wecom")) == 1
+
+
+def test_the_sender_and_the_message_recording_the_same_attempt_leave_one_record(alice, target, aws, clock,
+                                                                                 sent, monkeypatch):
+    """The message got there first (a short delay, a slow sender): the sender's own update then
+    finds the counter moved and writes nothing; the report lists each attempt once."""
+    from chalicelib.runs import models, worker
+
+    shop = alice.shop(target.url, [case("checkout", status=500)])
+    task = task_with(alice, shop["project"]["id"], {"attempts": 1, "delay_seconds": 5})
+    real = worker.record_attempt
+    raced: list[bool] = []
+
+    def message_first(report, number, previous, due):
+        [(body, _delay)] = attempt_messages(sent)
+        fresh = models.Report.get(report.id, consistent_read=True)
+        assert real(fresh, number, body["previous"], body["due"])  # the message's handler wins
+        raced.append(real(report, number, previous, due))  # then the sender's update
+        return raced[-1]
+
+    monkeypatch.setattr(worker, "record_attempt", message_first)
+    report_id = fire(task["id"], aws, clock)
+    monkeypatch.undo()
+    assert raced == [False]
+    stored = alice.get(f"/reports/{report_id}").body
+    assert [a["attempt"] for a in stored["attempts"]] == [1]
+    assert drive_attempts(sent, clock) == [5]
+    final = alice.get(f"/reports/{report_id}").body
+    assert final["status"] == "failed" and [a["attempt"] for a in final["attempts"]] == [1, 2]
+
+
 def test_a_manual_run_retries_only_when_its_body_asks(alice, target, aws, clock, sent):
     from chalicelib.runs import worker
 
