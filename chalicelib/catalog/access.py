@@ -11,7 +11,8 @@ come through here.
 - For a run: `testcase_ids` (what it covers), `stored_testcases` (their documents) and
   `testcase_resolver` (a `testcase: <ref>` step's target), `project_ids_of` (the dashboard).
 - For imports: `create_testcases`, `create_modules_with_testcases`, `testcases_in_module`
-  (catalog/bulk.py), `replace_testcase` (catalog/testcases.py).
+  (catalog/bulk.py), `replace_testcase` (catalog/testcases.py), `merge_environment`
+  (catalog/environments.py).
 
 DynamoDB calls are noted on each function.
 
@@ -26,6 +27,7 @@ from collections.abc import Callable, Mapping
 
 from chalicelib.catalog.bulk import create_modules_with_testcases, create_testcases, testcases_in_module
 from chalicelib.catalog.documents import checked_document, document_size
+from chalicelib.catalog.environments import merge_environment
 from chalicelib.catalog.models import ACTIVE, Membership, Module, Project, StoredTestcase
 from chalicelib.catalog.testcases import replace_testcase
 from chalicelib.catalog.visibility import (
@@ -43,7 +45,7 @@ from chalicelib.core.ids import is_id
 __all__ = [
     "checked_document", "checked_start_key", "create_modules_with_testcases", "create_testcases",
     "document_size", "is_member", "live_project", "load_module", "load_project", "load_testcase",
-    "load_testcase_with_project", "member_of",
+    "load_testcase_with_project", "member_of", "merge_environment",
     "project_ids_of", "query_page", "replace_testcase", "stored_testcases", "string_key",
     "testcase_ids", "testcase_resolver", "testcases_in_module", "visible_to",
 ]

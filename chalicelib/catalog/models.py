@@ -56,6 +56,7 @@ class Project(Model):
     module_count = NumberAttribute(default=0)
     testcase_count = NumberAttribute(default=0)
     environments = JSONAttribute(default=dict)  # secrets in it sealed (catalog/secrets.py)
+    environments_version = NumberAttribute(null=True)  # ADDed on every write of environments
     secrets_key = UnicodeAttribute(null=True)  # the KMS ciphertext of the secrets' data key
     file_count = NumberAttribute(null=True)  # project files (chalicelib/files), ADDed as they come and go
     notify = JSONAttribute(null=True)  # runs' default recipients (catalog.schemas.Notify)

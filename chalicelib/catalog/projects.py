@@ -118,7 +118,7 @@ def update_project(user: User, project_id: str, body: ProjectPatch, *, clock: Cl
             else Project.secrets_key == project.secrets_key
         environments, secrets_key = stored_environments(project.id, body.environments, project.environments,
                                                         project.secrets_key)
-        actions.append(Project.environments.set(environments))
+        actions += [Project.environments.set(environments), Project.environments_version.add(1)]
         if secrets_key != project.secrets_key:
             actions.append(Project.secrets_key.set(secrets_key))
         project.environments, project.secrets_key = environments, secrets_key

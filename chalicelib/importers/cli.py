@@ -7,6 +7,7 @@ Exit status: 0 when something was converted, 2 when the source cannot be read.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 from typing import Any, TextIO
@@ -48,7 +49,6 @@ def _file_name(name: str) -> str:
 
 
 def convert_command(args: argparse.Namespace, out: TextIO) -> int:
-    import json
     import sys
 
     import yaml
@@ -94,7 +94,35 @@ def convert_command(args: argparse.Namespace, out: TextIO) -> int:
         path.write_text(yaml.safe_dump(item.document, sort_keys=False, allow_unicode=True), encoding="utf-8")
         written.append(path)
     print(render_report(conversion.format, written, conversion.report.as_dict()), file=out)
+    if conversion.environment:
+        print(write_dot_env(args.out, conversion.environment), file=out)
     return 0 if written else 2
+
+
+def write_dot_env(folder: Path, environment: dict) -> str:
+    """The environment's values (`--option environment=NAME`) into the folder's `.env`, which
+    `run` reads as the run's environment, as the platform reads a project environment: values
+    of the same names replaced, the others kept; readable by its owner only (it holds secrets).
+    Answers the line to print."""
+    import os
+
+    from chalicelib.runner.cli import read_dot_env
+
+    path = folder / ".env"
+    values = read_dot_env(path.read_text(encoding="utf-8")) if path.exists() else {}
+    skipped = []
+    for name, value in {**environment["variables"], **environment["secrets"]}.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        if "\n" in text or "\r" in text or text != text.strip():
+            skipped.append(name)  # a .env line cannot hold it as it is
+            continue
+        values[name] = text
+    path.write_text("".join(f"{name}={value}\n" for name, value in values.items()), encoding="utf-8")
+    os.chmod(path, 0o600)
+    line = f"environment: {len(values)} value(s) in {path} (it holds secrets: keep it out of git)"
+    if skipped:
+        line += f"; left out (line breaks or edge spaces a .env line cannot hold): {', '.join(skipped)}"
+    return line
 
 
 def render_report(format_name: str, written: list[Path], report: dict[str, list[dict[str, str]]]) -> str:

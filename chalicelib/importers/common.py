@@ -85,8 +85,8 @@ class Conversion:
     title: str = "imported"  # the source's own name: the module of ungrouped testcases
     testcases: list[Converted] = field(default_factory=list)
     report: Report = field(default_factory=Report)
-    # a project environment the source carries (Postman environment, OpenAPI servers):
-    # {"name", "base_url", "variables"}; None when it has none
+    # a project environment to write (a Postman environment file imported with
+    # `environment=<name>`): {"name", "variables", "secrets"}; None when there is none
     environment: dict[str, Any] | None = None
 
     def add(
@@ -101,15 +101,6 @@ class Conversion:
 
     def groups(self) -> list[str | None]:
         return list(dict.fromkeys(t.group for t in self.testcases))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "format": self.format,
-            "title": self.title,
-            "testcases": [{"name": t.name, "group": t.group, "testcase": t.document} for t in self.testcases],
-            "environment": self.environment,
-            "report": self.report.as_dict(),
-        }
 
 
 def finish(conversion: Conversion) -> Conversion:

@@ -13,6 +13,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 # option -> (the formats it applies to, what it takes)
 OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "folders": (("postman",), "testcases or modules"),
+    "environment": (("postman",), "the project environment to put the environment file's values in"),
     "per": (("openapi",), "operation or tag"),
     "hosts": (("har",), "host names, comma-separated"),
     "include_static": (("har",), "1 or 0"),
@@ -70,7 +71,8 @@ def convert_text(
         if format not in OPTIONS[name][0]:
             raise SourceInvalid({name: f"applies to {', '.join(OPTIONS[name][0])} sources, not {format}"})
     if format == "postman":
-        return postman.convert(document, folders=options.get("folders") or "testcases")
+        return postman.convert(document, folders=options.get("folders") or "testcases",
+                               environment_to=options.get("environment") or None)
     if format == "har":
         hosts = [h.strip().lower() for h in str(options.get("hosts") or "").split(",") if h.strip()]
         return har.convert(

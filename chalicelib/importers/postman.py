@@ -9,7 +9,10 @@
   sets is there for every later request (hat does not carry values between testcases, and
   the report says where another mode would lose one).
 - Variables: the collection's, then each folder's, then an environment file's (Postman's
-  precedence) become the testcase's config variables; `{{name}}` becomes `${name}`.
+  precedence) become the testcase's config variables; `{{name}}` becomes `${name}`. With
+  `environment_to` (a project environment's name), the environment file's values go there
+  instead, its `secret`-typed ones as that environment's secrets; without it, a secret value
+  is never written into a testcase (the report says where to put it).
 - Auth (bearer, basic, API key; inherited from folder and collection, `noauth` stops it)
   becomes headers or query parameters; other auth types are reported.
 - Bodies: raw JSON (a `json` body) or text, urlencoded and form-data text fields (a form;
@@ -59,6 +62,14 @@ def looks_like(document: Any) -> bool:
     )
 
 
+def _secret_keys(items: Any) -> set[str]:
+    """The keys of an environment file's values typed `secret` (Postman's masked values)."""
+    if not isinstance(items, list):
+        return set()
+    return {item["key"] for item in items
+            if isinstance(item, dict) and item.get("type") == "secret" and isinstance(item.get("key"), str)}
+
+
 def _pairs(items: Any) -> list[tuple[str, Any]]:
     """[{key, value, disabled?}] (Postman's list of key/values) as (key, value) pairs."""
     out = []
@@ -86,9 +97,12 @@ def _auth_params(auth: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 class _Converter:
-    def __init__(self, collection: dict[str, Any], environment: dict[str, Any] | None, folders: str) -> None:
+    def __init__(self, collection: dict[str, Any], environment: dict[str, Any] | None, folders: str,
+                 environment_to: str | None) -> None:
         self.collection = collection
         self.folders = folders
+        self.environment_to = environment_to
+        self.secret_keys = _secret_keys(as_dict(environment).get("values"))
         self.name = clean_name(as_dict(collection.get("info")).get("name"), "collection")
         self.conversion = Conversion("postman", title=self.name)
         self.report = self.conversion.report
@@ -120,18 +134,49 @@ class _Converter:
 
     def run(self) -> Conversion:
         self.root_vars = self._variables(self.collection, "collection variables")
-        self.env_vars = {
-            self.templater.name(k): self.templater.value(v, "environment")
-            for k, v in self.environment.items()
-        }
-        if self.env_vars:
-            self.report.done("the environment's variables", "config variables of every testcase")
+        self._environment()
         test, prerequest = self._tests(self.collection)
         requests: list[tuple[list[str], dict[str, Any], dict[str, Any]]] = []
         self._folder(self.collection, [], {}, self.collection.get("auth"), test, prerequest, 0, requests)
         self._group(requests)
         self._check_variables()
         return finish(self.conversion)
+
+    def _environment(self) -> None:
+        """The environment file's values: into the project environment `environment_to` (as
+        `conversion.environment`), or into every testcase's config variables, secrets left out."""
+        plain: dict[str, Any] = {}
+        secrets: dict[str, str] = {}
+        for key, value in self.environment.items():
+            name = self.templater.name(key)
+            if key in self.secret_keys:
+                secrets[name] = value if isinstance(value, str) else str(value)
+            else:
+                plain[name] = self.templater.value(value, "environment")
+        self.env_names = set(plain) | set(secrets)
+        self.env_vars: dict[str, Any] = {}
+        if self.environment_to:
+            # The run's environment has the lowest precedence: a collection variable of the same
+            # name would hide the environment's value, which Postman lets win.
+            for name in sorted(self.env_names & set(self.root_vars)):
+                del self.root_vars[name]
+                self.report.warn(f"collection variable {name!r}",
+                                 "left out: the environment file's value wins, from project environment "
+                                 f"{self.environment_to!r}")
+            if plain or secrets:
+                self.conversion.environment = {"name": self.environment_to, "variables": plain,
+                                               "secrets": secrets}
+                self.report.done("the environment's variables",
+                                 f"project environment {self.environment_to!r}: {len(plain)} variables, "
+                                 f"{len(secrets)} secrets")
+            return
+        self.env_vars = plain
+        if plain:
+            self.report.done("the environment's variables", "config variables of every testcase")
+        for name in secrets:
+            self.report.skip(f"secret {name!r}", "a secret value is not written into testcases: import with "
+                             "environment=<name> to keep it as a secret of that project environment, or set "
+                             "it there")
 
     def _group(self, requests: list[tuple[list[str], dict[str, Any], dict[str, Any]]]) -> None:
         """Steps into testcases by the `folders` mode; folder variables ride on their steps."""
@@ -169,7 +214,7 @@ class _Converter:
             for step in item.document["teststeps"]:
                 for name in step.get("extract") or {}:
                     extracted_in.setdefault(name, item.name)
-        defined = set(self.root_vars) | set(self.env_vars)
+        defined = set(self.root_vars) | self.env_names
         warned: set[tuple[str, str]] = set()
         for item in self.conversion.testcases:
             config = item.document["config"]
@@ -485,7 +530,8 @@ class _Converter:
 
 
 def convert(
-    document: Any, *, environment: dict[str, Any] | None = None, folders: str = "testcases"
+    document: Any, *, environment: dict[str, Any] | None = None, folders: str = "testcases",
+    environment_to: str | None = None,
 ) -> Conversion:
     """A parsed collection (or {"collection", "environment"}) to testcases; see the module doc."""
     if folders not in FOLDER_MODES:
@@ -497,7 +543,10 @@ def convert(
         raise SourceInvalid({"body": "not a Postman collection (v2.0 or v2.1: info and item)"})
     if environment is not None and not isinstance(environment, dict):
         raise SourceInvalid({"environment": "a Postman environment file (name and values)"})
-    return _Converter(document, environment, folders).run()
+    if environment_to is not None and environment is None:
+        raise SourceInvalid({"environment": "send a Postman environment file with the collection: "
+                                            '{"collection": {...}, "environment": {...}}'})
+    return _Converter(document, environment, folders, environment_to).run()
 
 
 __all__ = ["FOLDER_MODES", "convert", "looks_like"]

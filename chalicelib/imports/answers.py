@@ -21,11 +21,21 @@ class ConversionReport(Answer):
     not_converted: list[ReportEntry]
 
 
+class ImportedEnvironment(Answer):
+    """The project environment a Postman environment file went into (?environment=NAME): the
+    names of the variables and secrets it set; a secret's value is never answered."""
+
+    name: str
+    variables: list[str]
+    secrets: list[str]
+
+
 class ModuleImport(Answer):
     """The test cases made, and the conversion report."""
 
     format: str
     testcases: list[TestcaseSummary]
+    environment: ImportedEnvironment | None = None
     report: ConversionReport
 
 
@@ -46,6 +56,7 @@ class ImportPreview(Answer):
 
     format: str
     testcases: list[PreviewTestcase] | list[Any]
+    environment: ImportedEnvironment | None = None  # what it would write
     report: ConversionReport
 
 

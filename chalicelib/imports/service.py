@@ -94,6 +94,25 @@ def _drop_oversized(conversion: Any) -> None:
     conversion.testcases = kept
 
 
+def _environment_view(conversion: Any) -> dict[str, Any]:
+    """The project environment an import writes, by names only: a secret's value is never answered."""
+    environment = conversion.environment
+    if not environment:
+        return {}
+    return {"environment": {"name": environment["name"], "variables": sorted(environment["variables"]),
+                            "secrets": sorted(environment["secrets"])}}
+
+
+def _write_environment(user: User, project_id: str, conversion: Any, *, clock: Clock) -> None:
+    """Before the test cases: an environment the project cannot take refuses the whole import."""
+    from chalicelib.catalog import access as catalog
+
+    environment = conversion.environment
+    if environment:
+        catalog.merge_environment(user, project_id, environment["name"], environment["variables"],
+                                  environment["secrets"], field="environment", clock=clock)
+
+
 def _preview(conversion: Any) -> dict[str, Any]:
     return {
         "format": conversion.format,
@@ -101,6 +120,7 @@ def _preview(conversion: Any) -> dict[str, Any]:
         "testcases": [
             {"name": t.name, "group": t.group, "testcase": t.document} for t in conversion.testcases
         ],
+        **_environment_view(conversion),
         "report": conversion.report.as_dict(),
     }
 
@@ -132,6 +152,9 @@ def import_into_module(
     if dry_run:
         catalog.load_module(user, module_id)
         return 200, _preview(conversion)
+    if conversion.environment:
+        _module, project = catalog.load_module(user, module_id)
+        _write_environment(user, project.id, conversion, clock=clock)
     created = (
         catalog.create_testcases(user, module_id, [(t.name, t.document) for t in conversion.testcases],
                                  clock=clock)
@@ -141,7 +164,8 @@ def import_into_module(
     _report_renames(
         conversion, [t.name for t in conversion.testcases], [c["name"] for c in created], "testcase"
     )
-    answer = {"format": conversion.format, "testcases": created, "report": conversion.report.as_dict()}
+    answer = {"format": conversion.format, "testcases": created, **_environment_view(conversion),
+              "report": conversion.report.as_dict()}
     if source_url is not None:
         remember_source(user, module_id, source_url, _options(query)[2], conversion, created, clock=clock)
         answer["source_url"] = source_url
@@ -185,12 +209,17 @@ def import_into_project(
         raise ValidationFailed(
             {"body": f"{len(groups)} modules; one import makes at most {limit}"}, code="too_many_modules"
         )
-    if dry_run or not groups:
+    if dry_run:
         catalog.load_project(user, project_id)
-        return 200, _preview(conversion) if dry_run else {
+        return 200, _preview(conversion)
+    _write_environment(user, project_id, conversion, clock=clock)
+    if not groups:
+        catalog.load_project(user, project_id)
+        return 200, {
             "format": conversion.format,
             "modules": [],
             "testcases": [],
+            **_environment_view(conversion),
             "report": conversion.report.as_dict(),
         }
     modules = catalog.create_modules_with_testcases(user, project_id, list(groups.items()), clock=clock)
@@ -199,6 +228,7 @@ def import_into_project(
         "format": conversion.format,
         "modules": [{k: v for k, v in m.items() if k != "testcases"} for m in modules],
         "testcases": [t for m in modules for t in m["testcases"]],
+        **_environment_view(conversion),
         "report": conversion.report.as_dict(),
     }
 

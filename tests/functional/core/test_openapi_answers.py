@@ -239,6 +239,11 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
                              "item": [{"name": "Orders", "item": [{"name": "list", "request": "https://api.example.com/o"}]}]})
     alice("POST", f"/projects/{pid}/import?dry_run=1", raw=collection)
     alice("POST", f"/projects/{pid}/import", raw=collection)
+    with_environment = json.dumps({"collection": json.loads(collection), "environment": {
+        "name": "ci", "values": [{"key": "token", "value": "tok-123456", "type": "secret"}]}})
+    assert alice("POST", f"/modules/{mid}/import?environment=ci&dry_run=1", raw=with_environment)["environment"]
+    assert alice("POST", f"/modules/{mid}/import?environment=ci", raw=with_environment)["environment"] == {
+        "name": "ci", "variables": [], "secrets": ["token"]}
     with ShopServer() as specs:  # an OpenAPI document served by URL, imported and re-synced
         operation = {"operationId": "ok", "responses": {"200": {"description": "ok"}}}
         ShopHandler.documents["flow.json"] = json.dumps({"openapi": "3.1.0", "info": {"title": "t"},

@@ -98,3 +98,32 @@ def test_a_bad_source_exits_2_with_the_reason(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "GET_a.yml").is_file()
+
+
+def test_convert_puts_the_environment_file_in_the_folders_dot_env_which_run_reads(tmp_path, shop):
+    """--option environment=NAME: the environment's values (secrets too) go to OUT/.env, not
+    into the testcases; `run` reads it as the run's environment, so the converted testcase
+    reaches the server through the .env's baseUrl (its collection variable left out)."""
+    environment = json.loads((FIXTURES / "shop.postman_environment.json").read_text())
+    environment["values"][0]["value"] = shop.url
+    environment["values"].append({"key": "apiToken", "value": "tok-123456", "type": "secret"})
+    (tmp_path / "env.json").write_text(json.dumps(environment))
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / ".env").write_text("KEEP=me\napiToken=old\n")
+    out = io.StringIO()
+    status = main(["convert", str(FIXTURES / "shop.postman_collection.json"), "--out", str(cases),
+                   "--environment", str(tmp_path / "env.json"), "--option", "folders=collection",
+                   "--option", "environment=local"], out)
+    printed = out.getvalue()
+    assert status == 0, printed
+    assert f"environment: 3 value(s) in {cases / '.env'}" in printed
+    assert (cases / ".env").read_text() == f"KEEP=me\napiToken=tok-123456\nbaseUrl={shop.url}\n"
+    assert (cases / ".env").stat().st_mode & 0o777 == 0o600
+    [written] = sorted(cases.glob("*.yml"))
+    assert "tok-123456" not in written.read_text() and shop.url not in written.read_text()
+    (cases / "files").mkdir()
+    (cases / "files" / "receipt.pdf").write_bytes(b"%PDF-1.4 receipt")
+    ran = io.StringIO()
+    assert main(["run", str(written), "--allow-private"], ran) == 0, ran.getvalue()
+    assert "1 testcases: 1 passed" in ran.getvalue()

@@ -250,3 +250,111 @@ def test_the_old_import_keeps_working(alice):
     yaml_text = "config:\n  name: from yaml\nteststeps:\n  - name: s\n    request: {method: GET, url: /}\n"
     answer = alice.post(f"/modules/{module}/testcases/import", raw=yaml_text, content_type="application/yaml")
     assert answer.status == 201
+
+
+def _collection_with_environment(secret: str = "tok-123456") -> str:
+    environment = json.loads(fixture_text("shop.postman_environment.json"))
+    environment["values"].append({"key": "token", "value": secret, "type": "secret", "enabled": True})
+    return json.dumps({"collection": json.loads(fixture_text("shop.postman_collection.json")),
+                       "environment": environment})
+
+
+def test_a_postman_environment_goes_into_a_project_environment_secrets_sealed(alice, aws, ddb_calls):
+    project = _project(alice)
+    kept = {"prod": {"base_url": "https://shop.example.com", "variables": {"region": "eu"},
+                     "secrets": {"password": "prod-pass"}},
+            "staging": {"base_url": "https://staging.example.com",
+                        "variables": {"region": "us", "baseUrl": "old"}, "secrets": {"keep": "keep-me-1"}}}
+    assert alice.patch(f"/projects/{project}", {"environments": kept}).status == 200
+
+    preview = alice.post(f"/projects/{project}/import?environment=staging&dry_run=1",
+                         raw=_collection_with_environment())
+    assert preview.status == 200, preview.body
+    assert preview.body["environment"] == {"name": "staging", "variables": ["baseUrl"], "secrets": ["token"]}
+    assert alice.get(f"/projects/{project}").body["environments"]["staging"]["variables"]["baseUrl"] == "old"
+
+    ddb_calls.clear()
+    answer = alice.post(f"/projects/{project}/import?environment=staging", raw=_collection_with_environment())
+    assert answer.status == 201, answer.body
+    assert answer.body["environment"] == {"name": "staging", "variables": ["baseUrl"], "secrets": ["token"]}
+    assert ddb_calls[:4] == ["GetItem", "GetItem", "UpdateItem", "GetItem"], ddb_calls  # auth, project, merge
+    assert "tok-123456" not in json.dumps(answer.body)
+    environments = alice.get(f"/projects/{project}").body["environments"]
+    assert environments["prod"] == {"base_url": "https://shop.example.com", "variables": {"region": "eu"},
+                                    "secrets": ["password"]}
+    assert environments["staging"] == {"base_url": "https://staging.example.com",
+                                       "variables": {"region": "us", "baseUrl": "http://127.0.0.1:5000"},
+                                       "secrets": ["keep", "token"]}
+    from chalicelib.catalog.models import Project
+
+    stored = json.dumps(Project.get(project).environments)
+    assert "tok-123456" not in stored and "keep-me-1" not in stored  # sealed at rest
+    for summary in answer.body["testcases"]:
+        document = alice.get(f"/testcases/{summary['id']}").body["testcase"]
+        assert "baseUrl" not in document["config"].get("variables", {})
+        assert "tok-123456" not in json.dumps(document)
+
+
+def test_a_module_import_puts_its_environment_in_the_modules_project(alice):
+    project = _project(alice)
+    module = _module(alice, project)
+    answer = alice.post(f"/modules/{module}/import?environment=local", raw=_collection_with_environment())
+    assert answer.status == 201, answer.body
+    assert alice.get(f"/projects/{project}").body["environments"]["local"] == {
+        "base_url": "", "variables": {"baseUrl": "http://127.0.0.1:5000"}, "secrets": ["token"]}
+
+
+@pytest.mark.parametrize(("query", "body", "needle"), [
+    ("environment=-bad", None, "environment"),  # not an environment's name
+    ("environment=staging", "no-env", "environment"),  # no environment file to put there
+    ("environment=staging", "short", "at least 4"),  # a secret the project would refuse
+])
+def test_an_environment_the_project_cannot_take_refuses_the_whole_import(alice, query, body, needle):
+    project = _project(alice)
+    if body == "no-env":
+        raw = fixture_text("shop.postman_collection.json")
+    else:
+        raw = _collection_with_environment("abc" if body == "short" else "tok-123456")
+    answer = alice.post(f"/projects/{project}/import?{query}", raw=raw)
+    assert answer.status == 400, answer.body
+    assert "environment" in answer.error["fields"] and needle in json.dumps(answer.error), answer.error
+    after = alice.get(f"/projects/{project}").body
+    assert after["module_count"] == 0 and after["testcase_count"] == 0 and after["environments"] == {}
+
+
+def test_imports_into_one_environment_at_once_all_land(alice):
+    """Each merge writes under the environments' version it read; a loser reads again (three
+    tries: three racing merges always all land, one after the other)."""
+    import threading
+
+    from chalicelib.catalog.environments import MERGE_TRIES, merge_environment
+    from chalicelib.core.clock import utcnow
+
+    project = _project(alice)
+    racing = MERGE_TRIES
+    barrier = threading.Barrier(racing)
+    errors: list[BaseException] = []
+
+    def merge(index: int) -> None:
+        waited = []
+
+        def clock():  # asked between the read and the write: every first try has read before any writes
+            if not waited:
+                waited.append(barrier.wait(timeout=10))
+            return utcnow()
+
+        try:
+            merge_environment(alice.user, project, "shared", {f"v{index}": index},
+                              {f"s{index}": f"secret-{index}"}, field="environment", clock=clock)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=merge, args=(i,)) for i in range(racing)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    shared = alice.get(f"/projects/{project}").body["environments"]["shared"]
+    assert shared["variables"] == {f"v{i}": i for i in range(racing)}
+    assert shared["secrets"] == [f"s{i}" for i in range(racing)]

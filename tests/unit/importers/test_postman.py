@@ -83,6 +83,47 @@ def test_variables_from_collection_folder_and_environment(collection):
     assert auth["teststeps"][0]["request"]["json"] == {"user": "${user}", "password": "${password}"}
 
 
+def _with_secret(environment: dict) -> dict:
+    secret = {"key": "api-token", "value": "tok-123456", "type": "secret", "enabled": True}
+    return {**environment, "values": [*environment["values"], secret]}
+
+
+def test_an_environment_file_can_go_into_a_project_environment_with_its_secrets(collection):
+    environment = _with_secret(fixture_json("shop.postman_environment.json"))
+    conversion = postman.convert({"collection": collection, "environment": environment}, folders="testcases",
+                                 environment_to="staging")
+    assert conversion.environment == {  # names as the testcases use them
+        "name": "staging", "variables": {"baseUrl": "http://127.0.0.1:5000"},
+        "secrets": {"api_token": "tok-123456"}}
+    auth = next(t for t in conversion.testcases if t.name == "Auth").document
+    assert "baseUrl" not in auth["config"]["variables"]  # the run's environment gives it now
+    assert auth["config"]["base_url"] == "${baseUrl}"
+    converted = {entry["what"]: entry["into"] for entry in conversion.report.as_dict()["converted"]}
+    assert converted["the environment's variables"] == "project environment 'staging': 1 variables, 1 secrets"
+    warnings = " ".join(entry["message"] for entry in conversion.report.as_dict()["warnings"])
+    assert "defined nowhere" not in warnings  # defined: in the project environment
+    assert "collection variable 'baseUrl'" in json.dumps(conversion.report.as_dict()["warnings"])
+
+
+def test_a_secret_value_is_never_written_into_a_testcase(collection):
+    environment = _with_secret(fixture_json("shop.postman_environment.json"))
+    conversion = postman.convert({"collection": collection, "environment": environment}, folders="collection")
+    assert conversion.environment is None
+    assert "tok-123456" not in json.dumps([t.document for t in conversion.testcases])
+    assert conversion.testcases[0].document["config"]["variables"]["baseUrl"] == "http://127.0.0.1:5000"
+    skipped = {entry["what"]: entry["why"] for entry in conversion.report.as_dict()["not_converted"]}
+    assert "environment=<name>" in skipped["secret 'api_token'"]
+
+
+def test_a_project_environment_needs_an_environment_file(collection):
+    with pytest.raises(SourceInvalid) as info:
+        postman.convert(collection, environment_to="staging")
+    assert "environment" in info.value.fields
+    with pytest.raises(SourceInvalid) as info:  # and applies to Postman only
+        convert_text("curl http://x/", options={"environment": "staging"})
+    assert "environment" in info.value.fields
+
+
 def test_auth_is_inherited_and_noauth_stops_it(collection):
     steps = steps_of(postman.convert(collection, folders="collection"))
     assert "Authorization" not in steps["Auth / Log in"]["request"].get("headers", {})  # noauth
