@@ -241,7 +241,8 @@ def test_the_main_flows_answer_as_the_document_declares(client, make_user, contr
     alice("POST", f"/projects/{pid}/import", raw=collection)
     with_environment = json.dumps({"collection": json.loads(collection), "environment": {
         "name": "ci", "values": [{"key": "token", "value": "tok-123456", "type": "secret"}]}})
-    assert alice("POST", f"/modules/{mid}/import?environment=ci&dry_run=1", raw=with_environment)["environment"]
+    previewed = alice("POST", f"/modules/{mid}/import?environment=ci&dry_run=1", raw=with_environment)
+    assert previewed["environment"]
     assert alice("POST", f"/modules/{mid}/import?environment=ci", raw=with_environment)["environment"] == {
         "name": "ci", "variables": [], "secrets": ["token"]}
     with ShopServer() as specs:  # an OpenAPI document served by URL, imported and re-synced
