@@ -105,12 +105,20 @@ export interface ImportReport {
   not_converted: { what: string; why: string }[];
 }
 /** ?format= (empty: detected), a format's option (folders, per), or a module's OpenAPI URL. */
-export interface ImportOptions { format?: ImportFormat | ""; folders?: string; per?: string; source_url?: string }
+export interface ImportOptions {
+  format?: ImportFormat | ""; folders?: string; per?: string; source_url?: string;
+  /** Postman: the project environment the environment file's values go into. */
+  environment?: string;
+}
+/** Where a Postman environment file went: names only, never a secret's value. */
+export interface ImportedEnvironment { name: string; variables: string[]; secrets: string[] }
 export interface ImportPreview {
   format: string; testcases: { name: string; group: string | null; testcase: TestcaseDocument }[]; report: ImportReport;
+  environment?: ImportedEnvironment | null;
 }
 export interface ImportResult {
   format: string; testcases: TestcaseSummary[]; modules?: Module[]; report: ImportReport; source_url?: string;
+  environment?: ImportedEnvironment | null;
 }
 export interface SyncResult {
   format: string; source_url: string; added: TestcaseSummary[]; updated: string[]; left_alone: string[];

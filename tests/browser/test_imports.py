@@ -122,6 +122,38 @@ def test_a_pasted_postman_collection_into_a_project_makes_modules(console, stack
     assert {m["name"] for m in modules_now} == {"checkout", "Orders", "Users"}
 
 
+def test_a_postman_environment_file_goes_into_a_project_environment(console, stack, tmp_path):
+    username, headers, project, module = _setup(stack)
+    environment = {"name": "staging", "values": [
+        {"key": "baseUrl", "value": "https://staging.shop.example", "type": "default"},
+        {"key": "token", "value": "tok-123456", "type": "secret"}]}
+    (tmp_path / "staging.postman_environment.json").write_text(json.dumps(environment))
+    (tmp_path / "broken.json").write_text("{not json")
+    page = console.page
+    sign_in_page(page, username)
+    page.goto(f"/ui/modules/{module['id']}/import")
+    page.get_by_label("Or paste the source", exact=True).fill(json.dumps(_collection("Orders")))
+    page.get_by_label("Environment file", exact=True).set_input_files(str(tmp_path / "broken.json"))
+    _preview(page)
+    expect(page.get_by_test_id("import-error")).to_contain_text("environment")  # named, nothing sent
+    page.get_by_label("Environment file", exact=True).set_input_files(
+        str(tmp_path / "staging.postman_environment.json"))
+    page.get_by_label("Put its values in the project environment", exact=True).fill("staging")
+    _preview(page)
+    note = page.get_by_test_id("import-environment")
+    expect(note).to_have_text("Project environment staging: variables baseUrl; secrets token")
+    assert api_call(stack, headers, "GET", f"/projects/{project['id']}")["environments"] == {}  # a preview
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_role("heading", name="Imported 1 test cases")).to_be_visible()
+    expect(note).to_have_text("Project environment staging: variables baseUrl; secrets token")
+    expect(page.get_by_test_id("import-warnings")).to_contain_text("collection variable 'baseUrl'")
+    console.shot("import-environment")
+    assert "tok-123456" not in page.content()
+    stored = api_call(stack, headers, "GET", f"/projects/{project['id']}")["environments"]
+    assert stored == {"staging": {"base_url": "", "variables": {"baseUrl": "https://staging.shop.example"},
+                                  "secrets": ["token"]}}
+
+
 def test_refusals_are_shown_and_nothing_is_saved(console, stack):
     username, headers, _project, module = _setup(stack)
     page = console.page

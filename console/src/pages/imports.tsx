@@ -5,8 +5,8 @@
 // Its own chunk: app.tsx loads it on first use.
 import { useState } from "preact/hooks";
 import {
-  api, ApiError, type ImportFormat, type ImportOptions, type ImportPreview, type ImportReport, type ImportResult,
-  type SyncResult,
+  api, ApiError, type ImportedEnvironment, type ImportFormat, type ImportOptions, type ImportPreview, type ImportReport,
+  type ImportResult, type SyncResult,
 } from "../api";
 import { errorText, type FormEvent, Link, Loading, PageTitle, Select, useLoad } from "../components";
 import { t, type TextKey } from "../i18n";
@@ -66,6 +66,32 @@ export function ReportView(props: { report: ImportReport }) {
   );
 }
 
+/** The project environment a Postman environment file went (or would go) into. */
+function EnvironmentNote(props: { environment?: ImportedEnvironment | null }) {
+  const environment = props.environment;
+  if (!environment) return null;
+  const names = (items: string[]) => (items.length ? items.join(", ") : "—");
+  return (
+    <p data-testid="import-environment">
+      {t("import.environmentInto", { name: environment.name, variables: names(environment.variables),
+        secrets: names(environment.secrets) })}
+    </p>
+  );
+}
+
+/** The source as sent: with an environment file, Postman's {"collection", "environment"} body. */
+function withEnvironment(source: string, environmentFile: string): string {
+  if (!environmentFile.trim()) return source;
+  const read = (text: string, field: string) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new ApiError(400, "invalid_field", t("import.notJson"), { [field]: t("import.notJson") });
+    }
+  };
+  return JSON.stringify({ collection: read(source, "body"), environment: read(environmentFile, "environment") });
+}
+
 function PreviewView(props: { preview: ImportPreview; into: Into }) {
   const { testcases } = props.preview;
   return (
@@ -92,6 +118,7 @@ function PreviewView(props: { preview: ImportPreview; into: Into }) {
           </table>
         </div>
       )}
+      <EnvironmentNote environment={props.preview.environment} />
       <ReportView report={props.preview.report} />
     </section>
   );
@@ -115,6 +142,7 @@ function ResultView(props: { result: ImportResult }) {
           ))}
         </ul>
       )}
+      <EnvironmentNote environment={props.result.environment} />
       <ReportView report={props.result.report} />
     </section>
   );
@@ -173,6 +201,8 @@ export function ImportPage(props: { into: Into; id: string }) {
   const [format, setFormat] = useState<ImportFormat | "">("");
   const [option, setOption] = useState("");
   const [url, setUrl] = useState("");
+  const [environmentFile, setEnvironmentFile] = useState("");
+  const [environmentName, setEnvironmentName] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [preview, setPreview] = useState<ImportPreview | null>(null);
@@ -192,10 +222,20 @@ export function ImportPage(props: { into: Into; id: string }) {
     setSource(await file.text());
   }
 
+  const postman = format === "postman" || format === "";
+
+  async function pickEnvironment(event: Event) {
+    const file = (event.target as HTMLInputElement).files?.[0];
+    changed();
+    setEnvironmentFile(file && file.size <= MAX_FILE_BYTES ? await file.text() : "");
+  }
+
   function options(): ImportOptions {
+    const environment = postman && environmentFile.trim() ? environmentName.trim() : "";
     return {
       format, source_url: url.trim() || undefined,
       ...(optionOf && option ? { [optionOf.name]: option } : {}),
+      ...(environment ? { environment } : {}),
     };
   }
 
@@ -204,8 +244,9 @@ export function ImportPage(props: { into: Into; id: string }) {
     setBusy(true);
     changed();
     try {
-      if (dryRun) setPreview(await api.previewImport(props.into, props.id, source, options()));
-      else setResult(await api.runImport(props.into, props.id, source, options()));
+      const body = postman ? withEnvironment(source, environmentFile) : source;
+      if (dryRun) setPreview(await api.previewImport(props.into, props.id, body, options()));
+      else setResult(await api.runImport(props.into, props.id, body, options()));
     } catch (failure) {
       setError(failure);
     } finally {
@@ -258,6 +299,23 @@ export function ImportPage(props: { into: Into; id: string }) {
                 ...optionOf.values.map((value) => ({ value, label: value }))]} />
           )}
         </div>
+        {postman && (
+          <fieldset class="import-environment">
+            <legend>{t("import.environment")}</legend>
+            <div class="field">
+              <label for="field-import-environment-file">{t("import.environmentFile")}</label>
+              <input id="field-import-environment-file" name="import-environment-file" type="file"
+                accept=".json,application/json" onChange={pickEnvironment} />
+            </div>
+            <div class="field">
+              <label for="field-import-environment">{t("import.environmentName")}</label>
+              <input id="field-import-environment" name="import-environment" value={environmentName}
+                aria-describedby="field-import-environment-hint" placeholder="staging"
+                onInput={(event) => { setEnvironmentName((event.target as HTMLInputElement).value); changed(); }} />
+              <p class="hint" id="field-import-environment-hint">{t("import.environmentHint")}</p>
+            </div>
+          </fieldset>
+        )}
         <div class="actions">
           <button type="submit" disabled={busy}>{t("import.preview")}</button>
           <button type="button" class="primary" disabled={busy} onClick={() => send(null, false)}>{t("import.run")}</button>
