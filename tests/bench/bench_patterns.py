@@ -70,7 +70,7 @@ PATTERNS: list[tuple[str, re.Pattern, str]] = [
     ("core.logs secret keys", logs.SECRET_KEYS, "search"),
     ("core.logs bearer", logs._BEARER, "sub"),
     ("core.logs six digits", logs._SIX_DIGITS, "sub"),
-    ("JSON depth scan not a bracket (core.parsing, importers)", nesting._NOT_BRACKET, "sub"),
+    ("JSON depth scan not a bracket (runner.nesting: runner, core, importers)", nesting._NOT_BRACKET, "sub"),
     ("importers variable name", importers_common._IDENTIFIER, "fullmatch"),
     ("importers not a word character", importers_common._NOT_WORD, "sub"),
     ("importers CLI file name", importers_cli._UNSAFE, "sub"),
