@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.catalog.models import Project
 from chalicelib.catalog.schemas import ProjectPatch
-from chalicelib.catalog.secrets import stored_environments
+from chalicelib.catalog.secrets import same_data_key, stored_environments
 from chalicelib.catalog.visibility import changed_meanwhile, load_project, member_of
 from chalicelib.core.auth import User
 from chalicelib.core.clock import Clock
@@ -49,16 +49,9 @@ def merge_environment(user: User, project_id: str, name: str, variables: Mapping
             actions.append(Project.secrets_key.set(secrets_key))
         as_read = Project.environments_version.does_not_exist() if project.environments_version is None \
             else Project.environments_version == project.environments_version
-        if update_if(project, actions, member_of(user) & as_read & _same_key(project)):
+        if update_if(project, actions, member_of(user) & as_read & same_data_key(project)):
             return
     raise changed_meanwhile("project")
-
-
-def _same_key(project: Project) -> Any:
-    """The data key read is still the project's (secrets sealed under another would not open)."""
-    if project.secrets_key is None:
-        return Project.secrets_key.does_not_exist()
-    return Project.secrets_key == project.secrets_key
 
 
 def _checked(environments: dict[str, dict], field: str) -> dict:

@@ -16,7 +16,7 @@ from chalicelib.catalog.extensions import recipients_stored
 from chalicelib.catalog.models import ACTIVE, DELETING, PENDING, Membership, NameClaim, Project, project_claim
 from chalicelib.catalog.names import NAME_FILTER_READ_AHEAD, name_prefix, name_taken
 from chalicelib.catalog.schemas import ProjectCreate, ProjectPatch
-from chalicelib.catalog.secrets import stored_environments
+from chalicelib.catalog.secrets import same_data_key, stored_environments
 from chalicelib.catalog.views import OWNER, project_view
 from chalicelib.catalog.visibility import (
     changed_meanwhile,
@@ -107,15 +107,12 @@ def update_project(user: User, project_id: str, body: ProjectPatch, *, clock: Cl
     project = load_project(user, project_id)
     user_id, now = user["id"], clock()
     actions = [Project.updated_at.set(now)]
-    # secrets sealed under the data key read here: the write holds only if it is still the one
-    # (two first secrets at once would each make a key, and one's boxes would not open)
     condition = member_of(user)
     if body.description is not None:
         actions.append(Project.description.set(body.description))
         project.description = body.description
     if body.environments is not None:
-        condition &= Project.secrets_key.does_not_exist() if project.secrets_key is None \
-            else Project.secrets_key == project.secrets_key
+        condition &= same_data_key(project)
         environments, secrets_key = stored_environments(project.id, body.environments, project.environments,
                                                         project.secrets_key)
         actions += [Project.environments.set(environments), Project.environments_version.add(1)]

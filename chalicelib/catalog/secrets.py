@@ -10,9 +10,13 @@ them to the runner as variables and masks their values in everything the run pro
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chalicelib.catalog.models import Project
 from chalicelib.core import sealing
+
+if TYPE_CHECKING:
+    from pynamodb.expressions.condition import Condition
 
 
 def _context(project_id: str) -> dict[str, str]:
@@ -21,6 +25,14 @@ def _context(project_id: str) -> dict[str, str]:
 
 def _bound(project_id: str, environment: str, name: str) -> bytes:
     return f"{project_id}/{environment}/{name}".encode()
+
+
+def same_data_key(project: Project) -> Condition:
+    """The condition a write of secrets sealed under the data key read holds under: it is still
+    the project's (two first secrets at once would each make a key, and one's boxes would not open)."""
+    if project.secrets_key is None:
+        return Project.secrets_key.does_not_exist()
+    return Project.secrets_key == project.secrets_key
 
 
 def stored_environments(project_id: str, sent: Mapping[str, Any], before: Mapping[str, dict] | None,

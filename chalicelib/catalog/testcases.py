@@ -60,7 +60,8 @@ class _ModuleOnce:
 def import_testcase(user: User, module_id: str, raw_body: bytes | None, content_type: str,
                     name: str | None = None, *, clock: Clock) -> dict:
     """Like create_testcase, from an HttpRunner v3 file's text: JSON, or YAML (safe loading)."""
-    from chalicelib.core.parsing import check_json_depth, check_yaml_depth
+    from chalicelib.core.parsing import max_depth, too_deep
+    from chalicelib.runner.errors import NestedTooDeep
     from chalicelib.runner.schema import TestcaseInvalid, parse_testcase_text
 
     if not raw_body:
@@ -69,12 +70,10 @@ def import_testcase(user: User, module_id: str, raw_body: bytes | None, content_
         text = raw_body.decode("utf-8")
     except UnicodeDecodeError:
         raise ValidationFailed({"body": "the text must be UTF-8"}) from None
-    content_type = content_type or "application/json"
-    # Depth before any loader runs: libyaml's composer recurses per level in C (a segfault).
-    json_text = content_type.split(";", 1)[0].strip().lower().endswith("json")
-    (check_json_depth if json_text else check_yaml_depth)(text)
-    try:
-        parsed = parse_testcase_text(text, content_type)
+    try:  # the depth is scanned before any loader runs: libyaml's composer recurses per level in C
+        parsed = parse_testcase_text(text, content_type or "application/json", max_depth=max_depth())
+    except NestedTooDeep as deep:
+        raise too_deep(deep.kind, deep.limit, "body") from None
     except TestcaseInvalid as invalid:
         raise ValidationFailed({path or "body": message for path, message in invalid.fields.items()},
                                message=str(invalid)) from None

@@ -20,7 +20,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.errors import BadRequest
-from chalicelib.runner.nesting import json_nesting_depth
+from chalicelib.runner.nesting import json_deeper_than
 
 if TYPE_CHECKING:
     from yaml import CSafeLoader, SafeLoader
@@ -46,17 +46,15 @@ def max_depth() -> int:
     return get_settings().max_json_depth
 
 
-def _too_deep(kind: str, limit: int, field: str) -> TooDeep:
+def too_deep(kind: str, limit: int, field: str) -> TooDeep:
     message = f"{kind} is nested more than {limit} levels deep (HAT_MAX_JSON_DEPTH)"
     return TooDeep(message, fields={field: message})
 
 
 def check_json_depth(text: str, *, limit: int | None = None, field: str = "body") -> None:
     limit = max_depth() if limit is None else limit
-    if text.count("[") + text.count("{") <= limit:
-        return  # cannot be deeper: the common case costs two counts
-    if json_nesting_depth(text) > limit:
-        raise _too_deep("JSON", limit, field)
+    if json_deeper_than(text, limit):
+        raise too_deep("JSON", limit, field)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -85,7 +83,7 @@ def load_json_bounded(text: str | bytes, *, field: str = "body", limit: int | No
     try:
         document = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:  # only if the limit is set above what json's C scanner can nest
-        raise _too_deep("JSON", max_depth() if limit is None else limit, field) from None
+        raise too_deep("JSON", max_depth() if limit is None else limit, field) from None
     except ValueError as error:
         raise InvalidJson(f"{field} is not valid JSON: {error}", fields={field: str(error)}) from None
     if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(document):
@@ -101,7 +99,7 @@ def check_yaml_depth(text: str, *, limit: int | None = None, field: str = "body"
 
     limit = max_depth() if limit is None else limit
     if yaml_deeper_than(text, limit):
-        raise _too_deep("YAML", limit, field)
+        raise too_deep("YAML", limit, field)
 
 
 def load_yaml_bounded(text: str, *, field: str = "body", limit: int | None = None,

@@ -15,24 +15,18 @@ import json
 from typing import Any
 
 from chalicelib.importers.common import SourceInvalid
-from chalicelib.runner.nesting import json_nesting_depth, yaml_deeper_than
+from chalicelib.runner.nesting import json_deeper_than, yaml_deeper_than
 
 MAX_SOURCE_CHARS = 10_000_000
 MAX_DEPTH = 100
 MAX_NODES = 500_000  # values in the loaded tree, aliases counted each time they are used
-
-def json_depth(text: str) -> int:
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return 0
-    return json_nesting_depth(text)
-
 
 def _too_deep() -> SourceInvalid:
     return SourceInvalid({"body": f"nested more than {MAX_DEPTH} levels deep"})
 
 
 def load_json(text: str) -> Any:
-    if json_depth(text) > MAX_DEPTH:
+    if json_deeper_than(text, MAX_DEPTH):
         raise _too_deep()
     try:
         value = json.loads(text)

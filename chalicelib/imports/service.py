@@ -129,7 +129,9 @@ def import_into_module(
     user: User, module_id: str, raw_body: bytes | None, query: Mapping[str, str], *, clock: Clock
 ) -> tuple[int, dict[str, Any]]:
     """(status, answer). DynamoDB: a dry run 2 (module, project); else GetItem (module),
-    BatchGetItem (names; +1 if some clash), one TransactWriteItems per 49 test cases."""
+    BatchGetItem (names; +1 if some clash), one TransactWriteItems per 49 test cases; with
+    ?environment= first the module and project (2 GetItems) and merge_environment's GetItem
+    and UpdateItem."""
     from chalicelib.catalog import access as catalog
     from chalicelib.importers.common import UniqueNames
 
@@ -185,7 +187,8 @@ def import_into_project(
     """(status, answer). Groups (Postman folders, OpenAPI tags) become new modules; testcases
     with no group go in a module named after the source. DynamoDB: a dry run 1 (project);
     else GetItem (project), BatchGetItem (module names; +1 if some clash), one
-    TransactWriteItems per 49 modules + test cases."""
+    TransactWriteItems per 49 modules + test cases; with ?environment= first
+    merge_environment's GetItem and UpdateItem."""
     from chalicelib.catalog import access as catalog
     from chalicelib.importers.common import UniqueNames, clean_name
 

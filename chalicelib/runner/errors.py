@@ -47,6 +47,14 @@ class TestcaseInvalid(RunnerError):
         super().__init__(f"invalid testcase: {summary}" + (f" ({note})" if note else ""))
 
 
+class NestedTooDeep(TestcaseInvalid):
+    """Testcase text nested deeper than the limit, refused before any loader saw it."""
+
+    def __init__(self, kind: str, limit: int) -> None:
+        self.kind, self.limit = kind, limit
+        super().__init__({"": f"{kind} nested more than {limit} levels deep"})
+
+
 class SubstitutionError(RunnerError):
     """A ``$var`` that is not defined, a bad ``${func()}`` call, or a circular reference."""
 

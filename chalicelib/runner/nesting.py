@@ -37,6 +37,14 @@ def json_nesting_depth(text: str) -> int:
     return max(accumulate(map(_STEP.__getitem__, steps)), default=0)
 
 
+def json_deeper_than(text: str, limit: int) -> bool:
+    """Whether JSON text nests deeper than `limit`: two counts answer the common case (no more
+    brackets than the limit), the scan the rest."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    return json_nesting_depth(text) > limit
+
+
 def yaml_deeper_than(text: str, limit: int) -> bool:
     """Whether a YAML collection nests deeper than `limit`: libyaml's event stream is a state
     machine with its own stack (no recursion), stopped at the first collection too deep, before

@@ -35,7 +35,7 @@ from pydantic import (
 
 from chalicelib.runner._cache import text_cache
 from chalicelib.runner.comparators import ALIASES, TYPE_NAMES, canonical_comparator
-from chalicelib.runner.errors import SubstitutionError, TestcaseInvalid, location_path
+from chalicelib.runner.errors import NestedTooDeep, SubstitutionError, TestcaseInvalid, location_path
 from chalicelib.runner.files import csv_path, looks_like_path
 from chalicelib.runner.files import path_problem as file_path_problem
 from chalicelib.runner.functions import (
@@ -46,7 +46,7 @@ from chalicelib.runner.functions import (
     unknown_function_message,
 )
 from chalicelib.runner.headers import static_header_problem
-from chalicelib.runner.nesting import json_nesting_depth, yaml_deeper_than
+from chalicelib.runner.nesting import json_deeper_than, yaml_deeper_than
 from chalicelib.runner.paths import ROOTS, leading_root, path_problem
 from chalicelib.runner.template import Call, call_source, iter_references, parse
 from chalicelib.runner.testcase import (
@@ -1034,21 +1034,23 @@ def yaml_loader() -> Any:
 _YAML_TYPES = ("yaml", "x-yaml")
 
 
-def parse_testcase_text(text: str, content_type: str) -> dict[str, Any]:
+def parse_testcase_text(text: str, content_type: str, *,
+                        max_depth: int = MAX_DOCUMENT_DEPTH) -> dict[str, Any]:
     """Parse a testcase from JSON or YAML text (YAML with safe loading only).
 
     ``content_type`` is a media type (``application/json``, ``application/yaml``,
     ``text/yaml``...; parameters such as ``; charset=utf-8`` are ignored). Raises
-    TestcaseInvalid when the text does not parse or is not a mapping; the result still has
-    to go through ``validate_testcase``.
+    TestcaseInvalid when the text does not parse or is not a mapping (NestedTooDeep, one,
+    when it nests deeper than ``max_depth``, checked before any loader sees it); the result
+    still has to go through ``validate_testcase``.
     """
     media = content_type.split(";", 1)[0].strip().lower()
     subtype = media.rsplit("/", 1)[-1]
     if len(text) > MAX_DOCUMENT_CHARS:
         raise TestcaseInvalid({"": f"document longer than {MAX_DOCUMENT_CHARS} characters"})
     if subtype == "json" or subtype.endswith("+json"):
-        if json_nesting_depth(text) > MAX_DOCUMENT_DEPTH:
-            raise TestcaseInvalid({"": f"JSON nested more than {MAX_DOCUMENT_DEPTH} levels deep"})
+        if json_deeper_than(text, max_depth):
+            raise NestedTooDeep("JSON", max_depth)
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -1060,8 +1062,8 @@ def parse_testcase_text(text: str, content_type: str) -> dict[str, Any]:
     elif subtype in _YAML_TYPES:
         import yaml
 
-        if yaml_deeper_than(text, MAX_DOCUMENT_DEPTH):
-            raise TestcaseInvalid({"": f"YAML nested more than {MAX_DOCUMENT_DEPTH} levels deep"})
+        if yaml_deeper_than(text, max_depth):
+            raise NestedTooDeep("YAML", max_depth)
         try:
             doc = yaml.load(text, Loader=yaml_loader())  # noqa: S506 - a SafeLoader subclass
         except yaml.MarkedYAMLError as exc:

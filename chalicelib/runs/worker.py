@@ -259,8 +259,9 @@ def _queue_next_attempt(report: Report, detail: dict, attempts: list[dict] | Non
     store.put_detail(store.attempts_key(report.id), detail)
     last = {**attempts[-1], "failed_testcases": ids, "delay_seconds": delay,
             "next_attempt_at": isoformat(due)}
-    enqueue("runs", retries.message(report.id, number, last, precise(due)), delay_seconds=delay)
-    if record_attempt(report, number, last, precise(due)):
+    due_at = precise(due)
+    enqueue("runs", retries.message(report.id, number, last, due_at), delay_seconds=delay)
+    if record_attempt(report, number, last, due_at):
         logger.info("report %s: attempt %d failed; attempt %d in %d s", report.id, number - 1, number, delay)
     else:  # the attempt's own message got there first, or the run was finished meanwhile
         logger.info("report %s moved on meanwhile; attempt %d recorded already, or not at all",
